@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+pub mod inbox;
+pub mod migrations;
+pub mod outbox;
+mod pool;
+pub mod schema;
+
+pub use diesel::{self, Connection, PgConnection};
+pub use domain;
+pub use pool::{Db, DbError, PoolSettings};
+
+/// Fingerprint of the embedded migrations; changes whenever any migration file changes.
+pub const MIGRATIONS_FINGERPRINT: &str = env!("POSTBRIDGE_MIGRATIONS_FINGERPRINT");

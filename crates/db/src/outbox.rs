@@ -1,0 +1,107 @@
+//! Rows of the transactional outbox.
+//!
+//! Only `crates/events` should call these directly: it builds the envelope and owns the relay.
+
+use chrono::{DateTime, Utc};
+use diesel::{prelude::*, sql_types};
+use domain::EventId;
+
+use crate::schema::outbox;
+
+/// An event waiting to be (or already) published.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox, check_for_backend(diesel::pg::Pg))]
+pub struct OutboxRow {
+    pub id: EventId,
+    pub seq: i64,
+    pub event_type: String,
+    pub envelope: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub publish_attempts: i32,
+    pub last_error: Option<String>,
+}
+
+/// A new outbox row; `seq` and `created_at` come from the database.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxInsertForm<'a> {
+    pub id: EventId,
+    pub event_type: &'a str,
+    pub envelope: &'a serde_json::Value,
+}
+
+impl OutboxRow {
+    /// Adds an event to the outbox; call it inside the transaction that makes the change the
+    /// event describes, so both commit or neither does.
+    pub fn insert(conn: &mut PgConnection, form: &OutboxInsertForm<'_>) -> QueryResult<usize> {
+        diesel::insert_into(outbox::table)
+            .values(form)
+            .execute(conn)
+    }
+
+    /// Locks up to `limit` of the oldest unsent rows for this transaction, skipping rows another
+    /// relay holds, so relays running side by side never publish the same row twice.
+    pub fn lock_unsent_batch(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<OutboxRow>> {
+        outbox::table
+            .filter(outbox::sent_at.is_null())
+            .order(outbox::seq.asc())
+            .limit(limit)
+            .for_update()
+            .skip_locked()
+            .select(OutboxRow::as_select())
+            .load(conn)
+    }
+
+    /// Stamps rows as published.
+    pub fn mark_sent(conn: &mut PgConnection, ids: &[EventId]) -> QueryResult<usize> {
+        diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
+            .set(outbox::sent_at.eq(diesel::dsl::now))
+            .execute(conn)
+    }
+
+    /// Records a failed publish attempt (committed separately from the batch that failed).
+    pub fn record_failure(
+        conn: &mut PgConnection,
+        ids: &[EventId],
+        error: &str,
+    ) -> QueryResult<usize> {
+        diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
+            .set((
+                outbox::publish_attempts.eq(outbox::publish_attempts + 1),
+                outbox::last_error.eq(error),
+            ))
+            .execute(conn)
+    }
+
+    /// Number of unsent rows and the age in seconds of the oldest one (0 when none).
+    pub fn backlog(conn: &mut PgConnection) -> QueryResult<(i64, f64)> {
+        #[derive(QueryableByName)]
+        struct Backlog {
+            #[diesel(sql_type = sql_types::BigInt)]
+            count: i64,
+            #[diesel(sql_type = sql_types::Double)]
+            oldest_age_s: f64,
+        }
+        let row: Backlog = diesel::sql_query(
+            "SELECT count(*) AS count, \
+             COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest_age_s \
+             FROM outbox WHERE sent_at IS NULL",
+        )
+        .get_result(conn)?;
+        Ok((row.count, row.oldest_age_s))
+    }
+
+    /// Deletes rows sent before `before`; returns how many went.
+    pub fn purge_sent_before(conn: &mut PgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
+        diesel::delete(outbox::table.filter(outbox::sent_at.lt(before))).execute(conn)
+    }
+
+    /// Looks a row up by event id.
+    pub fn find(conn: &mut PgConnection, id: EventId) -> QueryResult<OutboxRow> {
+        outbox::table
+            .find(id)
+            .select(OutboxRow::as_select())
+            .first(conn)
+    }
+}

@@ -1,0 +1,128 @@
+//! The r2d2 pool and the one bridge from async code to diesel's blocking connections.
+
+use std::time::Duration;
+
+use diesel::{
+    r2d2::{ConnectionManager, Pool, PooledConnection},
+    PgConnection,
+};
+use tracing::Instrument;
+
+/// Errors from reaching or using the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be checked out (database down, pool exhausted).
+    #[error("database connection unavailable: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    /// A statement failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// Applying migrations failed.
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    /// The blocking task running the query panicked or was cancelled.
+    #[error("database task aborted: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl DbError {
+    /// True when the row asked for does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, DbError::Query(diesel::result::Error::NotFound))
+    }
+}
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Most connections this process opens.
+    pub max_size: u32,
+    /// How long a caller waits for a free connection before failing.
+    pub connection_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_size: 8,
+            connection_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A cloneable handle on the connection pool.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<ConnectionManager<PgConnection>>,
+    url: std::sync::Arc<str>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password: never print it.
+        f.debug_struct("Db")
+            .field("state", &self.pool.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// Builds a pool without connecting: a service can start (and report not-ready) while the
+    /// database is still coming up.
+    pub fn new(url: &str, settings: &PoolSettings) -> Self {
+        let manager = ConnectionManager::<PgConnection>::new(url);
+        let pool = Pool::builder()
+            .max_size(settings.max_size)
+            .min_idle(Some(0))
+            .connection_timeout(settings.connection_timeout)
+            .test_on_check_out(true)
+            .build_unchecked(manager);
+        Self {
+            pool,
+            url: url.into(),
+        }
+    }
+
+    /// The connection URL, for the few places that need a connection outside the pool
+    /// (LISTEN, which holds its connection for good).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Checks a connection out, blocking. Only for blocking contexts (tests, tools).
+    pub fn get(&self) -> Result<PooledConnection<ConnectionManager<PgConnection>>, DbError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` with a pooled connection on tokio's blocking pool, inside the caller's span.
+    ///
+    /// This is the only way async code touches diesel: a synchronous query on an async worker
+    /// thread would stall every other task scheduled on it.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get().map_err(DbError::from)?;
+            f(&mut conn)
+        })
+        .instrument(tracing::Span::current())
+        .await
+        .map_err(DbError::from)?
+    }
+
+    /// Answers whether the database responds to a trivial query right now.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        use diesel::RunQueryDsl;
+        self.run(|conn| {
+            diesel::sql_query("SELECT 1").execute(conn)?;
+            Ok::<_, DbError>(())
+        })
+        .await
+    }
+}

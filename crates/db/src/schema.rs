@@ -1,0 +1,182 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    drafts (id) {
+        id -> Uuid,
+        owner_id -> Text,
+        text -> Text,
+        variants -> Jsonb,
+        media_ids -> Array<Nullable<Uuid>>,
+        account_ids -> Array<Nullable<Uuid>>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    mastodon_apps (id) {
+        id -> Uuid,
+        instance -> Text,
+        client_id -> Text,
+        client_secret_enc -> Bytea,
+        key_id -> Text,
+        redirect_uri -> Text,
+        scopes -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    media (id) {
+        id -> Uuid,
+        owner_id -> Text,
+        mime_type -> Text,
+        size_bytes -> Int8,
+        sha256 -> Bytea,
+        width -> Nullable<Int4>,
+        height -> Nullable<Int4>,
+        duration_ms -> Nullable<Int4>,
+        storage_key -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    oauth_states (state_hash) {
+        state_hash -> Bytea,
+        owner_id -> Text,
+        platform -> Text,
+        pkce_verifier_enc -> Nullable<Bytea>,
+        redirect_to -> Text,
+        instance -> Nullable<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Uuid,
+        seq -> Int8,
+        event_type -> Text,
+        envelope -> Jsonb,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        publish_attempts -> Int4,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    post_attempts (id) {
+        id -> Uuid,
+        target_id -> Uuid,
+        attempt_no -> Int4,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        http_status -> Nullable<Int4>,
+        outcome -> Text,
+        error_code -> Nullable<Text>,
+        error_message -> Nullable<Text>,
+        response -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    post_targets (id) {
+        id -> Uuid,
+        post_id -> Uuid,
+        account_id -> Uuid,
+        platform -> Text,
+        text -> Text,
+        media_ids -> Array<Nullable<Uuid>>,
+        status -> Text,
+        due_at -> Timestamptz,
+        attempts -> Int4,
+        next_attempt_at -> Nullable<Timestamptz>,
+        lease_until -> Nullable<Timestamptz>,
+        platform_post_id -> Nullable<Text>,
+        url -> Nullable<Text>,
+        error_code -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        published_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    posts (id) {
+        id -> Uuid,
+        owner_id -> Text,
+        draft_id -> Nullable<Uuid>,
+        text -> Text,
+        media_ids -> Array<Nullable<Uuid>>,
+        variants -> Jsonb,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Nullable<Bytea>,
+        scheduled_at -> Nullable<Timestamptz>,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    processed_events (consumer, event_id) {
+        consumer -> Text,
+        event_id -> Uuid,
+        processed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    social_accounts (id) {
+        id -> Uuid,
+        owner_id -> Text,
+        platform -> Text,
+        platform_account_id -> Text,
+        account_kind -> Text,
+        display_name -> Nullable<Text>,
+        handle -> Nullable<Text>,
+        avatar_url -> Nullable<Text>,
+        profile_url -> Nullable<Text>,
+        instance_url -> Nullable<Text>,
+        scopes -> Array<Nullable<Text>>,
+        access_token_enc -> Nullable<Bytea>,
+        refresh_token_enc -> Nullable<Bytea>,
+        token_key_id -> Nullable<Text>,
+        token_expires_at -> Nullable<Timestamptz>,
+        refresh_expires_at -> Nullable<Timestamptz>,
+        status -> Text,
+        health_score -> Int2,
+        last_error -> Nullable<Text>,
+        followers_count -> Nullable<Int8>,
+        following_count -> Nullable<Int8>,
+        posts_count -> Nullable<Int8>,
+        last_synced_at -> Nullable<Timestamptz>,
+        last_refreshed_at -> Nullable<Timestamptz>,
+        refresh_attempts -> Int4,
+        next_refresh_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(post_attempts -> post_targets (target_id));
+diesel::joinable!(post_targets -> posts (post_id));
+diesel::joinable!(post_targets -> social_accounts (account_id));
+diesel::joinable!(posts -> drafts (draft_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    drafts,
+    mastodon_apps,
+    media,
+    oauth_states,
+    outbox,
+    post_attempts,
+    post_targets,
+    posts,
+    processed_events,
+    social_accounts,
+);

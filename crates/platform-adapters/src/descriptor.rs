@@ -1,0 +1,65 @@
+//! Static facts about a platform, used to validate posts before accepting them.
+
+use std::time::Duration;
+
+use domain::{AuthKind, Platform};
+use serde::Serialize;
+
+/// How a platform counts the length of a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextCounting {
+    /// Unicode scalar values.
+    Chars,
+    /// User-perceived characters (Bluesky).
+    Graphemes,
+    /// X's weighted count (most CJK and emoji count double, URLs count 23).
+    XWeighted,
+}
+
+/// Kinds of media a platform accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    /// Still images.
+    Image,
+    /// Videos.
+    Video,
+}
+
+/// What a post to the platform may contain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    /// Longest text, counted the platform's way.
+    pub text_limit: usize,
+    /// How length is counted.
+    pub text_counting: TextCounting,
+    /// Media kinds accepted.
+    pub media_kinds: Vec<MediaKind>,
+    /// Most media items per post.
+    pub max_media: usize,
+    /// Whether a post must carry media (Instagram, Pinterest, YouTube, TikTok).
+    pub requires_media: bool,
+}
+
+/// Everything static about one platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Descriptor {
+    /// Which platform.
+    pub platform: Platform,
+    /// How users connect.
+    pub auth_kind: AuthKind,
+    /// Scopes requested when connecting.
+    pub scopes: Vec<String>,
+    /// Whether the authorization request uses PKCE (S256).
+    pub pkce: bool,
+    /// Documented access-token lifetime, used when a grant omits `expires_in` (a missing
+    /// value must never mean "never expires"). `None`: tokens do not expire.
+    #[serde(skip)]
+    pub access_token_lifetime: Option<Duration>,
+    /// Whether each refresh token works once only (X, TikTok, Bluesky): refreshes must then
+    /// never run twice for one account.
+    pub refresh_token_rotates: bool,
+    /// Posting capabilities.
+    pub capabilities: Capabilities,
+}

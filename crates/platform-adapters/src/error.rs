@@ -1,0 +1,57 @@
+//! The classes of platform failure.
+
+use std::time::Duration;
+
+/// A platform call failed; the variant tells the caller what to do next.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdapterError {
+    /// The token was refused (401, `invalid_grant`, revoked): refresh, or ask the user to
+    /// reconnect.
+    #[error("the platform refused our credentials: {message}")]
+    NeedsReauth {
+        /// The platform's explanation, sanitized.
+        message: String,
+    },
+    /// Too many requests: try again after `retry_after` (the platform's `Retry-After` or reset
+    /// header), or after a default wait when it gave none.
+    #[error("rate limited by the platform (retry after {retry_after:?})")]
+    RateLimited {
+        /// How long the platform asked us to wait, if it said.
+        retry_after: Option<Duration>,
+    },
+    /// Network trouble or a server error: retry with backoff.
+    #[error("temporary platform failure: {message}")]
+    Transient {
+        /// What went wrong.
+        message: String,
+    },
+    /// The request itself is invalid (too long, missing media, policy): do not retry.
+    #[error("rejected by the platform ({code}): {message}")]
+    Rejected {
+        /// The platform's error code, or the HTTP status.
+        code: String,
+        /// The platform's reason.
+        message: String,
+    },
+    /// The platform cannot do this at all.
+    #[error("not supported by this platform: {what}")]
+    Unsupported {
+        /// The missing capability.
+        what: String,
+    },
+}
+
+impl AdapterError {
+    /// Whether retrying the same call later can succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Transient { .. })
+    }
+
+    /// A network-level failure (connect, timeout, reading the body) is transient.
+    pub fn from_transport(err: &reqwest::Error) -> Self {
+        // reqwest's Display never includes headers, so no token can leak through it.
+        Self::Transient {
+            message: err.to_string(),
+        }
+    }
+}

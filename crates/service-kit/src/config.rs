@@ -1,0 +1,184 @@
+//! Layered configuration.
+
+use std::{path::PathBuf, time::Duration};
+
+use secrecy::SecretString;
+use serde::{de::DeserializeOwned, Deserialize};
+
+/// Configuration could not be read or is invalid.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file is missing or a value has the wrong shape; the message names the key.
+    #[error("configuration: {0}")]
+    Invalid(#[from] ::config::ConfigError),
+}
+
+/// Where the service runs; decides log format and how strict start-up checks are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// A developer's machine or CI: pretty logs, development defaults allowed.
+    Development,
+    /// Production: JSON logs, secrets must be configured explicitly.
+    Production,
+}
+
+/// The loaded configuration tree, from which sections are read.
+#[derive(Debug)]
+pub struct Loaded {
+    tree: ::config::Config,
+    /// The environment the tree was loaded for.
+    pub environment: Environment,
+}
+
+/// Loads `config/default.toml`, then `config/<env>.toml` if present, then `POSTBRIDGE__…`
+/// environment variables (`POSTBRIDGE__DATABASE__URL` sets `database.url`). The environment is
+/// `POSTBRIDGE_ENV` (default `development`); the directory is `POSTBRIDGE_CONFIG_DIR` (default
+/// `config`, relative to the working directory).
+pub fn load() -> Result<Loaded, ConfigError> {
+    let dir =
+        PathBuf::from(std::env::var("POSTBRIDGE_CONFIG_DIR").unwrap_or_else(|_| "config".into()));
+    let env_name = std::env::var("POSTBRIDGE_ENV").unwrap_or_else(|_| "development".into());
+    load_from(&dir, &env_name)
+}
+
+/// [`load`] with an explicit directory and environment name (for tests).
+pub fn load_from(dir: &std::path::Path, env_name: &str) -> Result<Loaded, ConfigError> {
+    let tree = ::config::Config::builder()
+        .add_source(::config::File::from(dir.join("default.toml")).required(true))
+        .add_source(::config::File::from(dir.join(format!("{env_name}.toml"))).required(false))
+        .add_source(
+            ::config::Environment::with_prefix("POSTBRIDGE")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("auth.cors_origins")
+                .with_list_parse_key("auth.redirect_allow_list"),
+        )
+        .set_override("environment", env_name)?
+        .build()?;
+    let environment = tree.get::<Environment>("environment")?;
+    Ok(Loaded { tree, environment })
+}
+
+impl Loaded {
+    /// The sections every service shares.
+    pub fn common(&self) -> Result<CommonSettings, ConfigError> {
+        Ok(CommonSettings {
+            environment: self.environment,
+            database: self.tree.get("database")?,
+            amqp: self.tree.get("amqp")?,
+            events: self.tree.get("events")?,
+            telemetry: self.tree.get("telemetry")?,
+        })
+    }
+
+    /// One service's own section, e.g. `section::<PublisherSettings>("publisher")`.
+    pub fn section<T: DeserializeOwned>(&self, name: &str) -> Result<T, ConfigError> {
+        Ok(self.tree.get(name)?)
+    }
+}
+
+/// The sections every service reads.
+#[derive(Debug, Clone)]
+pub struct CommonSettings {
+    /// Development or production.
+    pub environment: Environment,
+    /// `[database]`
+    pub database: DatabaseSettings,
+    /// `[amqp]`
+    pub amqp: AmqpSettings,
+    /// `[events]`
+    pub events: EventSettings,
+    /// `[telemetry]`
+    pub telemetry: TelemetrySettings,
+}
+
+/// `[database]`: PostgreSQL.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://user:password@host:port/database`; secret because it carries a password.
+    pub url: SecretString,
+    /// Most pooled connections per process.
+    pub pool_size: u32,
+    /// Seconds to wait for a pooled connection.
+    pub connection_timeout_secs: u64,
+    /// Seconds a starting service keeps retrying to reach the database for migrations.
+    pub startup_patience_secs: u64,
+}
+
+impl DatabaseSettings {
+    /// Pool settings derived from this section.
+    pub fn pool(&self) -> db::PoolSettings {
+        db::PoolSettings {
+            max_size: self.pool_size,
+            connection_timeout: Duration::from_secs(self.connection_timeout_secs),
+        }
+    }
+}
+
+/// `[amqp]`: RabbitMQ.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmqpSettings {
+    /// `amqp://user:password@host:port/vhost`; secret because it carries a password.
+    pub url: SecretString,
+    /// Unacknowledged deliveries per consumer.
+    pub prefetch: u16,
+}
+
+/// `[events]`: exchange names and the outbox relay.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSettings {
+    /// Topic exchange for events.
+    pub exchange: String,
+    /// Dead-letter exchange.
+    pub dead_letter_exchange: String,
+    /// Outbox rows published per transaction.
+    pub relay_batch_size: i64,
+    /// Milliseconds between outbox polls when no notification arrives.
+    pub relay_poll_interval_ms: u64,
+}
+
+impl EventSettings {
+    /// The exchange names as a [`events::Topology`].
+    pub fn topology(&self) -> events::Topology {
+        events::Topology {
+            exchange: self.exchange.clone(),
+            dead_letter_exchange: self.dead_letter_exchange.clone(),
+        }
+    }
+
+    /// Relay tuning from this section.
+    pub fn relay(&self) -> events::RelaySettings {
+        events::RelaySettings {
+            batch_size: self.relay_batch_size,
+            poll_interval: Duration::from_millis(self.relay_poll_interval_ms),
+            ..events::RelaySettings::default()
+        }
+    }
+}
+
+/// `[telemetry]`: logs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// `pretty` or `json`; empty means pretty in development and JSON in production.
+    #[serde(default)]
+    pub format: Option<LogFormat>,
+    /// `tracing` filter directives, e.g. `info,lapin=warn`; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, coloured.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}

@@ -1,0 +1,167 @@
+//! The skeleton every service runs on: pool, migrations, outbox relay, ops server, shutdown.
+
+use std::{net::TcpListener, sync::Arc, time::Duration};
+
+use actix_web::web;
+use db::Db;
+use events::{ConsumerSettings, EventMetrics, Handler, QueueSpec, Relay};
+use secrecy::ExposeSecret;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::{config::CommonSettings, Metrics, Readiness};
+
+/// A service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Migrations could not be applied (database unreachable past the start-up patience).
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    /// Metrics could not be registered.
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// The HTTP listener could not be bound or served.
+    #[error("http: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The running parts shared by every service.
+#[derive(Debug)]
+pub struct ServiceRuntime {
+    /// Service name, e.g. `publisher`.
+    pub name: &'static str,
+    /// The shared configuration sections.
+    pub common: CommonSettings,
+    /// The database pool.
+    pub db: Db,
+    /// The service's Prometheus registry.
+    pub metrics: Metrics,
+    /// Event plumbing metrics (registered in `metrics`).
+    pub event_metrics: EventMetrics,
+    /// Cancelled when the service should stop.
+    pub shutdown: CancellationToken,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl ServiceRuntime {
+    /// Migrates the database (waiting for it to come up) and starts the outbox relay.
+    pub async fn start(
+        name: &'static str,
+        common: CommonSettings,
+        shutdown: CancellationToken,
+    ) -> Result<Self, StartError> {
+        let url = common.database.url.expose_secret().to_owned();
+        db::migrations::migrate_with_retry(
+            &url,
+            Duration::from_secs(common.database.startup_patience_secs),
+        )
+        .await?;
+        let db = Db::new(&url, &common.database.pool());
+        let metrics = Metrics::new(name)?;
+        let event_metrics = EventMetrics::register(metrics.registry())?;
+
+        let relay = Relay::new(
+            db.clone(),
+            common.amqp.url.expose_secret(),
+            name,
+            common.events.topology(),
+            common.events.relay(),
+            event_metrics.clone(),
+        );
+        let relay_task = tokio::spawn(relay.run(shutdown.clone()));
+        Ok(Self {
+            name,
+            common,
+            db,
+            metrics,
+            event_metrics,
+            shutdown,
+            server: None,
+            tasks: vec![relay_task],
+        })
+    }
+
+    /// Starts consuming `queue` with `handler`.
+    pub fn spawn_consumer<H: Handler>(&mut self, queue: QueueSpec, handler: Arc<H>) {
+        let mut settings = ConsumerSettings::new(queue);
+        settings.prefetch = self.common.amqp.prefetch;
+        let task = tokio::spawn(events::run_consumer(
+            self.common.amqp.url.expose_secret().to_owned(),
+            self.common.events.topology(),
+            settings,
+            self.db.clone(),
+            handler,
+            self.event_metrics.clone(),
+            self.shutdown.clone(),
+        ));
+        self.tasks.push(task);
+    }
+
+    /// Runs a background task that must stop when the service stops.
+    pub fn spawn_task(&mut self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.tasks.push(tokio::spawn(task));
+    }
+
+    /// Serves the ops routes plus `configure`'s on `listener`.
+    pub fn serve<F>(
+        &mut self,
+        listener: TcpListener,
+        workers: usize,
+        configure: F,
+    ) -> Result<(), StartError>
+    where
+        F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    {
+        let readiness = Readiness::new(self.db.clone(), self.common.amqp.url.clone());
+        let server = crate::ops::serve(
+            listener,
+            workers,
+            self.metrics.clone(),
+            readiness,
+            configure,
+            self.shutdown.clone(),
+        )?;
+        self.server = Some(server);
+        Ok(())
+    }
+
+    /// Waits for shutdown, then for the server and every background task to finish.
+    pub async fn run_until_stopped(self) -> Result<(), StartError> {
+        self.shutdown.cancelled().await;
+        if let Some(server) = self.server {
+            match server.await {
+                Ok(result) => result?,
+                Err(err) => tracing::error!(error = %err, "http server task failed"),
+            }
+        }
+        let drain = futures_util::future::join_all(self.tasks);
+        if tokio::time::timeout(Duration::from_secs(15), drain)
+            .await
+            .is_err()
+        {
+            tracing::warn!("background tasks did not stop within 15 s; exiting anyway");
+        }
+        tracing::info!(service = self.name, "stopped");
+        Ok(())
+    }
+}
+
+impl ServiceRuntime {
+    /// Binds `listen` (`host:port`, port 0 for any), serves on it, and returns the bound port.
+    pub fn bind_and_serve<F>(
+        &mut self,
+        listen: &str,
+        workers: usize,
+        configure: F,
+    ) -> Result<u16, StartError>
+    where
+        F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    {
+        let listener = TcpListener::bind(listen)?;
+        let port = listener.local_addr()?.port();
+        self.serve(listener, workers, configure)?;
+        tracing::info!(service = self.name, %listen, port, "listening");
+        Ok(port)
+    }
+}

@@ -1,0 +1,3 @@
+DROP TABLE mastodon_apps;
+DROP TABLE oauth_states;
+DROP TABLE social_accounts;

@@ -1,0 +1,30 @@
+//! `[account_registry]` plus the shared sections.
+
+use serde::Deserialize;
+use service_kit::config::{CommonSettings, ConfigError};
+
+/// Everything this service reads from configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `[database]`, `[amqp]`, `[events]`, `[telemetry]`.
+    pub common: CommonSettings,
+    /// `[account_registry]`.
+    pub service: AccountRegistrySettings,
+}
+
+/// `[account_registry]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountRegistrySettings {
+    /// Address of the HTTP listener (`host:port`; port 0 picks a free one, as tests do).
+    pub listen: String,
+}
+
+/// Reads the layered configuration (see `service_kit::config::load`).
+pub fn load() -> Result<Settings, ConfigError> {
+    let loaded = service_kit::config::load()?;
+    Ok(Settings {
+        common: loaded.common()?,
+        service: loaded.section("account_registry")?,
+    })
+}

@@ -1,0 +1,14 @@
+use auth_gateway::{configuration, startup::Application, SERVICE};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = configuration::load()?;
+    service_kit::telemetry::init(
+        SERVICE,
+        settings.common.environment,
+        &settings.common.telemetry,
+    );
+    let app = Application::build(settings, service_kit::shutdown::on_signal()).await?;
+    app.run_until_stopped().await?;
+    Ok(())
+}
