@@ -74,6 +74,15 @@ impl Loaded {
         })
     }
 
+    /// Overrides one key (dotted path) after loading; for tests.
+    #[cfg(feature = "testing")]
+    pub fn set(&mut self, key: &str, value: &str) {
+        let tree = std::mem::take(&mut self.tree);
+        #[expect(clippy::expect_used, reason = "test-only: overriding a loaded tree cannot fail for string values")]
+        let rebuilt = ::config::Config::builder().add_source(tree).set_override(key, value).and_then(|b| b.build()).expect("override config key");
+        self.tree = rebuilt;
+    }
+
     /// One service's own section, e.g. `section::<PublisherSettings>("publisher")`.
     pub fn section<T: DeserializeOwned>(&self, name: &str) -> Result<T, ConfigError> {
         Ok(self.tree.get(name)?)

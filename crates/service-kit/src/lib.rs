@@ -5,6 +5,8 @@ pub mod ops;
 pub mod runtime;
 pub mod shutdown;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use ops::{Metrics, Readiness};
-pub use runtime::{ServiceRuntime, StartError};
+pub use runtime::{migrate_only, ServiceRuntime, StartError};

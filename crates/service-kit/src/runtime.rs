@@ -165,3 +165,18 @@ impl ServiceRuntime {
         Ok(port)
     }
 }
+
+/// When `POSTBRIDGE_MIGRATE_ONLY=1`, applies the migrations and returns true: the binary then
+/// exits instead of serving (the Kubernetes migration Job and docker compose's `migrate` step).
+pub async fn migrate_only(common: &CommonSettings) -> Result<bool, StartError> {
+    if std::env::var("POSTBRIDGE_MIGRATE_ONLY").is_ok_and(|v| v == "1" || v == "true") {
+        let applied = db::migrations::migrate_with_retry(
+            common.database.url.expose_secret(),
+            Duration::from_secs(common.database.startup_patience_secs),
+        )
+        .await?;
+        tracing::info!(applied = applied.len(), "migrations applied; exiting (POSTBRIDGE_MIGRATE_ONLY)");
+        return Ok(true);
+    }
+    Ok(false)
+}

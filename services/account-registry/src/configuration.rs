@@ -22,9 +22,11 @@ pub struct AccountRegistrySettings {
 
 /// Reads the layered configuration (see `service_kit::config::load`).
 pub fn load() -> Result<Settings, ConfigError> {
-    let loaded = service_kit::config::load()?;
-    Ok(Settings {
-        common: loaded.common()?,
-        service: loaded.section("account_registry")?,
-    })
+    from(&service_kit::config::load()?)
+}
+
+/// Reads this service's settings out of an already loaded tree (tests load `config/` from the
+/// workspace root with [`service_kit::config::load_from`]).
+pub fn from(loaded: &service_kit::config::Loaded) -> Result<Settings, ConfigError> {
+    Ok(Settings { common: loaded.common()?, service: loaded.section("account_registry")? })
 }

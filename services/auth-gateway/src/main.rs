@@ -8,6 +8,9 @@ async fn main() -> anyhow::Result<()> {
         settings.common.environment,
         &settings.common.telemetry,
     );
+    if service_kit::migrate_only(&settings.common).await? {
+        return Ok(());
+    }
     let app = Application::build(settings, service_kit::shutdown::on_signal()).await?;
     app.run_until_stopped().await?;
     Ok(())

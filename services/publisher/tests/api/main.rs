@@ -1,1 +1,3 @@
-mod health;
+//! HTTP-level tests of publisher, each on its own database and exchanges, on port 0.
+
+mod startup;
