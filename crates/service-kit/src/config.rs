@@ -78,8 +78,15 @@ impl Loaded {
     #[cfg(feature = "testing")]
     pub fn set(&mut self, key: &str, value: &str) {
         let tree = std::mem::take(&mut self.tree);
-        #[expect(clippy::expect_used, reason = "test-only: overriding a loaded tree cannot fail for string values")]
-        let rebuilt = ::config::Config::builder().add_source(tree).set_override(key, value).and_then(|b| b.build()).expect("override config key");
+        #[expect(
+            clippy::expect_used,
+            reason = "test-only: overriding a loaded tree cannot fail for string values"
+        )]
+        let rebuilt = ::config::Config::builder()
+            .add_source(tree)
+            .set_override(key, value)
+            .and_then(|b| b.build())
+            .expect("override config key");
         self.tree = rebuilt;
     }
 

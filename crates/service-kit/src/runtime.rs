@@ -175,7 +175,10 @@ pub async fn migrate_only(common: &CommonSettings) -> Result<bool, StartError> {
             Duration::from_secs(common.database.startup_patience_secs),
         )
         .await?;
-        tracing::info!(applied = applied.len(), "migrations applied; exiting (POSTBRIDGE_MIGRATE_ONLY)");
+        tracing::info!(
+            applied = applied.len(),
+            "migrations applied; exiting (POSTBRIDGE_MIGRATE_ONLY)"
+        );
         return Ok(true);
     }
     Ok(false)

@@ -8,15 +8,27 @@ use crate::config::{load_from, Loaded};
 /// RabbitMQ, an exchange set unique to this test, and port 0 for every listener.
 pub fn loaded_for_tests(database_url: &str, amqp_url: &str, exchange_prefix: &str) -> Loaded {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
-    #[expect(clippy::expect_used, reason = "a test without its configuration cannot run")]
+    #[expect(
+        clippy::expect_used,
+        reason = "a test without its configuration cannot run"
+    )]
     let mut loaded = load_from(&root, "development").expect("workspace config/ loads");
     loaded.set("database.url", database_url);
     loaded.set("database.startup_patience_secs", "5");
     loaded.set("amqp.url", amqp_url);
     loaded.set("events.exchange", &format!("{exchange_prefix}.events"));
-    loaded.set("events.dead_letter_exchange", &format!("{exchange_prefix}.dlx"));
+    loaded.set(
+        "events.dead_letter_exchange",
+        &format!("{exchange_prefix}.dlx"),
+    );
     loaded.set("events.relay_poll_interval_ms", "100");
-    for section in ["auth_gateway", "account_registry", "token_refresher", "publisher", "platform_sim"] {
+    for section in [
+        "auth_gateway",
+        "account_registry",
+        "token_refresher",
+        "publisher",
+        "platform_sim",
+    ] {
         loaded.set(&format!("{section}.listen"), "127.0.0.1:0");
     }
     loaded
@@ -34,17 +46,55 @@ pub async fn assert_ops_endpoints(port: u16) {
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
 
-    let health = client.get(format!("{base}/healthz")).send().await.expect("GET /healthz");
+    let health = client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .expect("GET /healthz");
     assert_eq!(health.status(), 200);
-    assert!(health.headers().contains_key(crate::ops::REQUEST_ID), "responses carry a request id");
+    assert!(
+        health.headers().contains_key(crate::ops::REQUEST_ID),
+        "responses carry a request id"
+    );
 
-    let ready = client.get(format!("{base}/readyz")).send().await.expect("GET /readyz");
-    assert_eq!(ready.status(), 200, "ready: {}", ready.text().await.unwrap_or_default());
+    let ready = client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .expect("GET /readyz");
+    assert_eq!(
+        ready.status(),
+        200,
+        "ready: {}",
+        ready.text().await.unwrap_or_default()
+    );
 
-    let echoed = client.get(format!("{base}/healthz")).header(crate::ops::REQUEST_ID, "req-123").send().await.expect("GET /healthz");
-    assert_eq!(echoed.headers()[crate::ops::REQUEST_ID], "req-123", "a caller's request id is echoed");
+    let echoed = client
+        .get(format!("{base}/healthz"))
+        .header(crate::ops::REQUEST_ID, "req-123")
+        .send()
+        .await
+        .expect("GET /healthz");
+    assert_eq!(
+        echoed.headers()[crate::ops::REQUEST_ID],
+        "req-123",
+        "a caller's request id is echoed"
+    );
 
-    let metrics = client.get(format!("{base}/metrics")).send().await.expect("GET /metrics").text().await.unwrap();
-    assert!(metrics.contains("postbridge_http_request_duration_seconds_bucket"), "latency histogram exported");
-    assert!(metrics.contains("postbridge_outbox_backlog"), "outbox metrics exported");
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("postbridge_http_request_duration_seconds_bucket"),
+        "latency histogram exported"
+    );
+    assert!(
+        metrics.contains("postbridge_outbox_backlog"),
+        "outbox metrics exported"
+    );
 }

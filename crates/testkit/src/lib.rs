@@ -2,7 +2,6 @@
 // A test helper that cannot reach its infrastructure has nothing better to do than fail loudly.
 #![expect(
     clippy::expect_used,
-    clippy::unwrap_used,
     reason = "test-only helpers fail the test on setup errors"
 )]
 

@@ -30,7 +30,10 @@ pub fn load() -> Result<Settings, ConfigError> {
 /// Reads this service's settings out of an already loaded tree (tests load `config/` from the
 /// workspace root with [`service_kit::config::load_from`]).
 pub fn from(loaded: &service_kit::config::Loaded) -> Result<Settings, ConfigError> {
-    Ok(Settings { common: loaded.common()?, service: loaded.section("auth_gateway")? })
+    Ok(Settings {
+        common: loaded.common()?,
+        service: loaded.section("auth_gateway")?,
+    })
 }
 
 /// `[auth]`: how users of the frontend are authenticated.

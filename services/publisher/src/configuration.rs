@@ -28,5 +28,8 @@ pub fn load() -> Result<Settings, ConfigError> {
 /// Reads this service's settings out of an already loaded tree (tests load `config/` from the
 /// workspace root with [`service_kit::config::load_from`]).
 pub fn from(loaded: &service_kit::config::Loaded) -> Result<Settings, ConfigError> {
-    Ok(Settings { common: loaded.common()?, service: loaded.section("publisher")? })
+    Ok(Settings {
+        common: loaded.common()?,
+        service: loaded.section("publisher")?,
+    })
 }

@@ -7,7 +7,10 @@ use std::{
 };
 
 use db::diesel::{sql_query, sql_types::Uuid as SqlUuid, RunQueryDsl};
-use events::{run_consumer, CancellationToken, Committed, ConsumerSettings, Envelope, EventMetrics, Handler, HandlerError, Incoming};
+use events::{
+    run_consumer, CancellationToken, Committed, ConsumerSettings, Envelope, EventMetrics, Handler,
+    HandlerError, Incoming,
+};
 use lapin::{options::BasicPublishOptions, BasicProperties};
 use testkit::TestDb;
 
@@ -30,7 +33,9 @@ impl Handler for Recorder {
         let id = incoming.envelope.id.0;
         let committed = incoming
             .commit(move |conn| {
-                sql_query("INSERT INTO effects (event_id) VALUES ($1)").bind::<SqlUuid, _>(id).execute(conn)?;
+                sql_query("INSERT INTO effects (event_id) VALUES ($1)")
+                    .bind::<SqlUuid, _>(id)
+                    .execute(conn)?;
                 Ok(())
             })
             .await?;
@@ -53,7 +58,9 @@ fn effects(test_db: &TestDb) -> i64 {
         #[diesel(sql_type = db::diesel::sql_types::BigInt)]
         n: i64,
     }
-    let row: Count = sql_query("SELECT count(*) AS n FROM effects").get_result(&mut test_db.conn()).unwrap();
+    let row: Count = sql_query("SELECT count(*) AS n FROM effects")
+        .get_result(&mut test_db.conn())
+        .unwrap();
     row.n
 }
 
@@ -73,8 +80,14 @@ async fn publish_raw(fixture: &Fixture, envelope: &Envelope<events::AccountConne
         .unwrap();
 }
 
-async fn start(test_db: &TestDb, fixture: &Fixture, handler: Arc<Recorder>) -> (CancellationToken, tokio::task::JoinHandle<()>) {
-    sql_query("CREATE TABLE IF NOT EXISTS effects (event_id uuid NOT NULL)").execute(&mut test_db.conn()).unwrap();
+async fn start(
+    test_db: &TestDb,
+    fixture: &Fixture,
+    handler: Arc<Recorder>,
+) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+    sql_query("CREATE TABLE IF NOT EXISTS effects (event_id uuid NOT NULL)")
+        .execute(&mut test_db.conn())
+        .unwrap();
     let stop = CancellationToken::new();
     let handle = tokio::spawn(run_consumer(
         testkit::amqp_url(),
@@ -92,7 +105,12 @@ async fn start(test_db: &TestDb, fixture: &Fixture, handler: Arc<Recorder>) -> (
 async fn a_redelivered_event_is_handled_once() {
     let test_db = TestDb::new();
     let fixture = Fixture::new(&testkit::amqp_url()).await;
-    let handler = Arc::new(Recorder { calls: AtomicU32::new(0), fail_after_commit_once: true, always_fail: false, duplicates: AtomicU32::new(0) });
+    let handler = Arc::new(Recorder {
+        calls: AtomicU32::new(0),
+        fail_after_commit_once: true,
+        always_fail: false,
+        duplicates: AtomicU32::new(0),
+    });
     let (stop, consumer) = start(&test_db, &fixture, handler.clone()).await;
 
     // The same event twice on the wire (an at-least-once relay may do that) ...
@@ -100,37 +118,64 @@ async fn a_redelivered_event_is_handled_once() {
     publish_raw(&fixture, &envelope).await;
     publish_raw(&fixture, &envelope).await;
     // ... and the first delivery's ack is lost after its commit, so the broker redelivers it.
-    testkit::eventually(Duration::from_secs(15), "the first delivery to be handled", || async {
-        (handler.calls.load(Ordering::SeqCst) >= 1).then_some(())
-    })
+    testkit::eventually(
+        Duration::from_secs(15),
+        "the first delivery to be handled",
+        || async { (handler.calls.load(Ordering::SeqCst) >= 1).then_some(()) },
+    )
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop.cancel();
     consumer.await.unwrap();
 
     let rolled_back = handler.duplicates.load(Ordering::SeqCst);
-    assert_eq!(effects(&test_db), 1, "the effect is applied exactly once ({rolled_back} racing copies rolled back by the inbox)");
-    assert!(fixture.drain(&fixture.queue.name).await.is_empty(), "every copy was acknowledged");
-    assert!(fixture.drain(&fixture.queue.dlq()).await.is_empty(), "nothing was dead-lettered");
+    assert_eq!(
+        effects(&test_db),
+        1,
+        "the effect is applied exactly once ({rolled_back} racing copies rolled back by the inbox)"
+    );
+    assert!(
+        fixture.drain(&fixture.queue.name).await.is_empty(),
+        "every copy was acknowledged"
+    );
+    assert!(
+        fixture.drain(&fixture.queue.dlq()).await.is_empty(),
+        "nothing was dead-lettered"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_message_that_always_fails_ends_in_the_dead_letter_queue() {
     let test_db = TestDb::new();
     let fixture = Fixture::new(&testkit::amqp_url()).await;
-    let handler = Arc::new(Recorder { calls: AtomicU32::new(0), fail_after_commit_once: false, always_fail: true, duplicates: AtomicU32::new(0) });
+    let handler = Arc::new(Recorder {
+        calls: AtomicU32::new(0),
+        fail_after_commit_once: false,
+        always_fail: true,
+        duplicates: AtomicU32::new(0),
+    });
     let (stop, consumer) = start(&test_db, &fixture, handler.clone()).await;
 
     let envelope = Envelope::new("events-tests", connected(7));
     publish_raw(&fixture, &envelope).await;
-    let dead = fixture.collect(&fixture.queue.dlq(), 1, Duration::from_secs(30), Duration::from_millis(300)).await;
+    let dead = fixture
+        .collect(
+            &fixture.queue.dlq(),
+            1,
+            Duration::from_secs(30),
+            Duration::from_millis(300),
+        )
+        .await;
     stop.cancel();
     consumer.await.unwrap();
 
     assert_eq!(dead.len(), 1, "the poison message is dead-lettered, once");
     assert_eq!(dead[0].id, envelope.id);
     let calls = handler.calls.load(Ordering::SeqCst);
-    assert!(calls >= 2 && calls <= fixture.queue.delivery_limit + 1, "tried {calls} times before giving up");
+    assert!(
+        calls >= 2 && calls <= fixture.queue.delivery_limit + 1,
+        "tried {calls} times before giving up"
+    );
     assert_eq!(effects(&test_db), 0);
 }
 
@@ -138,24 +183,50 @@ async fn a_message_that_always_fails_ends_in_the_dead_letter_queue() {
 async fn an_undecodable_message_is_dead_lettered_at_once() {
     let test_db = TestDb::new();
     let fixture = Fixture::new(&testkit::amqp_url()).await;
-    let handler = Arc::new(Recorder { calls: AtomicU32::new(0), fail_after_commit_once: false, always_fail: false, duplicates: AtomicU32::new(0) });
+    let handler = Arc::new(Recorder {
+        calls: AtomicU32::new(0),
+        fail_after_commit_once: false,
+        always_fail: false,
+        duplicates: AtomicU32::new(0),
+    });
     let (stop, consumer) = start(&test_db, &fixture, handler.clone()).await;
 
     fixture
         .channel
-        .basic_publish(&fixture.topology.exchange, "account.connected", BasicPublishOptions::default(), b"not json", BasicProperties::default())
+        .basic_publish(
+            &fixture.topology.exchange,
+            "account.connected",
+            BasicPublishOptions::default(),
+            b"not json",
+            BasicProperties::default(),
+        )
         .await
         .unwrap()
         .await
         .unwrap();
-    let dead = testkit::eventually(Duration::from_secs(15), "the message in the DLQ", || async {
-        let got = fixture.channel.basic_get(&fixture.queue.dlq(), lapin::options::BasicGetOptions { no_ack: true }).await.unwrap();
-        got.map(|m| m.delivery.data.clone())
-    })
+    let dead = testkit::eventually(
+        Duration::from_secs(15),
+        "the message in the DLQ",
+        || async {
+            let got = fixture
+                .channel
+                .basic_get(
+                    &fixture.queue.dlq(),
+                    lapin::options::BasicGetOptions { no_ack: true },
+                )
+                .await
+                .unwrap();
+            got.map(|m| m.delivery.data.clone())
+        },
+    )
     .await;
     stop.cancel();
     consumer.await.unwrap();
 
     assert_eq!(dead, b"not json");
-    assert_eq!(handler.calls.load(Ordering::SeqCst), 0, "the handler never saw it");
+    assert_eq!(
+        handler.calls.load(Ordering::SeqCst),
+        0,
+        "the handler never saw it"
+    );
 }

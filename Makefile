@@ -1,0 +1,67 @@
+# Postbridge developer commands. `make run` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ROOT := $(CURDIR)
+export CARGO_TERM_PROGRESS_WHEN ?= auto
+
+# Local infrastructure (see deploy/local/infra.sh). Set POSTBRIDGE_SKIP_INFRA=1 when PostgreSQL
+# and RabbitMQ are provided otherwise (CI service containers).
+INFRA := deploy/local/infra.sh
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## bring up PostgreSQL + RabbitMQ, build, start every service and platform-sim (Ctrl-C stops them)
+	@bash deploy/local/run.sh
+
+.PHONY: test
+test: toolchain infra-up ## the whole test suite against real PostgreSQL and RabbitMQ
+	@echo "[test] cargo nextest run --workspace"
+	cargo nextest run --workspace --profile ci
+
+.PHONY: lint
+lint: infra-up ## rustfmt check, clippy -D warnings, schema.rs drift, deploy/docs validators
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	@bash deploy/local/schema-check.sh
+	@bash deploy/lint-deploy.sh
+
+.PHONY: fmt
+fmt: ## format the code
+	cargo fmt --all
+
+.PHONY: migrate
+migrate: infra-up ## apply pending migrations to the local database
+	POSTBRIDGE_MIGRATE_ONLY=1 cargo run -q -p auth-gateway --bin auth-gateway
+
+.PHONY: schemas
+schemas: ## regenerate docs/schemas/events/*.json from the Rust event types
+	POSTBRIDGE_UPDATE_SCHEMAS=1 cargo nextest run -p events json_schemas
+
+.PHONY: schema-check
+schema-check: infra-up ## check crates/db/src/schema.rs against `diesel print-schema` of a freshly migrated database
+	@bash deploy/local/schema-check.sh
+
+.PHONY: token
+token: ## print a development JWT: make token USER=alice
+	@cargo run -q -p auth-gateway --bin postbridge-token -- "$(USER)"
+
+.PHONY: bench
+bench: toolchain infra-up ## the benchmarks (never part of make test); figures go to docs/BENCHMARKS.md
+	@bash deploy/local/bench.sh
+
+.PHONY: infra-up infra-down infra-status
+infra-up: ## start local PostgreSQL (127.0.0.1:55432) and RabbitMQ (127.0.0.1:55672)
+	@if [ "$${POSTBRIDGE_SKIP_INFRA:-0}" = 1 ]; then echo "[infra] POSTBRIDGE_SKIP_INFRA=1: using the PostgreSQL and RabbitMQ already provided"; else bash $(INFRA) up; fi
+infra-down: ## stop the local infrastructure (data stays under .data/)
+	@bash $(INFRA) down
+infra-status: ## show whether the local infrastructure runs
+	@bash $(INFRA) status
+
+.PHONY: toolchain
+toolchain:
+	@command -v cargo >/dev/null || { echo "cargo is missing: install Rust from https://rustup.rs"; exit 1; }
+	@cargo nextest --version >/dev/null 2>&1 || { echo "[test] installing cargo-nextest"; cargo install --locked cargo-nextest; }
+	@[ -f /usr/include/postgresql/libpq-fe.h ] || { echo "[test] installing libpq-dev (diesel links libpq)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpq-dev; }
