@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# `make bench`: runs every benchmark against the local infrastructure (release build) and
+# prints one `bench <name> key=value …` line each. Record the figures in docs/BENCHMARKS.md.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$ROOT"
+echo "[bench] building benchmarks (release profile)…" >&2
+cargo bench --no-run -p events --bench relay >&2
+echo "[bench] outbox relay: ${BENCH_EVENTS:-20000} events, 1 and 2 relay replicas" >&2
+cargo bench -q -p events --bench relay 2>/dev/null | grep '^bench '
