@@ -3,12 +3,15 @@
 //! Writes N events into a fresh database's outbox (1,000 per transaction, as a burst of state
 //! changes would), starts the relay(s), and measures until every event is confirmed by the
 //! broker and counted in a bound queue. Prints one `bench …` line per run.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark fails by panicking")]
+#![expect(clippy::unwrap_used, reason = "a benchmark fails by panicking")]
 
 use std::time::{Duration, Instant};
 
 use db::{diesel::Connection, domain::*};
-use events::{AccountConnected, CancellationToken, EventMetrics, Outbox, QueueSpec, Relay, RelaySettings, Topology};
+use events::{
+    AccountConnected, CancellationToken, EventMetrics, Outbox, QueueSpec, Relay, RelaySettings,
+    Topology,
+};
 use lapin::options::QueueDeclareOptions;
 
 const OUTBOX: Outbox = Outbox::new("bench");
@@ -33,7 +36,9 @@ async fn run(events_total: usize, replicas: usize) {
     let queue = QueueSpec::new(format!("{prefix}.sink"), &[AccountConnected::ROUTING_KEY]);
     let conn = events::connect(&amqp, "bench").await.unwrap();
     let channel = conn.create_channel().await.unwrap();
-    events::declare(&channel, &topology, std::slice::from_ref(&queue)).await.unwrap();
+    events::declare(&channel, &topology, std::slice::from_ref(&queue))
+        .await
+        .unwrap();
 
     let mut pg = test_db.conn();
     for chunk in (0..events_total).collect::<Vec<_>>().chunks(1000) {
@@ -50,14 +55,28 @@ async fn run(events_total: usize, replicas: usize) {
     let started = Instant::now();
     let relays: Vec<_> = (0..replicas)
         .map(|_| {
-            let relay = Relay::new(db.clone(), amqp.clone(), "bench", topology.clone(), RelaySettings::default(), EventMetrics::unregistered());
+            let relay = Relay::new(
+                db.clone(),
+                amqp.clone(),
+                "bench",
+                topology.clone(),
+                RelaySettings::default(),
+                EventMetrics::unregistered(),
+            );
             tokio::spawn(relay.run(stop.clone()))
         })
         .collect();
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         let declared = channel
-            .queue_declare(&queue.name, QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() }, Default::default())
+            .queue_declare(
+                &queue.name,
+                QueueDeclareOptions {
+                    passive: true,
+                    ..QueueDeclareOptions::default()
+                },
+                Default::default(),
+            )
             .await
             .unwrap();
         if declared.message_count() as usize >= events_total || Instant::now() > deadline {
@@ -71,7 +90,14 @@ async fn run(events_total: usize, replicas: usize) {
         relay.await.unwrap();
     }
     let declared = channel
-        .queue_declare(&queue.name, QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() }, Default::default())
+        .queue_declare(
+            &queue.name,
+            QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            },
+            Default::default(),
+        )
         .await
         .unwrap();
     let delivered = declared.message_count() as usize;
@@ -86,7 +112,10 @@ async fn run(events_total: usize, replicas: usize) {
 
 #[tokio::main]
 async fn main() {
-    let events_total = std::env::var("BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let events_total = std::env::var("BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
     run(events_total, 1).await;
     run(events_total, 2).await;
 }
