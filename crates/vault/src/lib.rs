@@ -261,7 +261,10 @@ impl Vault {
     #[cfg(any(test, feature = "testing"))]
     pub fn for_tests() -> Self {
         let key = UnboundKey::new(&AES_256_GCM, &[0x42; KEY_LEN]);
-        #[allow(clippy::expect_used)] // a 32-byte key is always valid for AES-256
+        #[expect(
+            clippy::expect_used,
+            reason = "a 32-byte key is always valid for AES-256"
+        )]
         let key = key.expect("32-byte AES-256 key");
         Self {
             keys: vec![(KeyId("test".into()), LessSafeKey::new(key))],
