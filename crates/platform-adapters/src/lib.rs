@@ -3,38 +3,38 @@
 mod classify;
 mod descriptor;
 mod error;
+pub mod http;
+pub mod platforms;
+mod types;
+
+use futures_util::future::BoxFuture;
 
 pub use classify::{classify_response, parse_retry_after};
 pub use descriptor::{Capabilities, Descriptor, MediaKind, TextCounting};
 pub use error::AdapterError;
-use futures_util::future::BoxFuture;
-use secrecy::SecretString;
+pub use types::*;
 
-/// Tokens as a platform returns them. Secret fields never print.
-#[derive(Debug, Clone)]
-pub struct TokenSet {
-    /// Bearer token for API calls.
-    pub access_token: SecretString,
-    /// Refresh token, when the platform grants one.
-    pub refresh_token: Option<SecretString>,
-    /// When the access token expires; `None` only for platforms whose tokens do not expire.
-    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// Scopes actually granted.
-    pub scopes: Vec<String>,
-}
-
-/// What every platform adapter offers. Methods the platform lacks answer
-/// [`AdapterError::Unsupported`].
+/// What every OAuth platform adapter offers for connecting accounts. Methods a platform lacks
+/// answer [`AdapterError::Unsupported`]. Bluesky (app passwords) and Mastodon (an app per
+/// instance) add their own entry points on their concrete types.
 pub trait PlatformAdapter: Send + Sync {
     /// Static facts about the platform.
     fn descriptor(&self) -> &Descriptor;
 
-    /// Exchanges a refresh token for a new token set.
-    fn refresh<'a>(
-        &'a self,
-        refresh_token: &'a SecretString,
-    ) -> BoxFuture<'a, Result<TokenSet, AdapterError>>;
+    /// The URL the user's browser is sent to. `params.pkce_challenge` is the S256 challenge,
+    /// present when [`Descriptor::pkce`] is true.
+    fn authorize_url(&self, params: &AuthorizeParams<'_>) -> Result<String, AdapterError>;
 
-    /// Revokes a token at the platform, where it has an endpoint for that.
-    fn revoke<'a>(&'a self, token: &'a SecretString) -> BoxFuture<'a, Result<(), AdapterError>>;
+    /// Exchanges an authorization code for tokens and fetches who they belong to. Meta returns
+    /// one connection per Facebook page (or Instagram business account); others return one.
+    fn exchange_code<'a>(&'a self, exchange: &'a CodeExchange<'a>) -> BoxFuture<'a, Result<Vec<Connection>, AdapterError>>;
+
+    /// The account's current profile.
+    fn profile<'a>(&'a self, account: &'a AccountRef<'a>) -> BoxFuture<'a, Result<Profile, AdapterError>>;
+
+    /// The account's follower, following and post counts (what the platform exposes).
+    fn stats<'a>(&'a self, account: &'a AccountRef<'a>) -> BoxFuture<'a, Result<Stats, AdapterError>>;
+
+    /// Revokes the account's grant at the platform, where it has an endpoint for that.
+    fn revoke<'a>(&'a self, account: &'a AccountRef<'a>) -> BoxFuture<'a, Result<Revocation, AdapterError>>;
 }

@@ -1,0 +1,1 @@
+//! linkedin (being written).

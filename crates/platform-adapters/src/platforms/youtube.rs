@@ -1,0 +1,1 @@
+//! youtube (being written).

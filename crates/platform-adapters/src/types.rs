@@ -1,0 +1,138 @@
+//! Values passed to and returned by adapters.
+
+use chrono::{DateTime, Utc};
+use domain::AccountKind;
+use secrecy::SecretString;
+
+/// An OAuth client's credentials. The secret never prints.
+#[derive(Debug, Clone)]
+pub struct ClientCredentials {
+    /// `client_id` (TikTok calls it `client_key`).
+    pub client_id: String,
+    /// `client_secret`.
+    pub client_secret: SecretString,
+}
+
+/// Where a platform lives. Every URL is configurable so tests and operators can point any of
+/// them elsewhere (a wiremock server, platform-sim, a proxy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// The browser-facing authorization page.
+    pub authorize_url: String,
+    /// The token endpoint (code exchange and refresh).
+    pub token_url: String,
+    /// The revocation endpoint, where the platform has one.
+    pub revoke_url: Option<String>,
+    /// Base of the REST API, without a trailing slash.
+    pub api_base: String,
+    /// Base of the media upload API, without a trailing slash.
+    pub upload_base: String,
+}
+
+/// How one adapter is set up.
+#[derive(Debug, Clone)]
+pub struct AdapterSettings {
+    /// App credentials; `None` means the platform is not configured (and cannot be started).
+    pub credentials: Option<ClientCredentials>,
+    /// URLs.
+    pub endpoints: Endpoints,
+}
+
+/// Inputs of the authorization URL.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthorizeParams<'a> {
+    /// The opaque, single-use `state`.
+    pub state: &'a str,
+    /// PKCE S256 challenge (base64url of sha256 of the verifier), when the platform uses PKCE.
+    pub pkce_challenge: Option<&'a str>,
+    /// Our callback URL, registered with the platform.
+    pub redirect_uri: &'a str,
+}
+
+/// Inputs of the code exchange.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeExchange<'a> {
+    /// The `code` from the callback.
+    pub code: &'a str,
+    /// The PKCE verifier, when a challenge was sent.
+    pub pkce_verifier: Option<&'a str>,
+    /// The same redirect URI as in the authorization request.
+    pub redirect_uri: &'a str,
+}
+
+/// Tokens as a platform returns them. Secret fields never print.
+#[derive(Debug, Clone)]
+pub struct TokenSet {
+    /// Bearer token for API calls.
+    pub access_token: SecretString,
+    /// Refresh token, when the platform grants one.
+    pub refresh_token: Option<SecretString>,
+    /// When the access token expires: from `expires_in`, or the platform's documented lifetime
+    /// when the answer omits it; `None` only for tokens that do not expire (Mastodon).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the refresh token expires, where the platform says.
+    pub refresh_expires_at: Option<DateTime<Utc>>,
+    /// Scopes actually granted.
+    pub scopes: Vec<String>,
+}
+
+/// Who an account is on its platform.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Profile {
+    /// The platform's stable id of the account (page id, channel id, DID, …).
+    pub platform_account_id: String,
+    /// Profile, page, business account, channel or organization.
+    pub account_kind: Option<AccountKind>,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// `@handle` without the `@` (or the page's username).
+    pub handle: Option<String>,
+    /// Avatar image URL.
+    pub avatar_url: Option<String>,
+    /// Public profile URL.
+    pub profile_url: Option<String>,
+}
+
+/// Audience counts; `None` where the platform does not expose one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Followers / subscribers / fans.
+    pub followers_count: Option<i64>,
+    /// Accounts followed.
+    pub following_count: Option<i64>,
+    /// Posts / videos / pins / statuses.
+    pub posts_count: Option<i64>,
+}
+
+/// One connected account produced by a code exchange.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Who it is.
+    pub profile: Profile,
+    /// Its tokens (for a Facebook page: the page token).
+    pub tokens: TokenSet,
+    /// Counts, when the exchange already fetched them.
+    pub stats: Option<Stats>,
+}
+
+/// What an adapter needs to act for a stored account.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountRef<'a> {
+    /// The platform's id of the account.
+    pub platform_account_id: &'a str,
+    /// Its access token.
+    pub access_token: &'a SecretString,
+    /// Its refresh token, if any.
+    pub refresh_token: Option<&'a SecretString>,
+    /// Mastodon instance or Bluesky PDS origin, for per-instance platforms.
+    pub instance_url: Option<&'a str>,
+}
+
+/// Outcome of a revoke call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// The platform confirmed the grant is gone.
+    Revoked,
+    /// The platform has no revoke endpoint; the tokens are simply forgotten.
+    NotSupported,
+}

@@ -1,0 +1,1 @@
+//! bluesky contract tests (being written).

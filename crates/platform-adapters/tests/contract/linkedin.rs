@@ -1,0 +1,1 @@
+//! linkedin contract tests (being written).

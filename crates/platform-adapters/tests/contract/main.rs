@@ -1,0 +1,14 @@
+//! Contract tests: each adapter against a wiremock server answering with the shapes of the
+//! platform's official API documentation. They pin the exact requests of the connect flow
+//! (method, path, parameters, client authentication) and the parsing of documented answers.
+
+mod bluesky;
+mod meta;
+mod support;
+mod linkedin;
+mod mastodon;
+mod pinterest;
+mod sandbox;
+mod tiktok;
+mod x;
+mod youtube;

@@ -1,0 +1,1 @@
+//! mastodon contract tests (being written).

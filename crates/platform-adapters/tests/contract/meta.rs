@@ -1,0 +1,1 @@
+//! meta contract tests (being written).

@@ -1,0 +1,1 @@
+//! pinterest contract tests (being written).

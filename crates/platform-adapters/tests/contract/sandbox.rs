@@ -1,0 +1,1 @@
+//! sandbox contract tests (being written).

@@ -1,0 +1,1 @@
+//! support contract tests (being written).

@@ -1,0 +1,1 @@
+//! tiktok contract tests (being written).

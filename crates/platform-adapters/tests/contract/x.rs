@@ -1,0 +1,1 @@
+//! x contract tests (being written).

@@ -1,0 +1,1 @@
+//! youtube contract tests (being written).
