@@ -1,7 +1,10 @@
 #![doc = include_str!("../README.md")]
 
+pub mod accounts;
 pub mod inbox;
+pub mod mastodon_apps;
 pub mod migrations;
+pub mod oauth_states;
 pub mod outbox;
 mod pool;
 pub mod schema;

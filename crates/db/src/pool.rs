@@ -116,6 +116,15 @@ impl Db {
         .map_err(DbError::from)?
     }
 
+    /// [`Db::run`] for a closure of plain queries (`QueryResult`), the common case.
+    pub async fn query<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        F: FnOnce(&mut PgConnection) -> diesel::QueryResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| f(conn).map_err(DbError::from)).await
+    }
+
     /// Answers whether the database responds to a trivial query right now.
     pub async fn ping(&self) -> Result<(), DbError> {
         use diesel::RunQueryDsl;

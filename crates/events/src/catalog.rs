@@ -58,6 +58,16 @@ pub struct AccountDisconnectRequested {
 }
 event!(AccountDisconnectRequested, "account.disconnect_requested", version 1);
 
+/// Someone asked for a fresh sync of an account's profile and counts
+/// (`POST /v1/accounts/{id}/sync`); emitted by auth-gateway, consumed by account-registry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AccountSyncRequested {
+    pub account_id: AccountId,
+    pub owner_id: OwnerId,
+    pub platform: Platform,
+}
+event!(AccountSyncRequested, "account.sync_requested", version 1);
+
 /// Tokens were revoked (where the platform allows) and wiped; emitted by account-registry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AccountDisconnected {
@@ -191,6 +201,7 @@ event!(PostFailed, "post.failed", version 1);
 pub const ALL_TYPES: &[&str] = &[
     AccountConnected::TYPE,
     AccountSynced::TYPE,
+    AccountSyncRequested::TYPE,
     AccountDisconnectRequested::TYPE,
     AccountDisconnected::TYPE,
     TokenExpiring::TYPE,

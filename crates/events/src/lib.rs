@@ -18,4 +18,4 @@ pub use metrics::EventMetrics;
 pub use outbox::Outbox;
 pub use relay::{Relay, RelaySettings};
 pub use tokio_util::sync::CancellationToken;
-pub use topology::{declare, QueueSpec, Topology};
+pub use topology::{declare, service_queues, QueueSpec, Topology, ACCOUNT_REGISTRY_LIFECYCLE};

@@ -44,6 +44,9 @@ pub struct RelaySettings {
     pub sent_retention: Duration,
     /// How long consumer dedupe markers are kept.
     pub inbox_retention: Duration,
+    /// Consumer queues declared (with their bindings) whenever the relay connects, so events
+    /// are routed to them even before their consumer first started.
+    pub queues: Vec<crate::QueueSpec>,
 }
 
 impl Default for RelaySettings {
@@ -54,6 +57,7 @@ impl Default for RelaySettings {
             confirm_timeout: Duration::from_secs(10),
             sent_retention: Duration::from_secs(24 * 3600),
             inbox_retention: Duration::from_secs(7 * 24 * 3600),
+            queues: Vec::new(),
         }
     }
 }
@@ -189,7 +193,7 @@ impl Relay {
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await?;
-        declare(&channel, &self.topology, &[]).await?;
+        declare(&channel, &self.topology, &self.settings.queues).await?;
         // The channel keeps the connection alive; dropping `conn` here does not close it.
         Ok(channel)
     }

@@ -13,6 +13,7 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
     vec![
         of::<AccountConnected>(),
         of::<AccountSynced>(),
+        of::<AccountSyncRequested>(),
         of::<AccountDisconnectRequested>(),
         of::<AccountDisconnected>(),
         of::<TokenExpiring>(),

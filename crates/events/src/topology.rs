@@ -68,6 +68,25 @@ impl QueueSpec {
     }
 }
 
+/// Every consumer queue of Postbridge, with its bindings: the topology is part of the shared
+/// contract, so any service declares all of it at start. Whichever service starts first
+/// creates every queue, and no event published before its consumer's first start is lost.
+/// `prefix` is prepended to the names (empty in deployments; tests isolate themselves with it).
+pub fn service_queues(prefix: &str) -> Vec<QueueSpec> {
+    use crate::{AccountConnected, AccountDisconnectRequested, AccountSyncRequested, Event};
+    vec![QueueSpec::new(
+        format!("{prefix}{ACCOUNT_REGISTRY_LIFECYCLE}"),
+        &[
+            AccountConnected::TYPE,
+            AccountSyncRequested::TYPE,
+            AccountDisconnectRequested::TYPE,
+        ],
+    )]
+}
+
+/// account-registry's queue: connections, sync requests and disconnect requests.
+pub const ACCOUNT_REGISTRY_LIFECYCLE: &str = "account-registry.lifecycle";
+
 fn durable() -> ExchangeDeclareOptions {
     ExchangeDeclareOptions {
         durable: true,

@@ -22,7 +22,10 @@ pub fn client() -> Client {
 
 /// Sends `request`; a non-2xx answer becomes a classified [`AdapterError`].
 pub async fn send(request: RequestBuilder) -> Result<Response, AdapterError> {
-    let response = request.send().await.map_err(|e| AdapterError::from_transport(&e))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|e| AdapterError::from_transport(&e))?;
     if response.status().is_success() {
         return Ok(response);
     }
@@ -36,8 +39,13 @@ pub async fn send(request: RequestBuilder) -> Result<Response, AdapterError> {
 /// (platforms return HTML error pages under load), reported without the body itself.
 pub async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
     let response = send(request).await?;
-    let bytes = response.bytes().await.map_err(|e| AdapterError::from_transport(&e))?;
-    serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient { message: format!("unexpected response shape: {e}") })
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| AdapterError::from_transport(&e))?;
+    serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
+        message: format!("unexpected response shape: {e}"),
+    })
 }
 
 /// `Authorization: Bearer …` without the token ever passing through a `String` that could be
@@ -58,7 +66,11 @@ pub struct TokenResponse {
     #[serde(default)]
     pub expires_in: Option<i64>,
     /// Refresh token lifetime in seconds (LinkedIn, TikTok, Pinterest).
-    #[serde(default, alias = "refresh_expires_in", alias = "refresh_token_expires_in")]
+    #[serde(
+        default,
+        alias = "refresh_expires_in",
+        alias = "refresh_token_expires_in"
+    )]
     pub refresh_token_expires_in: Option<i64>,
     /// Granted scopes: space- or comma-separated.
     #[serde(default)]
@@ -76,18 +88,34 @@ impl TokenResponse {
             .map(chrono::Duration::seconds)
             .or_else(|| default_lifetime.and_then(|d| chrono::Duration::from_std(d).ok()))
             .map(|d| now + d);
-        let refresh_expires_at = self.refresh_token_expires_in.filter(|s| *s > 0).map(|s| now + chrono::Duration::seconds(s));
+        let refresh_expires_at = self
+            .refresh_token_expires_in
+            .filter(|s| *s > 0)
+            .map(|s| now + chrono::Duration::seconds(s));
         let scopes = self
             .scope
-            .map(|s| s.split([' ', ',']).filter(|p| !p.is_empty()).map(str::to_owned).collect())
+            .map(|s| {
+                s.split([' ', ','])
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default();
-        crate::TokenSet { access_token: self.access_token, refresh_token: self.refresh_token, expires_at, refresh_expires_at, scopes }
+        crate::TokenSet {
+            access_token: self.access_token,
+            refresh_token: self.refresh_token,
+            expires_at,
+            refresh_expires_at,
+            scopes,
+        }
     }
 }
 
 /// Appends query parameters to `base` (which may already have some), percent-encoding them.
 pub fn url_with_query(base: &str, params: &[(&str, &str)]) -> Result<String, AdapterError> {
-    let mut url = reqwest::Url::parse(base).map_err(|e| AdapterError::Unsupported { what: format!("invalid URL `{base}`: {e}") })?;
+    let mut url = reqwest::Url::parse(base).map_err(|e| AdapterError::Unsupported {
+        what: format!("invalid URL `{base}`: {e}"),
+    })?;
     url.query_pairs_mut().extend_pairs(params);
     Ok(url.into())
 }

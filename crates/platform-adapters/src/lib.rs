@@ -5,6 +5,7 @@ mod descriptor;
 mod error;
 pub mod http;
 pub mod platforms;
+mod registry;
 mod types;
 
 use futures_util::future::BoxFuture;
@@ -12,6 +13,7 @@ use futures_util::future::BoxFuture;
 pub use classify::{classify_response, parse_retry_after};
 pub use descriptor::{Capabilities, Descriptor, MediaKind, TextCounting};
 pub use error::AdapterError;
+pub use registry::{PlatformConfig, PlatformsConfig, Registry};
 pub use types::*;
 
 /// What every OAuth platform adapter offers for connecting accounts. Methods a platform lacks
@@ -27,14 +29,26 @@ pub trait PlatformAdapter: Send + Sync {
 
     /// Exchanges an authorization code for tokens and fetches who they belong to. Meta returns
     /// one connection per Facebook page (or Instagram business account); others return one.
-    fn exchange_code<'a>(&'a self, exchange: &'a CodeExchange<'a>) -> BoxFuture<'a, Result<Vec<Connection>, AdapterError>>;
+    fn exchange_code<'a>(
+        &'a self,
+        exchange: &'a CodeExchange<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Connection>, AdapterError>>;
 
     /// The account's current profile.
-    fn profile<'a>(&'a self, account: &'a AccountRef<'a>) -> BoxFuture<'a, Result<Profile, AdapterError>>;
+    fn profile<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Profile, AdapterError>>;
 
     /// The account's follower, following and post counts (what the platform exposes).
-    fn stats<'a>(&'a self, account: &'a AccountRef<'a>) -> BoxFuture<'a, Result<Stats, AdapterError>>;
+    fn stats<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Stats, AdapterError>>;
 
     /// Revokes the account's grant at the platform, where it has an endpoint for that.
-    fn revoke<'a>(&'a self, account: &'a AccountRef<'a>) -> BoxFuture<'a, Result<Revocation, AdapterError>>;
+    fn revoke<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Revocation, AdapterError>>;
 }

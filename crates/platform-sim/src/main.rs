@@ -8,8 +8,10 @@ async fn main() -> anyhow::Result<()> {
     let common = loaded.common()?;
     service_kit::telemetry::init("platform-sim", common.environment, &common.telemetry);
     let settings: SimSettings = loaded.section("platform_sim")?;
+    let options = settings.options();
     let listener = TcpListener::bind(&settings.listen)?;
-    tracing::info!(listen = %settings.listen, "platform-sim listening");
-    platform_sim::serve(listener)?.await?;
+    tracing::info!(listen = %settings.listen, knobs = ?options.knobs, "platform-sim listening");
+    let (_handle, server) = platform_sim::start(listener, options)?;
+    server.await?;
     Ok(())
 }

@@ -53,8 +53,8 @@ pub fn load_from(dir: &std::path::Path, env_name: &str) -> Result<Loaded, Config
                 .separator("__")
                 .try_parsing(true)
                 .list_separator(",")
-                .with_list_parse_key("auth.cors_origins")
-                .with_list_parse_key("auth.redirect_allow_list"),
+                .with_list_parse_key("auth_gateway.cors_allowed_origins")
+                .with_list_parse_key("auth_gateway.redirect_allow_list"),
         )
         .set_override("environment", env_name)?
         .build()?;
@@ -88,6 +88,18 @@ impl Loaded {
             .and_then(|b| b.build())
             .expect("override config key");
         self.tree = rebuilt;
+    }
+
+    /// A section that may be absent entirely (then its `Default`).
+    pub fn section_or_default<T: DeserializeOwned + Default>(
+        &self,
+        name: &str,
+    ) -> Result<T, ConfigError> {
+        match self.tree.get(name) {
+            Ok(value) => Ok(value),
+            Err(::config::ConfigError::NotFound(_)) => Ok(T::default()),
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// One service's own section, e.g. `section::<PublisherSettings>("publisher")`.
@@ -153,6 +165,10 @@ pub struct EventSettings {
     pub exchange: String,
     /// Dead-letter exchange.
     pub dead_letter_exchange: String,
+    /// Prepended to every consumer queue name (`<prefix><service>.<purpose>`): empty in
+    /// deployments; tests set one so parallel runs never share a queue.
+    #[serde(default)]
+    pub queue_prefix: String,
     /// Outbox rows published per transaction.
     pub relay_batch_size: i64,
     /// Milliseconds between outbox polls when no notification arrives.
@@ -173,6 +189,7 @@ impl EventSettings {
         events::RelaySettings {
             batch_size: self.relay_batch_size,
             poll_interval: Duration::from_millis(self.relay_poll_interval_ms),
+            queues: events::service_queues(&self.queue_prefix),
             ..events::RelaySettings::default()
         }
     }

@@ -7,6 +7,7 @@ pub mod shutdown;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tokens;
 
 pub use ops::{Metrics, Readiness};
 pub use runtime::{migrate_only, ServiceRuntime, StartError};

@@ -20,6 +20,9 @@ pub enum StartError {
     /// Metrics could not be registered.
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    /// The configuration is unusable; the message says which key and why.
+    #[error("configuration: {0}")]
+    Config(String),
     /// The HTTP listener could not be bound or served.
     #[error("http: {0}")]
     Io(#[from] std::io::Error),
@@ -83,7 +86,8 @@ impl ServiceRuntime {
     }
 
     /// Starts consuming `queue` with `handler`.
-    pub fn spawn_consumer<H: Handler>(&mut self, queue: QueueSpec, handler: Arc<H>) {
+    pub fn spawn_consumer<H: Handler>(&mut self, mut queue: QueueSpec, handler: Arc<H>) {
+        queue.name = format!("{}{}", self.common.events.queue_prefix, queue.name);
         let mut settings = ConsumerSettings::new(queue);
         settings.prefetch = self.common.amqp.prefetch;
         let task = tokio::spawn(events::run_consumer(

@@ -22,6 +22,7 @@ pub fn loaded_for_tests(database_url: &str, amqp_url: &str, exchange_prefix: &st
         &format!("{exchange_prefix}.dlx"),
     );
     loaded.set("events.relay_poll_interval_ms", "100");
+    loaded.set("events.queue_prefix", &format!("{exchange_prefix}."));
     for section in [
         "auth_gateway",
         "account_registry",
@@ -32,6 +33,26 @@ pub fn loaded_for_tests(database_url: &str, amqp_url: &str, exchange_prefix: &st
         loaded.set(&format!("{section}.listen"), "127.0.0.1:0");
     }
     loaded
+}
+
+/// A development JWT for `user`, signed like `make token` with the HS256 secret of
+/// `config/default.toml`, valid ten minutes.
+#[expect(clippy::expect_used, reason = "test helper")]
+pub fn dev_token(user: &str) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    let loaded = load_from(&root, "development").expect("workspace config/ loads");
+    let secret: String = loaded
+        .section("auth.jwt_hs256_secret")
+        .expect("auth.jwt_hs256_secret");
+    let issuer: String = loaded.section("auth.jwt_issuer").expect("auth.jwt_issuer");
+    let now = chrono::Utc::now().timestamp();
+    let claims = serde_json::json!({ "sub": user, "iss": issuer, "iat": now, "exp": now + 600 });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("sign")
 }
 
 /// A secret from a test literal.

@@ -94,6 +94,32 @@ pub struct KeyConfig {
     pub key: SecretString,
 }
 
+impl KeyConfig {
+    /// Parses the one-line form used in configuration and environment variables:
+    /// `id:base64` pairs separated by commas, newest (encrypting) key first, e.g.
+    /// `k2:…,k1:…`. Errors name the position, never the key text.
+    pub fn parse_list(list: &SecretString) -> Result<Vec<KeyConfig>> {
+        list.expose_secret()
+            .split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .enumerate()
+            .map(|(index, entry)| {
+                let (id, key) = entry
+                    .split_once(':')
+                    .ok_or_else(|| VaultError::InvalidKey {
+                        id: format!("#{}", index + 1),
+                        reason: "expected `id:base64`".into(),
+                    })?;
+                Ok(KeyConfig {
+                    id: id.trim().to_owned(),
+                    key: SecretString::from(key.trim().to_owned()),
+                })
+            })
+            .collect()
+    }
+}
+
 /// Where a ciphertext lives. It is authenticated with the value, so a
 /// ciphertext copied to another row or field (say, one account's token pasted
 /// into an attacker's account, or a refresh token swapped into the access
@@ -346,6 +372,34 @@ impl Vault {
             .find(|(known, _)| known.as_str() == id)
             .map(|(_, key)| key)
             .ok_or_else(|| VaultError::UnknownKeyId(id.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod key_list_tests {
+    use super::*;
+
+    #[test]
+    fn a_key_list_parses_newest_first_and_builds_a_vault() {
+        let k1 = Vault::generate_key_base64().unwrap();
+        let k2 = Vault::generate_key_base64().unwrap();
+        let list = SecretString::from(format!(
+            "k2:{}, k1:{}",
+            k2.expose_secret(),
+            k1.expose_secret()
+        ));
+        let keys = KeyConfig::parse_list(&list).unwrap();
+        assert_eq!(
+            keys.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+            ["k2", "k1"]
+        );
+        assert_eq!(Vault::from_config(&keys).unwrap().primary_key_id(), "k2");
+    }
+
+    #[test]
+    fn a_key_list_entry_without_an_id_is_rejected_without_echoing_it() {
+        let err = KeyConfig::parse_list(&SecretString::from("c2VjcmV0".to_owned())).unwrap_err();
+        assert!(!err.to_string().contains("c2VjcmV0"));
     }
 }
 

@@ -1,7 +1,10 @@
 //! `[account_registry]` plus the shared sections.
 
 use serde::Deserialize;
-use service_kit::config::{CommonSettings, ConfigError};
+use service_kit::{
+    config::{CommonSettings, ConfigError},
+    tokens::VaultSettings,
+};
 
 /// Everything this service reads from configuration.
 #[derive(Debug, Clone)]
@@ -10,6 +13,10 @@ pub struct Settings {
     pub common: CommonSettings,
     /// `[account_registry]`.
     pub service: AccountRegistrySettings,
+    /// `[vault]`.
+    pub vault: VaultSettings,
+    /// `[platforms.<name>]`.
+    pub platforms: platform_adapters::PlatformsConfig,
 }
 
 /// `[account_registry]`.
@@ -18,6 +25,13 @@ pub struct Settings {
 pub struct AccountRegistrySettings {
     /// Address of the HTTP listener (`host:port`; port 0 picks a free one, as tests do).
     pub listen: String,
+    /// Seconds between two syncs of one account's profile and counts.
+    pub sync_interval_secs: u64,
+    /// Seconds between two looks for accounts due for a sync (a random tenth is added so
+    /// replicas drift apart).
+    pub sync_check_secs: u64,
+    /// Accounts synced per look.
+    pub sync_batch: i64,
 }
 
 /// Reads the layered configuration (see `service_kit::config::load`).
@@ -31,5 +45,7 @@ pub fn from(loaded: &service_kit::config::Loaded) -> Result<Settings, ConfigErro
     Ok(Settings {
         common: loaded.common()?,
         service: loaded.section("account_registry")?,
+        vault: loaded.section("vault")?,
+        platforms: loaded.section_or_default("platforms")?,
     })
 }

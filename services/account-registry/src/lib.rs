@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 pub mod configuration;
+pub mod health;
+pub mod lifecycle;
 pub mod startup;
 
 /// Name used in logs, metrics, AMQP connection names and the `producer` of its events.

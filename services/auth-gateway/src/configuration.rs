@@ -1,7 +1,12 @@
-//! `[auth_gateway]` plus the shared sections.
+//! `[auth_gateway]`, `[auth]`, `[vault]`, `[platforms.*]` plus the shared sections.
 
 use serde::Deserialize;
-use service_kit::config::{CommonSettings, ConfigError};
+use service_kit::{
+    config::{CommonSettings, ConfigError},
+    tokens::VaultSettings,
+};
+
+pub use crate::auth::AuthSettings;
 
 /// Everything this service reads from configuration.
 #[derive(Debug, Clone)]
@@ -10,6 +15,12 @@ pub struct Settings {
     pub common: CommonSettings,
     /// `[auth_gateway]`.
     pub service: AuthGatewaySettings,
+    /// `[auth]`.
+    pub auth: AuthSettings,
+    /// `[vault]`.
+    pub vault: VaultSettings,
+    /// `[platforms.<name>]`.
+    pub platforms: platform_adapters::PlatformsConfig,
 }
 
 /// `[auth_gateway]`.
@@ -20,6 +31,19 @@ pub struct AuthGatewaySettings {
     pub listen: String,
     /// HTTP worker threads.
     pub workers: usize,
+    /// The gateway's public origin, from which OAuth callback URLs are built
+    /// (`<public_url>/v1/oauth/<platform>/callback`, registered with each platform).
+    pub public_url: String,
+    /// Frontend URLs the browser may be sent back to after connecting (exact origins; the
+    /// first is the default). A `redirect_to` outside the list is refused.
+    pub redirect_allow_list: Vec<String>,
+    /// Origins allowed to call the API from a browser (CORS).
+    pub cors_allowed_origins: Vec<String>,
+    /// Largest accepted JSON body, in bytes.
+    pub max_json_bytes: usize,
+    /// Allow Mastodon instances on loopback/private addresses (tests and local setups only):
+    /// otherwise refused, so users cannot make the gateway call internal hosts (SSRF).
+    pub allow_private_instances: bool,
 }
 
 /// Reads the layered configuration (see `service_kit::config::load`).
@@ -33,20 +57,8 @@ pub fn from(loaded: &service_kit::config::Loaded) -> Result<Settings, ConfigErro
     Ok(Settings {
         common: loaded.common()?,
         service: loaded.section("auth_gateway")?,
+        auth: loaded.section("auth")?,
+        vault: loaded.section("vault")?,
+        platforms: loaded.section_or_default("platforms")?,
     })
-}
-
-/// `[auth]`: how users of the frontend are authenticated.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthSettings {
-    /// Shared HS256 secret for development tokens (`make token`). Never used in production.
-    pub jwt_hs256_secret: secrecy::SecretString,
-    /// `iss` of development tokens.
-    pub jwt_issuer: String,
-}
-
-/// Reads `[auth]`.
-pub fn load_auth() -> Result<AuthSettings, ConfigError> {
-    service_kit::config::load()?.section("auth")
 }

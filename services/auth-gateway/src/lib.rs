@@ -1,7 +1,14 @@
 #![doc = include_str!("../README.md")]
 
+pub mod accounts;
+pub mod auth;
 pub mod configuration;
+pub mod connect;
+pub mod error;
+pub mod routes;
 pub mod startup;
+pub mod state;
+pub mod views;
 
 /// Name used in logs, metrics, AMQP connection names and the `producer` of its events.
 pub const SERVICE: &str = "auth-gateway";

@@ -1,1 +1,705 @@
-//! bluesky (being written).
+//! Bluesky (AT Protocol). Accounts connect with a handle and an *app password*: Postbridge calls
+//! `com.atproto.server.createSession` on the user's PDS (`https://bsky.social` unless they name
+//! another service), keeps the access/refresh JWT pair, and reads the profile with
+//! `app.bsky.actor.getProfile`. There is no OAuth redirect, so [`PlatformAdapter::authorize_url`]
+//! and [`PlatformAdapter::exchange_code`] answer [`AdapterError::Unsupported`].
+//!
+//! References (checked against the official lexicons and the reference PDS):
+//! - <https://docs.bsky.app/docs/api/com-atproto-server-create-session> (lexicon
+//!   `lexicons/com/atproto/server/createSession.json`: errors `AccountTakedown`,
+//!   `AuthFactorTokenRequired`)
+//! - <https://docs.bsky.app/docs/api/com-atproto-server-delete-session> ("Requires auth using the
+//!   'refreshJwt' (not the 'accessJwt')")
+//! - <https://docs.bsky.app/docs/api/app-bsky-actor-get-profile> (`profileViewDetailed`)
+//! - <https://docs.bsky.app/docs/advanced-guides/rate-limits> (429 with `RateLimit-*` headers)
+//!
+//! Why app passwords only: the reference PDS answers a main-password login of an account with
+//! email two-factor enabled with 401 `AuthFactorTokenRequired` ("A sign in code has been sent to
+//! your email address"), and a main-password session carries the full-access scope
+//! `com.atproto.access` (an app password yields `com.atproto.appPass`). A full-access session can
+//! change the account's email, password and identity; a publishing tool has no business holding
+//! one, and the user can revoke an app password on its own without touching anything else.
+
+use std::time::Duration;
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use chrono::{DateTime, Utc};
+use domain::{AccountKind, AuthKind, Platform};
+use futures_util::future::BoxFuture;
+use reqwest::{header::HeaderMap, Client, RequestBuilder, Response, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::{
+    classify_response, http, parse_retry_after, AccountRef, AdapterError, AdapterSettings,
+    AuthorizeParams, Capabilities, CodeExchange, Connection, Descriptor, Endpoints, MediaKind,
+    PlatformAdapter, Profile, Revocation, Stats, TextCounting, TokenSet,
+};
+
+/// The PDS (entryway) most accounts live on, and the default service.
+pub const DEFAULT_SERVICE: &str = "https://bsky.social";
+
+/// Public profile pages: `https://bsky.app/profile/<handle or DID>`.
+pub const PROFILE_WEB_BASE: &str = "https://bsky.app/profile";
+
+/// Lifetime of an access JWT on the reference PDS (`expiresIn = '120mins'`), used when the token's
+/// own `exp` claim cannot be read.
+pub const ACCESS_JWT_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// The scope claim of a session created with the account's main password (full access). App
+/// passwords yield `com.atproto.appPass` or `com.atproto.appPassPrivileged`.
+const FULL_ACCESS_SCOPE: &str = "com.atproto.access";
+
+const CREATE_SESSION: &str = "/xrpc/com.atproto.server.createSession";
+const REFRESH_SESSION: &str = "/xrpc/com.atproto.server.refreshSession";
+const DELETE_SESSION: &str = "/xrpc/com.atproto.server.deleteSession";
+const GET_PROFILE: &str = "/xrpc/app.bsky.actor.getProfile";
+
+/// Static facts: app-password auth, 300 graphemes (the `app.bsky.feed.post` lexicon's
+/// `maxGraphemes`), up to 4 images (`app.bsky.embed.images`), rotating refresh JWTs.
+pub fn descriptor() -> Descriptor {
+    Descriptor {
+        platform: Platform::Bluesky,
+        auth_kind: AuthKind::AppPassword,
+        // App passwords carry no OAuth scopes; what a session may do is fixed by the password kind.
+        scopes: Vec::new(),
+        pkce: false,
+        access_token_lifetime: Some(ACCESS_JWT_LIFETIME),
+        // refreshSession returns a new refresh JWT and retires the old one (after a short grace
+        // period): a second refresh with the old token fails, so refreshes must never run twice.
+        refresh_token_rotates: true,
+        capabilities: Capabilities {
+            text_limit: 300,
+            text_counting: TextCounting::Graphemes,
+            media_kinds: vec![MediaKind::Image],
+            max_media: 4,
+            requires_media: false,
+        },
+    }
+}
+
+/// Endpoints on the default service. Only `api_base` (the default PDS origin) drives requests:
+/// each account's calls go to its own service (`instance_url`), so the other URLs are the
+/// session endpoints on the default service, listed for operators and documentation.
+pub fn default_endpoints() -> Endpoints {
+    endpoints_for(DEFAULT_SERVICE)
+}
+
+fn endpoints_for(service: &str) -> Endpoints {
+    Endpoints {
+        authorize_url: format!("{service}{CREATE_SESSION}"),
+        token_url: format!("{service}{REFRESH_SESSION}"),
+        revoke_url: Some(format!("{service}{DELETE_SESSION}")),
+        api_base: service.to_owned(),
+        upload_base: service.to_owned(),
+    }
+}
+
+/// Whether `password` has the shape of a Bluesky app password: four groups of four letters or
+/// digits joined by dashes (`xxxx-xxxx-xxxx-xxxx`), which is how the PDS generates them.
+pub fn looks_like_app_password(password: &str) -> bool {
+    let groups: Vec<&str> = password.split('-').collect();
+    groups.len() == 4
+        && groups
+            .iter()
+            .all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The adapter: one per process, shared by every Bluesky account whatever its service.
+#[derive(Debug, Clone)]
+pub struct BlueskyAdapter {
+    http: Client,
+    default_service: String,
+    descriptor: Descriptor,
+}
+
+impl BlueskyAdapter {
+    /// `settings.endpoints.api_base` is the default service (`https://bsky.social` in production,
+    /// a wiremock server or platform-sim in tests). Bluesky needs no client credentials.
+    pub fn new(http: Client, settings: AdapterSettings) -> Self {
+        let default_service = settings.endpoints.api_base.trim_end_matches('/').to_owned();
+        Self {
+            http,
+            default_service,
+            descriptor: descriptor(),
+        }
+    }
+
+    /// The default service origin.
+    pub fn default_service(&self) -> &str {
+        &self.default_service
+    }
+
+    /// Logs in with `identifier` (handle, DID or email) and an app password, then reads the
+    /// profile. `service` is the user's PDS when it is not the default one.
+    ///
+    /// Refusals are [`AdapterError::Rejected`], never `NeedsReauth`: the user is at the keyboard
+    /// and typed something wrong.
+    /// - `app_password_required`: the password is not shaped like an app password (it is then
+    ///   never sent anywhere), the PDS asks for an email sign-in code (only main passwords get
+    ///   one), or the session has full-access scope (a main password; the session is deleted).
+    /// - `invalid_credentials`: the PDS answered 401 "Invalid identifier or password".
+    /// - `invalid_service`: `service` is not an `https` origin (see [`Self::service_origin`]).
+    /// - `account_takedown`, `account_inactive`: the account cannot post.
+    ///
+    /// The caller decides which addresses a user-supplied service may resolve to (the gateway
+    /// runs [`super::mastodon::resolve_public`] first); this method checks its shape only.
+    pub async fn create_session(
+        &self,
+        identifier: &str,
+        app_password: &SecretString,
+        service: Option<&str>,
+    ) -> Result<Connection, AdapterError> {
+        let service = self.service_origin(service)?;
+        let identifier = identifier.trim().trim_start_matches('@');
+        if identifier.is_empty() {
+            return Err(AdapterError::Rejected {
+                code: "invalid_credentials".into(),
+                message: "enter your Bluesky handle".into(),
+            });
+        }
+        if !looks_like_app_password(app_password.expose_secret().trim()) {
+            // Checked before any request: a main password must not leave this process at all.
+            return Err(app_password_required());
+        }
+
+        let body = CreateSessionInput {
+            identifier,
+            password: app_password.expose_secret().trim(),
+        };
+        let session: Session = match json(
+            self.http
+                .post(format!("{service}{CREATE_SESSION}"))
+                .json(&body),
+        )
+        .await
+        {
+            Ok(session) => session,
+            Err(failure) => return Err(create_session_failure(failure)),
+        };
+
+        let access_claims = jwt_claims(session.access_jwt.expose_secret());
+        if access_claims.as_ref().and_then(|c| c.scope.as_deref()) == Some(FULL_ACCESS_SCOPE) {
+            // A main password that happens to look like an app password: do not keep (or leave
+            // behind) a full-access session.
+            self.delete_session_quietly(&service, &session.refresh_jwt)
+                .await;
+            return Err(app_password_required());
+        }
+        if session.active == Some(false) {
+            let status = session.status.as_deref().unwrap_or("inactive");
+            return Err(AdapterError::Rejected {
+                code: "account_inactive".into(),
+                message: format!("this Bluesky account is {status} at its host and cannot post; reactivate it first"),
+            });
+        }
+
+        let view = self
+            .get_profile(&service, &session.did, &session.access_jwt)
+            .await?;
+        let now = Utc::now();
+        let refresh_claims = jwt_claims(session.refresh_jwt.expose_secret());
+        let tokens = TokenSet {
+            expires_at: Some(
+                access_claims
+                    .as_ref()
+                    .and_then(|c| c.expires_at(now))
+                    .unwrap_or_else(|| {
+                        now + chrono::Duration::from_std(ACCESS_JWT_LIFETIME).unwrap_or_default()
+                    }),
+            ),
+            refresh_expires_at: refresh_claims.as_ref().and_then(|c| c.expires_at(now)),
+            scopes: access_claims.and_then(|c| c.scope).into_iter().collect(),
+            access_token: session.access_jwt,
+            refresh_token: Some(session.refresh_jwt),
+        };
+        let fallback_handle = Some(session.handle);
+        Ok(Connection {
+            stats: Some(view.stats()),
+            profile: view.into_profile(fallback_handle),
+            tokens,
+        })
+    }
+
+    /// The origin of `service`, or the default service when `None`. The rule is deliberately
+    /// simple: an origin only (no path beyond `/`, no query, no credentials), `https` always,
+    /// and plain `http` only when the configured default service is itself `http` (a local setup:
+    /// tests, platform-sim), so production never sends an app password in clear text. A bare
+    /// host (`pds.example`) means `https://pds.example`.
+    pub fn service_origin(&self, service: Option<&str>) -> Result<String, AdapterError> {
+        let Some(raw) = service.map(str::trim).filter(|s| !s.is_empty()) else {
+            return Ok(self.default_service.clone());
+        };
+        let invalid = || AdapterError::Rejected {
+            code: "invalid_service".into(),
+            message: "the Bluesky service must be an https origin such as https://bsky.social"
+                .into(),
+        };
+        let with_scheme = if raw.contains("://") {
+            raw.to_owned()
+        } else {
+            format!("https://{raw}")
+        };
+        let url = reqwest::Url::parse(&with_scheme).map_err(|_| invalid())?;
+        let http_allowed = self.default_service.starts_with("http://");
+        let scheme_ok = url.scheme() == "https" || (http_allowed && url.scheme() == "http");
+        let origin_only = url.username().is_empty()
+            && url.password().is_none()
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && matches!(url.path(), "" | "/");
+        if !scheme_ok || !origin_only || url.host_str().unwrap_or_default().is_empty() {
+            return Err(invalid());
+        }
+        Ok(url.origin().ascii_serialization())
+    }
+
+    fn account_service(&self, account: &AccountRef<'_>) -> String {
+        account
+            .instance_url
+            .map(|s| s.trim().trim_end_matches('/'))
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&self.default_service)
+            .to_owned()
+    }
+
+    async fn get_profile(
+        &self,
+        service: &str,
+        actor: &str,
+        access_jwt: &SecretString,
+    ) -> Result<ProfileView, AdapterError> {
+        let url = http::url_with_query(&format!("{service}{GET_PROFILE}"), &[("actor", actor)])?;
+        Ok(json(http::bearer(self.http.get(url), access_jwt)).await?)
+    }
+
+    async fn delete_session(
+        &self,
+        service: &str,
+        refresh_jwt: &SecretString,
+    ) -> Result<(), Failure> {
+        send(http::bearer(
+            self.http.post(format!("{service}{DELETE_SESSION}")),
+            refresh_jwt,
+        ))
+        .await
+        .map(drop)
+    }
+
+    async fn delete_session_quietly(&self, service: &str, refresh_jwt: &SecretString) {
+        if let Err(failure) = self.delete_session(service, refresh_jwt).await {
+            tracing::warn!(error = %failure.class, "could not delete a full-access Bluesky session; it expires on its own");
+        }
+    }
+}
+
+impl PlatformAdapter for BlueskyAdapter {
+    fn descriptor(&self) -> &Descriptor {
+        &self.descriptor
+    }
+
+    fn authorize_url(&self, _params: &AuthorizeParams<'_>) -> Result<String, AdapterError> {
+        Err(unsupported_oauth())
+    }
+
+    fn exchange_code<'a>(
+        &'a self,
+        _exchange: &'a CodeExchange<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Connection>, AdapterError>> {
+        Box::pin(async { Err(unsupported_oauth()) })
+    }
+
+    fn profile<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Profile, AdapterError>> {
+        Box::pin(async move {
+            let service = self.account_service(account);
+            let view = self
+                .get_profile(&service, account.platform_account_id, account.access_token)
+                .await?;
+            Ok(view.into_profile(None))
+        })
+    }
+
+    fn stats<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Stats, AdapterError>> {
+        Box::pin(async move {
+            let service = self.account_service(account);
+            let view = self
+                .get_profile(&service, account.platform_account_id, account.access_token)
+                .await?;
+            Ok(view.stats())
+        })
+    }
+
+    /// `deleteSession` with the refresh JWT ends the whole session (the access JWT dies with
+    /// it). A session that is already expired or invalid is as good as revoked: disconnecting
+    /// must not fail because the grant is already gone.
+    fn revoke<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Revocation, AdapterError>> {
+        Box::pin(async move {
+            let Some(refresh_jwt) = account.refresh_token else {
+                // Without the refresh JWT there is no session handle to delete; the access JWT
+                // expires within hours on its own.
+                return Ok(Revocation::NotSupported);
+            };
+            let service = self.account_service(account);
+            match self.delete_session(&service, refresh_jwt).await {
+                Ok(()) => Ok(Revocation::Revoked),
+                Err(failure)
+                    if matches!(
+                        failure.xrpc_error.as_deref(),
+                        Some("ExpiredToken" | "InvalidToken")
+                    ) =>
+                {
+                    Ok(Revocation::Revoked)
+                }
+                Err(failure) => Err(failure.class),
+            }
+        })
+    }
+}
+
+/// Classifies an XRPC error answer. XRPC errors are JSON `{"error": "<Name>", "message": "…"}`:
+/// `ExpiredToken` and `InvalidToken` mean the JWT is no good (refresh, or ask the user to
+/// reconnect) whatever the status (the PDS answers them with 400 as well as 401); a 429 (or
+/// `RateLimitExceeded`) waits for `Retry-After` or `RateLimit-Reset`; the rest follows
+/// [`classify_response`].
+pub fn classify_xrpc(status: StatusCode, headers: &HeaderMap, body: &str) -> AdapterError {
+    let parsed: XrpcErrorBody = serde_json::from_str(body).unwrap_or_default();
+    if status == StatusCode::TOO_MANY_REQUESTS
+        || parsed.error.as_deref() == Some("RateLimitExceeded")
+    {
+        return AdapterError::RateLimited {
+            retry_after: rate_limit_wait(headers, Utc::now().timestamp()),
+        };
+    }
+    if let Some(name @ ("ExpiredToken" | "InvalidToken")) = parsed.error.as_deref() {
+        let message = parsed.message.as_deref().map(short).unwrap_or_default();
+        return AdapterError::NeedsReauth {
+            message: format!("{name}: {message}"),
+        };
+    }
+    classify_response(status, headers, body)
+}
+
+/// How long a 429 asks us to wait: `Retry-After` (seconds) when present, else `RateLimit-Reset`.
+/// The Bluesky PDS sends `RateLimit-Reset` as the epoch second the window ends; the IETF draft it
+/// comes from uses seconds-from-now, so a value too small to be a timestamp is read that way.
+pub fn rate_limit_wait(headers: &HeaderMap, now_epoch_secs: i64) -> Option<Duration> {
+    if let Some(wait) = parse_retry_after(headers, now_epoch_secs) {
+        return Some(wait);
+    }
+    let reset = headers
+        .get("ratelimit-reset")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<i64>()
+        .ok()?;
+    let secs = if reset >= 1_000_000_000 {
+        reset - now_epoch_secs
+    } else {
+        reset
+    };
+    Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
+}
+
+fn create_session_failure(failure: Failure) -> AdapterError {
+    match failure.xrpc_error.as_deref() {
+        Some("AuthFactorTokenRequired") => app_password_required(),
+        Some("AccountTakedown") => AdapterError::Rejected {
+            code: "account_takedown".into(),
+            message: "this Bluesky account has been taken down by its host".into(),
+        },
+        // 401 AuthenticationRequired "Invalid identifier or password": the PDS says the same for
+        // an unknown handle and a wrong password (on purpose, against account enumeration).
+        _ if failure.status == Some(StatusCode::UNAUTHORIZED) => AdapterError::Rejected {
+            code: "invalid_credentials".into(),
+            message: "invalid handle or app password".into(),
+        },
+        _ => failure.class,
+    }
+}
+
+fn app_password_required() -> AdapterError {
+    AdapterError::Rejected {
+        code: "app_password_required".into(),
+        message: "use an app password (Settings → App passwords, format xxxx-xxxx-xxxx-xxxx), not your main password".into(),
+    }
+}
+
+fn unsupported_oauth() -> AdapterError {
+    AdapterError::Unsupported {
+        what: "Bluesky accounts connect with an app password, not an OAuth redirect".into(),
+    }
+}
+
+/// A failed XRPC call: its classification plus what callers with more context (session
+/// creation, revocation) need to refine it.
+#[derive(Debug)]
+struct Failure {
+    status: Option<StatusCode>,
+    xrpc_error: Option<String>,
+    class: AdapterError,
+}
+
+impl From<Failure> for AdapterError {
+    fn from(failure: Failure) -> Self {
+        failure.class
+    }
+}
+
+impl Failure {
+    fn other(class: AdapterError) -> Self {
+        Self {
+            status: None,
+            xrpc_error: None,
+            class,
+        }
+    }
+}
+
+async fn send(request: RequestBuilder) -> Result<Response, Failure> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| Failure::other(AdapterError::from_transport(&e)))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap_or_default();
+    let xrpc_error = serde_json::from_str::<XrpcErrorBody>(&body)
+        .ok()
+        .and_then(|b| b.error);
+    Err(Failure {
+        status: Some(status),
+        xrpc_error,
+        class: classify_xrpc(status, &headers, &body),
+    })
+}
+
+async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, Failure> {
+    let response = send(request).await?;
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| Failure::other(AdapterError::from_transport(&e)))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Failure::other(AdapterError::Transient {
+            message: format!("unexpected response shape: {e}"),
+        })
+    })
+}
+
+/// At most 300 characters on one line: server messages end up in our errors and logs.
+fn short(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct XrpcErrorBody {
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CreateSessionInput<'a> {
+    identifier: &'a str,
+    password: &'a str,
+}
+
+/// `com.atproto.server.createSession` output (the fields we use).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Session {
+    access_jwt: SecretString,
+    refresh_jwt: SecretString,
+    handle: String,
+    did: String,
+    #[serde(default)]
+    active: Option<bool>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// The claims of a session JWT we read. The signature is not checked, on purpose: the PDS signs
+/// with its own key, which a client neither has nor needs; the token reached us straight from the
+/// PDS over TLS; and the claims only steer scheduling (when to refresh) and one safety refusal.
+/// A wrong `exp` at worst makes a refresh early or late, and a late one is caught by the 401
+/// `ExpiredToken` path. Authorization stays with the PDS, which verifies every token it gets.
+#[derive(Debug, Default, Deserialize)]
+struct JwtClaims {
+    #[serde(default)]
+    exp: Option<f64>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+impl JwtClaims {
+    /// `exp` as a time, when it is present and still in the future.
+    fn expires_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        // NumericDate may carry a fraction; whole seconds are plenty for scheduling.
+        let secs = self.exp?.floor() as i64;
+        DateTime::from_timestamp(secs, 0).filter(|at| *at > now)
+    }
+}
+
+fn jwt_claims(token: &str) -> Option<JwtClaims> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// `app.bsky.actor.defs#profileViewDetailed` (the fields we use).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProfileView {
+    did: String,
+    #[serde(default)]
+    handle: Option<String>,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    avatar: Option<String>,
+    #[serde(default)]
+    followers_count: Option<i64>,
+    #[serde(default)]
+    follows_count: Option<i64>,
+    #[serde(default)]
+    posts_count: Option<i64>,
+}
+
+impl ProfileView {
+    fn stats(&self) -> Stats {
+        Stats {
+            followers_count: self.followers_count,
+            following_count: self.follows_count,
+            posts_count: self.posts_count,
+        }
+    }
+
+    fn into_profile(self, fallback_handle: Option<String>) -> Profile {
+        let handle = self.handle.or(fallback_handle).filter(|h| !h.is_empty());
+        // `handle.invalid` is what the network shows when a handle no longer verifies; the DID
+        // is the link that always works.
+        let path = handle
+            .as_deref()
+            .filter(|h| *h != "handle.invalid")
+            .unwrap_or(&self.did);
+        Profile {
+            profile_url: Some(format!("{PROFILE_WEB_BASE}/{path}")),
+            platform_account_id: self.did,
+            account_kind: Some(AccountKind::Profile),
+            display_name: self.display_name.filter(|n| !n.trim().is_empty()),
+            handle,
+            avatar_url: self.avatar.filter(|a| !a.is_empty()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::header::HeaderValue;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, HeaderValue::from_static(v));
+        }
+        map
+    }
+
+    #[test]
+    fn app_password_shape_is_four_groups_of_four() {
+        assert!(looks_like_app_password("abcd-ef23-ghij-kl45"));
+        assert!(!looks_like_app_password("hunter2"));
+        assert!(!looks_like_app_password("abcd-efgh-ijkl"));
+        assert!(!looks_like_app_password("abcd-efgh-ijkl-mnop-qrst"));
+        assert!(!looks_like_app_password("abcd-efgh-ijkl-mn!p"));
+        assert!(!looks_like_app_password("correct horse battery staple"));
+    }
+
+    #[test]
+    fn rate_limit_reset_is_read_as_an_epoch_or_as_seconds() {
+        let now = 1_700_000_000;
+        assert_eq!(
+            rate_limit_wait(&headers(&[("ratelimit-reset", "1700000030")]), now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            rate_limit_wait(&headers(&[("ratelimit-reset", "45")]), now),
+            Some(Duration::from_secs(45))
+        );
+        assert_eq!(
+            rate_limit_wait(&headers(&[("ratelimit-reset", "1600000000")]), now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            rate_limit_wait(
+                &headers(&[("retry-after", "7"), ("ratelimit-reset", "1700000030")]),
+                now
+            ),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(rate_limit_wait(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn expired_and_invalid_tokens_need_reauth_whatever_the_status() {
+        for (status, body) in [
+            (
+                StatusCode::BAD_REQUEST,
+                r#"{"error":"ExpiredToken","message":"Token has expired"}"#,
+            ),
+            (
+                StatusCode::UNAUTHORIZED,
+                r#"{"error":"InvalidToken","message":"Token could not be verified"}"#,
+            ),
+        ] {
+            assert!(matches!(
+                classify_xrpc(status, &HeaderMap::new(), body),
+                AdapterError::NeedsReauth { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn jwt_claims_are_read_without_a_signature_check() {
+        let payload = URL_SAFE_NO_PAD
+            .encode(br#"{"scope":"com.atproto.appPass","sub":"did:plc:x","exp":4102444800}"#);
+        let claims =
+            jwt_claims(&format!("eyJhbGciOiJFUzI1NksifQ.{payload}.c2ln")).unwrap_or_default();
+        assert_eq!(claims.scope.as_deref(), Some("com.atproto.appPass"));
+        assert_eq!(
+            claims.expires_at(Utc::now()).map(|t| t.timestamp()),
+            Some(4_102_444_800)
+        );
+        assert!(jwt_claims("not-a-jwt").is_none());
+    }
+
+    #[test]
+    fn an_exp_in_the_past_is_ignored() {
+        let claims = JwtClaims {
+            exp: Some(1_000.0),
+            scope: None,
+        };
+        assert_eq!(claims.expires_at(Utc::now()), None);
+    }
+}

@@ -1,1 +1,271 @@
-//! instagram (being written).
+//! Instagram professional (business and creator) accounts through the "Instagram API with
+//! Facebook Login": the user logs in with Facebook, and every Page they share that is linked
+//! to an Instagram professional account yields one connection for that Instagram account.
+//!
+//! Sources (November 2026):
+//! - overview (token types of this configuration: "Facebook User or Page"):
+//!   <https://developers.facebook.com/documentation/instagram-platform/overview>
+//! - IG User fields: <https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user>
+//! - publishing limits (caption 2,200 characters, carousels of up to 10 items):
+//!   <https://developers.facebook.com/docs/instagram-platform/content-publishing/>
+
+use std::collections::HashSet;
+
+use domain::{AccountKind, AuthKind, Platform};
+use futures_util::future::BoxFuture;
+use reqwest::Client;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::meta;
+use crate::{
+    AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, CodeExchange,
+    Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile, Revocation, Stats,
+    TextCounting, TokenSet,
+};
+
+/// Fields of each Page in `/me/accounts`: its token and its linked Instagram account, expanded.
+const PAGE_FIELDS: &str = "id,name,access_token,instagram_business_account{id,username,name,profile_picture_url,followers_count,follows_count,media_count}";
+
+/// Fields read for a stored Instagram account's profile.
+const PROFILE_FIELDS: &str = "id,username,name,profile_picture_url";
+
+/// Fields read for a stored Instagram account's counts.
+const STATS_FIELDS: &str = "followers_count,follows_count,media_count";
+
+/// What the user sees when none of their Pages has an Instagram account linked.
+const NO_ACCOUNT: &str = "no Instagram professional account is linked to your Facebook pages: link one to a Page (Instagram settings, Accounts Center) and connect again, sharing that Page";
+
+/// Static facts about Instagram.
+pub fn descriptor() -> Descriptor {
+    Descriptor {
+        platform: Platform::Instagram,
+        auth_kind: AuthKind::Oauth2,
+        scopes: [
+            // Read the Instagram account's profile and counts.
+            "instagram_basic",
+            // Publish media.
+            "instagram_content_publish",
+            // List the Pages, whose links lead to the Instagram accounts.
+            "pages_show_list",
+            // Required by the IG User node alongside instagram_basic.
+            "pages_read_engagement",
+            // Pages reached through a Business Manager only appear with it.
+            "business_management",
+        ]
+        .map(String::from)
+        .to_vec(),
+        pkce: false,
+        // Same Facebook Login as Facebook Pages: the long-lived user token's 60 days when a
+        // grant omits `expires_in`; connections keep non-expiring Page tokens.
+        access_token_lifetime: Some(meta::LONG_LIVED_TOKEN_LIFETIME),
+        refresh_token_rotates: false,
+        capabilities: Capabilities {
+            text_limit: 2_200,
+            text_counting: TextCounting::Chars,
+            media_kinds: vec![MediaKind::Image, MediaKind::Video],
+            max_media: 10,
+            requires_media: true,
+        },
+    }
+}
+
+/// Production endpoints: Instagram with Facebook Login lives on the Graph API
+/// (`graph.facebook.com`), not on `graph.instagram.com`.
+pub fn default_endpoints() -> Endpoints {
+    meta::graph_endpoints()
+}
+
+/// The Instagram adapter.
+///
+/// A connection's token is the access token of the Page the Instagram account is linked to.
+/// This API configuration accepts Facebook User or Page tokens; the Page token is the one that
+/// does not expire, and it is scoped to exactly that Page and its Instagram account, whereas
+/// the user token would reach all of the user's Pages and lapse after about 60 days.
+#[derive(Debug, Clone)]
+pub struct InstagramAdapter {
+    http: Client,
+    settings: AdapterSettings,
+    descriptor: Descriptor,
+}
+
+impl InstagramAdapter {
+    /// An adapter calling `settings.endpoints` through `http`.
+    pub fn new(http: Client, settings: AdapterSettings) -> Self {
+        Self {
+            http,
+            settings,
+            descriptor: descriptor(),
+        }
+    }
+
+    async fn connect(&self, exchange: &CodeExchange<'_>) -> Result<Vec<Connection>, AdapterError> {
+        let user =
+            meta::long_lived_user_token(&self.http, &self.settings, Platform::Instagram, exchange)
+                .await?;
+        let scopes =
+            meta::granted_permissions(&self.http, &self.settings, &user.access_token).await?;
+        let pages: Vec<Page> =
+            meta::managed_pages(&self.http, &self.settings, &user.access_token, PAGE_FIELDS)
+                .await?;
+        let mut seen = HashSet::new();
+        let connections: Vec<Connection> = pages
+            .into_iter()
+            // Pages without a linked Instagram account, or without a token, are skipped.
+            .filter_map(|page| Some((page.access_token?, page.instagram_business_account?)))
+            // One Instagram account, one connection, even if Graph lists it twice.
+            .filter(|(_, account)| seen.insert(account.id.clone()))
+            .map(|(token, account)| Connection {
+                stats: Some(account.counts.stats()),
+                profile: account.into_profile(),
+                tokens: TokenSet {
+                    access_token: token,
+                    refresh_token: None,
+                    expires_at: None,
+                    refresh_expires_at: None,
+                    scopes: scopes.clone(),
+                },
+            })
+            .collect();
+        if connections.is_empty() {
+            return Err(AdapterError::Rejected {
+                code: "no_instagram_account".into(),
+                message: NO_ACCOUNT.into(),
+            });
+        }
+        Ok(connections)
+    }
+
+    async fn account<T: for<'de> Deserialize<'de>>(
+        &self,
+        account: &AccountRef<'_>,
+        fields: &str,
+    ) -> Result<T, AdapterError> {
+        let url = meta::node_url(
+            &self.settings.endpoints.api_base,
+            account.platform_account_id,
+            None,
+        )?;
+        meta::json(self.http.get(url).query(&[
+            ("fields", fields),
+            ("access_token", account.access_token.expose_secret()),
+        ]))
+        .await
+    }
+}
+
+impl PlatformAdapter for InstagramAdapter {
+    fn descriptor(&self) -> &Descriptor {
+        &self.descriptor
+    }
+
+    fn authorize_url(&self, params: &AuthorizeParams<'_>) -> Result<String, AdapterError> {
+        meta::authorize_url(
+            &self.settings,
+            Platform::Instagram,
+            &self.descriptor.scopes,
+            params,
+        )
+    }
+
+    fn exchange_code<'a>(
+        &'a self,
+        exchange: &'a CodeExchange<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Connection>, AdapterError>> {
+        Box::pin(async move { self.connect(exchange).await })
+    }
+
+    fn profile<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Profile, AdapterError>> {
+        Box::pin(async move {
+            let ig: IgUser = self.account(account, PROFILE_FIELDS).await?;
+            Ok(ig.into_profile())
+        })
+    }
+
+    fn stats<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Stats, AdapterError>> {
+        Box::pin(async move {
+            let counts: IgCounts = self.account(account, STATS_FIELDS).await?;
+            Ok(counts.stats())
+        })
+    }
+
+    /// Not supported, for the reasons of Facebook Pages: revoking takes the user's token, which
+    /// we do not keep, and would cut every Page and Instagram account of that login at once.
+    fn revoke<'a>(
+        &'a self,
+        _account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Revocation, AdapterError>> {
+        Box::pin(async { Ok(Revocation::NotSupported) })
+    }
+}
+
+/// A Page of the listing, with its linked Instagram account.
+#[derive(Debug, Deserialize)]
+struct Page {
+    #[serde(default)]
+    access_token: Option<SecretString>,
+    #[serde(default)]
+    instagram_business_account: Option<IgUser>,
+}
+
+/// An IG User (professional account) as Graph answers it.
+#[derive(Debug, Deserialize)]
+struct IgUser {
+    id: String,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    profile_picture_url: Option<String>,
+    #[serde(flatten)]
+    counts: IgCounts,
+}
+
+impl IgUser {
+    fn into_profile(self) -> Profile {
+        let profile_url = self
+            .username
+            .as_deref()
+            .map(|u| format!("https://www.instagram.com/{u}/"));
+        Profile {
+            platform_account_id: self.id,
+            account_kind: Some(AccountKind::Business),
+            // The profile name is optional on Instagram; the username always exists.
+            display_name: self
+                .name
+                .filter(|n| !n.is_empty())
+                .or_else(|| self.username.clone()),
+            handle: self.username,
+            avatar_url: self.profile_picture_url,
+            profile_url,
+        }
+    }
+}
+
+/// An IG User's counts.
+#[derive(Debug, Default, Deserialize)]
+struct IgCounts {
+    #[serde(default)]
+    followers_count: Option<i64>,
+    #[serde(default)]
+    follows_count: Option<i64>,
+    #[serde(default)]
+    media_count: Option<i64>,
+}
+
+impl IgCounts {
+    fn stats(&self) -> Stats {
+        Stats {
+            followers_count: self.followers_count,
+            following_count: self.follows_count,
+            posts_count: self.media_count,
+        }
+    }
+}

@@ -1,1 +1,807 @@
-//! mastodon (being written).
+//! Mastodon: every instance is its own OAuth 2 server. Connecting an account on an instance
+//! takes three steps: normalize what the user typed into an origin ([`normalize_instance`]),
+//! refuse instances that resolve to private addresses ([`resolve_public`]), register Postbridge
+//! as an app there once ([`register_app`], stored by the caller per instance), then run the
+//! authorization-code flow with PKCE through a [`MastodonAdapter`] built for that instance.
+//!
+//! References (checked against the official documentation, Mastodon 4.3+):
+//! - <https://docs.joinmastodon.org/methods/apps/#create> (form parameters `client_name`,
+//!   `redirect_uris`, `scopes`, `website`; answer `CredentialApplication`)
+//! - <https://docs.joinmastodon.org/methods/oauth/> (`/oauth/authorize` with `state` and PKCE
+//!   `code_challenge`/`code_challenge_method=S256` since 4.3.0; `/oauth/token` with
+//!   `code_verifier`; `/oauth/revoke`, idempotent)
+//! - <https://docs.joinmastodon.org/api/oauth-scopes/> (granular scopes; `profile` since 4.3.0)
+//! - <https://docs.joinmastodon.org/methods/accounts/#verify_credentials> (`CredentialAccount`)
+//! - <https://docs.joinmastodon.org/api/rate-limits/> (429 with `X-RateLimit-Reset`, ISO 8601)
+//!
+//! Tokens do not expire (the token answer has no `expires_in`) and there is no refresh token:
+//! an account stays connected until the user or the instance revokes the grant.
+
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use domain::{AccountKind, AuthKind, Platform};
+use futures_util::future::BoxFuture;
+use reqwest::{
+    dns::{Addrs, Name, Resolve, Resolving},
+    header::HeaderMap,
+    Client, RequestBuilder, Response, StatusCode, Url,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{de::DeserializeOwned, Deserialize};
+
+use crate::{
+    classify_response,
+    http::{self, TokenResponse},
+    AccountRef, AdapterError, AuthorizeParams, Capabilities, ClientCredentials, CodeExchange,
+    Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile, Revocation, Stats,
+    TextCounting,
+};
+
+/// The name users see on the instance's authorization page and in their authorized apps.
+pub const CLIENT_NAME: &str = "Postbridge";
+
+/// Characters per status on a stock instance. Instances may configure another limit
+/// (`configuration.statuses.max_characters` of `GET /api/v2/instance`); the descriptor is static,
+/// so it states the default and a longer post on a roomier instance is refused before sending.
+pub const DEFAULT_TEXT_LIMIT: usize = 500;
+
+/// Scopes requested at registration and authorization: the least that publishing needs.
+/// `read:accounts` (for `verify_credentials`) rather than the narrower `profile`, because
+/// `profile` exists only since 4.3.0 and older instances refuse an app that asks for it.
+pub const SCOPES: [&str; 3] = ["read:accounts", "write:statuses", "write:media"];
+
+/// The instance `default_endpoints()` describes; every real adapter is built per instance.
+const EXAMPLE_INSTANCE: &str = "https://mastodon.social";
+
+/// Static facts: OAuth 2 per instance with PKCE, 500 characters, up to 4 images, tokens that
+/// never expire and no refresh token.
+pub fn descriptor() -> Descriptor {
+    Descriptor {
+        platform: Platform::Mastodon,
+        auth_kind: AuthKind::Oauth2PerInstance,
+        scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        // Supported since 4.3.0 (`code_challenge_methods_supported: ["S256"]`). Older
+        // instances (Doorkeeper without the PKCE columns) ignore the parameters, so sending them
+        // is safe everywhere and protects the code wherever it is supported.
+        pkce: true,
+        access_token_lifetime: None,
+        refresh_token_rotates: false,
+        capabilities: Capabilities {
+            text_limit: DEFAULT_TEXT_LIMIT,
+            text_counting: TextCounting::Chars,
+            media_kinds: vec![MediaKind::Image],
+            max_media: 4,
+            requires_media: false,
+        },
+    }
+}
+
+/// The endpoints of the instance at `origin` (`https://host[:port]`, no trailing slash).
+pub fn endpoints_for(origin: &str) -> Endpoints {
+    let origin = origin.trim_end_matches('/');
+    Endpoints {
+        authorize_url: format!("{origin}/oauth/authorize"),
+        token_url: format!("{origin}/oauth/token"),
+        revoke_url: Some(format!("{origin}/oauth/revoke")),
+        api_base: origin.to_owned(),
+        upload_base: origin.to_owned(),
+    }
+}
+
+/// Endpoints of `mastodon.social`, as an example only: Mastodon has no global endpoints, and
+/// [`MastodonAdapter::for_instance`] derives them from the user's instance.
+pub fn default_endpoints() -> Endpoints {
+    endpoints_for(EXAMPLE_INSTANCE)
+}
+
+/// Turns what a user typed into an instance origin `https://host[:port]`.
+///
+/// Accepted: a bare domain (`mastodon.social`), a URL (`https://mastodon.social/`, any path,
+/// query or fragment is dropped, so a pasted profile URL `https://mastodon.social/@alice` works),
+/// and a handle (`@alice@mastodon.social` or `alice@mastodon.social`, the domain after the `@`).
+/// `http://` is upgraded to `https://`: tokens only ever travel encrypted. The host is lowercased
+/// (international names become punycode), a trailing dot and the default port are dropped, any
+/// other port is kept. IP literals pass here and are judged by [`resolve_public`].
+///
+/// Refused with `Rejected { code: "invalid_instance" }`: empty input, whitespace inside, another
+/// scheme, credentials in the URL (`https://user:pw@host`), single-label hosts (`localhost`,
+/// `mastodon`) and anything that is not a valid host name.
+pub fn normalize_instance(input: &str) -> Result<String, AdapterError> {
+    let raw = input.trim();
+    let invalid = || AdapterError::Rejected {
+        code: "invalid_instance".into(),
+        message: format!(
+            "`{}` is not a Mastodon instance; enter its domain, e.g. mastodon.social",
+            short(raw)
+        ),
+    };
+    if raw.is_empty() || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid());
+    }
+    let candidate = if let Some((scheme, rest)) = raw.split_once("://") {
+        if !matches!(scheme.to_ascii_lowercase().as_str(), "https" | "http") {
+            return Err(invalid());
+        }
+        format!("https://{rest}")
+    } else if raw.contains('@') {
+        let handle = raw.strip_prefix('@').unwrap_or(raw);
+        let (user, domain) = handle.split_once('@').ok_or_else(invalid)?;
+        if user.is_empty() || domain.is_empty() || domain.contains(['@', '/', '?', '#']) {
+            return Err(invalid());
+        }
+        format!("https://{domain}")
+    } else {
+        format!("https://{raw}")
+    };
+    let url = Url::parse(&candidate).map_err(|_| invalid())?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid());
+    }
+    let host = match host_of(&url) {
+        Some(Host::Domain(domain)) => {
+            let domain = domain.trim_end_matches('.');
+            if !is_multi_label_hostname(domain) {
+                return Err(invalid());
+            }
+            domain.to_owned()
+        }
+        Some(Host::Ip(IpAddr::V4(ip))) => ip.to_string(),
+        Some(Host::Ip(IpAddr::V6(ip))) => format!("[{ip}]"),
+        None => return Err(invalid()),
+    };
+    Ok(match url.port() {
+        Some(port) => format!("https://{host}:{port}"),
+        None => format!("https://{host}"),
+    })
+}
+
+/// A URL's host, told apart without depending on the `url` crate's own `Host` type.
+enum Host {
+    Ip(IpAddr),
+    Domain(String),
+}
+
+fn host_of(url: &Url) -> Option<Host> {
+    let host = url.host_str().filter(|h| !h.is_empty())?;
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6
+            .parse::<Ipv6Addr>()
+            .ok()
+            .map(|ip| Host::Ip(IpAddr::V6(ip)));
+    }
+    Some(match host.parse::<Ipv4Addr>() {
+        Ok(ip) => Host::Ip(IpAddr::V4(ip)),
+        Err(_) => Host::Domain(host.to_owned()),
+    })
+}
+
+fn is_multi_label_hostname(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    labels.len() >= 2
+        && domain.len() <= 253
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+/// The server-side request forgery guard: resolves the instance's host and refuses it with
+/// `Rejected { code: "instance_not_allowed" }` when any address is not on the public internet
+/// (see [`is_public_ip`]), unless `allow_private` (tests against wiremock on 127.0.0.1, local
+/// development). A name that does not resolve is `Rejected { code: "instance_not_found" }`.
+///
+/// Without this, "connect my instance at 169.254.169.254" would make the gateway POST to a cloud
+/// metadata service or an internal admin API. The check runs before app registration; since DNS
+/// may answer differently a moment later (rebinding), [`public_only_client`] repeats it on every
+/// connection the HTTP client opens.
+pub async fn resolve_public(
+    instance_origin: &str,
+    allow_private: bool,
+) -> Result<(), AdapterError> {
+    let url = Url::parse(instance_origin).map_err(|_| AdapterError::Rejected {
+        code: "invalid_instance".into(),
+        message: format!("`{}` is not an instance URL", short(instance_origin)),
+    })?;
+    let port = url.port_or_known_default().unwrap_or(443);
+    let (name, addresses): (String, Vec<IpAddr>) = match host_of(&url) {
+        Some(Host::Ip(ip)) => (ip.to_string(), vec![ip]),
+        Some(Host::Domain(domain)) => {
+            let not_found = || AdapterError::Rejected {
+                code: "instance_not_found".into(),
+                message: format!("could not find the instance `{domain}`; check the spelling"),
+            };
+            let resolved = tokio::net::lookup_host((domain.as_str(), port))
+                .await
+                .map_err(|_| not_found())?;
+            let addresses: Vec<IpAddr> = resolved.map(|a| a.ip()).collect();
+            if addresses.is_empty() {
+                return Err(not_found());
+            }
+            (domain, addresses)
+        }
+        None => {
+            return Err(AdapterError::Rejected {
+                code: "invalid_instance".into(),
+                message: format!("`{}` has no host", short(instance_origin)),
+            })
+        }
+    };
+    if allow_private || addresses.iter().all(|ip| is_public_ip(*ip)) {
+        return Ok(());
+    }
+    // The message names the host, never the address it resolved to: that would tell a prober
+    // about our internal network.
+    Err(AdapterError::Rejected {
+        code: "instance_not_allowed".into(),
+        message: format!("`{name}` is not on the public internet (loopback, private or reserved address); only public instances can be connected"),
+    })
+}
+
+/// Whether `ip` is a public unicast address. Refused: unspecified, loopback, private (10/8,
+/// 172.16/12, 192.168/16), carrier-grade NAT (100.64/10), link-local (169.254/16, fe80::/10,
+/// which includes cloud metadata endpoints), IETF protocol assignments, documentation and
+/// benchmarking ranges, multicast, reserved and broadcast, IPv6 unique-local (fc00::/7),
+/// site-local, discard-only; IPv4-mapped, NAT64 and 6to4 IPv6 addresses are judged by the IPv4
+/// address they embed.
+pub fn is_public_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => is_public_v6(v6),
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    let refused = a == 0 // "this network", unspecified
+        || a == 10
+        || a == 127
+        || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64/10
+        || (a == 169 && b == 254)
+        || (a == 172 && (16..32).contains(&b))
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments 192.0.0/24
+        || (a == 192 && b == 0 && c == 2) // TEST-NET-1
+        || (a == 192 && b == 88 && c == 99) // deprecated 6to4 relay anycast
+        || (a == 192 && b == 168)
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking 198.18/15
+        || (a == 198 && b == 51 && c == 100) // TEST-NET-2
+        || (a == 203 && b == 0 && c == 113) // TEST-NET-3
+        || a >= 224; // multicast 224/4, reserved 240/4, broadcast
+    !refused
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = embedded_v4(ip) {
+        return is_public_v4(v4);
+    }
+    let s = ip.segments();
+    let refused = ip.is_unspecified()
+        || ip.is_loopback()
+        || (s[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
+        || (s[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
+        || (s[0] & 0xffc0) == 0xfec0 // site-local fec0::/10 (deprecated)
+        || (s[0] & 0xff00) == 0xff00 // multicast
+        || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation 2001:db8::/32
+        || (s[0] == 0x0100 && s[1] == 0 && s[2] == 0 && s[3] == 0) // discard-only 100::/64
+        || (s[0] == 0 && !ip.is_loopback()); // the rest of ::/16 (IPv4-compatible, reserved)
+    !refused
+}
+
+/// The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`) or 6to4
+/// (`2002:aabb:ccdd::`) address: a route to it ends at that IPv4 address.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let from = |hi: u16, lo: u16| {
+        Ipv4Addr::new(
+            (hi >> 8) as u8,
+            (hi & 0xff) as u8,
+            (lo >> 8) as u8,
+            (lo & 0xff) as u8,
+        )
+    };
+    if s[..5] == [0, 0, 0, 0, 0] && s[5] == 0xffff {
+        return Some(from(s[6], s[7]));
+    }
+    if s[0] == 0x0064 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+        return Some(from(s[6], s[7]));
+    }
+    if s[0] == 0x2002 {
+        return Some(from(s[1], s[2]));
+    }
+    None
+}
+
+/// A DNS resolver that only hands out public addresses ([`is_public_ip`]): a host that resolves
+/// to nothing public fails to connect. Installed by [`public_only_client`] so the guard holds at
+/// connection time, after any DNS change since [`resolve_public`] looked. (IP-literal URLs do not
+/// go through a resolver; [`resolve_public`] is what refuses those.)
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PublicOnlyResolver;
+
+impl Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let public: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| is_public_ip(a.ip()))
+                .collect();
+            if public.is_empty() {
+                return Err(format!("`{host}` has no public address").into());
+            }
+            let addrs: Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// An HTTP client like [`http::client`] (timeouts, no redirects) whose DNS answers are filtered
+/// by [`PublicOnlyResolver`]: the client to reach user-chosen hosts (Mastodon instances, Bluesky
+/// services) with in production.
+pub fn public_only_client() -> Client {
+    Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Postbridge/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(PublicOnlyResolver))
+        .build()
+        .unwrap_or_else(|_| http::client())
+}
+
+/// Registers Postbridge on `instance` (an origin from [`normalize_instance`]) and returns the
+/// app's credentials, which the caller stores once per instance. Sent form-encoded with a single
+/// `redirect_uris` string: JSON arrays of redirect URIs are only understood since 4.3.0, a single
+/// form value by every version. `scopes` is space-separated (normally
+/// `descriptor().scopes.join(" ")`); later authorizations must ask for a subset of it, so
+/// changing [`SCOPES`] means registering the apps again.
+pub async fn register_app(
+    http: &Client,
+    instance: &str,
+    redirect_uri: &str,
+    scopes: &str,
+) -> Result<ClientCredentials, AdapterError> {
+    let origin = instance.trim_end_matches('/');
+    let form = [
+        ("client_name", CLIENT_NAME),
+        ("redirect_uris", redirect_uri),
+        ("scopes", scopes),
+    ];
+    let app: CredentialApplication =
+        json(http.post(format!("{origin}/api/v1/apps")).form(&form)).await?;
+    Ok(ClientCredentials {
+        client_id: app.client_id,
+        client_secret: app.client_secret,
+    })
+}
+
+/// The adapter of one instance with the app registered there.
+#[derive(Debug, Clone)]
+pub struct MastodonAdapter {
+    http: Client,
+    origin: String,
+    /// `host[:port]`: the domain part of handles and account ids.
+    authority: String,
+    endpoints: Endpoints,
+    credentials: ClientCredentials,
+    descriptor: Descriptor,
+}
+
+impl MastodonAdapter {
+    /// An adapter for the instance at `instance_origin` (from [`normalize_instance`]) using the
+    /// app `credentials` registered there with [`register_app`].
+    pub fn for_instance(
+        http: Client,
+        instance_origin: String,
+        credentials: ClientCredentials,
+    ) -> Self {
+        let origin = instance_origin.trim().trim_end_matches('/').to_owned();
+        let authority = Url::parse(&origin)
+            .ok()
+            .and_then(|url| {
+                let host = url.host_str()?.to_owned();
+                Some(match url.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host,
+                })
+            })
+            .unwrap_or_else(|| origin.clone());
+        let endpoints = endpoints_for(&origin);
+        Self {
+            http,
+            origin,
+            authority,
+            endpoints,
+            credentials,
+            descriptor: descriptor(),
+        }
+    }
+
+    /// The instance origin this adapter talks to.
+    pub fn instance_origin(&self) -> &str {
+        &self.origin
+    }
+
+    fn scope(&self) -> String {
+        self.descriptor.scopes.join(" ")
+    }
+
+    /// Refuses an account of another instance: its token must never be sent here.
+    fn check_instance(&self, account: &AccountRef<'_>) -> Result<(), AdapterError> {
+        match account.instance_url {
+            Some(instance)
+                if !instance
+                    .trim()
+                    .trim_end_matches('/')
+                    .eq_ignore_ascii_case(&self.origin) =>
+            {
+                Err(AdapterError::Rejected {
+                    code: "wrong_instance".into(),
+                    message: "this account belongs to another Mastodon instance".into(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn verify_credentials(
+        &self,
+        token: &SecretString,
+    ) -> Result<CredentialAccount, AdapterError> {
+        let url = format!(
+            "{}/api/v1/accounts/verify_credentials",
+            self.endpoints.api_base
+        );
+        json(http::bearer(self.http.get(url), token)).await
+    }
+}
+
+impl PlatformAdapter for MastodonAdapter {
+    fn descriptor(&self) -> &Descriptor {
+        &self.descriptor
+    }
+
+    fn authorize_url(&self, params: &AuthorizeParams<'_>) -> Result<String, AdapterError> {
+        let scope = self.scope();
+        let mut query = vec![
+            ("response_type", "code"),
+            ("client_id", self.credentials.client_id.as_str()),
+            ("redirect_uri", params.redirect_uri),
+            ("scope", scope.as_str()),
+            ("state", params.state),
+        ];
+        if let Some(challenge) = params.pkce_challenge {
+            query.push(("code_challenge", challenge));
+            query.push(("code_challenge_method", "S256"));
+        }
+        http::url_with_query(&self.endpoints.authorize_url, &query)
+    }
+
+    fn exchange_code<'a>(
+        &'a self,
+        exchange: &'a CodeExchange<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Connection>, AdapterError>> {
+        Box::pin(async move {
+            let scope = self.scope();
+            let mut form = vec![
+                ("grant_type", "authorization_code"),
+                ("code", exchange.code),
+                ("client_id", self.credentials.client_id.as_str()),
+                (
+                    "client_secret",
+                    self.credentials.client_secret.expose_secret(),
+                ),
+                ("redirect_uri", exchange.redirect_uri),
+                // "Has no effect" for an authorization code since 4.3; older versions wanted
+                // it equal to the authorized scope, which it is.
+                ("scope", scope.as_str()),
+            ];
+            if let Some(verifier) = exchange.pkce_verifier {
+                form.push(("code_verifier", verifier));
+            }
+            let token: TokenResponse =
+                json(self.http.post(&self.endpoints.token_url).form(&form)).await?;
+            // Mastodon omits `expires_in` because its tokens do not expire (no default lifetime);
+            // forks that do send one (Akkoma, GoToSocial) get it honoured.
+            let tokens = token.into_token_set(self.descriptor.access_token_lifetime);
+            let account = self.verify_credentials(&tokens.access_token).await?;
+            Ok(vec![Connection {
+                stats: Some(account.stats()),
+                profile: account.into_profile(&self.authority),
+                tokens,
+            }])
+        })
+    }
+
+    fn profile<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Profile, AdapterError>> {
+        Box::pin(async move {
+            self.check_instance(account)?;
+            Ok(self
+                .verify_credentials(account.access_token)
+                .await?
+                .into_profile(&self.authority))
+        })
+    }
+
+    fn stats<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Stats, AdapterError>> {
+        Box::pin(async move {
+            self.check_instance(account)?;
+            Ok(self.verify_credentials(account.access_token).await?.stats())
+        })
+    }
+
+    /// `POST /oauth/revoke` with the app's credentials. Idempotent at the instance: revoking a
+    /// token that is already gone answers 200 as well.
+    fn revoke<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Revocation, AdapterError>> {
+        Box::pin(async move {
+            self.check_instance(account)?;
+            let Some(revoke_url) = self.endpoints.revoke_url.as_deref() else {
+                return Ok(Revocation::NotSupported);
+            };
+            let form = [
+                ("client_id", self.credentials.client_id.as_str()),
+                (
+                    "client_secret",
+                    self.credentials.client_secret.expose_secret(),
+                ),
+                ("token", account.access_token.expose_secret()),
+            ];
+            send(self.http.post(revoke_url).form(&form)).await?;
+            Ok(Revocation::Revoked)
+        })
+    }
+}
+
+/// Classifies a Mastodon error answer. On top of [`classify_response`]:
+/// - a 429 without `Retry-After` waits until `X-RateLimit-Reset` (an ISO 8601 time; Mastodon's
+///   throttle sends that, not `Retry-After`);
+/// - `invalid_client` (the instance no longer knows our app: deleted, or the instance was reset)
+///   is `Rejected { code: "invalid_client" }` so the caller registers the app again, instead of
+///   asking the user to reconnect with credentials that cannot work;
+/// - API errors carry a sentence in `error` ("Record not found"), not a code: the code is then
+///   the HTTP status and the sentence the message.
+pub fn classify_mastodon(status: StatusCode, headers: &HeaderMap, body: &str) -> AdapterError {
+    let parsed: ErrorBody = serde_json::from_str(body).unwrap_or_default();
+    if parsed.error.as_deref() == Some("invalid_client") {
+        return AdapterError::Rejected {
+            code: "invalid_client".into(),
+            message: "the instance does not recognise Postbridge's app registration; register the app again".into(),
+        };
+    }
+    match classify_response(status, headers, body) {
+        AdapterError::RateLimited { retry_after: None } => AdapterError::RateLimited {
+            retry_after: rate_limit_reset(headers, Utc::now()),
+        },
+        AdapterError::Rejected { code, message } if !is_machine_code(&code) => {
+            AdapterError::Rejected {
+                code: status.as_u16().to_string(),
+                message: parsed
+                    .error_description
+                    .or(parsed.error)
+                    .map(|m| short(&m))
+                    .unwrap_or(message),
+            }
+        }
+        other => other,
+    }
+}
+
+/// `X-RateLimit-Reset` (ISO 8601) as a wait from `now`.
+fn rate_limit_reset(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let reset = headers.get("x-ratelimit-reset")?.to_str().ok()?;
+    let at = DateTime::parse_from_rfc3339(reset.trim())
+        .ok()?
+        .with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// OAuth error codes are short snake_case words (`invalid_grant`); Mastodon's API errors are
+/// sentences.
+fn is_machine_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 64
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+}
+
+async fn send(request: RequestBuilder) -> Result<Response, AdapterError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| AdapterError::from_transport(&e))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap_or_default();
+    Err(classify_mastodon(status, &headers, &body))
+}
+
+async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
+    let response = send(request).await?;
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| AdapterError::from_transport(&e))?;
+    serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
+        message: format!("unexpected response shape: {e}"),
+    })
+}
+
+/// At most 100 characters on one line, for echoing user input and server text in messages.
+fn short(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(100)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// Mastodon's `Error` entity.
+#[derive(Debug, Default, Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// `CredentialApplication` (the fields we use).
+#[derive(Debug, Deserialize)]
+struct CredentialApplication {
+    client_id: String,
+    client_secret: SecretString,
+}
+
+/// `CredentialAccount` (the fields we use).
+#[derive(Debug, Deserialize)]
+struct CredentialAccount {
+    id: String,
+    username: String,
+    #[serde(default)]
+    acct: Option<String>,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    avatar: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    followers_count: Option<i64>,
+    #[serde(default)]
+    following_count: Option<i64>,
+    #[serde(default)]
+    statuses_count: Option<i64>,
+}
+
+impl CredentialAccount {
+    fn stats(&self) -> Stats {
+        Stats {
+            followers_count: self.followers_count,
+            following_count: self.following_count,
+            posts_count: self.statuses_count,
+        }
+    }
+
+    /// `platform_account_id` is `<id>@<instance>`: an account id is only unique within its
+    /// instance (small instances all have an account `1`), and accounts are unique per
+    /// (owner, platform, platform_account_id), so a bare id would let two instances' accounts
+    /// overwrite each other. The handle is the full `user@instance` (`acct` is the bare username
+    /// for the instance's own users).
+    fn into_profile(self, authority: &str) -> Profile {
+        let handle = match self.acct.filter(|a| a.contains('@')) {
+            Some(acct) => acct,
+            None => format!("{}@{authority}", self.username),
+        };
+        Profile {
+            platform_account_id: format!("{}@{authority}", self.id),
+            account_kind: Some(AccountKind::Profile),
+            display_name: self.display_name.filter(|n| !n.trim().is_empty()),
+            handle: Some(handle),
+            avatar_url: self.avatar.filter(|a| !a.is_empty()),
+            profile_url: self.url.filter(|u| !u.is_empty()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::header::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn public_and_non_public_addresses_are_told_apart() {
+        for public in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "100.128.0.1",
+            "172.32.0.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(
+                is_public_ip(public.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))),
+                "{public} is public"
+            );
+        }
+        for private in [
+            "0.0.0.0",
+            "10.1.2.3",
+            "100.64.0.1",
+            "127.0.0.1",
+            "169.254.169.254",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.0.0.8",
+            "192.168.1.1",
+            "198.18.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+            "2002:c0a8:0101::1",
+            "fd00::1",
+            "fe80::1",
+            "ff02::1",
+            "2001:db8::1",
+        ] {
+            let ip: IpAddr = private
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::new(8, 8, 8, 8)));
+            assert!(!is_public_ip(ip), "{private} is not public");
+        }
+    }
+
+    #[test]
+    fn rate_limit_reset_is_an_iso_time() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_static("2030-01-01T00:05:00.000000Z"),
+        );
+        let now = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        assert_eq!(
+            rate_limit_reset(&headers, now),
+            Some(Duration::from_secs(300))
+        );
+    }
+
+    #[test]
+    fn api_error_sentences_are_not_codes() {
+        let err = classify_mastodon(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &HeaderMap::new(),
+            r#"{"error":"Validation failed: Text can't be blank"}"#,
+        );
+        assert!(
+            matches!(&err, AdapterError::Rejected { code, message } if code == "422" && message.contains("Text can't be blank"))
+        );
+    }
+}

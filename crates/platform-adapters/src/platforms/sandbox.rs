@@ -1,1 +1,254 @@
-//! sandbox (being written).
+//! Sandbox: the local `platform-sim`, the zero-credential platform of `make run`, the
+//! end-to-end tests and the benchmarks.
+//!
+//! It is deliberately a *strict* OAuth 2.0 provider (RFC 6749, PKCE S256 per RFC 7636,
+//! revocation per RFC 7009) with the hard parts of the real platforms: refresh tokens rotate
+//! and work once (like X and TikTok), codes are single-use, revoked tokens answer 401. So the
+//! code path exercised locally is the one that must hold against the real platforms. The API
+//! is documented in `crates/platform-sim/README.md`; this adapter knows only that HTTP
+//! surface, never the sim's code.
+
+use std::time::Duration;
+
+use domain::{AccountKind, AuthKind, Platform};
+use futures_util::future::BoxFuture;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::{
+    http::{self, TokenResponse},
+    AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
+    CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile,
+    Revocation, Stats, TextCounting, TokenSet,
+};
+
+/// Read the profile and counts; publish posts.
+const SCOPES: &[&str] = &["profile", "publish"];
+
+/// The sandbox's static facts (they mirror platform-sim's defaults).
+pub fn descriptor() -> Descriptor {
+    Descriptor {
+        platform: Platform::Sandbox,
+        auth_kind: AuthKind::Oauth2,
+        scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        pkce: true,
+        // platform-sim's default `access_token_ttl_secs`; its answers always carry
+        // `expires_in`, so this only matters if that ever goes missing.
+        access_token_lifetime: Some(Duration::from_secs(3600)),
+        refresh_token_rotates: true,
+        capabilities: Capabilities {
+            text_limit: 5000,
+            text_counting: TextCounting::Chars,
+            media_kinds: vec![MediaKind::Image, MediaKind::Video],
+            max_media: 4,
+            requires_media: false,
+        },
+    }
+}
+
+/// platform-sim on its default local address (`[platform_sim] listen`).
+pub fn default_endpoints() -> Endpoints {
+    let base = "http://127.0.0.1:8090";
+    Endpoints {
+        authorize_url: format!("{base}/oauth/authorize"),
+        token_url: format!("{base}/oauth/token"),
+        revoke_url: Some(format!("{base}/oauth/revoke")),
+        api_base: base.into(),
+        upload_base: base.into(),
+    }
+}
+
+/// The sandbox adapter.
+#[derive(Debug)]
+pub struct SandboxAdapter {
+    http: reqwest::Client,
+    settings: AdapterSettings,
+    descriptor: Descriptor,
+}
+
+impl SandboxAdapter {
+    /// An adapter on the shared HTTP client.
+    pub fn new(http: reqwest::Client, settings: AdapterSettings) -> Self {
+        Self {
+            http,
+            settings,
+            descriptor: descriptor(),
+        }
+    }
+
+    /// Exchanges a refresh token for a new token set. The sandbox rotates refresh tokens: the
+    /// answer carries a new one and `refresh_token` stops working, so the caller must store the
+    /// new set before anything else can refresh this account again (a second refresh with the
+    /// same token is refused with `invalid_grant`, i.e. [`AdapterError::NeedsReauth`]).
+    pub async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenSet, AdapterError> {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose_secret()),
+        ];
+        self.token_request(&form).await
+    }
+
+    fn credentials(&self) -> Result<&ClientCredentials, AdapterError> {
+        self.settings
+            .credentials
+            .as_ref()
+            .ok_or_else(|| AdapterError::Unsupported {
+                what: "sandbox is not configured (no client credentials)".into(),
+            })
+    }
+
+    /// `POST /oauth/token` with HTTP Basic client authentication (RFC 6749 §2.3.1).
+    async fn token_request(&self, form: &[(&str, &str)]) -> Result<TokenSet, AdapterError> {
+        let credentials = self.credentials()?;
+        let request = self
+            .http
+            .post(&self.settings.endpoints.token_url)
+            .basic_auth(
+                &credentials.client_id,
+                Some(credentials.client_secret.expose_secret()),
+            )
+            .form(form);
+        Ok(http::json::<TokenResponse>(request)
+            .await?
+            .into_token_set(self.descriptor.access_token_lifetime))
+    }
+
+    /// `GET /api/v1/me`.
+    async fn me(&self, token: &SecretString) -> Result<Profile, AdapterError> {
+        let url = format!("{}/api/v1/me", self.settings.endpoints.api_base);
+        let user: Me = http::json(http::bearer(self.http.get(url), token)).await?;
+        Ok(Profile {
+            platform_account_id: user.id,
+            account_kind: Some(AccountKind::Profile),
+            display_name: user.name,
+            handle: user.username,
+            avatar_url: user.avatar_url,
+            profile_url: user.profile_url,
+        })
+    }
+
+    /// `GET /api/v1/me/stats`.
+    async fn me_stats(&self, token: &SecretString) -> Result<Stats, AdapterError> {
+        let url = format!("{}/api/v1/me/stats", self.settings.endpoints.api_base);
+        let counts: MeStats = http::json(http::bearer(self.http.get(url), token)).await?;
+        Ok(Stats {
+            followers_count: counts.followers_count,
+            following_count: counts.following_count,
+            posts_count: counts.posts_count,
+        })
+    }
+}
+
+impl PlatformAdapter for SandboxAdapter {
+    fn descriptor(&self) -> &Descriptor {
+        &self.descriptor
+    }
+
+    fn authorize_url(&self, params: &AuthorizeParams<'_>) -> Result<String, AdapterError> {
+        let credentials = self.credentials()?;
+        // The sim refuses authorization requests without S256 PKCE, as it should: refuse here
+        // first, where the caller's bug is obvious.
+        let challenge = params
+            .pkce_challenge
+            .ok_or_else(|| AdapterError::Unsupported {
+                what: "sandbox authorization without a PKCE challenge".into(),
+            })?;
+        let scope = self.descriptor.scopes.join(" ");
+        http::url_with_query(
+            &self.settings.endpoints.authorize_url,
+            &[
+                ("response_type", "code"),
+                ("client_id", &credentials.client_id),
+                ("redirect_uri", params.redirect_uri),
+                ("scope", &scope),
+                ("state", params.state),
+                ("code_challenge", challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        )
+    }
+
+    fn exchange_code<'a>(
+        &'a self,
+        exchange: &'a CodeExchange<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Connection>, AdapterError>> {
+        Box::pin(async move {
+            let mut form = vec![
+                ("grant_type", "authorization_code"),
+                ("code", exchange.code),
+                ("redirect_uri", exchange.redirect_uri),
+            ];
+            if let Some(verifier) = exchange.pkce_verifier {
+                form.push(("code_verifier", verifier));
+            }
+            let tokens = self.token_request(&form).await?;
+            let profile = self.me(&tokens.access_token).await?;
+            let stats = self.me_stats(&tokens.access_token).await?;
+            Ok(vec![Connection {
+                profile,
+                tokens,
+                stats: Some(stats),
+            }])
+        })
+    }
+
+    fn profile<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Profile, AdapterError>> {
+        Box::pin(self.me(account.access_token))
+    }
+
+    fn stats<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Stats, AdapterError>> {
+        Box::pin(self.me_stats(account.access_token))
+    }
+
+    /// Revokes the refresh token when there is one (the sim then ends the whole grant, its
+    /// access tokens included), else the access token: one call either way.
+    fn revoke<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Revocation, AdapterError>> {
+        Box::pin(async move {
+            let Some(url) = self.settings.endpoints.revoke_url.as_deref() else {
+                return Ok(Revocation::NotSupported);
+            };
+            let credentials = self.credentials()?;
+            let (token, hint) = match account.refresh_token {
+                Some(refresh_token) => (refresh_token, "refresh_token"),
+                None => (account.access_token, "access_token"),
+            };
+            let request = self
+                .http
+                .post(url)
+                .basic_auth(
+                    &credentials.client_id,
+                    Some(credentials.client_secret.expose_secret()),
+                )
+                .form(&[("token", token.expose_secret()), ("token_type_hint", hint)]);
+            http::send(request).await?;
+            Ok(Revocation::Revoked)
+        })
+    }
+}
+
+/// `GET /api/v1/me`.
+#[derive(Debug, Deserialize)]
+struct Me {
+    id: String,
+    username: Option<String>,
+    name: Option<String>,
+    avatar_url: Option<String>,
+    profile_url: Option<String>,
+}
+
+/// `GET /api/v1/me/stats`.
+#[derive(Debug, Deserialize)]
+struct MeStats {
+    followers_count: Option<i64>,
+    following_count: Option<i64>,
+    posts_count: Option<i64>,
+}

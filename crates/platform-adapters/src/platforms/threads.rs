@@ -1,1 +1,296 @@
-//! threads (being written).
+//! Threads profiles. OAuth 2.0 with Threads' own app id: the code buys a short-lived token
+//! (one hour), which is exchanged at once for a long-lived one (60 days, refreshable with
+//! `th_refresh_token`). Threads answers errors in the Graph shape, so `meta` classifies them.
+//!
+//! Sources (November 2026):
+//! - authorization window and code exchange (now on `threads.com` / `graph.threads.com`):
+//!   <https://developers.facebook.com/documentation/threads/get-started/get-access-tokens-and-permissions>
+//! - long-lived tokens: <https://developers.facebook.com/docs/threads/get-started/long-lived-tokens/>
+//! - hosts ("accessed by either graph.threads.com or graph.threads.net"), rate limits:
+//!   <https://developers.facebook.com/documentation/threads/overview>
+//! - profile fields: <https://developers.facebook.com/documentation/threads/threads-profiles>
+//! - insights (`followers_count`, needs `threads_manage_insights`):
+//!   <https://developers.facebook.com/documentation/threads/insights>
+//! - post limits (500 characters, carousels of 2 to 20 items):
+//!   <https://developers.facebook.com/documentation/threads/posts>
+
+use domain::{AccountKind, AuthKind, Platform};
+use futures_util::future::BoxFuture;
+use reqwest::Client;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::meta;
+use crate::{
+    http::TokenResponse, AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities,
+    CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile,
+    Revocation, Stats, TextCounting,
+};
+
+/// The Threads API version in every API URL.
+const THREADS_API_VERSION: &str = "v1.0";
+
+/// Profile fields of a Threads user.
+const PROFILE_FIELDS: &str = "id,username,name,threads_profile_picture_url,threads_biography";
+
+/// Static facts about Threads.
+pub fn descriptor() -> Descriptor {
+    Descriptor {
+        platform: Platform::Threads,
+        auth_kind: AuthKind::Oauth2,
+        scopes: [
+            // Required for every Threads endpoint.
+            "threads_basic",
+            // Publish posts.
+            "threads_content_publish",
+            // The follower count lives in the insights API only.
+            "threads_manage_insights",
+        ]
+        .map(String::from)
+        .to_vec(),
+        // The authorization window documents no PKCE parameters.
+        pkce: false,
+        access_token_lifetime: Some(meta::LONG_LIVED_TOKEN_LIFETIME),
+        refresh_token_rotates: false,
+        capabilities: Capabilities {
+            // Threads counts emoji as their UTF-8 bytes, which `Chars` undercounts: texts near
+            // the limit with many emoji may still be refused by Threads.
+            text_limit: 500,
+            text_counting: TextCounting::Chars,
+            media_kinds: vec![MediaKind::Image, MediaKind::Video],
+            max_media: 20,
+            requires_media: false,
+        },
+    }
+}
+
+/// Production endpoints, on the `threads.com` hosts the current documentation uses.
+pub fn default_endpoints() -> Endpoints {
+    let api_base = format!("https://graph.threads.com/{THREADS_API_VERSION}");
+    Endpoints {
+        authorize_url: "https://threads.com/oauth/authorize".into(),
+        token_url: "https://graph.threads.com/oauth/access_token".into(),
+        // Threads has no revocation endpoint; users remove apps in their Threads settings.
+        revoke_url: None,
+        // Threads fetches media from public URLs; nothing is uploaded to it directly.
+        upload_base: api_base.clone(),
+        api_base,
+    }
+}
+
+/// The Threads adapter.
+#[derive(Debug, Clone)]
+pub struct ThreadsAdapter {
+    http: Client,
+    settings: AdapterSettings,
+    descriptor: Descriptor,
+}
+
+impl ThreadsAdapter {
+    /// An adapter calling `settings.endpoints` through `http`.
+    pub fn new(http: Client, settings: AdapterSettings) -> Self {
+        Self {
+            http,
+            settings,
+            descriptor: descriptor(),
+        }
+    }
+
+    async fn connect(&self, exchange: &CodeExchange<'_>) -> Result<Vec<Connection>, AdapterError> {
+        let credentials = meta::credentials(&self.settings, Platform::Threads)?;
+        let secret = credentials.client_secret.expose_secret();
+        let short: TokenResponse =
+            meta::json(self.http.post(&self.settings.endpoints.token_url).form(&[
+                ("client_id", credentials.client_id.as_str()),
+                ("client_secret", secret),
+                ("grant_type", "authorization_code"),
+                ("redirect_uri", exchange.redirect_uri),
+                ("code", exchange.code),
+            ]))
+            .await?;
+        let long: TokenResponse = meta::json(
+            self.http
+                .get(long_lived_exchange_url(&self.settings)?)
+                .query(&[
+                    ("grant_type", "th_exchange_token"),
+                    ("client_secret", secret),
+                    ("access_token", short.access_token.expose_secret()),
+                ]),
+        )
+        .await?;
+        let tokens = long.into_token_set(Some(meta::LONG_LIVED_TOKEN_LIFETIME));
+        let user: ThreadsUser = self.user("me", &tokens.access_token).await?;
+        // The code is spent by now: a failure of the optional counts must not lose the tokens.
+        // account-registry reads the counts again on its first sync.
+        let stats = match self.followers(&user.id, &tokens.access_token).await {
+            Ok(stats) => Some(stats),
+            Err(err) => {
+                tracing::warn!(error = %err, "Threads follower count unavailable while connecting");
+                None
+            }
+        };
+        Ok(vec![Connection {
+            profile: user.into_profile(),
+            tokens,
+            stats,
+        }])
+    }
+
+    async fn user(&self, id: &str, token: &SecretString) -> Result<ThreadsUser, AdapterError> {
+        let url = meta::node_url(&self.settings.endpoints.api_base, id, None)?;
+        meta::json(self.http.get(url).query(&[
+            ("fields", PROFILE_FIELDS),
+            ("access_token", token.expose_secret()),
+        ]))
+        .await
+    }
+
+    /// The follower count from the user insights. Threads exposes no following or post count.
+    /// Without `threads_manage_insights` (not granted, or the app not approved for it) the
+    /// count is unknown rather than a reason to reconnect.
+    async fn followers(&self, id: &str, token: &SecretString) -> Result<Stats, AdapterError> {
+        let url = meta::node_url(
+            &self.settings.endpoints.api_base,
+            id,
+            Some("threads_insights"),
+        )?;
+        let insights: Option<Insights> = meta::json_if_permitted(self.http.get(url).query(&[
+            ("metric", "followers_count"),
+            ("access_token", token.expose_secret()),
+        ]))
+        .await?;
+        Ok(Stats {
+            followers_count: insights.and_then(|i| i.value_of("followers_count")),
+            following_count: None,
+            posts_count: None,
+        })
+    }
+}
+
+/// Where the long-lived exchange lives: `/access_token` at the root of the token endpoint's
+/// host (`graph.threads.com/access_token`), so one configured token URL serves both steps.
+fn long_lived_exchange_url(settings: &AdapterSettings) -> Result<reqwest::Url, AdapterError> {
+    let token_url = settings.endpoints.token_url.as_str();
+    reqwest::Url::parse(token_url)
+        .and_then(|url| url.join("/access_token"))
+        .map_err(|e| AdapterError::Unsupported {
+            what: format!("invalid URL `{token_url}`: {e}"),
+        })
+}
+
+impl PlatformAdapter for ThreadsAdapter {
+    fn descriptor(&self) -> &Descriptor {
+        &self.descriptor
+    }
+
+    fn authorize_url(&self, params: &AuthorizeParams<'_>) -> Result<String, AdapterError> {
+        meta::authorize_url(
+            &self.settings,
+            Platform::Threads,
+            &self.descriptor.scopes,
+            params,
+        )
+    }
+
+    fn exchange_code<'a>(
+        &'a self,
+        exchange: &'a CodeExchange<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Connection>, AdapterError>> {
+        Box::pin(async move { self.connect(exchange).await })
+    }
+
+    fn profile<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Profile, AdapterError>> {
+        Box::pin(async move {
+            let user = self
+                .user(account.platform_account_id, account.access_token)
+                .await?;
+            Ok(user.into_profile())
+        })
+    }
+
+    fn stats<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Stats, AdapterError>> {
+        Box::pin(async move {
+            self.followers(account.platform_account_id, account.access_token)
+                .await
+        })
+    }
+
+    /// Not supported: the Threads API documents no revocation endpoint. The tokens are
+    /// forgotten; they lapse within 60 days unless refreshed.
+    fn revoke<'a>(
+        &'a self,
+        _account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<Revocation, AdapterError>> {
+        Box::pin(async { Ok(Revocation::NotSupported) })
+    }
+}
+
+/// A Threads user's profile.
+#[derive(Debug, Deserialize)]
+struct ThreadsUser {
+    id: String,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    threads_profile_picture_url: Option<String>,
+}
+
+impl ThreadsUser {
+    fn into_profile(self) -> Profile {
+        let profile_url = self
+            .username
+            .as_deref()
+            .map(|u| format!("https://www.threads.com/@{u}"));
+        Profile {
+            platform_account_id: self.id,
+            account_kind: Some(AccountKind::Profile),
+            display_name: self
+                .name
+                .filter(|n| !n.is_empty())
+                .or_else(|| self.username.clone()),
+            handle: self.username,
+            avatar_url: self.threads_profile_picture_url,
+            profile_url,
+        }
+    }
+}
+
+/// `GET /{user-id}/threads_insights`: `{"data": [{"name": "followers_count", "total_value":
+/// {"value": 42}, …}]}`. Time-series metrics answer `values` instead; the latest one counts.
+#[derive(Debug, Deserialize)]
+struct Insights {
+    data: Vec<Metric>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Metric {
+    name: String,
+    #[serde(default)]
+    total_value: Option<MetricValue>,
+    #[serde(default)]
+    values: Vec<MetricValue>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MetricValue {
+    value: i64,
+}
+
+impl Insights {
+    fn value_of(&self, name: &str) -> Option<i64> {
+        let metric = self.data.iter().find(|m| m.name == name)?;
+        metric
+            .total_value
+            .as_ref()
+            .or(metric.values.last())
+            .map(|v| v.value)
+    }
+}

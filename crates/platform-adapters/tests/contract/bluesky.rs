@@ -1,1 +1,617 @@
-//! bluesky contract tests (being written).
+//! Bluesky: app-password sessions (`com.atproto.server.createSession`), profiles
+//! (`app.bsky.actor.getProfile`) and session deletion, against fixtures shaped like the lexicons
+//! and the reference PDS's answers.
+
+use std::time::Duration;
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use domain::{AccountKind, AuthKind};
+use platform_adapters::{
+    platforms::bluesky::{self, BlueskyAdapter},
+    AccountRef, AdapterError, AdapterSettings, AuthorizeParams, CodeExchange, PlatformAdapter,
+    Revocation, TextCounting,
+};
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+use wiremock::{
+    matchers::{any, body_json, header, method, path, query_param},
+    Mock, MockServer, ResponseTemplate,
+};
+
+use crate::support::{endpoints, secret, REDIRECT_URI};
+
+const DID: &str = "did:plc:z72i7hdynmk6r22z27h6tvur";
+const HANDLE: &str = "alice.bsky.social";
+const APP_PASSWORD: &str = "abcd-ef23-ghij-kl45";
+
+fn adapter(server: &MockServer) -> BlueskyAdapter {
+    // Bluesky needs no client credentials: the default service is all it takes.
+    BlueskyAdapter::new(
+        platform_adapters::http::client(),
+        AdapterSettings {
+            credentials: None,
+            endpoints: endpoints(server),
+        },
+    )
+}
+
+/// An unsigned JWT with `claims`, shaped like the PDS's (ES256K header, base64url parts).
+fn jwt(claims: &Value) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"at+jwt","alg":"ES256K"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialize"));
+    format!("{header}.{payload}.c2lnbmF0dXJlLW5vdC1jaGVja2Vk")
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn access_jwt(scope: &str, exp: i64) -> String {
+    jwt(
+        &json!({"scope": scope, "sub": DID, "aud": "did:web:bsky.social", "iat": exp - 7200, "exp": exp}),
+    )
+}
+
+fn refresh_jwt(exp: i64) -> String {
+    jwt(
+        &json!({"scope": "com.atproto.refresh", "sub": DID, "aud": "did:web:bsky.social", "jti": "8c5f0e6b", "iat": now(), "exp": exp}),
+    )
+}
+
+/// `createSession` output as the reference PDS sends it.
+fn session(access: &str, refresh: &str) -> Value {
+    json!({
+        "did": DID,
+        "didDoc": {"id": DID, "alsoKnownAs": [format!("at://{HANDLE}")]},
+        "handle": HANDLE,
+        "email": "alice@example.com",
+        "emailConfirmed": true,
+        "emailAuthFactor": false,
+        "accessJwt": access,
+        "refreshJwt": refresh,
+        "active": true
+    })
+}
+
+/// `app.bsky.actor.defs#profileViewDetailed`.
+fn profile_view() -> Value {
+    json!({
+        "did": DID,
+        "handle": HANDLE,
+        "displayName": "Alice",
+        "description": "Writes about bridges.",
+        "avatar": format!("https://cdn.bsky.app/img/avatar/plain/{DID}/bafkreihw5q@jpeg"),
+        "banner": format!("https://cdn.bsky.app/img/banner/plain/{DID}/bafkreib7x@jpeg"),
+        "followersCount": 1200,
+        "followsCount": 310,
+        "postsCount": 4821,
+        "indexedAt": "2024-11-02T10:00:00.000Z",
+        "createdAt": "2023-04-18T08:30:00.000Z",
+        "labels": []
+    })
+}
+
+fn xrpc_error(error: &str, message: &str) -> Value {
+    json!({"error": error, "message": message})
+}
+
+fn account_ref<'a>(
+    access: &'a secrecy::SecretString,
+    refresh: Option<&'a secrecy::SecretString>,
+    service: Option<&'a str>,
+) -> AccountRef<'a> {
+    AccountRef {
+        platform_account_id: DID,
+        access_token: access,
+        refresh_token: refresh,
+        instance_url: service,
+    }
+}
+
+async fn mount_create_session(server: &MockServer, response: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path("/xrpc/com.atproto.server.createSession"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(
+            json!({"identifier": HANDLE, "password": APP_PASSWORD}),
+        ))
+        .respond_with(response)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[test]
+fn descriptor_states_app_passwords_and_grapheme_limits() {
+    let d = bluesky::descriptor();
+    assert_eq!(d.auth_kind, AuthKind::AppPassword);
+    assert_eq!(d.capabilities.text_limit, 300);
+    assert_eq!(d.capabilities.text_counting, TextCounting::Graphemes);
+    assert_eq!(d.capabilities.max_media, 4);
+    assert_eq!(
+        d.access_token_lifetime,
+        Some(Duration::from_secs(2 * 60 * 60))
+    );
+    assert!(d.refresh_token_rotates);
+    assert!(!d.pkce);
+    assert_eq!(bluesky::default_endpoints().api_base, "https://bsky.social");
+}
+
+#[tokio::test]
+async fn bluesky_creates_a_session_and_reads_the_profile() {
+    let server = MockServer::start().await;
+    let exp = now() + 7200;
+    let refresh_exp = now() + 90 * 86_400;
+    let (access, refresh) = (
+        access_jwt("com.atproto.appPass", exp),
+        refresh_jwt(refresh_exp),
+    );
+    mount_create_session(
+        &server,
+        ResponseTemplate::new(200).set_body_json(session(&access, &refresh)),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/app.bsky.actor.getProfile"))
+        .and(query_param("actor", DID))
+        .and(header("authorization", format!("Bearer {access}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(profile_view()))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let connection = adapter(&server)
+        .create_session(HANDLE, &secret(APP_PASSWORD), None)
+        .await
+        .expect("session");
+
+    let profile = &connection.profile;
+    assert_eq!(profile.platform_account_id, DID);
+    assert_eq!(profile.account_kind, Some(AccountKind::Profile));
+    assert_eq!(profile.handle.as_deref(), Some(HANDLE));
+    assert_eq!(profile.display_name.as_deref(), Some("Alice"));
+    assert_eq!(
+        profile.avatar_url.as_deref(),
+        Some(format!("https://cdn.bsky.app/img/avatar/plain/{DID}/bafkreihw5q@jpeg").as_str())
+    );
+    assert_eq!(
+        profile.profile_url.as_deref(),
+        Some("https://bsky.app/profile/alice.bsky.social")
+    );
+    let stats = connection.stats.expect("stats read with the profile");
+    assert_eq!(
+        (
+            stats.followers_count,
+            stats.following_count,
+            stats.posts_count
+        ),
+        (Some(1200), Some(310), Some(4821))
+    );
+    let tokens = &connection.tokens;
+    assert_eq!(tokens.access_token.expose_secret(), access);
+    assert_eq!(
+        tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned()),
+        Some(refresh)
+    );
+    assert_eq!(
+        tokens.expires_at.map(|t| t.timestamp()),
+        Some(exp),
+        "expiry comes from the JWT's exp claim"
+    );
+    assert_eq!(
+        tokens.refresh_expires_at.map(|t| t.timestamp()),
+        Some(refresh_exp)
+    );
+    assert_eq!(tokens.scopes, vec!["com.atproto.appPass".to_owned()]);
+}
+
+#[tokio::test]
+async fn an_unreadable_jwt_expires_after_the_documented_two_hours() {
+    let server = MockServer::start().await;
+    mount_create_session(
+        &server,
+        ResponseTemplate::new(200).set_body_json(session("opaque-access", "opaque-refresh")),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/app.bsky.actor.getProfile"))
+        .and(query_param("actor", DID))
+        .and(header("authorization", "Bearer opaque-access"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(profile_view()))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let before = now();
+    let connection = adapter(&server)
+        .create_session(HANDLE, &secret(APP_PASSWORD), None)
+        .await
+        .expect("session");
+
+    let expires = connection
+        .tokens
+        .expires_at
+        .expect("an expiry, never 'does not expire'")
+        .timestamp();
+    assert!(
+        (before + 7200..=now() + 7200).contains(&expires),
+        "expires at {expires}, connected at {before}"
+    );
+    assert!(connection.tokens.scopes.is_empty());
+}
+
+#[tokio::test]
+async fn main_password_is_rejected_with_a_clear_message() {
+    let server = MockServer::start().await;
+    // Nothing may reach the PDS: a main password is refused before it leaves the process.
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+
+    let err = adapter(&server)
+        .create_session(HANDLE, &secret("my main password 123"), None)
+        .await
+        .expect_err("refused");
+
+    let AdapterError::Rejected { code, message } = err else {
+        panic!("expected a rejection, got {err:?}")
+    };
+    assert_eq!(code, "app_password_required");
+    assert!(
+        message.contains("app password") && message.contains("Settings → App passwords"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn an_email_sign_in_code_request_means_a_main_password_was_used() {
+    let server = MockServer::start().await;
+    // What the PDS answers a main-password login of an account with email 2FA.
+    let body = xrpc_error(
+        "AuthFactorTokenRequired",
+        "A sign in code has been sent to your email address",
+    );
+    mount_create_session(&server, ResponseTemplate::new(401).set_body_json(body)).await;
+
+    let err = adapter(&server)
+        .create_session(HANDLE, &secret(APP_PASSWORD), None)
+        .await
+        .expect_err("refused");
+
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, .. } if code == "app_password_required"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_full_access_session_is_deleted_and_rejected() {
+    let server = MockServer::start().await;
+    let refresh = refresh_jwt(now() + 90 * 86_400);
+    // A main password that happens to look like an app password yields full-access scope.
+    let session = session(&access_jwt("com.atproto.access", now() + 7200), &refresh);
+    mount_create_session(&server, ResponseTemplate::new(200).set_body_json(session)).await;
+    Mock::given(method("POST"))
+        .and(path("/xrpc/com.atproto.server.deleteSession"))
+        .and(header(
+            "authorization",
+            format!("Bearer {refresh}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = adapter(&server)
+        .create_session(HANDLE, &secret(APP_PASSWORD), None)
+        .await
+        .expect_err("refused");
+
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, .. } if code == "app_password_required"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_is_invalid_credentials() {
+    let server = MockServer::start().await;
+    let body = xrpc_error("AuthenticationRequired", "Invalid identifier or password");
+    mount_create_session(&server, ResponseTemplate::new(401).set_body_json(body)).await;
+
+    let err = adapter(&server)
+        .create_session(HANDLE, &secret(APP_PASSWORD), None)
+        .await
+        .expect_err("refused");
+
+    // Not NeedsReauth: the user is right there and typed it wrong.
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, .. } if code == "invalid_credentials"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_taken_down_account_cannot_connect() {
+    let server = MockServer::start().await;
+    let body = xrpc_error("AccountTakedown", "Account has been taken down");
+    mount_create_session(&server, ResponseTemplate::new(401).set_body_json(body)).await;
+
+    let err = adapter(&server)
+        .create_session(HANDLE, &secret(APP_PASSWORD), None)
+        .await
+        .expect_err("refused");
+
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, .. } if code == "account_takedown"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn plain_http_services_are_refused_when_the_default_service_is_https() {
+    let production = BlueskyAdapter::new(
+        platform_adapters::http::client(),
+        AdapterSettings {
+            credentials: None,
+            endpoints: bluesky::default_endpoints(),
+        },
+    );
+    for service in [
+        "http://pds.example",
+        "https://pds.example/xrpc",
+        "https://user:pw@pds.example",
+        "ftp://pds.example",
+        "https://pds.example/?a=b",
+    ] {
+        let err = production
+            .create_session(HANDLE, &secret(APP_PASSWORD), Some(service))
+            .await
+            .expect_err(service);
+        assert!(
+            matches!(&err, AdapterError::Rejected { code, .. } if code == "invalid_service"),
+            "{service}: {err:?}"
+        );
+    }
+    assert_eq!(
+        production
+            .service_origin(Some("pds.example"))
+            .expect("bare host"),
+        "https://pds.example"
+    );
+    assert_eq!(
+        production
+            .service_origin(Some("https://PDS.example:8443/"))
+            .expect("origin"),
+        "https://pds.example:8443"
+    );
+    assert_eq!(
+        production.service_origin(None).expect("default"),
+        "https://bsky.social"
+    );
+}
+
+#[tokio::test]
+async fn expired_token_means_needs_reauth() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/app.bsky.actor.getProfile"))
+        .and(query_param("actor", DID))
+        .and(header("authorization", "Bearer stale-access"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(xrpc_error("ExpiredToken", "Token has expired")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let access = secret("stale-access");
+
+    let err = adapter(&server)
+        .profile(&account_ref(&access, None, None))
+        .await
+        .expect_err("expired");
+
+    assert!(
+        matches!(&err, AdapterError::NeedsReauth { message } if message.contains("ExpiredToken")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn profile_and_stats_go_to_the_accounts_own_service() {
+    let default_service = MockServer::start().await;
+    let own_pds = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&default_service)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/app.bsky.actor.getProfile"))
+        .and(query_param("actor", DID))
+        .and(header("authorization", "Bearer access"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(profile_view()))
+        .expect(2)
+        .mount(&own_pds)
+        .await;
+    let access = secret("access");
+    let service = own_pds.uri();
+    let account = account_ref(&access, None, Some(&service));
+    let adapter = adapter(&default_service);
+
+    let profile = adapter.profile(&account).await.expect("profile");
+    let stats = adapter.stats(&account).await.expect("stats");
+
+    assert_eq!(profile.platform_account_id, DID);
+    assert_eq!(profile.handle.as_deref(), Some(HANDLE));
+    assert_eq!(
+        (
+            stats.followers_count,
+            stats.following_count,
+            stats.posts_count
+        ),
+        (Some(1200), Some(310), Some(4821))
+    );
+}
+
+#[tokio::test]
+async fn rate_limited_reads_wait_until_the_rate_limit_reset() {
+    let server = MockServer::start().await;
+    let reset = now() + 30;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/app.bsky.actor.getProfile"))
+        .and(query_param("actor", DID))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("ratelimit-limit", "3000")
+                .insert_header("ratelimit-remaining", "0")
+                .insert_header("ratelimit-reset", reset.to_string().as_str())
+                .insert_header("ratelimit-policy", "3000;w=300")
+                .set_body_json(xrpc_error("RateLimitExceeded", "Rate Limit Exceeded")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let access = secret("access");
+
+    let err = adapter(&server)
+        .stats(&account_ref(&access, None, None))
+        .await
+        .expect_err("rate limited");
+
+    let AdapterError::RateLimited {
+        retry_after: Some(wait),
+    } = err
+    else {
+        panic!("expected a wait, got {err:?}")
+    };
+    assert!(
+        (Duration::from_secs(28)..=Duration::from_secs(30)).contains(&wait),
+        "{wait:?}"
+    );
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_on_a_429() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/app.bsky.actor.getProfile"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "42")
+                .set_body_json(xrpc_error("RateLimitExceeded", "Rate Limit Exceeded")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let access = secret("access");
+
+    let err = adapter(&server)
+        .profile(&account_ref(&access, None, None))
+        .await
+        .expect_err("rate limited");
+
+    assert_eq!(
+        err,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(42))
+        }
+    );
+}
+
+#[tokio::test]
+async fn server_errors_are_transient() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/app.bsky.actor.getProfile"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("<html>bad gateway</html>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let access = secret("access");
+
+    let err = adapter(&server)
+        .profile(&account_ref(&access, None, None))
+        .await
+        .expect_err("down");
+
+    assert!(
+        matches!(&err, AdapterError::Transient { message } if message.contains("502")),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn revoke_deletes_the_session_with_the_refresh_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/xrpc/com.atproto.server.deleteSession"))
+        .and(header("authorization", "Bearer the-refresh-jwt"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (access, refresh) = (secret("the-access-jwt"), secret("the-refresh-jwt"));
+
+    let revocation = adapter(&server)
+        .revoke(&account_ref(&access, Some(&refresh), None))
+        .await
+        .expect("revoked");
+
+    assert_eq!(revocation, Revocation::Revoked);
+}
+
+#[tokio::test]
+async fn revoking_an_already_expired_session_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/xrpc/com.atproto.server.deleteSession"))
+        .and(header("authorization", "Bearer old-refresh"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(xrpc_error("ExpiredToken", "Token has expired")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (access, refresh) = (secret("old-access"), secret("old-refresh"));
+
+    let revocation = adapter(&server)
+        .revoke(&account_ref(&access, Some(&refresh), None))
+        .await
+        .expect("already gone");
+
+    assert_eq!(revocation, Revocation::Revoked);
+}
+
+#[tokio::test]
+async fn oauth_entry_points_are_unsupported() {
+    let server = MockServer::start().await;
+    let adapter = adapter(&server);
+    let params = AuthorizeParams {
+        state: "s",
+        pkce_challenge: None,
+        redirect_uri: REDIRECT_URI,
+    };
+    let exchange = CodeExchange {
+        code: "c",
+        pkce_verifier: None,
+        redirect_uri: REDIRECT_URI,
+    };
+
+    assert!(matches!(
+        adapter.authorize_url(&params),
+        Err(AdapterError::Unsupported { .. })
+    ));
+    assert!(matches!(
+        adapter.exchange_code(&exchange).await,
+        Err(AdapterError::Unsupported { .. })
+    ));
+}

@@ -1,1 +1,320 @@
-//! pinterest contract tests (being written).
+//! Pinterest: OAuth 2.0 with HTTP Basic client authentication on `POST /v5/oauth/token`, and
+//! `GET /v5/user_account`. Shapes follow Pinterest's authentication guide and the v5 OpenAPI
+//! description (`OauthAccessTokenResponseCode`, `Account`).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use platform_adapters::{
+    platforms::pinterest::{self, PinterestAdapter},
+    AccountRef, AdapterError, AuthorizeParams, CodeExchange, PlatformAdapter, Revocation, Stats,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use wiremock::{
+    matchers::{body_string_contains, header, method, path},
+    Mock, MockServer, ResponseTemplate,
+};
+
+use crate::support::{self, param, secret, CLIENT_ID, REDIRECT_URI};
+
+/// `Basic base64("test-client-id:test-client-secret")`.
+const BASIC: &str = "Basic dGVzdC1jbGllbnQtaWQ6dGVzdC1jbGllbnQtc2VjcmV0";
+const REDIRECT_URI_FORM: &str =
+    "redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fv1%2Foauth%2Fcallback";
+const EXCHANGE: CodeExchange<'static> = CodeExchange {
+    code: "pin-code-1",
+    pkce_verifier: None,
+    redirect_uri: REDIRECT_URI,
+};
+const ACCOUNT_ID: &str = "2783136121146311751";
+
+/// The API base on the mock server keeps the `/v5` prefix, as in production.
+fn adapter(server: &MockServer) -> PinterestAdapter {
+    let mut settings = support::settings(server);
+    settings.endpoints.token_url = format!("{}/v5/oauth/token", server.uri());
+    settings.endpoints.api_base = format!("{}/v5", server.uri());
+    settings.endpoints.revoke_url = None;
+    PinterestAdapter::new(platform_adapters::http::client(), settings)
+}
+
+fn account(access: &SecretString) -> AccountRef<'_> {
+    AccountRef {
+        platform_account_id: ACCOUNT_ID,
+        access_token: access,
+        refresh_token: None,
+        instance_url: None,
+    }
+}
+
+fn user_account() -> serde_json::Value {
+    json!({
+        "account_type": "BUSINESS",
+        "id": ACCOUNT_ID,
+        "profile_image": "https://i.pinimg.com/280x280_RS/42/03/a5/4203a5dbd4b4a0ab3e2dc5ee8ee5ab57.jpg",
+        "website_url": "https://www.example.com",
+        "username": "pinterestdev",
+        "about": "Pins for developers",
+        "business_name": "Pinterest Developers",
+        "board_count": 14,
+        "pin_count": 339,
+        "follower_count": 10,
+        "following_count": 347,
+        "monthly_views": 163
+    })
+}
+
+async fn mount_user_account(server: &MockServer, token: &str, body: serde_json::Value) {
+    Mock::given(method("GET"))
+        .and(path("/v5/user_account"))
+        .and(header("authorization", format!("Bearer {token}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[test]
+fn descriptor_requires_media_and_states_thirty_day_tokens() {
+    let d = pinterest::descriptor();
+    assert!(!d.pkce);
+    assert!(!d.refresh_token_rotates);
+    assert_eq!(
+        d.access_token_lifetime,
+        Some(Duration::from_secs(30 * 86_400))
+    );
+    assert_eq!(d.capabilities.text_limit, 500);
+    assert!(d.capabilities.requires_media);
+    let endpoints = pinterest::default_endpoints();
+    assert_eq!(endpoints.authorize_url, "https://www.pinterest.com/oauth/");
+    assert_eq!(
+        endpoints.token_url,
+        "https://api.pinterest.com/v5/oauth/token"
+    );
+    assert_eq!(endpoints.revoke_url, None);
+}
+
+#[tokio::test]
+async fn authorize_url_carries_comma_separated_scopes_and_state() {
+    let server = MockServer::start().await;
+    let url = adapter(&server)
+        .authorize_url(&AuthorizeParams {
+            state: "state-pin",
+            pkce_challenge: None,
+            redirect_uri: REDIRECT_URI,
+        })
+        .expect("authorize URL");
+    assert!(url.starts_with(&format!("{}/oauth/authorize?", server.uri())));
+    assert_eq!(param(&url, "response_type").as_deref(), Some("code"));
+    assert_eq!(param(&url, "client_id").as_deref(), Some(CLIENT_ID));
+    assert_eq!(param(&url, "redirect_uri").as_deref(), Some(REDIRECT_URI));
+    assert_eq!(
+        param(&url, "scope").as_deref(),
+        Some("boards:read,pins:read,pins:write,user_accounts:read")
+    );
+    assert_eq!(param(&url, "state").as_deref(), Some("state-pin"));
+}
+
+#[tokio::test]
+async fn code_exchange_uses_basic_auth_and_reads_the_user_account() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v5/oauth/token"))
+        .and(header("authorization", BASIC))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .and(body_string_contains("code=pin-code-1"))
+        .and(body_string_contains(REDIRECT_URI_FORM))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "pina_access-1",
+            "refresh_token": "pinr_refresh-1",
+            "response_type": "authorization_code",
+            "token_type": "bearer",
+            "expires_in": 2_592_000,
+            "refresh_token_expires_in": 5_184_000,
+            "refresh_token_expires_at": 1_767_225_600,
+            "scope": "boards:read pins:read pins:write user_accounts:read"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_user_account(&server, "pina_access-1", user_account()).await;
+
+    let before = Utc::now();
+    let connections = adapter(&server)
+        .exchange_code(&EXCHANGE)
+        .await
+        .expect("exchange");
+    let connection = &connections[0];
+    let tokens = &connection.tokens;
+    assert_eq!(tokens.access_token.expose_secret(), "pina_access-1");
+    assert_eq!(
+        tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned())
+            .as_deref(),
+        Some("pinr_refresh-1")
+    );
+    assert!(tokens.expires_at.expect("expiry") >= before + chrono::Duration::days(30));
+    assert!(
+        tokens.refresh_expires_at.expect("refresh expiry") >= before + chrono::Duration::days(60)
+    );
+    assert_eq!(
+        tokens.scopes,
+        [
+            "boards:read",
+            "pins:read",
+            "pins:write",
+            "user_accounts:read"
+        ]
+    );
+    let profile = &connection.profile;
+    assert_eq!(profile.platform_account_id, ACCOUNT_ID);
+    assert_eq!(profile.handle.as_deref(), Some("pinterestdev"));
+    assert_eq!(
+        profile.display_name.as_deref(),
+        Some("Pinterest Developers")
+    );
+    assert_eq!(
+        profile.profile_url.as_deref(),
+        Some("https://www.pinterest.com/pinterestdev/")
+    );
+    assert!(profile
+        .avatar_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://i.pinimg.com/")));
+    assert_eq!(
+        connection.stats,
+        Some(Stats {
+            followers_count: Some(10),
+            following_count: Some(347),
+            posts_count: Some(339)
+        })
+    );
+}
+
+#[tokio::test]
+async fn missing_expires_in_falls_back_to_the_documented_thirty_days() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v5/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "pina_access-2", "token_type": "bearer", "scope": "pins:read"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_user_account(
+        &server,
+        "pina_access-2",
+        json!({"id": ACCOUNT_ID, "username": "u", "account_type": "PINNER"}),
+    )
+    .await;
+    let before = Utc::now();
+    let connections = adapter(&server)
+        .exchange_code(&EXCHANGE)
+        .await
+        .expect("exchange");
+    let expires_at = connections[0].tokens.expires_at.expect("fallback lifetime");
+    assert!(
+        expires_at >= before + chrono::Duration::days(30)
+            && expires_at <= Utc::now() + chrono::Duration::days(30)
+    );
+    // A personal account without counts: display name falls back to the username.
+    assert_eq!(connections[0].profile.display_name.as_deref(), Some("u"));
+    assert_eq!(connections[0].stats, Some(Stats::default()));
+}
+
+#[tokio::test]
+async fn revoke_is_not_supported_and_calls_nothing() {
+    let server = MockServer::start().await;
+    let token = secret("pina_access-3");
+    assert_eq!(
+        adapter(&server)
+            .revoke(&account(&token))
+            .await
+            .expect("revoke"),
+        Revocation::NotSupported
+    );
+    assert!(server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn errors_are_classified_reauth_rate_limited_and_transient() {
+    let server = MockServer::start().await;
+    let cases = [
+        (
+            "pin-401",
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"code": 2, "message": "Authentication failed."})),
+        ),
+        (
+            "pin-429",
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "15")
+                .set_body_json(json!({"code": 8, "message": "Rate limit exceeded."})),
+        ),
+        (
+            "pin-500",
+            ResponseTemplate::new(500)
+                .set_body_json(json!({"code": 1, "message": "Internal error."})),
+        ),
+    ];
+    for (token, response) in cases {
+        Mock::given(method("GET"))
+            .and(path("/v5/user_account"))
+            .and(header("authorization", format!("Bearer {token}").as_str()))
+            .respond_with(response)
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let adapter = adapter(&server);
+    let stats_of = |t: &'static str| {
+        let token = secret(t);
+        let adapter = &adapter;
+        async move { adapter.stats(&account(&token)).await.expect_err("error") }
+    };
+    assert!(matches!(
+        stats_of("pin-401").await,
+        AdapterError::NeedsReauth { .. }
+    ));
+    assert_eq!(
+        stats_of("pin-429").await,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(15))
+        }
+    );
+    assert!(matches!(
+        stats_of("pin-500").await,
+        AdapterError::Transient { .. }
+    ));
+}
+
+/// The v5 `Error` shape (`code`, `message`) carries no OAuth `error` string, so a refused code is
+/// a rejection keyed by the HTTP status.
+#[tokio::test]
+async fn a_refused_code_exchange_is_a_rejection() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v5/oauth/token"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"code": 1, "message": "Invalid parameters."})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = adapter(&server)
+        .exchange_code(&EXCHANGE)
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(err, AdapterError::Rejected { ref code, ref message } if code == "400" && message.contains("Invalid parameters"))
+    );
+}

@@ -10,7 +10,10 @@ pub const REDIRECT_URI: &str = "http://127.0.0.1:8080/v1/oauth/callback";
 
 /// Configured credentials.
 pub fn credentials() -> ClientCredentials {
-    ClientCredentials { client_id: CLIENT_ID.into(), client_secret: secret(CLIENT_SECRET) }
+    ClientCredentials {
+        client_id: CLIENT_ID.into(),
+        client_secret: secret(CLIENT_SECRET),
+    }
 }
 
 /// Every endpoint on `server`: authorize `/oauth/authorize`, token `/oauth/token`, revoke
@@ -28,7 +31,10 @@ pub fn endpoints(server: &MockServer) -> Endpoints {
 
 /// Configured settings against `server`.
 pub fn settings(server: &MockServer) -> AdapterSettings {
-    AdapterSettings { credentials: Some(credentials()), endpoints: endpoints(server) }
+    AdapterSettings {
+        credentials: Some(credentials()),
+        endpoints: endpoints(server),
+    }
 }
 
 pub fn secret(value: &str) -> SecretString {
@@ -37,10 +43,17 @@ pub fn secret(value: &str) -> SecretString {
 
 /// The query parameters of a URL, in order.
 pub fn query_of(url: &str) -> Vec<(String, String)> {
-    reqwest::Url::parse(url).expect("valid URL").query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    reqwest::Url::parse(url)
+        .expect("valid URL")
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// The value of query parameter `name`.
 pub fn param(url: &str, name: &str) -> Option<String> {
-    query_of(url).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    query_of(url)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
 }

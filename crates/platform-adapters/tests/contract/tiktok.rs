@@ -1,1 +1,442 @@
-//! tiktok contract tests (being written).
+//! TikTok: Login Kit for Web (`client_key`, comma-separated scopes, PKCE), the v2 token and
+//! revoke endpoints, `GET /v2/user/info/`, and TikTok's in-body error objects. Shapes follow
+//! developers.tiktok.com (Login Kit for Web, Manage User Access Tokens, Get User Info, Error
+//! Handling).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use platform_adapters::{
+    platforms::tiktok::{self, TiktokAdapter},
+    AccountRef, AdapterError, AuthorizeParams, CodeExchange, PlatformAdapter, Revocation, Stats,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use wiremock::{
+    matchers::{body_string_contains, header, method, path, query_param},
+    Mock, MockServer, ResponseTemplate,
+};
+
+use crate::support::{self, param, secret, CLIENT_ID, REDIRECT_URI};
+
+const REDIRECT_URI_FORM: &str =
+    "redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fv1%2Foauth%2Fcallback";
+const EXCHANGE: CodeExchange<'static> = CodeExchange {
+    code: "tt-code-1",
+    pkce_verifier: Some("verifier-tt"),
+    redirect_uri: REDIRECT_URI,
+};
+const OPEN_ID: &str = "723f24d7-e717-40f8-a2b6-cb8464cd23b4";
+const ALL_FIELDS: &str = "open_id,avatar_url,display_name,username,profile_deep_link,follower_count,following_count,video_count";
+
+/// TikTok's own paths (with their trailing slashes) on the mock server.
+fn adapter(server: &MockServer) -> TiktokAdapter {
+    let mut settings = support::settings(server);
+    settings.endpoints.authorize_url = format!("{}/v2/auth/authorize/", server.uri());
+    settings.endpoints.token_url = format!("{}/v2/oauth/token/", server.uri());
+    settings.endpoints.revoke_url = Some(format!("{}/v2/oauth/revoke/", server.uri()));
+    TiktokAdapter::new(platform_adapters::http::client(), settings)
+}
+
+fn account(access: &SecretString) -> AccountRef<'_> {
+    AccountRef {
+        platform_account_id: OPEN_ID,
+        access_token: access,
+        refresh_token: None,
+        instance_url: None,
+    }
+}
+
+/// The documented success envelope: data plus `error.code = "ok"`.
+fn user_info(user: serde_json::Value) -> serde_json::Value {
+    json!({"data": {"user": user}, "error": {"code": "ok", "message": "", "log_id": "20220829194722CBE87ED59D524E727021"}})
+}
+
+fn full_user() -> serde_json::Value {
+    json!({
+        "open_id": OPEN_ID,
+        "avatar_url": "https://p16-sign.tiktokcdn-us.com/tos-useast5-avt-0068-tx/b17f0e4b3a4f4a50993cf72cda8b88b8~c5_168x168.jpeg",
+        "display_name": "Tik Toker",
+        "username": "tiktoker",
+        "profile_deep_link": "https://vm.tiktok.com/ZMabcdef/",
+        "follower_count": 1200,
+        "following_count": 35,
+        "video_count": 48
+    })
+}
+
+/// An API error envelope.
+fn api_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(
+        json!({"error": {"code": code, "message": message, "log_id": "202208291947"}}),
+    )
+}
+
+fn token_body(scope: &str) -> serde_json::Value {
+    json!({
+        "access_token": "act.tt-access-1",
+        "expires_in": 86400,
+        "open_id": OPEN_ID,
+        "refresh_expires_in": 31_536_000,
+        "refresh_token": "rft.tt-refresh-1",
+        "scope": scope,
+        "token_type": "Bearer"
+    })
+}
+
+async fn mount_token(server: &MockServer, body: serde_json::Value) {
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/token/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[test]
+fn descriptor_states_pkce_rotation_and_a_required_video() {
+    let d = tiktok::descriptor();
+    assert!(d.pkce);
+    assert!(d.refresh_token_rotates);
+    assert_eq!(d.access_token_lifetime, Some(Duration::from_secs(2 * 3600)));
+    assert_eq!(d.capabilities.text_limit, 2200);
+    assert!(d.capabilities.requires_media);
+    assert_eq!(
+        tiktok::default_endpoints().token_url,
+        "https://open.tiktokapis.com/v2/oauth/token/"
+    );
+}
+
+#[tokio::test]
+async fn authorize_url_uses_client_key_comma_scopes_and_s256() {
+    let server = MockServer::start().await;
+    let url = adapter(&server)
+        .authorize_url(&AuthorizeParams {
+            state: "state-tt",
+            pkce_challenge: Some("challenge-tt"),
+            redirect_uri: REDIRECT_URI,
+        })
+        .expect("authorize URL");
+    assert!(url.starts_with(&format!("{}/v2/auth/authorize/?", server.uri())));
+    assert_eq!(param(&url, "client_key").as_deref(), Some(CLIENT_ID));
+    assert_eq!(param(&url, "client_id"), None);
+    assert_eq!(param(&url, "response_type").as_deref(), Some("code"));
+    assert_eq!(
+        param(&url, "scope").as_deref(),
+        Some("user.info.basic,user.info.profile,user.info.stats,video.publish,video.upload")
+    );
+    assert_eq!(param(&url, "redirect_uri").as_deref(), Some(REDIRECT_URI));
+    assert_eq!(param(&url, "state").as_deref(), Some("state-tt"));
+    assert_eq!(
+        param(&url, "code_challenge").as_deref(),
+        Some("challenge-tt")
+    );
+    assert_eq!(
+        param(&url, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+}
+
+#[tokio::test]
+async fn code_exchange_sends_client_key_and_verifier_then_reads_the_user() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/token/"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(body_string_contains("client_key=test-client-id"))
+        .and(body_string_contains("client_secret=test-client-secret"))
+        .and(body_string_contains("code=tt-code-1"))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .and(body_string_contains("code_verifier=verifier-tt"))
+        .and(body_string_contains(REDIRECT_URI_FORM))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_body(
+            "user.info.basic,user.info.profile,user.info.stats,video.publish,video.upload",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/user/info/"))
+        .and(query_param("fields", ALL_FIELDS))
+        .and(header("authorization", "Bearer act.tt-access-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_info(full_user())))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let before = Utc::now();
+    let connections = adapter(&server)
+        .exchange_code(&EXCHANGE)
+        .await
+        .expect("exchange");
+    let connection = &connections[0];
+    let tokens = &connection.tokens;
+    assert_eq!(tokens.access_token.expose_secret(), "act.tt-access-1");
+    assert_eq!(
+        tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned())
+            .as_deref(),
+        Some("rft.tt-refresh-1")
+    );
+    assert!(tokens.expires_at.expect("expiry") >= before + chrono::Duration::seconds(86400));
+    assert!(
+        tokens.refresh_expires_at.expect("refresh expiry") >= before + chrono::Duration::days(365)
+    );
+    assert_eq!(tokens.scopes.len(), 5);
+    let profile = &connection.profile;
+    assert_eq!(profile.platform_account_id, OPEN_ID);
+    assert_eq!(profile.handle.as_deref(), Some("tiktoker"));
+    assert_eq!(profile.display_name.as_deref(), Some("Tik Toker"));
+    assert_eq!(
+        profile.profile_url.as_deref(),
+        Some("https://www.tiktok.com/@tiktoker")
+    );
+    assert!(profile
+        .avatar_url
+        .as_deref()
+        .is_some_and(|u| u.contains("tiktokcdn")));
+    assert_eq!(
+        connection.stats,
+        Some(Stats {
+            followers_count: Some(1200),
+            following_count: Some(35),
+            posts_count: Some(48)
+        })
+    );
+}
+
+#[tokio::test]
+async fn only_fields_of_granted_scopes_are_requested() {
+    let server = MockServer::start().await;
+    mount_token(&server, token_body("user.info.basic,video.publish")).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/user/info/"))
+        .and(query_param("fields", "open_id,avatar_url,display_name"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_info(json!({"open_id": OPEN_ID, "display_name": "Tik Toker", "avatar_url": "https://a/x.jpeg"}))))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let connections = adapter(&server)
+        .exchange_code(&EXCHANGE)
+        .await
+        .expect("exchange");
+    assert_eq!(connections[0].profile.platform_account_id, OPEN_ID);
+    assert_eq!(connections[0].profile.handle, None);
+    assert_eq!(connections[0].stats, None);
+}
+
+#[tokio::test]
+async fn missing_expires_in_falls_back_to_the_documented_lifetime() {
+    let server = MockServer::start().await;
+    mount_token(&server, json!({"access_token": "act.tt-2", "open_id": OPEN_ID, "scope": "user.info.basic", "token_type": "Bearer"})).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/user/info/"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(user_info(json!({"open_id": OPEN_ID}))),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let before = Utc::now();
+    let connections = adapter(&server)
+        .exchange_code(&EXCHANGE)
+        .await
+        .expect("exchange");
+    let expires_at = connections[0].tokens.expires_at.expect("fallback lifetime");
+    assert!(
+        expires_at >= before + chrono::Duration::hours(2)
+            && expires_at <= Utc::now() + chrono::Duration::hours(2)
+    );
+}
+
+#[tokio::test]
+async fn an_oauth_error_on_the_token_endpoint_is_classified_even_with_a_200() {
+    let server = MockServer::start().await;
+    mount_token(&server, json!({"error": "invalid_grant", "error_description": "Authorization code is expired.", "log_id": "2022"})).await;
+    let err = adapter(&server)
+        .exchange_code(&EXCHANGE)
+        .await
+        .expect_err("expired code");
+    assert!(matches!(err, AdapterError::NeedsReauth { .. }));
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/token/"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_request", "error_description": "Code verifier or code challenge is invalid.", "log_id": "2022"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = adapter(&server)
+        .exchange_code(&EXCHANGE)
+        .await
+        .expect_err("bad verifier");
+    assert!(matches!(err, AdapterError::Rejected { ref code, .. } if code == "invalid_request"));
+}
+
+#[tokio::test]
+async fn api_error_codes_are_classified_whatever_the_status() {
+    let server = MockServer::start().await;
+    let cases = [
+        (
+            "tt-invalid-200",
+            api_error(
+                200,
+                "access_token_invalid",
+                "The access token is invalid or not found in the request.",
+            ),
+        ),
+        (
+            "tt-invalid-401",
+            api_error(
+                401,
+                "access_token_invalid",
+                "The access token is invalid or not found in the request.",
+            ),
+        ),
+        (
+            "tt-rate",
+            api_error(429, "rate_limit_exceeded", "API rate limit exceeded")
+                .insert_header("retry-after", "45"),
+        ),
+        (
+            "tt-internal",
+            api_error(500, "internal_error", "Something went wrong."),
+        ),
+        (
+            "tt-params",
+            api_error(400, "invalid_params", "The field `foo` is not valid."),
+        ),
+        (
+            "tt-plain-503",
+            ResponseTemplate::new(503).set_body_string("<html>busy</html>"),
+        ),
+    ];
+    for (token, response) in cases {
+        Mock::given(method("GET"))
+            .and(path("/v2/user/info/"))
+            .and(header("authorization", format!("Bearer {token}").as_str()))
+            .respond_with(response)
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let adapter = adapter(&server);
+    let profile_of = |t: &'static str| {
+        let token = secret(t);
+        let adapter = &adapter;
+        async move { adapter.profile(&account(&token)).await.expect_err("error") }
+    };
+    assert!(matches!(
+        profile_of("tt-invalid-200").await,
+        AdapterError::NeedsReauth { .. }
+    ));
+    assert!(matches!(
+        profile_of("tt-invalid-401").await,
+        AdapterError::NeedsReauth { .. }
+    ));
+    assert_eq!(
+        profile_of("tt-rate").await,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(45))
+        }
+    );
+    assert!(matches!(
+        profile_of("tt-internal").await,
+        AdapterError::Transient { .. }
+    ));
+    assert!(
+        matches!(profile_of("tt-params").await, AdapterError::Rejected { ref code, .. } if code == "invalid_params")
+    );
+    assert!(matches!(
+        profile_of("tt-plain-503").await,
+        AdapterError::Transient { .. }
+    ));
+}
+
+#[tokio::test]
+async fn profile_falls_back_to_basic_fields_when_the_profile_scope_was_declined() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/user/info/"))
+        .and(query_param(
+            "fields",
+            "open_id,avatar_url,display_name,username,profile_deep_link",
+        ))
+        .respond_with(api_error(
+            401,
+            "scope_not_authorized",
+            "The user did not authorize the scope required for completing this request.",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/user/info/"))
+        .and(query_param("fields", "open_id,avatar_url,display_name"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_info(
+            json!({"open_id": OPEN_ID, "display_name": "Tik Toker"}),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let token = secret("act.tt-3");
+    let profile = adapter(&server)
+        .profile(&account(&token))
+        .await
+        .expect("profile");
+    assert_eq!(profile.platform_account_id, OPEN_ID);
+    assert_eq!(profile.display_name.as_deref(), Some("Tik Toker"));
+    assert_eq!(profile.handle, None);
+}
+
+#[tokio::test]
+async fn stats_are_unknown_when_the_stats_scope_was_declined() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/user/info/"))
+        .and(query_param(
+            "fields",
+            "open_id,follower_count,following_count,video_count",
+        ))
+        .respond_with(api_error(
+            401,
+            "scope_not_authorized",
+            "The user did not authorize the scope required for completing this request.",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let token = secret("act.tt-4");
+    assert_eq!(
+        adapter(&server)
+            .stats(&account(&token))
+            .await
+            .expect("stats"),
+        Stats::default()
+    );
+}
+
+#[tokio::test]
+async fn revoke_posts_client_key_secret_and_the_access_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/revoke/"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(body_string_contains("client_key=test-client-id"))
+        .and(body_string_contains("client_secret=test-client-secret"))
+        .and(body_string_contains("token=act.tt-5"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let token = secret("act.tt-5");
+    assert_eq!(
+        adapter(&server)
+            .revoke(&account(&token))
+            .await
+            .expect("revoke"),
+        Revocation::Revoked
+    );
+}

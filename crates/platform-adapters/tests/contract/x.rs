@@ -1,1 +1,428 @@
-//! x contract tests (being written).
+//! X: OAuth 2.0 with PKCE as a confidential client, `GET /2/users/me`, token revocation.
+//! Shapes follow docs.x.com (OAuth 2.0 user access token guide) and the X API v2 OpenAPI
+//! description.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use platform_adapters::{
+    platforms::x::{self, XAdapter},
+    AccountRef, AdapterError, AdapterSettings, AuthorizeParams, CodeExchange, PlatformAdapter,
+    Revocation, Stats, TextCounting,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use wiremock::{
+    matchers::{body_string_contains, header, method, path, query_param},
+    Mock, MockServer, ResponseTemplate,
+};
+
+use crate::support::{self, param, secret, CLIENT_ID, REDIRECT_URI};
+
+/// `Basic base64("test-client-id:test-client-secret")`.
+const BASIC: &str = "Basic dGVzdC1jbGllbnQtaWQ6dGVzdC1jbGllbnQtc2VjcmV0";
+/// The redirect URI as it appears in a form body.
+const REDIRECT_URI_FORM: &str =
+    "redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fv1%2Foauth%2Fcallback";
+const USER_FIELDS: &str = "id,name,username,profile_image_url,public_metrics";
+
+fn adapter(server: &MockServer) -> XAdapter {
+    XAdapter::new(platform_adapters::http::client(), support::settings(server))
+}
+
+fn account<'a>(access: &'a SecretString, refresh: Option<&'a SecretString>) -> AccountRef<'a> {
+    AccountRef {
+        platform_account_id: "2244994945",
+        access_token: access,
+        refresh_token: refresh,
+        instance_url: None,
+    }
+}
+
+const EXCHANGE: CodeExchange<'static> = CodeExchange {
+    code: "auth-code-1",
+    pkce_verifier: Some("verifier-1"),
+    redirect_uri: REDIRECT_URI,
+};
+
+/// The documented `/2/users/me` answer with `public_metrics`.
+fn me_body() -> serde_json::Value {
+    json!({"data": {
+        "id": "2244994945",
+        "name": "X Dev",
+        "username": "XDevelopers",
+        "profile_image_url": "https://pbs.twimg.com/profile_images/1/abc_normal.jpg",
+        "public_metrics": {"followers_count": 583423, "following_count": 2048, "tweet_count": 14052, "listed_count": 1672, "like_count": 3}
+    }})
+}
+
+async fn mount_me(server: &MockServer, token: &str) {
+    Mock::given(method("GET"))
+        .and(path("/2/users/me"))
+        .and(query_param("user.fields", USER_FIELDS))
+        .and(header("authorization", format!("Bearer {token}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(me_body()))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[test]
+fn descriptor_states_pkce_rotation_and_the_weighted_280_limit() {
+    let d = x::descriptor();
+    assert!(d.pkce);
+    assert!(d.refresh_token_rotates);
+    assert_eq!(d.access_token_lifetime, Some(Duration::from_secs(7200)));
+    assert_eq!(d.capabilities.text_limit, 280);
+    assert_eq!(d.capabilities.text_counting, TextCounting::XWeighted);
+    assert!(!d.capabilities.requires_media);
+    assert!(d.scopes.iter().any(|s| s == "offline.access"));
+    assert_eq!(
+        x::default_endpoints().authorize_url,
+        "https://x.com/i/oauth2/authorize"
+    );
+    assert_eq!(
+        x::default_endpoints().token_url,
+        "https://api.x.com/2/oauth2/token"
+    );
+}
+
+#[tokio::test]
+async fn authorize_url_carries_client_scopes_state_and_s256_challenge() {
+    let server = MockServer::start().await;
+    let url = adapter(&server)
+        .authorize_url(&AuthorizeParams {
+            state: "state-1",
+            pkce_challenge: Some("challenge-1"),
+            redirect_uri: REDIRECT_URI,
+        })
+        .expect("authorize URL");
+    assert!(url.starts_with(&format!("{}/oauth/authorize?", server.uri())));
+    assert_eq!(param(&url, "response_type").as_deref(), Some("code"));
+    assert_eq!(param(&url, "client_id").as_deref(), Some(CLIENT_ID));
+    assert_eq!(param(&url, "redirect_uri").as_deref(), Some(REDIRECT_URI));
+    assert_eq!(
+        param(&url, "scope").as_deref(),
+        Some("tweet.read tweet.write users.read offline.access media.write")
+    );
+    assert_eq!(param(&url, "state").as_deref(), Some("state-1"));
+    assert_eq!(
+        param(&url, "code_challenge").as_deref(),
+        Some("challenge-1")
+    );
+    assert_eq!(
+        param(&url, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+}
+
+#[tokio::test]
+async fn authorize_url_without_a_pkce_challenge_is_refused() {
+    let server = MockServer::start().await;
+    let err = adapter(&server)
+        .authorize_url(&AuthorizeParams {
+            state: "s",
+            pkce_challenge: None,
+            redirect_uri: REDIRECT_URI,
+        })
+        .expect_err("PKCE is required");
+    assert!(matches!(err, AdapterError::Unsupported { .. }));
+}
+
+#[tokio::test]
+async fn an_unconfigured_adapter_refuses_to_start_a_connection() {
+    let server = MockServer::start().await;
+    let settings = AdapterSettings {
+        credentials: None,
+        endpoints: support::endpoints(&server),
+    };
+    let err = XAdapter::new(platform_adapters::http::client(), settings)
+        .authorize_url(&AuthorizeParams {
+            state: "s",
+            pkce_challenge: Some("c"),
+            redirect_uri: REDIRECT_URI,
+        })
+        .expect_err("not configured");
+    assert!(matches!(err, AdapterError::Unsupported { .. }));
+}
+
+#[tokio::test]
+async fn code_exchange_uses_basic_auth_and_the_verifier_then_reads_the_user() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(header("authorization", BASIC))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .and(body_string_contains("code=auth-code-1"))
+        .and(body_string_contains("code_verifier=verifier-1"))
+        .and(body_string_contains("client_id=test-client-id"))
+        .and(body_string_contains(REDIRECT_URI_FORM))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "bearer",
+            "expires_in": 7200,
+            "access_token": "x-access-1",
+            "scope": "tweet.read tweet.write users.read offline.access media.write",
+            "refresh_token": "x-refresh-1"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_me(&server, "x-access-1").await;
+
+    let before = Utc::now();
+    let connections = adapter(&server)
+        .exchange_code(&EXCHANGE)
+        .await
+        .expect("exchange");
+    assert_eq!(connections.len(), 1);
+    let connection = &connections[0];
+    assert_eq!(connection.tokens.access_token.expose_secret(), "x-access-1");
+    assert_eq!(
+        connection
+            .tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned())
+            .as_deref(),
+        Some("x-refresh-1")
+    );
+    let expires_at = connection.tokens.expires_at.expect("expiry");
+    assert!(
+        expires_at >= before + chrono::Duration::seconds(7200)
+            && expires_at <= Utc::now() + chrono::Duration::seconds(7200)
+    );
+    assert_eq!(connection.tokens.scopes.len(), 5);
+    let profile = &connection.profile;
+    assert_eq!(profile.platform_account_id, "2244994945");
+    assert_eq!(profile.handle.as_deref(), Some("XDevelopers"));
+    assert_eq!(profile.display_name.as_deref(), Some("X Dev"));
+    assert_eq!(
+        profile.profile_url.as_deref(),
+        Some("https://x.com/XDevelopers")
+    );
+    assert_eq!(
+        profile.avatar_url.as_deref(),
+        Some("https://pbs.twimg.com/profile_images/1/abc_normal.jpg")
+    );
+    assert_eq!(profile.account_kind, Some(domain::AccountKind::Profile));
+    assert_eq!(
+        connection.stats,
+        Some(Stats {
+            followers_count: Some(583423),
+            following_count: Some(2048),
+            posts_count: Some(14052)
+        })
+    );
+}
+
+#[tokio::test]
+async fn missing_expires_in_falls_back_to_the_documented_two_hours() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"token_type": "bearer", "access_token": "x-access-2", "scope": "users.read"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_me(&server, "x-access-2").await;
+
+    let before = Utc::now();
+    let connections = adapter(&server)
+        .exchange_code(&EXCHANGE)
+        .await
+        .expect("exchange");
+    let expires_at = connections[0]
+        .tokens
+        .expires_at
+        .expect("a missing expires_in must not mean never");
+    assert!(
+        expires_at >= before + chrono::Duration::hours(2)
+            && expires_at <= Utc::now() + chrono::Duration::hours(2)
+    );
+    assert!(connections[0].tokens.refresh_token.is_none());
+}
+
+#[tokio::test]
+async fn stats_read_post_count_as_named_in_the_openapi_description() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/2/users/me"))
+        .and(header("authorization", "Bearer x-access-3"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "id": "1", "name": "n", "username": "u",
+            "public_metrics": {"followers_count": 10, "following_count": 20, "post_count": 30, "listed_count": 0}
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let token = secret("x-access-3");
+    let stats = adapter(&server)
+        .stats(&account(&token, None))
+        .await
+        .expect("stats");
+    assert_eq!(
+        stats,
+        Stats {
+            followers_count: Some(10),
+            following_count: Some(20),
+            posts_count: Some(30)
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_users_me_answer_with_only_errors_is_a_rejection() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/2/users/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"errors": [{
+            "type": "https://api.x.com/2/problems/resource-not-found", "title": "Not Found Error", "detail": "Could not find user"
+        }]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let token = secret("x-access-4");
+    let err = adapter(&server)
+        .profile(&account(&token, None))
+        .await
+        .expect_err("no user");
+    assert_eq!(
+        err,
+        AdapterError::Rejected {
+            code: "resource-not-found".into(),
+            message: "Could not find user".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn revoke_revokes_the_refresh_token_and_the_access_token_with_basic_auth() {
+    let server = MockServer::start().await;
+    for (token, hint) in [
+        ("x-refresh-5", "refresh_token"),
+        ("x-access-5", "access_token"),
+    ] {
+        Mock::given(method("POST"))
+            .and(path("/oauth/revoke"))
+            .and(header("authorization", BASIC))
+            .and(body_string_contains(format!("token={token}").as_str()))
+            .and(body_string_contains(
+                format!("token_type_hint={hint}").as_str(),
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"revoked": true})))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let (access, refresh) = (secret("x-access-5"), secret("x-refresh-5"));
+    let outcome = adapter(&server)
+        .revoke(&account(&access, Some(&refresh)))
+        .await
+        .expect("revoke");
+    assert_eq!(outcome, Revocation::Revoked);
+}
+
+#[tokio::test]
+async fn a_401_from_the_api_means_needs_reauth() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/2/users/me"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let token = secret("x-expired");
+    let err = adapter(&server)
+        .profile(&account(&token, None))
+        .await
+        .expect_err("401");
+    assert!(matches!(err, AdapterError::NeedsReauth { .. }));
+}
+
+#[tokio::test]
+async fn an_invalid_grant_means_needs_reauth_and_other_token_errors_are_rejections() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_request", "error_description": "Value passed for the authorization code was invalid."})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = adapter(&server)
+        .exchange_code(&EXCHANGE)
+        .await
+        .expect_err("bad code");
+    assert!(matches!(err, AdapterError::Rejected { ref code, .. } if code == "invalid_request"));
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant", "error_description": "Value passed for the token was invalid."})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = adapter(&server)
+        .exchange_code(&EXCHANGE)
+        .await
+        .expect_err("invalid grant");
+    assert!(matches!(err, AdapterError::NeedsReauth { .. }));
+}
+
+#[tokio::test]
+async fn a_429_carries_retry_after_and_the_x_reset_header_is_understood() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/2/users/me"))
+        .and(header("authorization", "Bearer x-a"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "60"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let reset = (Utc::now().timestamp() + 900).to_string();
+    Mock::given(method("GET"))
+        .and(path("/2/users/me"))
+        .and(header("authorization", "Bearer x-b"))
+        .respond_with(
+            ResponseTemplate::new(429).insert_header("x-rate-limit-reset", reset.as_str()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let adapter = adapter(&server);
+    let (a, b) = (secret("x-a"), secret("x-b"));
+    let err = adapter.stats(&account(&a, None)).await.expect_err("429");
+    assert_eq!(
+        err,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(60))
+        }
+    );
+    let AdapterError::RateLimited {
+        retry_after: Some(wait),
+    } = adapter.stats(&account(&b, None)).await.expect_err("429")
+    else {
+        panic!("expected a rate limit with a wait");
+    };
+    assert!(wait > Duration::from_secs(890) && wait <= Duration::from_secs(900));
+}
+
+#[tokio::test]
+async fn a_5xx_is_transient() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/2/users/me"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let token = secret("x-access-6");
+    let err = adapter(&server)
+        .profile(&account(&token, None))
+        .await
+        .expect_err("503");
+    assert!(matches!(err, AdapterError::Transient { .. }));
+    assert!(err.is_retryable());
+}

@@ -16,15 +16,17 @@ fn main() -> anyhow::Result<()> {
         bail!("development tokens are not issued in production");
     }
     let auth: auth_gateway::configuration::AuthSettings = loaded.section("auth")?;
+    let secret = auth
+        .jwt_hs256_secret
+        .context("auth.jwt_hs256_secret is not set")?;
     let now = chrono::Utc::now().timestamp();
     let claims = serde_json::json!({
         "sub": user,
-        "iss": auth.jwt_issuer,
+        "iss": auth.jwt_issuer.unwrap_or_default(),
         "iat": now,
         "exp": now + 12 * 3600,
     });
-    let key =
-        jsonwebtoken::EncodingKey::from_secret(auth.jwt_hs256_secret.expose_secret().as_bytes());
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.expose_secret().as_bytes());
     let token = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,

@@ -1,3 +1,10 @@
-//! HTTP-level tests of auth-gateway, each on its own database and exchanges, on port 0.
+//! HTTP-level tests of auth-gateway, each on its own database, exchanges and platform-sim.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test by panicking"
+)]
 
+mod accounts;
+mod connections;
 mod startup;
+mod support;

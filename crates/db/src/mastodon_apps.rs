@@ -1,0 +1,49 @@
+//! `mastodon_apps`: the app Postbridge registered on each Mastodon instance.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::MastodonAppId;
+
+use crate::schema::mastodon_apps;
+
+/// One registration per instance, reused by every user of that instance.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = mastodon_apps, check_for_backend(diesel::pg::Pg))]
+pub struct MastodonApp {
+    pub id: MastodonAppId,
+    pub instance: String,
+    pub client_id: String,
+    pub client_secret_enc: Vec<u8>,
+    pub key_id: String,
+    pub redirect_uri: String,
+    pub scopes: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl MastodonApp {
+    /// The registration for `instance` (normalized origin), if any.
+    pub fn find_by_instance(
+        conn: &mut PgConnection,
+        instance: &str,
+    ) -> QueryResult<Option<MastodonApp>> {
+        mastodon_apps::table
+            .filter(mastodon_apps::instance.eq(instance))
+            .select(MastodonApp::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Stores a registration; when another request registered the same instance first, keeps
+    /// theirs and returns it (both apps are valid; one is enough).
+    pub fn insert_or_get(conn: &mut PgConnection, app: &MastodonApp) -> QueryResult<MastodonApp> {
+        diesel::insert_into(mastodon_apps::table)
+            .values(app)
+            .on_conflict(mastodon_apps::instance)
+            .do_nothing()
+            .execute(conn)?;
+        mastodon_apps::table
+            .filter(mastodon_apps::instance.eq(&app.instance))
+            .select(MastodonApp::as_select())
+            .first(conn)
+    }
+}

@@ -1,0 +1,177 @@
+//! Behaviour switches: consent page or auto-approval, token lifetime, and fault injection for
+//! the server-to-server endpoints. Set at start from `[platform_sim]` and changeable at run
+//! time (`POST /_sim/knobs`, [`crate::Sim::set_knobs`]) so one running sim can serve a demo and
+//! then a chaos test.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest accepted access-token lifetime (ten years): keeps `Instant` arithmetic far from
+/// overflow while allowing "effectively never expires" in tests.
+const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+
+/// The current behaviour switches.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Knobs {
+    /// Show an Approve/Deny page at `/oauth/authorize` instead of approving at once.
+    pub consent_page: bool,
+    /// Lifetime of access tokens issued from now on, in seconds (at least 1).
+    pub access_token_ttl_secs: u64,
+    /// Added delay before every server-to-server call is answered, in milliseconds.
+    pub latency_ms: u64,
+    /// Fraction (0–1) of server-to-server calls answered `503 Service Unavailable`.
+    pub error_rate: f64,
+    /// Fraction (0–1) of server-to-server calls answered `429 Too Many Requests` with
+    /// `Retry-After: 1`.
+    pub rate_limit_rate: f64,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Self {
+            consent_page: false,
+            access_token_ttl_secs: 3600,
+            latency_ms: 0,
+            error_rate: 0.0,
+            rate_limit_rate: 0.0,
+        }
+    }
+}
+
+impl Knobs {
+    /// Checks the ranges; the message names the offending knob.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=MAX_TTL_SECS).contains(&self.access_token_ttl_secs) {
+            return Err(format!(
+                "access_token_ttl_secs must be within 1..={MAX_TTL_SECS}"
+            ));
+        }
+        for (name, rate) in [
+            ("error_rate", self.error_rate),
+            ("rate_limit_rate", self.rate_limit_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("{name} must be within 0..=1"));
+            }
+        }
+        if self.error_rate + self.rate_limit_rate > 1.0 {
+            return Err("error_rate + rate_limit_rate must not exceed 1".into());
+        }
+        Ok(())
+    }
+
+    /// These knobs with the fields present in `update` replaced.
+    pub fn with(self, update: &KnobsUpdate) -> Self {
+        Self {
+            consent_page: update.consent_page.unwrap_or(self.consent_page),
+            access_token_ttl_secs: update
+                .access_token_ttl_secs
+                .unwrap_or(self.access_token_ttl_secs),
+            latency_ms: update.latency_ms.unwrap_or(self.latency_ms),
+            error_rate: update.error_rate.unwrap_or(self.error_rate),
+            rate_limit_rate: update.rate_limit_rate.unwrap_or(self.rate_limit_rate),
+        }
+    }
+
+    /// Which fault, if any, a call draws: one uniform draw split into a rate-limit band, an
+    /// error band and the rest, so the two rates are exact fractions of all calls.
+    pub(crate) fn draw_fault(&self) -> Option<Fault> {
+        if self.error_rate <= 0.0 && self.rate_limit_rate <= 0.0 {
+            return None;
+        }
+        let x: f64 = rand::random();
+        if x < self.rate_limit_rate {
+            Some(Fault::RateLimited)
+        } else if x < self.rate_limit_rate + self.error_rate {
+            Some(Fault::Unavailable)
+        } else {
+            None
+        }
+    }
+}
+
+/// A partial change of [`Knobs`]: the body of `POST /_sim/knobs`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnobsUpdate {
+    /// See [`Knobs::consent_page`].
+    pub consent_page: Option<bool>,
+    /// See [`Knobs::access_token_ttl_secs`].
+    pub access_token_ttl_secs: Option<u64>,
+    /// See [`Knobs::latency_ms`].
+    pub latency_ms: Option<u64>,
+    /// See [`Knobs::error_rate`].
+    pub error_rate: Option<f64>,
+    /// See [`Knobs::rate_limit_rate`].
+    pub rate_limit_rate: Option<f64>,
+}
+
+/// An injected failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// 429 with `Retry-After: 1`.
+    RateLimited,
+    /// 503.
+    Unavailable,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_range_knobs_are_refused() {
+        let ok = Knobs::default();
+        assert!(ok.validate().is_ok());
+        assert!(Knobs {
+            error_rate: 1.5,
+            ..ok
+        }
+        .validate()
+        .is_err());
+        assert!(Knobs {
+            access_token_ttl_secs: 0,
+            ..ok
+        }
+        .validate()
+        .is_err());
+        assert!(Knobs {
+            error_rate: 0.6,
+            rate_limit_rate: 0.6,
+            ..ok
+        }
+        .validate()
+        .is_err());
+    }
+
+    #[test]
+    fn certain_faults_always_fire_and_zero_rates_never_do() {
+        let always_429 = Knobs {
+            rate_limit_rate: 1.0,
+            ..Knobs::default()
+        };
+        let always_503 = Knobs {
+            error_rate: 1.0,
+            ..Knobs::default()
+        };
+        for _ in 0..100 {
+            assert_eq!(always_429.draw_fault(), Some(Fault::RateLimited));
+            assert_eq!(always_503.draw_fault(), Some(Fault::Unavailable));
+            assert_eq!(Knobs::default().draw_fault(), None);
+        }
+    }
+
+    #[test]
+    fn an_update_changes_only_what_it_names() {
+        let update = KnobsUpdate {
+            latency_ms: Some(25),
+            ..KnobsUpdate::default()
+        };
+        assert_eq!(
+            Knobs::default().with(&update),
+            Knobs {
+                latency_ms: 25,
+                ..Knobs::default()
+            }
+        );
+    }
+}

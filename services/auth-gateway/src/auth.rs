@@ -1,0 +1,210 @@
+//! Who is calling: the frontend's JWT, verified with a shared HS256 secret (development) or
+//! the identity provider's JWKS (RS256: Clerk, Auth0, Supabase). The `sub` claim is the owner
+//! of every row the caller touches.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use db::domain::OwnerId;
+use jsonwebtoken::{decode, decode_header, jwk::JwkSet, Algorithm, DecodingKey, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio::sync::RwLock;
+
+use crate::error::ApiError;
+
+/// How long fetched signing keys are trusted before they are fetched again.
+const JWKS_TTL: Duration = Duration::from_secs(600);
+
+/// `[auth]`: how users of the frontend are authenticated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Shared HS256 secret (development and `make token`). Ignored in production.
+    #[serde(default)]
+    pub jwt_hs256_secret: Option<SecretString>,
+    /// Required `iss`, if set.
+    #[serde(default)]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud`, if set.
+    #[serde(default)]
+    pub jwt_audience: Option<String>,
+    /// The identity provider's JWKS URL (RS256 tokens), e.g.
+    /// `https://<tenant>.clerk.accounts.dev/.well-known/jwks.json`.
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    sub: String,
+}
+
+struct CachedJwks {
+    keys: JwkSet,
+    fetched: Instant,
+}
+
+/// Verifies bearer tokens.
+#[derive(Clone)]
+pub struct Authenticator {
+    hs256: Option<DecodingKey>,
+    jwks_url: Option<String>,
+    issuer: Option<String>,
+    audience: Option<String>,
+    jwks: Arc<RwLock<Option<CachedJwks>>>,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("hs256", &self.hs256.is_some())
+            .field("jwks_url", &self.jwks_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    /// From `[auth]`; `allow_hs256` is false in production, where only JWKS-verified tokens count.
+    pub fn new(
+        settings: &AuthSettings,
+        allow_hs256: bool,
+        http: reqwest::Client,
+    ) -> Result<Self, String> {
+        let hs256 = settings
+            .jwt_hs256_secret
+            .as_ref()
+            .filter(|_| allow_hs256)
+            .filter(|s| !s.expose_secret().is_empty())
+            .map(|s| DecodingKey::from_secret(s.expose_secret().as_bytes()));
+        let jwks_url = settings.jwks_url.clone().filter(|u| !u.is_empty());
+        if hs256.is_none() && jwks_url.is_none() {
+            return Err("no way to verify users: set auth.jwks_url (production) or auth.jwt_hs256_secret (development)".into());
+        }
+        Ok(Self {
+            hs256,
+            jwks_url,
+            issuer: settings.jwt_issuer.clone(),
+            audience: settings.jwt_audience.clone(),
+            jwks: Arc::default(),
+            http,
+        })
+    }
+
+    fn validation(&self, algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
+        validation.leeway = 30;
+        match &self.issuer {
+            Some(iss) => validation.set_issuer(&[iss]),
+            None => validation.iss = None,
+        }
+        match &self.audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        validation
+    }
+
+    /// The owner named by a valid token.
+    pub async fn verify(&self, token: &str) -> Result<OwnerId, ApiError> {
+        let invalid = |why: &str| ApiError::Unauthorized(format!("invalid bearer token: {why}"));
+        let header = decode_header(token).map_err(|_| invalid("malformed"))?;
+        let key = match header.alg {
+            Algorithm::HS256 => self
+                .hs256
+                .clone()
+                .ok_or_else(|| invalid("HS256 tokens are not accepted here"))?,
+            Algorithm::RS256 | Algorithm::ES256 => self.jwks_key(header.kid.as_deref()).await?,
+            _ => return Err(invalid("unsupported algorithm")),
+        };
+        let data = decode::<Claims>(token, &key, &self.validation(header.alg))
+            .map_err(|e| invalid(&e.to_string()))?;
+        if data.claims.sub.trim().is_empty() || data.claims.sub.len() > 255 {
+            return Err(invalid("`sub` must name the user"));
+        }
+        Ok(OwnerId(data.claims.sub))
+    }
+
+    async fn jwks_key(&self, kid: Option<&str>) -> Result<DecodingKey, ApiError> {
+        let url = self.jwks_url.as_deref().ok_or_else(|| {
+            ApiError::Unauthorized("invalid bearer token: no JWKS configured".into())
+        })?;
+        let find = |set: &JwkSet| match kid {
+            Some(kid) => set.find(kid).cloned(),
+            None => set.keys.first().cloned(),
+        };
+        {
+            let cached = self.jwks.read().await;
+            if let Some(c) = cached.as_ref().filter(|c| c.fetched.elapsed() < JWKS_TTL) {
+                if let Some(jwk) = find(&c.keys) {
+                    return DecodingKey::from_jwk(&jwk).map_err(|_| {
+                        ApiError::Unauthorized("invalid bearer token: unusable key".into())
+                    });
+                }
+            }
+        }
+        // Unknown kid or stale cache: the provider may have rotated its keys.
+        let keys: JwkSet = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(ApiError::internal)?
+            .json()
+            .await
+            .map_err(ApiError::internal)?;
+        let jwk = find(&keys);
+        *self.jwks.write().await = Some(CachedJwks {
+            keys,
+            fetched: Instant::now(),
+        });
+        let jwk = jwk.ok_or_else(|| {
+            ApiError::Unauthorized("invalid bearer token: unknown signing key".into())
+        })?;
+        DecodingKey::from_jwk(&jwk)
+            .map_err(|_| ApiError::Unauthorized("invalid bearer token: unusable key".into()))
+    }
+}
+
+/// The authenticated caller. Extracting it from a request without a valid bearer token
+/// answers 401.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub OwnerId);
+
+/// The bearer token of a request, if any.
+pub fn bearer_token(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|t| t.trim().to_owned())
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let auth = req.app_data::<web::Data<Authenticator>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let auth = auth.ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("authenticator not configured"))
+            })?;
+            let token = token.ok_or_else(|| {
+                ApiError::Unauthorized("missing `Authorization: Bearer <token>`".into())
+            })?;
+            auth.verify(&token).await.map(AuthUser)
+        })
+    }
+}

@@ -1,0 +1,505 @@
+//! Connecting accounts: starting an authorization, finishing it in the callback, Bluesky's app
+//! passwords and Mastodon's per-instance apps, and storing the result.
+//!
+//! Invariants enforced here:
+//! - a `state` is 256 random bits, stored only as its sha256, bound to the user and platform,
+//!   valid 10 minutes and consumed exactly once (`DELETE … RETURNING`);
+//! - the PKCE verifier is encrypted at rest, bound to its state;
+//! - tokens are encrypted before they touch the database, bound to their row and column, and
+//!   written with `account.connected` in one transaction;
+//! - a callback failure sends the browser back with a short error code only; details go to the
+//!   log, without secrets.
+
+use chrono::{Duration, Utc};
+use db::{
+    accounts::{Account, AccountConnectForm},
+    domain::{AccountId, AccountKind, AccountStatus, MastodonAppId, OwnerId, Platform},
+    mastodon_apps::MastodonApp,
+    oauth_states::OAuthState,
+};
+use events::AccountConnected;
+use oauth2::{CsrfToken, PkceCodeChallenge};
+use platform_adapters::{
+    platforms::mastodon, AdapterError, AuthorizeParams, ClientCredentials, CodeExchange,
+    Connection, PlatformAdapter,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use service_kit::tokens::{self, ACCESS_TOKEN, REFRESH_TOKEN};
+use utoipa::ToSchema;
+use vault::Aad;
+
+use crate::{
+    error::ApiError,
+    state::{AppState, OUTBOX},
+};
+
+/// How long a started authorization stays valid.
+const STATE_TTL_MINUTES: i64 = 10;
+
+/// Body of `POST /v1/connections/{platform}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartConnection {
+    /// Where to send the browser afterwards (must be on the allow-list); default: the first.
+    #[serde(default)]
+    pub redirect_to: Option<String>,
+    /// Mastodon: the instance, e.g. `mastodon.social`.
+    #[serde(default)]
+    pub instance: Option<String>,
+    /// Bluesky: handle or email.
+    #[serde(default)]
+    pub identifier: Option<String>,
+    /// Bluesky: an app password (Settings → App passwords), never the main password.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub app_password: Option<SecretString>,
+    /// Bluesky: the PDS, default `https://bsky.social`.
+    #[serde(default)]
+    pub service: Option<String>,
+}
+
+/// The outcome of starting a connection.
+#[derive(Debug)]
+pub enum Started {
+    /// Send the browser here.
+    Authorize(String),
+    /// Connected at once (Bluesky).
+    Connected(Box<Account>),
+}
+
+fn sha256(value: &str) -> Vec<u8> {
+    ring::digest::digest(&ring::digest::SHA256, value.as_bytes())
+        .as_ref()
+        .to_vec()
+}
+
+fn verifier_aad(state_hash: &[u8]) -> Aad {
+    Aad::new("oauth_states", hex::encode(state_hash), "pkce_verifier")
+}
+
+/// Starts connecting `platform` for `owner`.
+pub async fn start(
+    state: &AppState,
+    owner: OwnerId,
+    platform: Platform,
+    request: StartConnection,
+) -> Result<Started, ApiError> {
+    let redirect_to = state.allowed_redirect(request.redirect_to.as_deref())?;
+    if !state.adapters.is_configured(platform) {
+        let env = platform.as_str().to_uppercase();
+        return Err(ApiError::bad_request(
+            "platform_not_configured",
+            format!("{platform} is not configured on this server: set POSTBRIDGE__PLATFORMS__{env}__CLIENT_ID and POSTBRIDGE__PLATFORMS__{env}__CLIENT_SECRET"),
+        ));
+    }
+    match platform {
+        Platform::Bluesky => connect_bluesky(state, owner, request)
+            .await
+            .map(|account| Started::Connected(Box::new(account))),
+        Platform::Mastodon => {
+            let input = request.instance.as_deref().ok_or_else(|| {
+                ApiError::bad_request(
+                    "instance_required",
+                    "Mastodon needs `instance`, e.g. \"mastodon.social\"",
+                )
+            })?;
+            let instance = mastodon::normalize_instance(input)?;
+            mastodon::resolve_public(&instance, state.settings.allow_private_instances).await?;
+            let credentials = mastodon_app(state, &instance).await?;
+            let adapter = state.adapters.mastodon(instance.clone(), credentials);
+            authorize(
+                state,
+                &owner,
+                platform,
+                &adapter,
+                redirect_to,
+                Some(instance),
+            )
+            .await
+            .map(Started::Authorize)
+        }
+        other => {
+            let adapter = state.adapters.oauth(other).ok_or_else(|| {
+                ApiError::bad_request(
+                    "platform_not_configured",
+                    format!("{other} has no OAuth adapter"),
+                )
+            })?;
+            authorize(state, &owner, platform, adapter.as_ref(), redirect_to, None)
+                .await
+                .map(Started::Authorize)
+        }
+    }
+}
+
+async fn authorize(
+    state: &AppState,
+    owner: &OwnerId,
+    platform: Platform,
+    adapter: &dyn PlatformAdapter,
+    redirect_to: String,
+    instance: Option<String>,
+) -> Result<String, ApiError> {
+    let csrf = CsrfToken::new_random_len(32);
+    let state_value = csrf.secret().clone();
+    let state_hash = sha256(&state_value);
+    let (challenge, verifier) = if adapter.descriptor().pkce {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        (Some(challenge.as_str().to_owned()), Some(verifier))
+    } else {
+        (None, None)
+    };
+    let pkce_verifier_enc = verifier
+        .map(|v| {
+            state
+                .vault
+                .encrypt(v.secret().as_str(), &verifier_aad(&state_hash))
+        })
+        .transpose()?;
+    let callback = state.callback_uri(platform);
+    let url = adapter.authorize_url(&AuthorizeParams {
+        state: &state_value,
+        pkce_challenge: challenge.as_deref(),
+        redirect_uri: &callback,
+    })?;
+
+    let now = Utc::now();
+    let row = OAuthState {
+        state_hash,
+        owner_id: owner.clone(),
+        platform,
+        pkce_verifier_enc,
+        redirect_to,
+        instance,
+        created_at: now,
+        expires_at: now + Duration::minutes(STATE_TTL_MINUTES),
+    };
+    state
+        .db
+        .query(move |conn| {
+            OAuthState::purge_expired(conn, now)?;
+            OAuthState::insert(conn, &row)
+        })
+        .await?;
+    tracing::info!(%platform, owner = %owner, "authorization started");
+    Ok(url)
+}
+
+/// Query of the platform's redirect to `GET /v1/oauth/{platform}/callback`.
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackQuery {
+    /// The authorization code.
+    pub code: Option<String>,
+    /// Our state, echoed back.
+    pub state: Option<String>,
+    /// Set when the user denied or the platform failed.
+    pub error: Option<String>,
+}
+
+/// Finishes an authorization and returns where to send the browser: the state's `redirect_to`
+/// with `?connected=<platform>&account=<id>`, or `?error=<code>`. `caller` is the bearer's
+/// owner when the request carries one: a state started by someone else is then refused.
+pub async fn callback(
+    state: &AppState,
+    platform: Platform,
+    query: CallbackQuery,
+    caller: Option<OwnerId>,
+) -> String {
+    let fail = |target: &str, code: &str| with_query(target, &[("error", code)]);
+    let Some(state_value) = query.state.filter(|s| !s.is_empty() && s.len() <= 512) else {
+        return fail(&state.default_redirect(), "invalid_state");
+    };
+    let state_hash = sha256(&state_value);
+    let pending = match state
+        .db
+        .query(move |conn| OAuthState::consume(conn, &state_hash, Utc::now()))
+        .await
+    {
+        Ok(Some(pending)) => pending,
+        Ok(None) => {
+            tracing::warn!(%platform, "callback with an unknown, expired or already used state");
+            return fail(&state.default_redirect(), "invalid_state");
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "cannot read oauth state");
+            return fail(&state.default_redirect(), "server_error");
+        }
+    };
+    if pending.platform != platform || caller.as_ref().is_some_and(|c| *c != pending.owner_id) {
+        tracing::warn!(%platform, state_platform = %pending.platform, "callback state belongs to another platform or user");
+        return fail(&pending.redirect_to, "invalid_state");
+    }
+    if let Some(error) = query.error {
+        tracing::info!(%platform, %error, "the user or platform declined the authorization");
+        return fail(
+            &pending.redirect_to,
+            if error == "access_denied" {
+                "access_denied"
+            } else {
+                "authorization_failed"
+            },
+        );
+    }
+    let Some(code) = query.code.filter(|c| !c.is_empty()) else {
+        return fail(&pending.redirect_to, "authorization_failed");
+    };
+    match finish(state, &pending, &code).await {
+        Ok(accounts) => {
+            let first = accounts
+                .first()
+                .map(|a| a.id.to_string())
+                .unwrap_or_default();
+            tracing::info!(%platform, owner = %pending.owner_id, accounts = accounts.len(), "accounts connected");
+            with_query(
+                &pending.redirect_to,
+                &[("connected", platform.as_str()), ("account", &first)],
+            )
+        }
+        Err(err) => {
+            let code = match &err {
+                ApiError::Platform(AdapterError::RateLimited { .. }) => "platform_busy",
+                ApiError::Platform(AdapterError::Transient { .. }) => "platform_unavailable",
+                ApiError::Platform(AdapterError::Rejected { code, .. })
+                    if code == "no_accounts" =>
+                {
+                    "no_accounts"
+                }
+                ApiError::Internal(_) => "server_error",
+                _ => "authorization_failed",
+            };
+            tracing::warn!(%platform, error = %err, "callback failed");
+            fail(&pending.redirect_to, code)
+        }
+    }
+}
+
+async fn finish(
+    state: &AppState,
+    pending: &OAuthState,
+    code: &str,
+) -> Result<Vec<Account>, ApiError> {
+    let verifier = pending
+        .pkce_verifier_enc
+        .as_deref()
+        .map(|enc| state.vault.decrypt(enc, &verifier_aad(&pending.state_hash)))
+        .transpose()?;
+    let redirect_uri = state.callback_uri(pending.platform);
+    let exchange = CodeExchange {
+        code,
+        pkce_verifier: verifier.as_ref().map(|v| v.expose_secret()),
+        redirect_uri: &redirect_uri,
+    };
+    let connections = if pending.platform == Platform::Mastodon {
+        let instance = pending.instance.clone().ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("mastodon state without instance"))
+        })?;
+        let credentials = mastodon_app(state, &instance).await?;
+        state
+            .adapters
+            .mastodon(instance, credentials)
+            .exchange_code(&exchange)
+            .await?
+    } else {
+        let adapter = state.adapters.oauth(pending.platform).ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("no adapter for {}", pending.platform))
+        })?;
+        adapter.exchange_code(&exchange).await?
+    };
+    if connections.is_empty() {
+        return Err(AdapterError::Rejected {
+            code: "no_accounts".into(),
+            message: "the platform returned no account to connect".into(),
+        }
+        .into());
+    }
+    save_connections(
+        state,
+        pending.owner_id.clone(),
+        pending.platform,
+        pending.instance.clone(),
+        connections,
+    )
+    .await
+}
+
+async fn connect_bluesky(
+    state: &AppState,
+    owner: OwnerId,
+    request: StartConnection,
+) -> Result<Account, ApiError> {
+    let identifier = request
+        .identifier
+        .filter(|i| !i.trim().is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "identifier_required",
+                "Bluesky needs `identifier` (your handle) and `app_password`",
+            )
+        })?;
+    let password = request
+        .app_password
+        .filter(|p| !p.expose_secret().is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "app_password_required",
+                "Bluesky needs `app_password`: create one under Settings → App passwords",
+            )
+        })?;
+    let service = match request.service.as_deref().filter(|s| !s.is_empty()) {
+        Some(service) => {
+            let origin = mastodon::normalize_instance(service)?;
+            mastodon::resolve_public(&origin, state.settings.allow_private_instances).await?;
+            Some(origin)
+        }
+        None => None,
+    };
+    let connection = state
+        .adapters
+        .bluesky()
+        .create_session(identifier.trim(), &password, service.as_deref())
+        .await?;
+    let mut saved =
+        save_connections(state, owner, Platform::Bluesky, service, vec![connection]).await?;
+    saved
+        .pop()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("bluesky connection not saved")))
+}
+
+/// The app registered on `instance`, registering it on first use.
+async fn mastodon_app(state: &AppState, instance: &str) -> Result<ClientCredentials, ApiError> {
+    let lookup = instance.to_owned();
+    let existing = state
+        .db
+        .query(move |conn| MastodonApp::find_by_instance(conn, &lookup))
+        .await?;
+    let app = match existing {
+        Some(app) => app,
+        None => {
+            let redirect_uri = state.callback_uri(Platform::Mastodon);
+            let scopes = mastodon::descriptor().scopes.join(" ");
+            let registered =
+                mastodon::register_app(state.adapters.http(), instance, &redirect_uri, &scopes)
+                    .await?;
+            let row = MastodonApp {
+                id: MastodonAppId::new(),
+                instance: instance.to_owned(),
+                client_id: registered.client_id,
+                client_secret_enc: state.vault.encrypt(
+                    &registered.client_secret,
+                    &tokens::mastodon_client_secret_aad(instance),
+                )?,
+                key_id: state.vault.primary_key_id().to_owned(),
+                redirect_uri,
+                scopes,
+                created_at: Utc::now(),
+            };
+            tracing::info!(%instance, "registered a Mastodon app");
+            state
+                .db
+                .query(move |conn| MastodonApp::insert_or_get(conn, &row))
+                .await?
+        }
+    };
+    let client_secret = state.vault.decrypt(
+        &app.client_secret_enc,
+        &tokens::mastodon_client_secret_aad(&app.instance),
+    )?;
+    Ok(ClientCredentials {
+        client_id: app.client_id,
+        client_secret,
+    })
+}
+
+/// Stores `connections` for `owner` in one transaction with their `account.connected` events.
+/// A known account (same owner, platform and platform id) is updated in place, keeping its id;
+/// its stored refresh token survives when the new grant has none.
+pub async fn save_connections(
+    state: &AppState,
+    owner: OwnerId,
+    platform: Platform,
+    instance_url: Option<String>,
+    connections: Vec<Connection>,
+) -> Result<Vec<Account>, ApiError> {
+    let vault = state.vault.clone();
+    state
+        .db
+        .run(move |conn| {
+            db::Connection::transaction(conn, |conn| {
+                let mut saved = Vec::with_capacity(connections.len());
+                for connection in connections {
+                    let profile = connection.profile;
+                    let existing = Account::find_for_connect(
+                        conn,
+                        &owner,
+                        platform,
+                        &profile.platform_account_id,
+                    )?;
+                    let id = existing.as_ref().map_or_else(AccountId::new, |a| a.id);
+                    let access_token_enc =
+                        tokens::seal(&vault, id, ACCESS_TOKEN, &connection.tokens.access_token)?;
+                    let refresh_token_enc = match &connection.tokens.refresh_token {
+                        Some(token) => Some(tokens::seal(&vault, id, REFRESH_TOKEN, token)?),
+                        None => existing.as_ref().and_then(|a| a.refresh_token_enc.clone()),
+                    };
+                    let stats = connection.stats.unwrap_or_default();
+                    let form = AccountConnectForm {
+                        id,
+                        owner_id: owner.clone(),
+                        platform,
+                        platform_account_id: profile.platform_account_id,
+                        account_kind: profile.account_kind.unwrap_or(AccountKind::Profile),
+                        display_name: profile.display_name,
+                        handle: profile.handle,
+                        avatar_url: profile.avatar_url,
+                        profile_url: profile.profile_url,
+                        instance_url: instance_url.clone(),
+                        scopes: connection.tokens.scopes.into_iter().map(Some).collect(),
+                        access_token_enc: Some(access_token_enc),
+                        refresh_token_enc,
+                        token_key_id: Some(vault.primary_key_id().to_owned()),
+                        token_expires_at: connection.tokens.expires_at,
+                        refresh_expires_at: connection.tokens.refresh_expires_at,
+                        status: AccountStatus::Active,
+                        last_error: None,
+                        followers_count: stats.followers_count,
+                        following_count: stats.following_count,
+                        posts_count: stats.posts_count,
+                        refresh_attempts: 0,
+                        // Scheduling refreshes belongs to token-refresher; it picks new accounts up.
+                        next_refresh_at: existing.as_ref().and_then(|a| a.next_refresh_at),
+                    };
+                    let account = if existing.is_some() {
+                        Account::update_connection(conn, &form)?
+                    } else {
+                        Account::insert(conn, &form)?
+                    };
+                    OUTBOX.write(
+                        conn,
+                        AccountConnected {
+                            account_id: account.id,
+                            owner_id: account.owner_id.clone(),
+                            platform,
+                            platform_account_id: account.platform_account_id.clone(),
+                            account_kind: account.account_kind,
+                            reconnected: existing.is_some(),
+                        },
+                    )?;
+                    saved.push(account);
+                }
+                Ok::<_, ApiError>(saved)
+            })
+        })
+        .await
+}
+
+/// `target` with `params` appended to its query.
+pub fn with_query(target: &str, params: &[(&str, &str)]) -> String {
+    match reqwest::Url::parse(target) {
+        Ok(mut url) => {
+            url.query_pairs_mut().extend_pairs(params);
+            url.into()
+        }
+        Err(_) => target.to_owned(),
+    }
+}

@@ -1,0 +1,153 @@
+//! The gateway's one error type and its single HTTP mapping.
+//!
+//! Policy: every refusal is a JSON `{"error": {"code", "message"}}` with the right status, and
+//! a refused request changes nothing (handlers validate before they write, and write in one
+//! transaction). Anything unexpected is logged once, with its cause chain, and answered as an
+//! opaque 500: internals never reach the client.
+
+use actix_web::{http::StatusCode, HttpResponse, ResponseError};
+use platform_adapters::AdapterError;
+use serde_json::json;
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No or an invalid bearer token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The resource does not exist or belongs to someone else (indistinguishable on purpose).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request is malformed or names something unknown.
+    #[error("{message}")]
+    BadRequest {
+        /// Machine-readable reason.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
+    /// The request conflicts with the current state.
+    #[error("{message}")]
+    Conflict {
+        /// Machine-readable reason.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
+    /// The platform refused or failed; the class decides the status.
+    #[error(transparent)]
+    Platform(#[from] AdapterError),
+    /// A bug or an outage on our side.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// A 400 with `code`.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Wraps an unexpected failure.
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthorized(_) => "unauthorized",
+            Self::NotFound(_) => "not_found",
+            Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
+            Self::Platform(AdapterError::NeedsReauth { .. }) => "platform_unauthorized",
+            Self::Platform(AdapterError::RateLimited { .. }) => "platform_rate_limited",
+            Self::Platform(AdapterError::Transient { .. }) => "platform_unavailable",
+            Self::Platform(AdapterError::Rejected { .. }) => "platform_rejected",
+            Self::Platform(AdapterError::Unsupported { .. }) => "unsupported",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<db::DbError> for ApiError {
+    fn from(err: db::DbError) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl From<db::diesel::result::Error> for ApiError {
+    fn from(err: db::diesel::result::Error) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl From<vault::VaultError> for ApiError {
+    fn from(err: vault::VaultError) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Platform(AdapterError::RateLimited { .. }) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Platform(
+                AdapterError::Rejected { .. }
+                | AdapterError::NeedsReauth { .. }
+                | AdapterError::Unsupported { .. },
+            ) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Platform(AdapterError::Transient { .. }) => StatusCode::BAD_GATEWAY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let message = match self {
+            Self::Internal(err) => {
+                tracing::error!(error = ?err, "request failed");
+                "something went wrong on our side".to_owned()
+            }
+            // Adapter messages are sanitized excerpts; keep the class and the platform's reason.
+            other => other.to_string(),
+        };
+        HttpResponse::build(self.status_code())
+            .json(json!({ "error": { "code": self.code(), "message": message } }))
+    }
+}
+
+/// The JSON extractor's errors in the same shape (malformed bodies are 400s, not actix text).
+pub fn json_error_handler(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    let message = match &err {
+        actix_web::error::JsonPayloadError::OverflowKnownLength { limit, .. }
+        | actix_web::error::JsonPayloadError::Overflow { limit } => {
+            format!("request body larger than {limit} bytes")
+        }
+        other => format!("invalid JSON body: {other}"),
+    };
+    ApiError::bad_request("invalid_body", message).into()
+}
+
+/// Path and query extraction errors in the same shape.
+pub fn path_error_handler(
+    err: actix_web::error::PathError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::bad_request("invalid_path", err.to_string()).into()
+}
+
+/// Query string errors in the same shape.
+pub fn query_error_handler(
+    err: actix_web::error::QueryPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::bad_request("invalid_query", err.to_string()).into()
+}

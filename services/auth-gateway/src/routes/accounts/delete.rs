@@ -1,0 +1,21 @@
+//! `DELETE /v1/accounts/{id}`.
+
+use actix_web::{web, HttpResponse};
+
+use crate::{
+    accounts, auth::AuthUser, error::ApiError, routes::parse_account_id, state::AppState,
+    views::AccountView,
+};
+
+/// Disconnects the account: it turns `disconnecting` at once; account-registry then revokes the
+/// grant at the platform where possible, wipes the tokens and emits `account.disconnected`.
+#[utoipa::path(delete, path = "/v1/accounts/{id}", tag = "accounts", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 202, description = "Disconnecting", body = AccountView), (status = 404, description = "No such account of yours")))]
+pub async fn delete(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let account = accounts::disconnect(&state, user.0, parse_account_id(&id)?).await?;
+    Ok(HttpResponse::Accepted().json(AccountView::from(&account)))
+}

@@ -1,0 +1,45 @@
+//! `GET /v1/oauth/{platform}/callback`.
+
+use actix_web::{http::header::LOCATION, web, HttpRequest, HttpResponse};
+
+use crate::{
+    auth::{bearer_token, Authenticator},
+    connect::{self, CallbackQuery},
+    routes::parse_platform,
+    state::AppState,
+};
+
+/// Where the platform sends the browser back. Always answers with a redirect to the frontend:
+/// `?connected=<platform>&account=<id>` or `?error=<code>`.
+#[utoipa::path(get, path = "/v1/oauth/{platform}/callback", tag = "connections",
+    params(("platform" = String, Path), ("code" = Option<String>, Query), ("state" = Option<String>, Query), ("error" = Option<String>, Query)),
+    responses((status = 302, description = "Back to the frontend with `connected` or `error`")))]
+pub async fn callback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: web::Data<Authenticator>,
+    platform: web::Path<String>,
+    query: web::Query<CallbackQuery>,
+) -> HttpResponse {
+    let location = match parse_platform(&platform) {
+        Ok(platform) => {
+            // A browser redirect normally carries no bearer token; when one is present it must
+            // belong to the user who started the authorization.
+            let caller = match bearer_token(&req) {
+                Some(token) => Some(auth.verify(&token).await.ok()),
+                None => None,
+            };
+            match caller {
+                Some(None) => {
+                    connect::with_query(&state.default_redirect(), &[("error", "invalid_state")])
+                }
+                Some(owner) => connect::callback(&state, platform, query.into_inner(), owner).await,
+                None => connect::callback(&state, platform, query.into_inner(), None).await,
+            }
+        }
+        Err(_) => connect::with_query(&state.default_redirect(), &[("error", "unknown_platform")]),
+    };
+    HttpResponse::Found()
+        .insert_header((LOCATION, location))
+        .finish()
+}

@@ -1,0 +1,51 @@
+//! `GET /openapi.json`: generated from the handlers' annotations, so it cannot drift.
+
+use actix_web::HttpResponse;
+use utoipa::{
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+
+use crate::{connect, routes, views};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The gateway's API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Postbridge API", description = "Connect social accounts and publish to them. Errors are `{\"error\": {\"code\", \"message\"}}`; lists are `{\"items\", \"next_cursor\"}`."),
+    paths(
+        routes::platforms::list,
+        routes::connections::start,
+        routes::oauth_callback::callback,
+        routes::accounts::list::list,
+        routes::accounts::get::get,
+        routes::accounts::delete::delete,
+        routes::accounts::sync::sync,
+        routes::accounts::refresh::refresh,
+    ),
+    components(schemas(views::AccountView, views::PlatformView, views::CapabilitiesView, views::AuthorizeView, views::AcceptedView, connect::StartConnection)),
+    modifiers(&BearerAuth)
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+/// Serves the document.
+pub async fn get() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

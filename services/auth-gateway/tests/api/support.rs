@@ -1,0 +1,203 @@
+//! A gateway on port 0 against its own database and an in-process platform-sim.
+
+use std::net::TcpListener;
+
+use auth_gateway::{configuration, startup::Application};
+use db::domain::AccountId;
+use events::CancellationToken;
+use platform_sim::{SimHandle, SimOptions};
+use reqwest::{redirect::Policy, Client, Response, StatusCode};
+use serde_json::Value;
+use testkit::TestDb;
+
+pub const FRONTEND: &str = "http://localhost:3000";
+const PUBLIC_URL: &str = "http://gateway.test";
+
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDb,
+    pub sim: SimHandle,
+    pub http: Client,
+    shutdown: CancellationToken,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let db = TestDb::new();
+    let (sim, server) = platform_sim::start(
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+        SimOptions::default(),
+    )
+    .unwrap();
+    tokio::spawn(server);
+    let mut loaded = service_kit::testing::loaded_for_tests(
+        db.url(),
+        &testkit::amqp_url(),
+        &testkit::unique_name("gateway-test"),
+    );
+    let base = sim.base_url();
+    loaded.set(
+        "platforms.sandbox.authorize_url",
+        &format!("{base}/oauth/authorize"),
+    );
+    loaded.set(
+        "platforms.sandbox.token_url",
+        &format!("{base}/oauth/token"),
+    );
+    loaded.set(
+        "platforms.sandbox.revoke_url",
+        &format!("{base}/oauth/revoke"),
+    );
+    loaded.set("platforms.sandbox.api_base", &base);
+    loaded.set("platforms.sandbox.upload_base", &base);
+    loaded.set("auth_gateway.public_url", PUBLIC_URL);
+    let settings = configuration::from(&loaded).unwrap();
+    let shutdown = CancellationToken::new();
+    let app = Application::build(settings, shutdown.clone())
+        .await
+        .unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        db,
+        sim,
+        http: Client::builder().redirect(Policy::none()).build().unwrap(),
+        shutdown,
+    }
+}
+
+/// A development token for `user`, as `make token` prints it.
+pub fn token_for(user: &str) -> String {
+    service_kit::testing::dev_token(user)
+}
+
+/// The query parameters of a URL.
+pub fn query(url: &str) -> Vec<(String, String)> {
+    reqwest::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+pub fn param(url: &str, name: &str) -> Option<String> {
+    query(url)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+fn location(response: &Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, user: &str, path: &str) -> Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token_for(user))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, user: &str, path: &str, body: Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token_for(user))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, user: &str, path: &str) -> Response {
+        self.http
+            .delete(self.url(path))
+            .bearer_auth(token_for(user))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /v1/connections/sandbox` → the authorize URL.
+    pub async fn start_sandbox(&self, user: &str) -> String {
+        let response = self
+            .post(
+                user,
+                "/v1/connections/sandbox",
+                serde_json::json!({ "redirect_to": format!("{FRONTEND}/accounts") }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        body["authorize_url"].as_str().unwrap().to_owned()
+    }
+
+    /// Lets platform-sim approve `authorize_url` for sim user `login`; returns the callback URL
+    /// it redirects to, pointed at this gateway.
+    pub async fn approve(&self, authorize_url: &str, login: &str) -> String {
+        let response = self
+            .http
+            .get(format!("{authorize_url}&login_hint={login}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::FOUND,
+            "platform-sim approves"
+        );
+        location(&response).replace(PUBLIC_URL, &self.address)
+    }
+
+    /// Follows a callback URL; returns where the gateway sends the browser.
+    pub async fn follow_callback(&self, callback_url: &str, bearer: Option<&str>) -> String {
+        let mut request = self.http.get(callback_url);
+        if let Some(user) = bearer {
+            request = request.bearer_auth(token_for(user));
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::FOUND,
+            "the callback always redirects"
+        );
+        location(&response)
+    }
+
+    /// The whole connect flow for `user` as sim user `login`; returns the new account's id.
+    pub async fn connect_sandbox(&self, user: &str, login: &str) -> AccountId {
+        let authorize_url = self.start_sandbox(user).await;
+        let callback = self.approve(&authorize_url, login).await;
+        let back = self.follow_callback(&callback, None).await;
+        assert!(
+            back.starts_with(&format!("{FRONTEND}/accounts?")),
+            "back to the frontend: {back}"
+        );
+        assert_eq!(
+            param(&back, "connected").as_deref(),
+            Some("sandbox"),
+            "connected: {back}"
+        );
+        param(&back, "account").unwrap().parse().unwrap()
+    }
+
+    pub fn account_rows(&self) -> i64 {
+        use db::diesel::{dsl::count_star, QueryDsl, RunQueryDsl};
+        db::schema::social_accounts::table
+            .select(count_star())
+            .first(&mut self.db.conn())
+            .unwrap()
+    }
+}
