@@ -142,9 +142,11 @@ summary() {
     done
     cat <<'EOF'
 
-Try it:
+Connect a sandbox account (no credentials needed; README.md walks through it):
   TOKEN=$(make -s token USER=alice)      # a development JWT for user "alice"
-  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/v1/platforms
+  curl -s -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/v1/connections/sandbox
+  # open the authorize_url in a browser (or follow its redirects with curl), then:
+  curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/v1/accounts
 
 Ctrl-C stops the services; PostgreSQL and RabbitMQ keep running (make infra-down stops them).
 EOF

@@ -193,7 +193,18 @@ impl Relay {
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await?;
-        declare(&channel, &self.topology, &self.settings.queues).await?;
+        declare(&channel, &self.topology, &[]).await?;
+        // Consumer queues on a channel of their own: a queue redeclared with other arguments
+        // closes its channel, and that must not stop events from being published.
+        let scratch = conn.create_channel().await?;
+        match declare(&scratch, &self.topology, &self.settings.queues).await {
+            Ok(()) => {
+                let _ = scratch.close(200, "queues declared").await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot declare the consumer queues; publishing anyway")
+            }
+        }
         // The channel keeps the connection alive; dropping `conn` here does not close it.
         Ok(channel)
     }
