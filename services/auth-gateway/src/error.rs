@@ -56,7 +56,9 @@ impl ApiError {
         Self::Internal(err.into())
     }
 
-    fn code(&self) -> &'static str {
+    /// The machine-readable code: ours, or the platform's for a rejection (e.g.
+    /// `app_password_required`, `instance_not_allowed`), which tells the frontend what to say.
+    fn code(&self) -> &str {
         match self {
             Self::Unauthorized(_) => "unauthorized",
             Self::NotFound(_) => "not_found",
@@ -64,7 +66,7 @@ impl ApiError {
             Self::Platform(AdapterError::NeedsReauth { .. }) => "platform_unauthorized",
             Self::Platform(AdapterError::RateLimited { .. }) => "platform_rate_limited",
             Self::Platform(AdapterError::Transient { .. }) => "platform_unavailable",
-            Self::Platform(AdapterError::Rejected { .. }) => "platform_rejected",
+            Self::Platform(AdapterError::Rejected { code, .. }) => code,
             Self::Platform(AdapterError::Unsupported { .. }) => "unsupported",
             Self::Internal(_) => "internal",
         }

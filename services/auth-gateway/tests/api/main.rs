@@ -6,5 +6,6 @@
 
 mod accounts;
 mod connections;
+mod direct;
 mod startup;
 mod support;

@@ -28,6 +28,11 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// [`spawn_app`] with extra configuration keys set.
+pub async fn spawn_app_with(overrides: &[(&str, String)]) -> TestApp {
     let db = TestDb::new();
     let (sim, server) = platform_sim::start(
         TcpListener::bind("127.0.0.1:0").unwrap(),
@@ -56,6 +61,9 @@ pub async fn spawn_app() -> TestApp {
     loaded.set("platforms.sandbox.api_base", &base);
     loaded.set("platforms.sandbox.upload_base", &base);
     loaded.set("auth_gateway.public_url", PUBLIC_URL);
+    for (key, value) in overrides {
+        loaded.set(key, value);
+    }
     let settings = configuration::from(&loaded).unwrap();
     let shutdown = CancellationToken::new();
     let app = Application::build(settings, shutdown.clone())
