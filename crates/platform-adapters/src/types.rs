@@ -1,7 +1,7 @@
 //! Values passed to and returned by adapters.
 
 use chrono::{DateTime, Utc};
-use domain::AccountKind;
+use domain::{AccountKind, Platform};
 use secrecy::SecretString;
 
 /// An OAuth client's credentials. The secret never prints.
@@ -36,6 +36,20 @@ pub struct AdapterSettings {
     pub credentials: Option<ClientCredentials>,
     /// URLs.
     pub endpoints: Endpoints,
+}
+
+impl AdapterSettings {
+    /// The app credentials, or `Unsupported` when the operator did not configure the platform.
+    pub fn require_credentials(
+        &self,
+        platform: Platform,
+    ) -> Result<&ClientCredentials, crate::AdapterError> {
+        self.credentials
+            .as_ref()
+            .ok_or_else(|| crate::AdapterError::Unsupported {
+                what: format!("{platform} is not configured: no client credentials"),
+            })
+    }
 }
 
 /// Inputs of the authorization URL.

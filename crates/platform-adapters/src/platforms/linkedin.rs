@@ -80,12 +80,7 @@ impl LinkedinAdapter {
     }
 
     fn credentials(&self) -> Result<&ClientCredentials, AdapterError> {
-        self.settings
-            .credentials
-            .as_ref()
-            .ok_or_else(|| AdapterError::Unsupported {
-                what: "LinkedIn is not configured (no client credentials)".into(),
-            })
+        self.settings.require_credentials(Platform::Linkedin)
     }
 
     /// `GET /v2/userinfo` (OIDC). `sub` is the member id that posts are authored by

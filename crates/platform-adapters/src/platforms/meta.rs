@@ -63,12 +63,7 @@ pub(crate) fn credentials(
     settings: &AdapterSettings,
     platform: Platform,
 ) -> Result<&ClientCredentials, AdapterError> {
-    settings
-        .credentials
-        .as_ref()
-        .ok_or_else(|| AdapterError::Unsupported {
-            what: format!("{platform} is not configured: no client credentials"),
-        })
+    settings.require_credentials(platform)
 }
 
 /// The authorization URL of Facebook Login and of Threads, which take the same parameters:

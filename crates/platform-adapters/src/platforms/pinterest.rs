@@ -81,12 +81,7 @@ impl PinterestAdapter {
     }
 
     fn credentials(&self) -> Result<&ClientCredentials, AdapterError> {
-        self.settings
-            .credentials
-            .as_ref()
-            .ok_or_else(|| AdapterError::Unsupported {
-                what: "Pinterest is not configured (no client credentials)".into(),
-            })
+        self.settings.require_credentials(Platform::Pinterest)
     }
 
     /// `GET /user_account`: the account and its counts in one call.

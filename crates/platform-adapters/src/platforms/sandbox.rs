@@ -89,12 +89,7 @@ impl SandboxAdapter {
     }
 
     fn credentials(&self) -> Result<&ClientCredentials, AdapterError> {
-        self.settings
-            .credentials
-            .as_ref()
-            .ok_or_else(|| AdapterError::Unsupported {
-                what: "sandbox is not configured (no client credentials)".into(),
-            })
+        self.settings.require_credentials(Platform::Sandbox)
     }
 
     /// `POST /oauth/token` with HTTP Basic client authentication (RFC 6749 §2.3.1).

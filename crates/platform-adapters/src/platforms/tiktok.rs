@@ -108,12 +108,7 @@ impl TiktokAdapter {
     }
 
     fn credentials(&self) -> Result<&ClientCredentials, AdapterError> {
-        self.settings
-            .credentials
-            .as_ref()
-            .ok_or_else(|| AdapterError::Unsupported {
-                what: "TikTok is not configured (no client key)".into(),
-            })
+        self.settings.require_credentials(Platform::Tiktok)
     }
 
     /// `GET /v2/user/info/?fields=…`. Users may grant only some of the requested scopes, and

@@ -90,12 +90,7 @@ impl XAdapter {
     }
 
     fn credentials(&self) -> Result<&ClientCredentials, AdapterError> {
-        self.settings
-            .credentials
-            .as_ref()
-            .ok_or_else(|| AdapterError::Unsupported {
-                what: "X is not configured (no client credentials)".into(),
-            })
+        self.settings.require_credentials(Platform::X)
     }
 
     /// `GET /2/users/me`: who the token belongs to and their public counts, in one call.

@@ -96,12 +96,7 @@ impl YoutubeAdapter {
     }
 
     fn credentials(&self) -> Result<&ClientCredentials, AdapterError> {
-        self.settings
-            .credentials
-            .as_ref()
-            .ok_or_else(|| AdapterError::Unsupported {
-                what: "YouTube is not configured (no Google client credentials)".into(),
-            })
+        self.settings.require_credentials(Platform::Youtube)
     }
 
     /// `channels.list?part=snippet,statistics&mine=true`: the authorized channel and its counts.
