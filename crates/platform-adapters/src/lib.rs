@@ -46,6 +46,16 @@ pub trait PlatformAdapter: Send + Sync {
         account: &'a AccountRef<'a>,
     ) -> BoxFuture<'a, Result<Stats, AdapterError>>;
 
+    /// Exchanges the account's refresh token (or, on Meta, its long-lived token) for a fresh
+    /// token set. The caller persists the result before anything else: on platforms whose
+    /// refresh tokens rotate (X, TikTok, Bluesky, sandbox) the old one is dead from now on.
+    /// A returned `refresh_token` of `None` means "keep the stored one". Platforms whose tokens
+    /// never expire (Mastodon, Facebook Page tokens) keep this default: `Unsupported`.
+    fn refresh<'a>(&'a self, _account: &'a AccountRef<'a>) -> BoxFuture<'a, Result<TokenSet, AdapterError>> {
+        let platform = self.descriptor().platform;
+        Box::pin(async move { Err(AdapterError::Unsupported { what: format!("{platform} tokens are not refreshed") }) })
+    }
+
     /// Revokes the account's grant at the platform, where it has an endpoint for that.
     fn revoke<'a>(
         &'a self,
