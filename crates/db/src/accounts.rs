@@ -39,6 +39,7 @@ pub struct Account {
     pub next_refresh_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub refresh_claimed_until: Option<DateTime<Utc>>,
 }
 
 /// What a (re)connection writes. Tokens are already encrypted, bound to `id`.
@@ -112,6 +113,16 @@ impl Account {
             .values(form)
             .returning(Account::as_returning())
             .get_result(conn)
+    }
+
+    /// Inserts many connections in one statement (seeding benchmarks and imports).
+    pub fn insert_batch(
+        conn: &mut PgConnection,
+        forms: &[AccountConnectForm],
+    ) -> QueryResult<usize> {
+        diesel::insert_into(social_accounts::table)
+            .values(forms)
+            .execute(conn)
     }
 
     /// Overwrites an existing connection with a fresh grant. The caller keeps the stored
@@ -243,6 +254,17 @@ impl Account {
                 social_accounts::health_score.eq(health_score),
                 social_accounts::updated_at.eq(diesel::dsl::now),
             ))
+            .execute(conn)
+    }
+
+    /// Stores a recomputed health score.
+    pub fn set_health(
+        conn: &mut PgConnection,
+        id: AccountId,
+        health_score: i16,
+    ) -> QueryResult<usize> {
+        diesel::update(social_accounts::table.find(id))
+            .set(social_accounts::health_score.eq(health_score))
             .execute(conn)
     }
 

@@ -7,6 +7,7 @@ pub mod migrations;
 pub mod oauth_states;
 pub mod outbox;
 mod pool;
+pub mod refresh;
 pub mod schema;
 
 pub use diesel::{self, Connection, PgConnection};

@@ -160,6 +160,7 @@ diesel::table! {
         next_refresh_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        refresh_claimed_until -> Nullable<Timestamptz>,
     }
 }
 

@@ -18,4 +18,7 @@ pub use metrics::EventMetrics;
 pub use outbox::Outbox;
 pub use relay::{Relay, RelaySettings};
 pub use tokio_util::sync::CancellationToken;
-pub use topology::{declare, service_queues, QueueSpec, Topology, ACCOUNT_REGISTRY_LIFECYCLE};
+pub use topology::{
+    declare, service_queues, QueueSpec, Topology, ACCOUNT_REGISTRY_LIFECYCLE,
+    TOKEN_REFRESHER_EXPIRING,
+};

@@ -73,19 +73,33 @@ impl QueueSpec {
 /// creates every queue, and no event published before its consumer's first start is lost.
 /// `prefix` is prepended to the names (empty in deployments; tests isolate themselves with it).
 pub fn service_queues(prefix: &str) -> Vec<QueueSpec> {
-    use crate::{AccountConnected, AccountDisconnectRequested, AccountSyncRequested, Event};
-    vec![QueueSpec::new(
-        format!("{prefix}{ACCOUNT_REGISTRY_LIFECYCLE}"),
-        &[
-            AccountConnected::TYPE,
-            AccountSyncRequested::TYPE,
-            AccountDisconnectRequested::TYPE,
-        ],
-    )]
+    use crate::{
+        AccountConnected, AccountDisconnectRequested, AccountSyncRequested, Event, TokenExpiring,
+        TokenRefreshFailed, TokenRefreshed,
+    };
+    vec![
+        QueueSpec::new(
+            format!("{prefix}{ACCOUNT_REGISTRY_LIFECYCLE}"),
+            &[
+                AccountConnected::TYPE,
+                AccountSyncRequested::TYPE,
+                AccountDisconnectRequested::TYPE,
+                TokenRefreshed::TYPE,
+                TokenRefreshFailed::TYPE,
+            ],
+        ),
+        QueueSpec::new(
+            format!("{prefix}{TOKEN_REFRESHER_EXPIRING}"),
+            &[TokenExpiring::TYPE],
+        ),
+    ]
 }
 
-/// account-registry's queue: connections, sync requests and disconnect requests.
+/// account-registry's queue: connections, sync and disconnect requests, refresh outcomes.
 pub const ACCOUNT_REGISTRY_LIFECYCLE: &str = "account-registry.lifecycle";
+
+/// token-refresher's queue: tokens to refresh now.
+pub const TOKEN_REFRESHER_EXPIRING: &str = "token-refresher.expiring";
 
 fn durable() -> ExchangeDeclareOptions {
     ExchangeDeclareOptions {

@@ -51,9 +51,16 @@ pub trait PlatformAdapter: Send + Sync {
     /// refresh tokens rotate (X, TikTok, Bluesky, sandbox) the old one is dead from now on.
     /// A returned `refresh_token` of `None` means "keep the stored one". Platforms whose tokens
     /// never expire (Mastodon, Facebook Page tokens) keep this default: `Unsupported`.
-    fn refresh<'a>(&'a self, _account: &'a AccountRef<'a>) -> BoxFuture<'a, Result<TokenSet, AdapterError>> {
+    fn refresh<'a>(
+        &'a self,
+        _account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<TokenSet, AdapterError>> {
         let platform = self.descriptor().platform;
-        Box::pin(async move { Err(AdapterError::Unsupported { what: format!("{platform} tokens are not refreshed") }) })
+        Box::pin(async move {
+            Err(AdapterError::Unsupported {
+                what: format!("{platform} tokens are not refreshed"),
+            })
+        })
     }
 
     /// Revokes the account's grant at the platform, where it has an endpoint for that.

@@ -90,6 +90,11 @@ impl ServiceRuntime {
         queue.name = format!("{}{}", self.common.events.queue_prefix, queue.name);
         let mut settings = ConsumerSettings::new(queue);
         settings.prefetch = self.common.amqp.prefetch;
+        // Every handler commits through the pool: more concurrent handlers than connections
+        // would only queue for a connection (and time out under load).
+        settings.concurrency = settings
+            .concurrency
+            .min(self.common.database.pool_size.saturating_sub(2).max(1) as usize);
         let task = tokio::spawn(events::run_consumer(
             self.common.amqp.url.expose_secret().to_owned(),
             self.common.events.topology(),

@@ -67,3 +67,64 @@ pub fn refresh_token(vault: &Vault, account: &Account) -> Result<Option<SecretSt
 pub fn mastodon_client_secret_aad(instance: &str) -> Aad {
     Aad::new("mastodon_apps", instance, "client_secret")
 }
+
+/// Longest safety margin kept between a scheduled refresh and the token's expiry.
+const REFRESH_MARGIN: chrono::Duration = chrono::Duration::minutes(10);
+
+/// When to refresh a token that expires at `expires_at`: at 80 % of its remaining lifetime,
+/// and never later than a safety margin before it expires (ten minutes, or a quarter of the
+/// lifetime for tokens shorter than forty minutes), so a failed attempt still has time to be
+/// retried. `None` when the token does not expire: nothing to schedule.
+pub fn next_refresh_at(
+    now: chrono::DateTime<chrono::Utc>,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let expires_at = expires_at?;
+    let remaining = expires_at - now;
+    if remaining <= chrono::Duration::zero() {
+        return Some(now);
+    }
+    let at_80_percent = now + remaining * 4 / 5;
+    let latest = expires_at - std::cmp::min(REFRESH_MARGIN, remaining / 4);
+    Some(std::cmp::max(now, std::cmp::min(at_80_percent, latest)))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, Utc};
+
+    use super::next_refresh_at;
+
+    #[test]
+    fn a_token_is_refreshed_at_eighty_percent_of_its_lifetime() {
+        let now = Utc::now();
+        assert_eq!(
+            next_refresh_at(now, Some(now + Duration::days(60))),
+            Some(now + Duration::days(48))
+        );
+        assert_eq!(
+            next_refresh_at(now, Some(now + Duration::hours(2))),
+            Some(now + Duration::minutes(96))
+        );
+    }
+
+    #[test]
+    fn a_short_token_keeps_a_margin_before_expiry() {
+        let now = Utc::now();
+        // 80 % of 20 minutes is 16, but a quarter of the lifetime (5 minutes) must remain.
+        assert_eq!(
+            next_refresh_at(now, Some(now + Duration::minutes(20))),
+            Some(now + Duration::minutes(15))
+        );
+    }
+
+    #[test]
+    fn an_expired_token_is_due_now_and_one_that_never_expires_is_never_scheduled() {
+        let now = Utc::now();
+        assert_eq!(
+            next_refresh_at(now, Some(now - Duration::minutes(1))),
+            Some(now)
+        );
+        assert_eq!(next_refresh_at(now, None), None);
+    }
+}

@@ -15,7 +15,8 @@ use db::{
 };
 use events::{
     AccountConnected, AccountDisconnectRequested, AccountDisconnected, AccountSyncRequested,
-    AccountSynced, Event, Handler, HandlerError, Incoming, Outbox,
+    AccountSynced, Event, Handler, HandlerError, Incoming, Outbox, TokenRefreshFailed,
+    TokenRefreshed,
 };
 use platform_adapters::{
     AccountRef, AdapterError, ClientCredentials, PlatformAdapter, Profile, Registry, Revocation,
@@ -301,6 +302,29 @@ impl Lifecycle {
             .await
     }
 
+    /// Recomputes the health score after token-refresher changed the account's tokens or
+    /// status (account-registry owns the score; token-refresher only reports).
+    async fn rescore(&self, incoming: &Incoming, id: AccountId) -> Result<(), HandlerError> {
+        let interval = self.sync_interval;
+        incoming
+            .commit(move |conn| {
+                let Some(account) = Account::find(conn, id)? else {
+                    return Ok(());
+                };
+                let facts = HealthFacts {
+                    status: account.status,
+                    token_expires_at: account.token_expires_at,
+                    has_refresh_token: account.refresh_token_enc.is_some(),
+                    last_synced_at: account.last_synced_at,
+                    has_error: account.last_error.is_some(),
+                };
+                Account::set_health(conn, id, health::score(&facts, Utc::now(), interval))?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
     async fn sync_event(&self, incoming: &Incoming, id: AccountId) -> Result<(), HandlerError> {
         let fetched = self.fetch(id).await?;
         let this = self.clone();
@@ -352,6 +376,14 @@ impl Handler for Lifecycle {
                     decode::<AccountSyncRequested>(incoming)?.account_id,
                 )
                 .await
+            }
+            TokenRefreshed::TYPE => {
+                self.rescore(incoming, decode::<TokenRefreshed>(incoming)?.account_id)
+                    .await
+            }
+            TokenRefreshFailed::TYPE => {
+                self.rescore(incoming, decode::<TokenRefreshFailed>(incoming)?.account_id)
+                    .await
             }
             AccountDisconnectRequested::TYPE => {
                 let id = decode::<AccountDisconnectRequested>(incoming)?.account_id;

@@ -466,8 +466,11 @@ pub async fn save_connections(
                         following_count: stats.following_count,
                         posts_count: stats.posts_count,
                         refresh_attempts: 0,
-                        // Scheduling refreshes belongs to token-refresher; it picks new accounts up.
-                        next_refresh_at: existing.as_ref().and_then(|a| a.next_refresh_at),
+                        // token-refresher picks the account up when this time comes.
+                        next_refresh_at: tokens::next_refresh_at(
+                            Utc::now(),
+                            connection.tokens.expires_at,
+                        ),
                     };
                     let account = if existing.is_some() {
                         Account::update_connection(conn, &form)?

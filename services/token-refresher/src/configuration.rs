@@ -1,7 +1,10 @@
 //! `[token_refresher]` plus the shared sections.
 
 use serde::Deserialize;
-use service_kit::config::{CommonSettings, ConfigError};
+use service_kit::{
+    config::{CommonSettings, ConfigError},
+    tokens::VaultSettings,
+};
 
 /// Everything this service reads from configuration.
 #[derive(Debug, Clone)]
@@ -10,6 +13,10 @@ pub struct Settings {
     pub common: CommonSettings,
     /// `[token_refresher]`.
     pub service: TokenRefresherSettings,
+    /// `[vault]`.
+    pub vault: VaultSettings,
+    /// `[platforms.<name>]`.
+    pub platforms: platform_adapters::PlatformsConfig,
 }
 
 /// `[token_refresher]`.
@@ -18,6 +25,14 @@ pub struct Settings {
 pub struct TokenRefresherSettings {
     /// Address of the HTTP listener (`host:port`; port 0 picks a free one, as tests do).
     pub listen: String,
+    /// Milliseconds between two scheduler passes (each claims the accounts now due).
+    pub scheduler_interval_ms: u64,
+    /// Accounts claimed per pass.
+    pub claim_batch: i64,
+    /// Seconds a claim holds an account: if the instance dies, another claims it after this.
+    pub claim_lease_secs: i64,
+    /// Seconds one refresh call may take before it counts as a transient failure.
+    pub refresh_timeout_secs: u64,
 }
 
 /// Reads the layered configuration (see `service_kit::config::load`).
@@ -31,5 +46,7 @@ pub fn from(loaded: &service_kit::config::Loaded) -> Result<Settings, ConfigErro
     Ok(Settings {
         common: loaded.common()?,
         service: loaded.section("token_refresher")?,
+        vault: loaded.section("vault")?,
+        platforms: loaded.section_or_default("platforms")?,
     })
 }

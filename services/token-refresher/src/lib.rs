@@ -1,6 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 pub mod configuration;
+pub mod metrics;
+pub mod refresher;
+pub mod scheduler;
 pub mod startup;
 
 /// Name used in logs, metrics, AMQP connection names and the `producer` of its events.

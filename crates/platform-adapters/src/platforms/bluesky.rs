@@ -8,6 +8,9 @@
 //! - <https://docs.bsky.app/docs/api/com-atproto-server-create-session> (lexicon
 //!   `lexicons/com/atproto/server/createSession.json`: errors `AccountTakedown`,
 //!   `AuthFactorTokenRequired`)
+//! - <https://docs.bsky.app/docs/api/com-atproto-server-refresh-session> (lexicon
+//!   `lexicons/com/atproto/server/refreshSession.json`: output `accessJwt`, `refreshJwt`,
+//!   `handle`, `did`; error `AccountTakedown`)
 //! - <https://docs.bsky.app/docs/api/com-atproto-server-delete-session> ("Requires auth using the
 //!   'refreshJwt' (not the 'accessJwt')")
 //! - <https://docs.bsky.app/docs/api/app-bsky-actor-get-profile> (`profileViewDetailed`)
@@ -197,27 +200,11 @@ impl BlueskyAdapter {
         let view = self
             .get_profile(&service, &session.did, &session.access_jwt)
             .await?;
-        let now = Utc::now();
-        let refresh_claims = jwt_claims(session.refresh_jwt.expose_secret());
-        let tokens = TokenSet {
-            expires_at: Some(
-                access_claims
-                    .as_ref()
-                    .and_then(|c| c.expires_at(now))
-                    .unwrap_or_else(|| {
-                        now + chrono::Duration::from_std(ACCESS_JWT_LIFETIME).unwrap_or_default()
-                    }),
-            ),
-            refresh_expires_at: refresh_claims.as_ref().and_then(|c| c.expires_at(now)),
-            scopes: access_claims.and_then(|c| c.scope).into_iter().collect(),
-            access_token: session.access_jwt,
-            refresh_token: Some(session.refresh_jwt),
-        };
         let fallback_handle = Some(session.handle);
         Ok(Connection {
             stats: Some(view.stats()),
             profile: view.into_profile(fallback_handle),
-            tokens,
+            tokens: session_tokens(session.access_jwt, session.refresh_jwt),
         })
     }
 
@@ -335,6 +322,39 @@ impl PlatformAdapter for BlueskyAdapter {
         })
     }
 
+    /// `com.atproto.server.refreshSession` on the account's service, authenticated with the
+    /// refresh JWT (the lexicon: "Requires auth using the 'refreshJwt' (not the 'accessJwt')").
+    /// Both JWTs rotate: the PDS retires the refresh JWT it was sent (after a short grace
+    /// period), so the caller must store the returned pair before anything else. Expiries come
+    /// from the JWTs' own `exp` claims, as at session creation.
+    ///
+    /// The new pair is returned even when the answer says the account is no longer active:
+    /// the old refresh JWT is already spent, and dropping the new one would lose the session for
+    /// good; publishing then fails on its own terms.
+    ///
+    /// No stored refresh JWT, `ExpiredToken` and `InvalidToken` (expired, revoked with its app
+    /// password, or not a refresh JWT) are [`AdapterError::NeedsReauth`]: the user must sign in
+    /// again with an app password. `AccountTakedown`, the lexicon's one declared error, is a
+    /// rejection: signing in again cannot help a taken-down account.
+    fn refresh<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<TokenSet, AdapterError>> {
+        Box::pin(async move {
+            let refresh_jwt = account.refresh_token.ok_or_else(|| AdapterError::NeedsReauth {
+                message: "no Bluesky refresh token is stored for this account: reconnect your Bluesky account with an app password".into(),
+            })?;
+            let service = self.account_service(account);
+            let session: Session = json(http::bearer(
+                self.http.post(format!("{service}{REFRESH_SESSION}")),
+                refresh_jwt,
+            ))
+            .await
+            .map_err(refresh_session_failure)?;
+            Ok(session_tokens(session.access_jwt, session.refresh_jwt))
+        })
+    }
+
     /// `deleteSession` with the refresh JWT ends the whole session (the access JWT dies with
     /// it). A session that is already expired or invalid is as good as revoked: disconnecting
     /// must not fail because the grant is already gone.
@@ -413,10 +433,7 @@ pub fn rate_limit_wait(headers: &HeaderMap, now_epoch_secs: i64) -> Option<Durat
 fn create_session_failure(failure: Failure) -> AdapterError {
     match failure.xrpc_error.as_deref() {
         Some("AuthFactorTokenRequired") => app_password_required(),
-        Some("AccountTakedown") => AdapterError::Rejected {
-            code: "account_takedown".into(),
-            message: "this Bluesky account has been taken down by its host".into(),
-        },
+        Some("AccountTakedown") => account_takedown(),
         // 401 AuthenticationRequired "Invalid identifier or password": the PDS says the same for
         // an unknown handle and a wrong password (on purpose, against account enumeration).
         _ if failure.status == Some(StatusCode::UNAUTHORIZED) => AdapterError::Rejected {
@@ -424,6 +441,51 @@ fn create_session_failure(failure: Failure) -> AdapterError {
             message: "invalid handle or app password".into(),
         },
         _ => failure.class,
+    }
+}
+
+/// A failed `refreshSession`: the user is not at the keyboard, so a "reauthorize" says what they
+/// must do when they next look.
+fn refresh_session_failure(failure: Failure) -> AdapterError {
+    match (failure.xrpc_error.as_deref(), failure.class) {
+        (Some("AccountTakedown"), _) => account_takedown(),
+        (_, AdapterError::NeedsReauth { message }) => AdapterError::NeedsReauth {
+            message: format!(
+                "the Bluesky session has ended: reconnect your Bluesky account with an app password ({message})"
+            ),
+        },
+        (_, class) => class,
+    }
+}
+
+/// A session's JWT pair as a [`TokenSet`]. The access JWT's `exp` is its expiry (the documented
+/// two hours when it cannot be read: never "does not expire"), the refresh JWT's `exp` the
+/// session's end, and the access JWT's `scope` claim the one scope (what the app password may
+/// do).
+fn session_tokens(access_jwt: SecretString, refresh_jwt: SecretString) -> TokenSet {
+    let now = Utc::now();
+    let access_claims = jwt_claims(access_jwt.expose_secret());
+    let refresh_claims = jwt_claims(refresh_jwt.expose_secret());
+    TokenSet {
+        expires_at: Some(
+            access_claims
+                .as_ref()
+                .and_then(|c| c.expires_at(now))
+                .unwrap_or_else(|| {
+                    now + chrono::Duration::from_std(ACCESS_JWT_LIFETIME).unwrap_or_default()
+                }),
+        ),
+        refresh_expires_at: refresh_claims.as_ref().and_then(|c| c.expires_at(now)),
+        scopes: access_claims.and_then(|c| c.scope).into_iter().collect(),
+        access_token: access_jwt,
+        refresh_token: Some(refresh_jwt),
+    }
+}
+
+fn account_takedown() -> AdapterError {
+    AdapterError::Rejected {
+        code: "account_takedown".into(),
+        message: "this Bluesky account has been taken down by its host".into(),
     }
 }
 
@@ -523,7 +585,7 @@ struct CreateSessionInput<'a> {
     password: &'a str,
 }
 
-/// `com.atproto.server.createSession` output (the fields we use).
+/// `com.atproto.server.createSession` and `refreshSession` output (the fields we use).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Session {

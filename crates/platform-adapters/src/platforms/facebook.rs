@@ -76,6 +76,9 @@ pub fn default_endpoints() -> Endpoints {
 /// documents such Page tokens as having no expiration date, so connections carry no
 /// `expires_at`: they stay valid until Meta invalidates them (password change, lost Page role,
 /// app removed), which surfaces as Graph error 190, i.e. [`AdapterError::NeedsReauth`].
+/// For the same reason `refresh` keeps the trait's default ([`AdapterError::Unsupported`]):
+/// there is nothing to refresh, and an invalidated Page token can only be replaced by the user
+/// reconnecting.
 #[derive(Debug, Clone)]
 pub struct FacebookAdapter {
     http: Client,

@@ -82,6 +82,9 @@ pub fn default_endpoints() -> Endpoints {
 /// This API configuration accepts Facebook User or Page tokens; the Page token is the one that
 /// does not expire, and it is scoped to exactly that Page and its Instagram account, whereas
 /// the user token would reach all of the user's Pages and lapse after about 60 days.
+/// Because the Page token does not expire, `refresh` keeps the trait's default
+/// ([`AdapterError::Unsupported`]): there is nothing to refresh, and a token Meta invalidates
+/// (Graph error 190) can only be replaced by the user reconnecting.
 #[derive(Debug, Clone)]
 pub struct InstagramAdapter {
     http: Client,

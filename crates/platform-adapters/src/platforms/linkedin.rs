@@ -8,22 +8,31 @@
 //! <https://learn.microsoft.com/en-us/linkedin/consumer/integrations/self-serve/sign-in-with-linkedin-v2>,
 //! <https://learn.microsoft.com/en-us/linkedin/shared/authentication/programmatic-refresh-tokens>.
 //!
-//! Access tokens live 60 days. Refresh tokens are only granted to approved Marketing Developer
-//! Platform partners; everyone else reconnects when the token expires.
+//! Access tokens live 60 days. Programmatic refresh tokens are only granted to approved
+//! Marketing Developer Platform partners; everyone else reconnects before the token expires.
+//! A refresh token lives 365 days from the first authorization: refreshing gives a new 60-day
+//! access token but never extends the refresh token (its `refresh_token_expires_in` counts
+//! down), so even partners' members reconnect once a year.
 
 use std::time::Duration;
 
 use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
+use reqwest::{header::HeaderMap, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::{
+    classify_response,
     http::{self, TokenResponse},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
     CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile,
-    Revocation, Stats, TextCounting,
+    Revocation, Stats, TextCounting, TokenSet,
 };
+
+/// What a member without a programmatic refresh token must do: LinkedIn grants them to
+/// approved partner apps only, so for everyone else the 60-day token simply runs out.
+const NO_REFRESH_TOKEN: &str = "LinkedIn did not grant a refresh token: reconnect your LinkedIn account before the 60-day token expires";
 
 /// OIDC identity (`openid profile email`) plus member posting (`w_member_social`).
 const SCOPES: &[&str] = &["openid", "profile", "email", "w_member_social"];
@@ -106,6 +115,54 @@ impl LinkedinAdapter {
             profile_url: None,
         })
     }
+
+    /// `POST /oauth/v2/accessToken` with `grant_type=refresh_token`, the refresh token and the
+    /// client credentials in the form, as LinkedIn documents for programmatic refresh tokens.
+    /// The answer (`access_token`, `expires_in`, `refresh_token`, `refresh_token_expires_in`)
+    /// carries the refresh token's remaining lifetime, which becomes
+    /// [`TokenSet::refresh_expires_at`]; a missing `expires_in` falls back to 60 days.
+    async fn refresh_grant(&self, account: &AccountRef<'_>) -> Result<TokenSet, AdapterError> {
+        let credentials = self.credentials()?;
+        let refresh_token = account
+            .refresh_token
+            .ok_or_else(|| AdapterError::NeedsReauth {
+                message: NO_REFRESH_TOKEN.into(),
+            })?;
+        let request = self.http.post(&self.settings.endpoints.token_url).form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose_secret()),
+            ("client_id", credentials.client_id.as_str()),
+            ("client_secret", credentials.client_secret.expose_secret()),
+        ]);
+        let response = request
+            .send()
+            .await
+            .map_err(|e| AdapterError::from_transport(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let headers = response.headers().clone();
+            let body = response.text().await.unwrap_or_default();
+            return Err(refresh_failure(
+                status,
+                &headers,
+                &body,
+                refresh_token.expose_secret(),
+            ));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| AdapterError::from_transport(&e))?;
+        let answer: TokenResponse =
+            serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
+                message: format!(
+                    "unexpected token answer from LinkedIn (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            })?;
+        Ok(answer.into_token_set(self.descriptor.access_token_lifetime))
+    }
 }
 
 impl PlatformAdapter for LinkedinAdapter {
@@ -170,6 +227,17 @@ impl PlatformAdapter for LinkedinAdapter {
         Box::pin(async { Ok(Stats::default()) })
     }
 
+    /// Exchanges the programmatic refresh token for a new 60-day access token (`POST
+    /// /oauth/v2/accessToken`, client credentials in the form); the refresh token keeps its
+    /// original one-year deadline. Without one (most apps), the member is asked to reconnect
+    /// before the 60-day token runs out.
+    fn refresh<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<TokenSet, AdapterError>> {
+        Box::pin(self.refresh_grant(account))
+    }
+
     /// `POST /oauth/v2/revoke` with the client credentials in the form, as for the token
     /// endpoint. The member access token is the grant (refresh tokens are rare on LinkedIn and
     /// expire with it).
@@ -202,4 +270,79 @@ struct UserInfo {
     given_name: Option<String>,
     family_name: Option<String>,
     picture: Option<String>,
+}
+
+/// Classifies a failed refresh. LinkedIn's token endpoint answers RFC 6749 error bodies
+/// (`{"error": "…", "error_description": "…"}`):
+///
+/// - 429 → rate limited (with `Retry-After` if sent), 5xx → transient, as everywhere;
+/// - `invalid_client` / `unauthorized_client` blame Postbridge's app credentials, not the
+///   member's grant: a rejection, since a reconnect could not fix them;
+/// - `invalid_grant`, a 401, and `invalid_request` mean the refresh token is expired (its
+///   365 days are up), revoked or unknown: LinkedIn reports bad grant values (an expired
+///   authorization code, for one) as `invalid_request`, and the refresh token is the only
+///   variable part of an otherwise fixed request. The member is asked to reconnect
+///   ([`AdapterError::NeedsReauth`]), with LinkedIn's explanation;
+/// - anything else is a rejection with LinkedIn's code.
+///
+/// Messages quote LinkedIn's `error_description` only, never the body, and with `sent` (the
+/// refresh token) blanked out should it ever be echoed.
+fn refresh_failure(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &str,
+    sent: &str,
+) -> AdapterError {
+    let (error, description) = oauth_error(body, sent);
+    match (classify_response(status, headers, body), error.as_deref()) {
+        (limited @ AdapterError::RateLimited { .. }, _) => limited,
+        (AdapterError::Transient { .. }, _) => AdapterError::Transient {
+            message: format!("HTTP {} from the LinkedIn token endpoint", status.as_u16()),
+        },
+        (_, Some(code @ ("invalid_client" | "unauthorized_client"))) => AdapterError::Rejected {
+            code: code.to_owned(),
+            message: "LinkedIn refused Postbridge's app credentials: check the configured LinkedIn client id and secret".into(),
+        },
+        (AdapterError::NeedsReauth { .. }, _) | (_, Some("invalid_request")) => {
+            AdapterError::NeedsReauth {
+                message: match description {
+                    Some(why) => format!(
+                        "LinkedIn no longer accepts this account's refresh token ({why}): reconnect your LinkedIn account"
+                    ),
+                    None => "LinkedIn no longer accepts this account's refresh token: reconnect your LinkedIn account".into(),
+                },
+            }
+        }
+        (_, code) => AdapterError::Rejected {
+            code: code.map_or_else(|| status.as_u16().to_string(), str::to_owned),
+            message: description.unwrap_or_else(|| format!("HTTP {}", status.as_u16())),
+        },
+    }
+}
+
+/// The `error` code and `error_description` of an OAuth error body; the description on one
+/// line, at most 300 characters, with `sent` replaced should the platform echo it.
+fn oauth_error(body: &str, sent: &str) -> (Option<String>, Option<String>) {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(body) else {
+        return (None, None);
+    };
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let description = text("error_description")
+        .map(|d| {
+            if sent.is_empty() {
+                d
+            } else {
+                d.replace(sent, "[redacted]")
+            }
+        })
+        .map(|d| {
+            d.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .take(300)
+                .collect::<String>()
+                .trim()
+                .to_owned()
+        })
+        .filter(|d| !d.is_empty());
+    (text("error"), description)
 }

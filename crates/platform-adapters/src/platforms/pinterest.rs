@@ -6,19 +6,29 @@
 //! <https://developers.pinterest.com/docs/getting-started/set-up-authentication-and-authorization/>
 //! and the v5 OpenAPI description (`POST /oauth/token`, `GET /user_account`,
 //! `POST /oauth/token/revoke`).
+//!
+//! On continuous refresh, the v5 description of `POST /oauth/token` (5.23) says: apps created
+//! before 25 September 2025 must send `continuous_refresh=true` to use the continuous refresh
+//! token ("60-day expiration, refreshable indefinitely"), as Pinterest no longer supports the
+//! legacy one (365 days, hard limit); apps activated since use it automatically. Postbridge
+//! cannot know its app's creation date, so every refresh sends the parameter. A refresh then
+//! answers a new refresh token with a fresh `refresh_token_expires_in`, which is what keeps the
+//! grant alive: an account not refreshed for 60 days has to reconnect.
 
 use std::time::Duration;
 
 use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
+use reqwest::{header::HeaderMap, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::{
+    classify_response,
     http::{self, TokenResponse},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
     CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile,
-    Revocation, Stats, TextCounting,
+    Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// Read boards (a pin is created on one), read and create pins, and read the account.
@@ -112,6 +122,61 @@ impl PinterestAdapter {
         };
         Ok((profile, stats))
     }
+
+    /// `POST token_url` (`{api_base}/oauth/token`) with HTTP Basic client authentication and
+    /// the form `grant_type=refresh_token`, `refresh_token`, `continuous_refresh=true` (see the
+    /// module documentation). The answer (`OauthAccessTokenResponseRefresh`) carries a new
+    /// access token and, for continuous refresh, a new refresh token with its
+    /// `refresh_token_expires_in`; when it carries none, the result's `refresh_token` is `None`:
+    /// keep the stored one. A missing `expires_in` falls back to the documented 30 days.
+    async fn refresh_grant(&self, account: &AccountRef<'_>) -> Result<TokenSet, AdapterError> {
+        let credentials = self.credentials()?;
+        let refresh_token = account
+            .refresh_token
+            .ok_or_else(|| AdapterError::NeedsReauth {
+                message: "Pinterest did not grant a refresh token for this account: reconnect your Pinterest account before its 30-day token expires".into(),
+            })?;
+        let request = self
+            .http
+            .post(&self.settings.endpoints.token_url)
+            .basic_auth(
+                &credentials.client_id,
+                Some(credentials.client_secret.expose_secret()),
+            )
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose_secret()),
+                ("continuous_refresh", "true"),
+            ]);
+        let response = request
+            .send()
+            .await
+            .map_err(|e| AdapterError::from_transport(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let headers = response.headers().clone();
+            let body = response.text().await.unwrap_or_default();
+            return Err(refresh_failure(
+                status,
+                &headers,
+                &body,
+                refresh_token.expose_secret(),
+            ));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| AdapterError::from_transport(&e))?;
+        let answer: TokenResponse =
+            serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
+                message: format!(
+                    "unexpected token answer from Pinterest (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            })?;
+        Ok(answer.into_token_set(self.descriptor.access_token_lifetime))
+    }
 }
 
 impl PlatformAdapter for PinterestAdapter {
@@ -178,6 +243,17 @@ impl PlatformAdapter for PinterestAdapter {
         Box::pin(async move { Ok(self.account(account.access_token).await?.1) })
     }
 
+    /// Exchanges the continuous refresh token for a new 30-day access token and, normally, a new
+    /// 60-day refresh token (`POST /oauth/token`, Basic client authentication,
+    /// `continuous_refresh=true`). An answer without a refresh token returns `None`: keep the
+    /// stored one.
+    fn refresh<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<TokenSet, AdapterError>> {
+        Box::pin(self.refresh_grant(account))
+    }
+
     /// Pinterest's `POST /oauth/token/revoke` "only supports tokens issued for system users",
     /// not the user tokens of this flow, so there is nothing to call: the tokens are forgotten
     /// and the user can remove the app under their Pinterest security settings.
@@ -199,4 +275,58 @@ struct Account {
     follower_count: Option<i64>,
     following_count: Option<i64>,
     pin_count: Option<i64>,
+}
+
+/// Classifies a failed refresh. Pinterest answers its v5 `Error` shape (`{"code": 2,
+/// "message": "Authentication failed."}`), which carries no OAuth `error` string, so the
+/// shared classification decides by status (401 → reconnect, 429 → rate limited, 5xx →
+/// transient, other 4xx → a rejection keyed by the status), and an RFC 6749 `invalid_grant`
+/// is understood too. Messages quote Pinterest's `message` (or `error_description`) only, never
+/// the body, with `sent` (the refresh token) blanked out should it ever be echoed.
+fn refresh_failure(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &str,
+    sent: &str,
+) -> AdapterError {
+    let explanation = error_message(body, sent);
+    match classify_response(status, headers, body) {
+        AdapterError::NeedsReauth { .. } => AdapterError::NeedsReauth {
+            message: match explanation {
+                Some(why) => format!(
+                    "Pinterest no longer accepts this account's refresh token ({why}): reconnect your Pinterest account"
+                ),
+                None => "Pinterest no longer accepts this account's refresh token: reconnect your Pinterest account".into(),
+            },
+        },
+        AdapterError::Transient { .. } => AdapterError::Transient {
+            message: format!("HTTP {} from the Pinterest token endpoint", status.as_u16()),
+        },
+        AdapterError::Rejected { code, .. } => AdapterError::Rejected {
+            code,
+            message: explanation.unwrap_or_else(|| format!("HTTP {}", status.as_u16())),
+        },
+        other => other,
+    }
+}
+
+/// The explanation of an error body: Pinterest's `message`, or an OAuth `error_description`;
+/// on one line, at most 300 characters, with `sent` replaced should the platform echo it.
+fn error_message(body: &str, sent: &str) -> Option<String> {
+    let value = serde_json::from_str::<serde_json::Value>(body).ok()?;
+    let text = value
+        .get("message")
+        .or_else(|| value.get("error_description"))?
+        .as_str()?;
+    let text = if sent.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(sent, "[redacted]")
+    };
+    let one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect();
+    Some(one_line.trim().to_owned()).filter(|m| !m.is_empty())
 }

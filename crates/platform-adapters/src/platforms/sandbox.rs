@@ -16,6 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::{
+    classify_response,
     http::{self, TokenResponse},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
     CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile,
@@ -76,23 +77,14 @@ impl SandboxAdapter {
         }
     }
 
-    /// Exchanges a refresh token for a new token set. The sandbox rotates refresh tokens: the
-    /// answer carries a new one and `refresh_token` stops working, so the caller must store the
-    /// new set before anything else can refresh this account again (a second refresh with the
-    /// same token is refused with `invalid_grant`, i.e. [`AdapterError::NeedsReauth`]).
-    pub async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenSet, AdapterError> {
-        let form = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose_secret()),
-        ];
-        self.token_request(&form).await
-    }
-
     fn credentials(&self) -> Result<&ClientCredentials, AdapterError> {
         self.settings.require_credentials(Platform::Sandbox)
     }
 
-    /// `POST /oauth/token` with HTTP Basic client authentication (RFC 6749 §2.3.1).
+    /// `POST /oauth/token` with HTTP Basic client authentication (RFC 6749 §2.3.1). The sim
+    /// answers wrong or missing client credentials with `401 invalid_client`; that blames the
+    /// operator's configuration, not the user's grant, so it is a rejection with that code
+    /// rather than the "reauthorize" a 401 would otherwise mean.
     async fn token_request(&self, form: &[(&str, &str)]) -> Result<TokenSet, AdapterError> {
         let credentials = self.credentials()?;
         let request = self
@@ -103,9 +95,42 @@ impl SandboxAdapter {
                 Some(credentials.client_secret.expose_secret()),
             )
             .form(form);
-        Ok(http::json::<TokenResponse>(request)
-            .await?
-            .into_token_set(self.descriptor.access_token_lifetime))
+        let response = request
+            .send()
+            .await
+            .map_err(|e| AdapterError::from_transport(&e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| AdapterError::from_transport(&e))?;
+        if !status.is_success() {
+            let body = String::from_utf8_lossy(&body);
+            let parsed = serde_json::from_str::<OAuthError>(&body).unwrap_or_default();
+            if parsed.error.as_deref() == Some("invalid_client") {
+                return Err(AdapterError::Rejected {
+                    code: "invalid_client".into(),
+                    message: "platform-sim refused Postbridge's client credentials: check the configured sandbox client id and secret".into(),
+                });
+            }
+            return Err(match classify_response(status, &headers, &body) {
+                // The sim's `error_description` ("the refresh token was already used") is the
+                // reason a user may read, not the JSON around it.
+                AdapterError::NeedsReauth { message } => AdapterError::NeedsReauth {
+                    message: parsed
+                        .error_description
+                        .map(|d| d.chars().filter(|c| !c.is_control()).take(300).collect())
+                        .unwrap_or(message),
+                },
+                other => other,
+            });
+        }
+        let tokens: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| AdapterError::Transient {
+                message: format!("unexpected response shape: {e}"),
+            })?;
+        Ok(tokens.into_token_set(self.descriptor.access_token_lifetime))
     }
 
     /// `GET /api/v1/me`.
@@ -201,6 +226,40 @@ impl PlatformAdapter for SandboxAdapter {
         Box::pin(self.me_stats(account.access_token))
     }
 
+    /// Exchanges the account's refresh token (`grant_type=refresh_token`, Basic client
+    /// authentication) for a new token set. platform-sim rotates refresh tokens and each works
+    /// once, like X and TikTok: the answer carries a new one and the old one is dead, so the
+    /// caller must store the new set before anything else can refresh this account again. A
+    /// second refresh with the same token, and a missing one, are
+    /// [`AdapterError::NeedsReauth`] telling the user to reconnect.
+    fn refresh<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<TokenSet, AdapterError>> {
+        Box::pin(async move {
+            self.credentials()?;
+            let refresh_token = account
+                .refresh_token
+                .ok_or_else(|| AdapterError::NeedsReauth {
+                    message: "no sandbox refresh token is stored for this account: reconnect your sandbox account".into(),
+                })?;
+            let form = [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose_secret()),
+            ];
+            self.token_request(&form)
+                .await
+                .map_err(|error| match error {
+                    AdapterError::NeedsReauth { message } => AdapterError::NeedsReauth {
+                        message: format!(
+                            "the sandbox refused the refresh token: reconnect your sandbox account ({message})"
+                        ),
+                    },
+                    other => other,
+                })
+        })
+    }
+
     /// Revokes the refresh token when there is one (the sim then ends the whole grant, its
     /// access tokens included), else the access token: one call either way.
     fn revoke<'a>(
@@ -228,6 +287,15 @@ impl PlatformAdapter for SandboxAdapter {
             Ok(Revocation::Revoked)
         })
     }
+}
+
+/// An RFC 6749 §5.2 error answer.
+#[derive(Debug, Default, Deserialize)]
+struct OAuthError {
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
 }
 
 /// `GET /api/v1/me`.

@@ -2,10 +2,16 @@
 //! (one hour), which is exchanged at once for a long-lived one (60 days, refreshable with
 //! `th_refresh_token`). Threads answers errors in the Graph shape, so `meta` classifies them.
 //!
+//! Threads has no refresh token: the long-lived access token refreshes itself. A refresh is
+//! accepted once the token is at least 24 hours old and while it has not expired; it makes the
+//! token valid for 60 days from then. A token left unrefreshed for 60 days is dead, and the
+//! user has to reconnect.
+//!
 //! Sources (November 2026):
 //! - authorization window and code exchange (now on `threads.com` / `graph.threads.com`):
 //!   <https://developers.facebook.com/documentation/threads/get-started/get-access-tokens-and-permissions>
-//! - long-lived tokens: <https://developers.facebook.com/docs/threads/get-started/long-lived-tokens/>
+//! - long-lived tokens and their refresh (`GET /refresh_access_token`):
+//!   <https://developers.facebook.com/docs/threads/get-started/long-lived-tokens/>
 //! - hosts ("accessed by either graph.threads.com or graph.threads.net"), rate limits:
 //!   <https://developers.facebook.com/documentation/threads/overview>
 //! - profile fields: <https://developers.facebook.com/documentation/threads/threads-profiles>
@@ -24,7 +30,7 @@ use super::meta;
 use crate::{
     http::TokenResponse, AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities,
     CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile,
-    Revocation, Stats, TextCounting,
+    Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// The Threads API version in every API URL.
@@ -165,14 +171,52 @@ impl ThreadsAdapter {
             posts_count: None,
         })
     }
+
+    /// `GET /refresh_access_token?grant_type=th_refresh_token&access_token=…`: the current
+    /// long-lived token buys a new one for another 60 days (no app secret is involved). The
+    /// answer (`access_token`, `token_type`, `expires_in`) carries no refresh token, so the
+    /// result's `refresh_token` is `None`: there is nothing stored to keep or replace.
+    ///
+    /// An expired or revoked token answers Graph error 190: [`AdapterError::NeedsReauth`], with
+    /// Graph's explanation and the request to reconnect.
+    /// A token younger than 24 hours is refused as well; that answer is not a reason to
+    /// reconnect and surfaces as a rejection, which the refresher retries later.
+    async fn refresh_long_lived(&self, account: &AccountRef<'_>) -> Result<TokenSet, AdapterError> {
+        let url = token_host_url(&self.settings, "/refresh_access_token")?;
+        let answer: TokenResponse = meta::json(self.http.get(url).query(&[
+            ("grant_type", "th_refresh_token"),
+            ("access_token", account.access_token.expose_secret()),
+        ]))
+        .await
+        .map_err(|err| match err {
+            AdapterError::NeedsReauth { message } => AdapterError::NeedsReauth {
+                message: format!(
+                    "Threads no longer accepts this account's token ({message}): reconnect your Threads account"
+                ),
+            },
+            other => other,
+        })?;
+        let mut tokens = answer.into_token_set(self.descriptor.access_token_lifetime);
+        // Threads never issues a refresh token; `None` also tells the caller to keep whatever
+        // it stored.
+        tokens.refresh_token = None;
+        Ok(tokens)
+    }
 }
 
 /// Where the long-lived exchange lives: `/access_token` at the root of the token endpoint's
 /// host (`graph.threads.com/access_token`), so one configured token URL serves both steps.
 fn long_lived_exchange_url(settings: &AdapterSettings) -> Result<reqwest::Url, AdapterError> {
+    token_host_url(settings, "/access_token")
+}
+
+/// `path` at the root of the token endpoint's host: the long-lived exchange and the refresh
+/// live there (`graph.threads.com/access_token`, `graph.threads.com/refresh_access_token`), not
+/// under the versioned API base.
+fn token_host_url(settings: &AdapterSettings, path: &str) -> Result<reqwest::Url, AdapterError> {
     let token_url = settings.endpoints.token_url.as_str();
     reqwest::Url::parse(token_url)
-        .and_then(|url| url.join("/access_token"))
+        .and_then(|url| url.join(path))
         .map_err(|e| AdapterError::Unsupported {
             what: format!("invalid URL `{token_url}`: {e}"),
         })
@@ -219,6 +263,17 @@ impl PlatformAdapter for ThreadsAdapter {
             self.followers(account.platform_account_id, account.access_token)
                 .await
         })
+    }
+
+    /// Extends the long-lived access token for another 60 days (`GET /refresh_access_token`
+    /// with `grant_type=th_refresh_token`): Threads has no separate refresh token, so the
+    /// result's `refresh_token` is `None`. The token must be at least 24 hours old and not
+    /// expired.
+    fn refresh<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<TokenSet, AdapterError>> {
+        Box::pin(self.refresh_long_lived(account))
     }
 
     /// Not supported: the Threads API documents no revocation endpoint. The tokens are

@@ -11,13 +11,17 @@
 //! - API answers carry `{"error": {"code": "ok" | "<code>", "message", "log_id"}}` even on
 //!   success, and a failure may come with any status, so classification reads the body
 //!   instead of relying on the status alone;
-//! - a refresh answers a new refresh token and the previous one stops working (single use).
+//! - a refresh answers a new refresh token and the previous one stops working (single use),
+//!   with its own lifetime (`refresh_expires_in`: 365 days in older guides, 180 in newer ones);
+//! - OAuth errors (token endpoint) are RFC 6749 strings: `{"error": "invalid_grant",
+//!   "error_description", "log_id"}`, documented under "OAuth error handling".
 //!
 //! References: <https://developers.tiktok.com/doc/login-kit-web>,
 //! <https://developers.tiktok.com/doc/oauth-user-access-token-management>,
 //! <https://developers.tiktok.com/docs/en/oauth-refresh-a-user-access-token>,
 //! <https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info>,
-//! <https://developers.tiktok.com/doc/tiktok-api-v2-error-handling>.
+//! <https://developers.tiktok.com/doc/tiktok-api-v2-error-handling>,
+//! <https://developers.tiktok.com/doc/oauth-error-handling>.
 
 use std::time::Duration;
 
@@ -33,7 +37,7 @@ use crate::{
     http::{self, TokenResponse},
     parse_retry_after, AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities,
     ClientCredentials, CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter,
-    Profile, Revocation, Stats, TextCounting,
+    Profile, Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// Profile basics, handle and profile link (`user.info.profile`: `username` needs it), counts
@@ -241,6 +245,47 @@ impl PlatformAdapter for TiktokAdapter {
         })
     }
 
+    /// `POST /v2/oauth/token/` with `client_key`, `client_secret`, `grant_type=refresh_token`
+    /// and the refresh token, form-encoded. TikTok rotates: the answer's refresh token replaces
+    /// the one sent, which stops working, so the caller must store the returned set before
+    /// anything else (`refresh_expires_in` becomes [`TokenSet::refresh_expires_at`]). A missing
+    /// `expires_in` falls back to the documented two hours.
+    ///
+    /// No stored refresh token, and `invalid_grant` (expired, revoked, or already rotated away),
+    /// are [`AdapterError::NeedsReauth`] telling the user to reconnect; errors arrive in TikTok's
+    /// shapes, with any status, and `classify` reads them.
+    fn refresh<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<TokenSet, AdapterError>> {
+        Box::pin(async move {
+            let credentials = self.credentials()?;
+            let refresh_token = account
+                .refresh_token
+                .ok_or_else(|| AdapterError::NeedsReauth {
+                    message: "no TikTok refresh token is stored for this account: reconnect your TikTok account".into(),
+                })?;
+            let request = self.http.post(&self.settings.endpoints.token_url).form(&[
+                ("client_key", credentials.client_id.as_str()),
+                ("client_secret", credentials.client_secret.expose_secret()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose_secret()),
+            ]);
+            let body = call(request).await.map_err(|error| match error {
+                AdapterError::NeedsReauth { message } => AdapterError::NeedsReauth {
+                    message: format!(
+                        "TikTok no longer accepts this account's refresh token: reconnect your TikTok account ({message})"
+                    ),
+                },
+                other => other,
+            })?;
+            let grant: TokenGrant = decode(&body)?;
+            Ok(grant
+                .token
+                .into_token_set(self.descriptor.access_token_lifetime))
+        })
+    }
+
     /// `POST /v2/oauth/revoke/` with the access token: TikTok then drops the user's whole
     /// authorization of the app, refresh token included.
     fn revoke<'a>(
@@ -290,6 +335,9 @@ fn decode<T: DeserializeOwned>(body: &str) -> Result<T, AdapterError> {
 /// Whether a TikTok answer failed, and how. API errors are `{"error": {"code": …}}` objects
 /// (`"ok"` on success); the OAuth endpoints use the RFC 6749 `{"error": "invalid_grant"}` form,
 /// which the shared classification already understands, even when it arrives with a 200.
+/// Of those, `invalid_client` and `unauthorized_client` blame Postbridge's app credentials, not
+/// the user's grant: they are rejections carrying that code, since sending users through a
+/// reconnect cannot fix a wrong client secret.
 ///
 /// - `access_token_invalid` (expired, revoked or unknown token) → [`AdapterError::NeedsReauth`];
 /// - `rate_limit_exceeded` → [`AdapterError::RateLimited`] with the `Retry-After`, if any;
@@ -312,7 +360,24 @@ fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> Option<Adapt
             };
             (text("code"), excerpt(&text("message")))
         }
-        Some(Value::String(_)) => return Some(classify_response(status, headers, body)),
+        Some(Value::String(code))
+            if matches!(code.as_str(), "invalid_client" | "unauthorized_client") =>
+        {
+            return Some(AdapterError::Rejected {
+                code,
+                message: "TikTok refused Postbridge's app credentials: check the configured client key and secret".into(),
+            });
+        }
+        // OAuth errors: the shared classification, with TikTok's `error_description` ("Refresh
+        // token is invalid or expired.") as the reason a user may read, not the JSON around it.
+        Some(Value::String(_)) => {
+            return Some(match classify_response(status, headers, body) {
+                AdapterError::NeedsReauth { message } => AdapterError::NeedsReauth {
+                    message: oauth_description(body).unwrap_or(message),
+                },
+                other => other,
+            });
+        }
         _ => (String::new(), String::new()),
     };
     if code.is_empty() || code == "ok" {
@@ -330,6 +395,12 @@ fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> Option<Adapt
             other => other,
         },
     })
+}
+
+/// The non-empty `error_description` of an OAuth error body, as an excerpt.
+fn oauth_description(body: &str) -> Option<String> {
+    let value = serde_json::from_str::<Value>(body).ok()?;
+    Some(excerpt(value.get("error_description")?.as_str()?)).filter(|d| !d.is_empty())
 }
 
 /// At most 300 characters of a platform message, on one line.

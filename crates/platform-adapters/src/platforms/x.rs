@@ -9,20 +9,29 @@
 //!
 //! Two facts shape the rest of the system: access tokens live two hours, and a refresh token is
 //! only issued with `offline.access` and works once (each refresh answers a new one), so a
-//! refresh must never run twice for the same account.
+//! refresh must never run twice for the same account, and its result must be stored before
+//! anything else happens: losing the answer loses the grant.
+//!
+//! The refresh request (`grant_type=refresh_token`, `refresh_token`, `client_id`, Basic client
+//! authentication) is the guide's "Step 5". The guide documents no error bodies; in practice X
+//! reports bad grant values as a 400 `invalid_request` ("Value passed for the token was
+//! invalid.", "… for the authorization code was invalid."), not the RFC 6749 `invalid_grant`,
+//! so a refresh classifies both as "reconnect".
 
 use std::time::Duration;
 
 use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
+use reqwest::{header::HeaderMap, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::{
+    classify_response,
     http::{self, TokenResponse},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
     CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile,
-    Revocation, Stats, TextCounting,
+    Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// Read the user and their posts, post, upload media, and `offline.access` for a refresh token
@@ -134,6 +143,66 @@ impl XAdapter {
         Ok((profile, stats))
     }
 
+    /// `POST token_url` with `grant_type=refresh_token`, the refresh token and `client_id`,
+    /// authenticated with HTTP Basic like the code exchange. The answer holds a new access
+    /// token *and* a new refresh token; the one sent is spent from now on, so the caller must
+    /// persist the returned set at once (a lost answer means the user has to reconnect).
+    async fn refresh_grant(&self, account: &AccountRef<'_>) -> Result<TokenSet, AdapterError> {
+        let credentials = self.credentials()?;
+        let refresh_token = account
+            .refresh_token
+            .ok_or_else(|| AdapterError::NeedsReauth {
+                message:
+                    "X did not grant a refresh token for this account: reconnect your X account"
+                        .into(),
+            })?;
+        let request = self
+            .http
+            .post(&self.settings.endpoints.token_url)
+            .basic_auth(
+                &credentials.client_id,
+                Some(credentials.client_secret.expose_secret()),
+            )
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose_secret()),
+                ("client_id", credentials.client_id.as_str()),
+            ]);
+        let response = request
+            .send()
+            .await
+            .map_err(|e| AdapterError::from_transport(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let headers = response.headers().clone();
+            let body = response.text().await.unwrap_or_default();
+            return Err(refresh_failure(
+                status,
+                &headers,
+                &body,
+                refresh_token.expose_secret(),
+            ));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| AdapterError::from_transport(&e))?;
+        let answer: TokenResponse =
+            serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
+                message: format!(
+                    "unexpected token answer from X (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            })?;
+        if answer.refresh_token.is_none() {
+            // Not seen from X with `offline.access`; the stored token is likely spent, so the
+            // next refresh will ask the user to reconnect.
+            tracing::warn!("X answered a refresh without a new refresh token");
+        }
+        Ok(answer.into_token_set(self.descriptor.access_token_lifetime))
+    }
+
     /// RFC 7009 revocation of one token, authenticated like the token endpoint.
     async fn revoke_token(
         &self,
@@ -235,6 +304,17 @@ impl PlatformAdapter for XAdapter {
         Box::pin(async move { Ok(self.me(account.access_token).await?.1) })
     }
 
+    /// Exchanges the single-use refresh token for a new two-hour access token and a new refresh
+    /// token (`POST /2/oauth2/token`, Basic client authentication). The caller must persist the
+    /// returned set at once: the refresh token it sent no longer works, and losing the answer
+    /// means the user has to reconnect.
+    fn refresh<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<TokenSet, AdapterError>> {
+        Box::pin(self.refresh_grant(account))
+    }
+
     /// Revokes the refresh token (the long-lived grant) and then the access token, so neither
     /// outlives the disconnect: X does not document that revoking one revokes the other.
     fn revoke<'a>(
@@ -254,6 +334,80 @@ impl PlatformAdapter for XAdapter {
             Ok(Revocation::Revoked)
         })
     }
+}
+
+/// Classifies a failed refresh. X's token endpoint answers RFC 6749 error bodies
+/// (`{"error": "…", "error_description": "…"}`):
+///
+/// - 429 → rate limited (`Retry-After` or `x-rate-limit-reset`), 5xx → transient, as everywhere;
+/// - `invalid_client` / `unauthorized_client` (a wrong client secret, a missing Basic header)
+///   blame Postbridge's app credentials, not the user's grant: a rejection, since sending every
+///   user through a reconnect could not fix them;
+/// - `invalid_grant`, a 401, and the `invalid_request` X answers for a spent, expired or revoked
+///   token value (the only variable part of an otherwise fixed request) mean the grant is gone:
+///   [`AdapterError::NeedsReauth`] telling the user to reconnect, with X's explanation;
+/// - anything else is a rejection with X's code.
+///
+/// Messages quote X's `error_description` only, never the body, and with `sent` (the refresh
+/// token) blanked out should X ever echo it.
+fn refresh_failure(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &str,
+    sent: &str,
+) -> AdapterError {
+    let (error, description) = oauth_error(body, sent);
+    match (classify_response(status, headers, body), error.as_deref()) {
+        (limited @ AdapterError::RateLimited { .. }, _) => limited,
+        (AdapterError::Transient { .. }, _) => AdapterError::Transient {
+            message: format!("HTTP {} from the X token endpoint", status.as_u16()),
+        },
+        (_, Some(code @ ("invalid_client" | "unauthorized_client"))) => AdapterError::Rejected {
+            code: code.to_owned(),
+            message: "X refused Postbridge's app credentials: check the configured X client id and secret".into(),
+        },
+        (AdapterError::NeedsReauth { .. }, _) | (_, Some("invalid_request")) => {
+            AdapterError::NeedsReauth {
+                message: match description {
+                    Some(why) => format!(
+                        "X no longer accepts this account's refresh token ({why}): reconnect your X account"
+                    ),
+                    None => "X no longer accepts this account's refresh token: reconnect your X account".into(),
+                },
+            }
+        }
+        (_, code) => AdapterError::Rejected {
+            code: code.map_or_else(|| status.as_u16().to_string(), str::to_owned),
+            message: description.unwrap_or_else(|| format!("HTTP {}", status.as_u16())),
+        },
+    }
+}
+
+/// The `error` code and `error_description` of an OAuth error body; the description on one
+/// line, at most 300 characters, with `sent` replaced should the platform echo it.
+fn oauth_error(body: &str, sent: &str) -> (Option<String>, Option<String>) {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(body) else {
+        return (None, None);
+    };
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let description = text("error_description")
+        .map(|d| {
+            if sent.is_empty() {
+                d
+            } else {
+                d.replace(sent, "[redacted]")
+            }
+        })
+        .map(|d| {
+            d.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .take(300)
+                .collect::<String>()
+                .trim()
+                .to_owned()
+        })
+        .filter(|d| !d.is_empty());
+    (text("error"), description)
 }
 
 /// `GET /2/users/me` answer: the user, or `errors` when X could not produce it.

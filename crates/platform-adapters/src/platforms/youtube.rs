@@ -10,6 +10,13 @@
 //!
 //! The account is the *channel* the user picked on Google's consent screen (a Google account
 //! can own several, through brand accounts), identified by its `UC…` channel id.
+//!
+//! Refresh tokens do not rotate: a refresh answers a new access token and, normally, no refresh
+//! token, and the stored one keeps working. It stops working when the user revokes access, after
+//! six months unused, when the account exceeds Google's per-client refresh-token limit, and after
+//! seven days when the OAuth app is still in the "Testing" publishing status
+//! (<https://developers.google.com/identity/protocols/oauth2#expiration>). Google then answers
+//! `invalid_grant`, and only a new consent helps.
 
 use std::time::Duration;
 
@@ -24,7 +31,7 @@ use crate::{
     http::{self, TokenResponse},
     parse_retry_after, AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities,
     ClientCredentials, CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter,
-    Profile, Revocation, Stats, TextCounting,
+    Profile, Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// Upload videos, and read the channel (id, title, counts). `youtube.upload` alone cannot call
@@ -33,6 +40,10 @@ const SCOPES: &[&str] = &[
     "https://www.googleapis.com/auth/youtube.upload",
     "https://www.googleapis.com/auth/youtube.readonly",
 ];
+
+/// OAuth errors that blame Postbridge's client registration, not the user's grant: a wrong or
+/// rotated client secret, a deleted client, a client not allowed this grant type.
+const CLIENT_ERRORS: &[&str] = &["invalid_client", "unauthorized_client", "deleted_client"];
 
 /// Google API error reasons that mean "out of quota / too fast" rather than "this request is
 /// wrong". YouTube answers them with 403, which would otherwise classify as a rejection.
@@ -232,6 +243,45 @@ impl PlatformAdapter for YoutubeAdapter {
         Box::pin(async move { Ok(self.channel(account.access_token).await?.1) })
     }
 
+    /// `POST token_url` with `grant_type=refresh_token`, the refresh token and the client
+    /// credentials in the form body (Google's documented client authentication for web servers,
+    /// as at the code exchange). The answer's `refresh_token` is normally absent, so the returned
+    /// set says `None`: keep the stored one. A missing `expires_in` falls back to the documented
+    /// hour.
+    ///
+    /// No stored refresh token, and `invalid_grant` (revoked, expired, unused for six months, or
+    /// the seven-day limit of an app in testing), are [`AdapterError::NeedsReauth`] telling the
+    /// user to reconnect; a refused client registration is a rejection (see `classify`), since
+    /// no reconnect can fix the operator's credentials.
+    fn refresh<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<TokenSet, AdapterError>> {
+        Box::pin(async move {
+            let credentials = self.credentials()?;
+            let refresh_token = account
+                .refresh_token
+                .ok_or_else(|| AdapterError::NeedsReauth {
+                    message: "no Google refresh token is stored for this channel: reconnect your YouTube account".into(),
+                })?;
+            let request = self.http.post(&self.settings.endpoints.token_url).form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose_secret()),
+                ("client_id", credentials.client_id.as_str()),
+                ("client_secret", credentials.client_secret.expose_secret()),
+            ]);
+            match google_json::<TokenResponse>(request).await {
+                Ok(tokens) => Ok(tokens.into_token_set(self.descriptor.access_token_lifetime)),
+                Err(AdapterError::NeedsReauth { message }) => Err(AdapterError::NeedsReauth {
+                    message: format!(
+                        "Google no longer accepts this channel's grant: reconnect your YouTube account ({message})"
+                    ),
+                }),
+                Err(other) => Err(other),
+            }
+        })
+    }
+
     /// Revokes the refresh token when there is one (that ends the whole grant, access tokens
     /// included), else the access token (which also revokes its refresh token). The token goes
     /// in the form body (RFC 7009), not the query string Google's curl sample uses, so it cannot
@@ -294,7 +344,10 @@ async fn google_json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, 
 /// Google's errors: quota and rate reasons are [`AdapterError::RateLimited`] whatever the status
 /// (YouTube uses 403; its daily quota resets at midnight Pacific time, so without a
 /// `Retry-After` the caller's default wait applies); a rejection carries the first `reason` as
-/// its code. Everything else is the shared classification (401 and `invalid_grant` →
+/// its code. The token endpoint's client errors (`invalid_client`, which Google sends with a
+/// 401) are rejections with that code: they mean the operator's client id or secret is wrong,
+/// and classifying them as "reauthorize" would send every user through a reconnect that cannot
+/// succeed either. Everything else is the shared classification (401 and `invalid_grant` →
 /// reauthorize, 429 → rate limited, 5xx → transient).
 fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> AdapterError {
     let reasons = api_error_reasons(body);
@@ -306,6 +359,12 @@ fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> AdapterError
             retry_after: parse_retry_after(headers, chrono::Utc::now().timestamp()),
         };
     }
+    if let Some(code) = oauth_error(body).filter(|e| CLIENT_ERRORS.contains(&e.as_str())) {
+        return AdapterError::Rejected {
+            code,
+            message: "Google refused Postbridge's OAuth client: check the configured YouTube client id and secret".into(),
+        };
+    }
     match (
         classify_response(status, headers, body),
         reasons.into_iter().next(),
@@ -314,8 +373,27 @@ fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> AdapterError
             code: reason,
             message,
         },
+        // The token endpoint explains an `invalid_grant` in `error_description` ("Token has
+        // been expired or revoked."): that sentence, not the JSON around it, reaches the user.
+        (AdapterError::NeedsReauth { message }, _) => AdapterError::NeedsReauth {
+            message: oauth_description(body).unwrap_or(message),
+        },
         (other, _) => other,
     }
+}
+
+/// The `error_description` of an OAuth error body, on one line and at most 300 characters.
+fn oauth_description(body: &str) -> Option<String> {
+    let value = serde_json::from_str::<serde_json::Value>(body).ok()?;
+    value.get("error")?.as_str()?;
+    let description: String = value
+        .get("error_description")?
+        .as_str()?
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect();
+    Some(description.trim().to_owned()).filter(|d| !d.is_empty())
 }
 
 /// `error.errors[].reason` of a Google API error body.

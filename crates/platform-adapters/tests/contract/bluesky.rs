@@ -615,3 +615,262 @@ async fn oauth_entry_points_are_unsupported() {
         Err(AdapterError::Unsupported { .. })
     ));
 }
+
+/// `com.atproto.server.refreshSession` output as the reference PDS sends it (the lexicon's
+/// required `accessJwt`, `refreshJwt`, `handle`, `did`, plus `didDoc` and `active`).
+fn refreshed(access: &str, refresh: &str) -> Value {
+    json!({
+        "accessJwt": access,
+        "refreshJwt": refresh,
+        "handle": HANDLE,
+        "did": DID,
+        "didDoc": {"id": DID, "alsoKnownAs": [format!("at://{HANDLE}")]},
+        "active": true
+    })
+}
+
+async fn mount_refresh_session(server: &MockServer, refresh_jwt: &str, response: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path("/xrpc/com.atproto.server.refreshSession"))
+        .and(header(
+            "authorization",
+            format!("Bearer {refresh_jwt}").as_str(),
+        ))
+        .respond_with(response)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn bluesky_refresh_session_rotates_the_refresh_jwt() {
+    let server = MockServer::start().await;
+    let old_refresh = refresh_jwt(now() + 86_400);
+    let exp = now() + 7200;
+    let refresh_exp = now() + 90 * 86_400;
+    let (access, refresh) = (
+        access_jwt("com.atproto.appPass", exp),
+        refresh_jwt(refresh_exp),
+    );
+    mount_refresh_session(
+        &server,
+        &old_refresh,
+        ResponseTemplate::new(200).set_body_json(refreshed(&access, &refresh)),
+    )
+    .await;
+    let (stale_access, stored_refresh) = (secret("stale-access"), secret(&old_refresh));
+
+    let tokens = adapter(&server)
+        .refresh(&account_ref(&stale_access, Some(&stored_refresh), None))
+        .await
+        .expect("refreshed");
+
+    assert_eq!(tokens.access_token.expose_secret(), access);
+    assert_eq!(
+        tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned()),
+        Some(refresh),
+        "the new refresh JWT replaces the spent one"
+    );
+    assert_eq!(
+        tokens.expires_at.map(|t| t.timestamp()),
+        Some(exp),
+        "expiry comes from the new access JWT's exp claim"
+    );
+    assert_eq!(
+        tokens.refresh_expires_at.map(|t| t.timestamp()),
+        Some(refresh_exp)
+    );
+    assert_eq!(tokens.scopes, vec!["com.atproto.appPass".to_owned()]);
+}
+
+#[tokio::test]
+async fn a_refresh_goes_to_the_accounts_own_service() {
+    let default_service = MockServer::start().await;
+    let own_pds = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&default_service)
+        .await;
+    let access = access_jwt("com.atproto.appPass", now() + 7200);
+    let refresh = refresh_jwt(now() + 86_400);
+    mount_refresh_session(
+        &own_pds,
+        "own-refresh",
+        ResponseTemplate::new(200).set_body_json(refreshed(&access, &refresh)),
+    )
+    .await;
+    let (stale_access, stored_refresh) = (secret("stale-access"), secret("own-refresh"));
+    let service = format!("{}/", own_pds.uri());
+
+    let tokens = adapter(&default_service)
+        .refresh(&account_ref(
+            &stale_access,
+            Some(&stored_refresh),
+            Some(&service),
+        ))
+        .await
+        .expect("refreshed");
+
+    assert_eq!(tokens.access_token.expose_secret(), access);
+}
+
+#[tokio::test]
+async fn an_unreadable_refreshed_jwt_expires_after_the_documented_two_hours() {
+    let server = MockServer::start().await;
+    mount_refresh_session(
+        &server,
+        "old-refresh",
+        ResponseTemplate::new(200).set_body_json(refreshed("opaque-access", "opaque-refresh")),
+    )
+    .await;
+    let (stale_access, stored_refresh) = (secret("stale-access"), secret("old-refresh"));
+
+    let before = now();
+    let tokens = adapter(&server)
+        .refresh(&account_ref(&stale_access, Some(&stored_refresh), None))
+        .await
+        .expect("refreshed");
+
+    let expires = tokens
+        .expires_at
+        .expect("an expiry, never 'does not expire'")
+        .timestamp();
+    assert!(
+        (before + 7200..=now() + 7200).contains(&expires),
+        "expires at {expires}, refreshed at {before}"
+    );
+    assert_eq!(tokens.refresh_expires_at, None);
+}
+
+#[tokio::test]
+async fn an_expired_or_invalid_refresh_jwt_means_reconnecting() {
+    let server = MockServer::start().await;
+    mount_refresh_session(
+        &server,
+        "expired-refresh",
+        ResponseTemplate::new(400).set_body_json(xrpc_error("ExpiredToken", "Token has expired")),
+    )
+    .await;
+    mount_refresh_session(
+        &server,
+        "not-a-refresh-jwt",
+        ResponseTemplate::new(401).set_body_json(xrpc_error("InvalidToken", "Invalid token type")),
+    )
+    .await;
+    let adapter = adapter(&server);
+    let access = secret("stale-access");
+
+    for (stored, name) in [
+        ("expired-refresh", "ExpiredToken"),
+        ("not-a-refresh-jwt", "InvalidToken"),
+    ] {
+        let refresh = secret(stored);
+        let err = adapter
+            .refresh(&account_ref(&access, Some(&refresh), None))
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&err, AdapterError::NeedsReauth { message }
+                if message.contains("reconnect your Bluesky account") && message.contains(name)),
+            "{err:?}"
+        );
+        assert!(!err.to_string().contains(stored));
+    }
+}
+
+#[tokio::test]
+async fn a_bluesky_account_without_a_refresh_jwt_must_reconnect_and_nothing_is_called() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let access = secret("stale-access");
+
+    let err = adapter(&server)
+        .refresh(&account_ref(&access, None, None))
+        .await
+        .expect_err("no refresh JWT");
+
+    assert!(
+        matches!(&err, AdapterError::NeedsReauth { message } if message.contains("reconnect your Bluesky account")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_taken_down_account_cannot_refresh_and_reconnecting_is_not_offered() {
+    let server = MockServer::start().await;
+    mount_refresh_session(
+        &server,
+        "old-refresh",
+        ResponseTemplate::new(400)
+            .set_body_json(xrpc_error("AccountTakedown", "Account has been taken down")),
+    )
+    .await;
+    let (access, refresh) = (secret("stale-access"), secret("old-refresh"));
+
+    let err = adapter(&server)
+        .refresh(&account_ref(&access, Some(&refresh), None))
+        .await
+        .expect_err("taken down");
+
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, .. } if code == "account_takedown"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_refresh_waits_for_the_retry_after() {
+    let server = MockServer::start().await;
+    mount_refresh_session(
+        &server,
+        "old-refresh",
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "17")
+            .set_body_json(xrpc_error("RateLimitExceeded", "Rate Limit Exceeded")),
+    )
+    .await;
+    let (access, refresh) = (secret("stale-access"), secret("old-refresh"));
+
+    let err = adapter(&server)
+        .refresh(&account_ref(&access, Some(&refresh), None))
+        .await
+        .expect_err("rate limited");
+
+    assert_eq!(
+        err,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(17))
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_pds_server_error_on_refresh_is_transient() {
+    let server = MockServer::start().await;
+    mount_refresh_session(
+        &server,
+        "old-refresh",
+        ResponseTemplate::new(503).set_body_string("<html>maintenance</html>"),
+    )
+    .await;
+    let (access, refresh) = (secret("stale-access"), secret("old-refresh"));
+
+    let err = adapter(&server)
+        .refresh(&account_ref(&access, Some(&refresh), None))
+        .await
+        .expect_err("down");
+
+    assert!(
+        matches!(&err, AdapterError::Transient { message } if message.contains("503")),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
+}

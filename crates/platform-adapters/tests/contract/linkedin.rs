@@ -12,11 +12,11 @@ use platform_adapters::{
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use wiremock::{
-    matchers::{body_string_contains, header, method, path},
-    Mock, MockServer, ResponseTemplate,
+    matchers::{any, body_string_contains, header, method, path},
+    Match, Mock, MockServer, Request, ResponseTemplate,
 };
 
-use crate::support::{self, param, secret, CLIENT_ID, REDIRECT_URI};
+use crate::support::{self, param, secret, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI};
 
 const REDIRECT_URI_FORM: &str =
     "redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fv1%2Foauth%2Fcallback";
@@ -305,4 +305,229 @@ async fn an_invalid_grant_on_the_code_exchange_means_needs_reauth() {
         .await
         .expect_err("invalid grant");
     assert!(matches!(err, AdapterError::NeedsReauth { .. }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refresh ("Refresh Tokens with OAuth 2.0": programmatic refresh tokens)
+// ---------------------------------------------------------------------------------------------
+
+/// A form-encoded body holding exactly these pairs, in any order: an extra or a missing
+/// parameter fails the match.
+fn form_is(pairs: &[(&str, &str)]) -> impl Match {
+    let mut want: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    want.sort();
+    move |request: &Request| {
+        let body = String::from_utf8_lossy(&request.body);
+        let mut got = support::query_of(&format!("http://form.invalid/?{body}"));
+        got.sort();
+        got == want
+    }
+}
+
+fn account_with_refresh<'a>(access: &'a SecretString, refresh: &'a SecretString) -> AccountRef<'a> {
+    AccountRef {
+        refresh_token: Some(refresh),
+        ..account(access)
+    }
+}
+
+/// The token endpoint expecting exactly one refresh of `li-refresh-old`, answered with `answer`.
+async fn mount_refresh(server: &MockServer, answer: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(form_is(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "li-refresh-old"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+        ]))
+        .respond_with(answer)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+async fn refresh_failing_with(answer: ResponseTemplate) -> AdapterError {
+    let server = MockServer::start().await;
+    mount_refresh(&server, answer).await;
+    let (access, refresh) = (secret("li-access-old"), secret("li-refresh-old"));
+    adapter(&server)
+        .refresh(&account_with_refresh(&access, &refresh))
+        .await
+        .expect_err("a failed refresh")
+}
+
+fn assert_no_secret_in(err: &AdapterError) {
+    let text = format!("{err} {err:?}");
+    for secret in ["li-refresh-old", "li-access-old", CLIENT_SECRET] {
+        assert!(!text.contains(secret), "`{secret}` leaked into: {text}");
+    }
+}
+
+#[tokio::test]
+async fn linkedin_refresh_sends_the_client_credentials_in_the_form_and_keeps_the_yearly_deadline() {
+    let server = MockServer::start().await;
+    // Day 59 of LinkedIn's example: a new 60-day access token, 306 days left on the refresh
+    // token.
+    mount_refresh(
+        &server,
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "li-access-new",
+            "expires_in": 5_184_000,
+            "refresh_token": "li-refresh-old",
+            "refresh_token_expires_in": 26_438_400,
+            "scope": "email,openid,profile,w_member_social"
+        })),
+    )
+    .await;
+    let (access, refresh) = (secret("li-access-old"), secret("li-refresh-old"));
+
+    let before = Utc::now();
+    let tokens = adapter(&server)
+        .refresh(&account_with_refresh(&access, &refresh))
+        .await
+        .expect("refresh");
+
+    assert_eq!(tokens.access_token.expose_secret(), "li-access-new");
+    assert_eq!(
+        tokens
+            .refresh_token
+            .as_ref()
+            .map(ExposeSecret::expose_secret),
+        Some("li-refresh-old")
+    );
+    let expires_at = tokens.expires_at.expect("expiry");
+    assert!(
+        expires_at >= before + chrono::Duration::days(60)
+            && expires_at <= Utc::now() + chrono::Duration::days(60)
+    );
+    let refresh_expires_at = tokens.refresh_expires_at.expect("refresh expiry");
+    assert!(
+        refresh_expires_at >= before + chrono::Duration::days(306)
+            && refresh_expires_at <= Utc::now() + chrono::Duration::days(306),
+        "the refresh token's deadline counts down, it is not extended"
+    );
+    assert_eq!(tokens.scopes.len(), 4);
+}
+
+#[tokio::test]
+async fn linkedin_refresh_without_expires_in_falls_back_to_the_documented_sixty_days() {
+    let server = MockServer::start().await;
+    mount_refresh(
+        &server,
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "li-access-new",
+            "refresh_token": "li-refresh-old",
+            "refresh_token_expires_in": 26_438_400
+        })),
+    )
+    .await;
+    let (access, refresh) = (secret("li-access-old"), secret("li-refresh-old"));
+
+    let before = Utc::now();
+    let tokens = adapter(&server)
+        .refresh(&account_with_refresh(&access, &refresh))
+        .await
+        .expect("refresh");
+
+    let expires_at = tokens
+        .expires_at
+        .expect("a missing expires_in must not mean never");
+    assert!(
+        expires_at >= before + chrono::Duration::days(60)
+            && expires_at <= Utc::now() + chrono::Duration::days(60)
+    );
+}
+
+#[tokio::test]
+async fn linkedin_without_a_refresh_token_asks_the_user_to_reconnect() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let access = secret("li-access-old");
+
+    let err = adapter(&server)
+        .refresh(&account(&access))
+        .await
+        .expect_err("no programmatic refresh token");
+
+    assert_eq!(
+        err,
+        AdapterError::NeedsReauth {
+            message: "LinkedIn did not grant a refresh token: reconnect your LinkedIn account before the 60-day token expires".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn linkedin_refresh_with_an_expired_or_revoked_refresh_token_asks_the_user_to_reconnect() {
+    for error in ["invalid_grant", "invalid_request"] {
+        let err = refresh_failing_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": error,
+            "error_description": "The provided authorization grant or refresh token is invalid, expired or revoked."
+        })))
+        .await;
+
+        assert!(
+            matches!(&err, AdapterError::NeedsReauth { message }
+                if message.contains("reconnect your LinkedIn account") && message.contains("expired or revoked")),
+            "{error}: {err:?}"
+        );
+        assert_no_secret_in(&err);
+    }
+}
+
+#[tokio::test]
+async fn linkedin_refresh_refused_for_the_app_credentials_is_a_rejection_not_a_reconnect() {
+    let err = refresh_failing_with(ResponseTemplate::new(401).set_body_json(json!({
+        "error": "invalid_client",
+        "error_description": "Client authentication failed"
+    })))
+    .await;
+
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, message }
+            if code == "invalid_client" && message.contains("client id and secret")),
+        "{err:?}"
+    );
+    assert_no_secret_in(&err);
+}
+
+#[tokio::test]
+async fn linkedin_refresh_rate_limited_waits_as_linkedin_asks() {
+    let err = refresh_failing_with(
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "30")
+            .set_body_json(json!({"message": "Resource level throttle limit for calls to this resource is reached.", "status": 429})),
+    )
+    .await;
+
+    assert_eq!(
+        err,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(30))
+        }
+    );
+}
+
+#[tokio::test]
+async fn linkedin_refresh_server_errors_are_transient() {
+    let err = refresh_failing_with(
+        ResponseTemplate::new(500)
+            .set_body_json(json!({"message": "Internal Server Error", "status": 500})),
+    )
+    .await;
+
+    assert!(
+        matches!(&err, AdapterError::Transient { message } if message.contains("500")),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
 }

@@ -20,8 +20,10 @@ use platform_adapters::{
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use wiremock::{
-    matchers::{body_string_contains, header, method, path, query_param, query_param_is_missing},
-    Mock, MockServer, ResponseTemplate,
+    matchers::{
+        any, body_string_contains, header, method, path, query_param, query_param_is_missing,
+    },
+    Match, Mock, MockServer, Request, ResponseTemplate,
 };
 
 use crate::support::{self, param, secret, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI};
@@ -1213,4 +1215,183 @@ async fn threads_expired_tokens_mean_needs_reauth() {
         .expect_err("expired");
 
     assert!(matches!(err, AdapterError::NeedsReauth { .. }), "{err:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refresh: Threads' long-lived tokens; Facebook and Instagram Page tokens do not expire
+// ---------------------------------------------------------------------------------------------
+
+/// A query string holding exactly these pairs, in any order: an extra parameter (the app
+/// secret, say) or a missing one fails the match.
+fn query_is(pairs: &[(&str, &str)]) -> impl Match {
+    let mut want: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    want.sort();
+    move |request: &Request| {
+        let mut got = support::query_of(request.url.as_str());
+        got.sort();
+        got == want
+    }
+}
+
+/// `GET /refresh_access_token` at the root of the Threads host, expected exactly once for the
+/// long-lived token `long-threads-token`.
+async fn mount_threads_refresh(server: &MockServer, answer: ResponseTemplate) {
+    Mock::given(method("GET"))
+        .and(path("/refresh_access_token"))
+        .and(query_is(&[
+            ("grant_type", "th_refresh_token"),
+            ("access_token", "long-threads-token"),
+        ]))
+        .respond_with(answer)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+async fn threads_refresh_failing_with(answer: ResponseTemplate) -> AdapterError {
+    let server = MockServer::start().await;
+    mount_threads_refresh(&server, answer).await;
+    let token = secret("long-threads-token");
+    let err = threads_adapter(&server)
+        .refresh(&account("1234567", &token))
+        .await
+        .expect_err("a failed refresh");
+    let text = format!("{err} {err:?}");
+    assert!(
+        !text.contains("long-threads-token") && !text.contains(CLIENT_SECRET),
+        "a secret leaked into: {text}"
+    );
+    err
+}
+
+#[tokio::test]
+async fn threads_refresh_extends_the_long_lived_token() {
+    let server = MockServer::start().await;
+    mount_threads_refresh(
+        &server,
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "refreshed-threads-token",
+            "token_type": "bearer",
+            "expires_in": LONG_LIVED_EXPIRES_IN
+        })),
+    )
+    .await;
+    let token = secret("long-threads-token");
+
+    let tokens = threads_adapter(&server)
+        .refresh(&account("1234567", &token))
+        .await
+        .expect("refresh");
+
+    assert_eq!(
+        tokens.access_token.expose_secret(),
+        "refreshed-threads-token"
+    );
+    assert!(
+        tokens.refresh_token.is_none(),
+        "Threads has no refresh token: None keeps whatever is stored"
+    );
+    assert_expires_in(tokens.expires_at, LONG_LIVED_EXPIRES_IN);
+    assert_eq!(tokens.refresh_expires_at, None);
+}
+
+#[tokio::test]
+async fn threads_refresh_without_expires_in_lasts_the_documented_60_days() {
+    let server = MockServer::start().await;
+    mount_threads_refresh(
+        &server,
+        ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "refreshed-threads-token", "token_type": "bearer"}),
+        ),
+    )
+    .await;
+    let token = secret("long-threads-token");
+
+    let tokens = threads_adapter(&server)
+        .refresh(&account("1234567", &token))
+        .await
+        .expect("refresh");
+
+    assert_expires_in(tokens.expires_at, SIXTY_DAYS);
+}
+
+#[tokio::test]
+async fn threads_refresh_of_an_expired_token_asks_the_user_to_reconnect() {
+    let err = threads_refresh_failing_with(ResponseTemplate::new(400).set_body_json(graph_error(
+        190,
+        Some(463),
+        "Error validating access token: Session has expired on Tuesday, 10-Nov-26 09:00:00 PST.",
+    )))
+    .await;
+
+    assert!(
+        matches!(&err, AdapterError::NeedsReauth { message }
+            if message.contains("Session has expired") && message.contains("reconnect your Threads account")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn threads_refresh_rate_limited_waits_as_threads_asks() {
+    let err = threads_refresh_failing_with(
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "120")
+            .set_body_json(graph_error(
+                4,
+                None,
+                "(#4) Application request limit reached",
+            )),
+    )
+    .await;
+
+    assert_eq!(
+        err,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(120))
+        }
+    );
+}
+
+#[tokio::test]
+async fn threads_refresh_server_errors_are_transient() {
+    let err = threads_refresh_failing_with(
+        ResponseTemplate::new(503).set_body_string("<html>Service Unavailable</html>"),
+    )
+    .await;
+
+    assert!(matches!(err, AdapterError::Transient { .. }), "{err:?}");
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn facebook_and_instagram_page_tokens_are_not_refreshed() {
+    // Page tokens taken with a long-lived user token do not expire: nothing to call.
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let token = secret("page-token-1");
+
+    let facebook = facebook_adapter(&server)
+        .refresh(&account("1", &token))
+        .await
+        .expect_err("unsupported");
+    let instagram = instagram_adapter(&server)
+        .refresh(&account("17841400000000000", &token))
+        .await
+        .expect_err("unsupported");
+
+    assert!(
+        matches!(facebook, AdapterError::Unsupported { .. }),
+        "{facebook:?}"
+    );
+    assert!(
+        matches!(instagram, AdapterError::Unsupported { .. }),
+        "{instagram:?}"
+    );
 }

@@ -12,11 +12,11 @@ use platform_adapters::{
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use wiremock::{
-    matchers::{body_string_contains, header, method, path},
-    Mock, MockServer, ResponseTemplate,
+    matchers::{any, body_string_contains, header, method, path},
+    Match, Mock, MockServer, Request, ResponseTemplate,
 };
 
-use crate::support::{self, param, secret, CLIENT_ID, REDIRECT_URI};
+use crate::support::{self, param, secret, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI};
 
 /// `Basic base64("test-client-id:test-client-secret")`.
 const BASIC: &str = "Basic dGVzdC1jbGllbnQtaWQ6dGVzdC1jbGllbnQtc2VjcmV0";
@@ -317,4 +317,264 @@ async fn a_refused_code_exchange_is_a_rejection() {
     assert!(
         matches!(err, AdapterError::Rejected { ref code, ref message } if code == "400" && message.contains("Invalid parameters"))
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refresh (`POST /oauth/token`, `grant_type=refresh_token`, continuous refresh)
+// ---------------------------------------------------------------------------------------------
+
+/// A form-encoded body holding exactly these pairs, in any order: an extra or a missing
+/// parameter fails the match.
+fn form_is(pairs: &[(&str, &str)]) -> impl Match {
+    let mut want: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    want.sort();
+    move |request: &Request| {
+        let body = String::from_utf8_lossy(&request.body);
+        let mut got = support::query_of(&format!("http://form.invalid/?{body}"));
+        got.sort();
+        got == want
+    }
+}
+
+fn account_with_refresh<'a>(access: &'a SecretString, refresh: &'a SecretString) -> AccountRef<'a> {
+    AccountRef {
+        refresh_token: Some(refresh),
+        ..account(access)
+    }
+}
+
+/// The token endpoint expecting exactly one refresh of `pinr_refresh-old`, answered with
+/// `answer`.
+async fn mount_refresh(server: &MockServer, answer: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path("/v5/oauth/token"))
+        .and(header("authorization", BASIC))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(form_is(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "pinr_refresh-old"),
+            ("continuous_refresh", "true"),
+        ]))
+        .respond_with(answer)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+async fn refresh_failing_with(answer: ResponseTemplate) -> AdapterError {
+    let server = MockServer::start().await;
+    mount_refresh(&server, answer).await;
+    let (access, refresh) = (secret("pina_access-old"), secret("pinr_refresh-old"));
+    adapter(&server)
+        .refresh(&account_with_refresh(&access, &refresh))
+        .await
+        .expect_err("a failed refresh")
+}
+
+fn assert_no_secret_in(err: &AdapterError) {
+    let text = format!("{err} {err:?}");
+    for secret in ["pinr_refresh-old", "pina_access-old", CLIENT_SECRET] {
+        assert!(!text.contains(secret), "`{secret}` leaked into: {text}");
+    }
+}
+
+#[tokio::test]
+async fn pinterest_refresh_asks_for_continuous_refresh_with_basic_auth_and_renews_the_refresh_token(
+) {
+    let server = MockServer::start().await;
+    mount_refresh(
+        &server,
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "pina_access-new",
+            "refresh_token": "pinr_refresh-new",
+            "response_type": "refresh_token",
+            "token_type": "bearer",
+            "expires_in": 2_592_000,
+            "refresh_token_expires_in": 5_184_000,
+            "refresh_token_expires_at": 1_767_225_600,
+            "scope": "boards:read,pins:read,pins:write,user_accounts:read"
+        })),
+    )
+    .await;
+    let (access, refresh) = (secret("pina_access-old"), secret("pinr_refresh-old"));
+
+    let before = Utc::now();
+    let tokens = adapter(&server)
+        .refresh(&account_with_refresh(&access, &refresh))
+        .await
+        .expect("refresh");
+
+    assert_eq!(tokens.access_token.expose_secret(), "pina_access-new");
+    assert_eq!(
+        tokens
+            .refresh_token
+            .as_ref()
+            .map(ExposeSecret::expose_secret),
+        Some("pinr_refresh-new")
+    );
+    let expires_at = tokens.expires_at.expect("expiry");
+    assert!(
+        expires_at >= before + chrono::Duration::days(30)
+            && expires_at <= Utc::now() + chrono::Duration::days(30)
+    );
+    let refresh_expires_at = tokens.refresh_expires_at.expect("refresh expiry");
+    assert!(
+        refresh_expires_at >= before + chrono::Duration::days(60)
+            && refresh_expires_at <= Utc::now() + chrono::Duration::days(60),
+        "a continuous refresh token gets a fresh 60 days"
+    );
+    assert_eq!(tokens.scopes.len(), 4);
+}
+
+#[tokio::test]
+async fn pinterest_refresh_keeps_the_stored_refresh_token_when_none_is_returned() {
+    let server = MockServer::start().await;
+    mount_refresh(
+        &server,
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "pina_access-new",
+            "response_type": "refresh_token",
+            "token_type": "bearer",
+            "expires_in": 2_592_000,
+            "scope": "boards:read,pins:read,pins:write,user_accounts:read"
+        })),
+    )
+    .await;
+    let (access, refresh) = (secret("pina_access-old"), secret("pinr_refresh-old"));
+
+    let tokens = adapter(&server)
+        .refresh(&account_with_refresh(&access, &refresh))
+        .await
+        .expect("refresh");
+
+    assert_eq!(tokens.access_token.expose_secret(), "pina_access-new");
+    assert!(
+        tokens.refresh_token.is_none(),
+        "None tells the caller to keep the stored refresh token"
+    );
+    assert_eq!(tokens.refresh_expires_at, None);
+}
+
+#[tokio::test]
+async fn pinterest_refresh_without_expires_in_falls_back_to_the_documented_thirty_days() {
+    let server = MockServer::start().await;
+    mount_refresh(
+        &server,
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "pina_access-new",
+            "refresh_token": "pinr_refresh-new",
+            "token_type": "bearer",
+            "scope": "pins:read"
+        })),
+    )
+    .await;
+    let (access, refresh) = (secret("pina_access-old"), secret("pinr_refresh-old"));
+
+    let before = Utc::now();
+    let tokens = adapter(&server)
+        .refresh(&account_with_refresh(&access, &refresh))
+        .await
+        .expect("refresh");
+
+    let expires_at = tokens
+        .expires_at
+        .expect("a missing expires_in must not mean never");
+    assert!(
+        expires_at >= before + chrono::Duration::days(30)
+            && expires_at <= Utc::now() + chrono::Duration::days(30)
+    );
+}
+
+#[tokio::test]
+async fn pinterest_without_a_refresh_token_asks_the_user_to_reconnect() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let access = secret("pina_access-old");
+
+    let err = adapter(&server)
+        .refresh(&account(&access))
+        .await
+        .expect_err("nothing to refresh with");
+
+    assert!(
+        matches!(&err, AdapterError::NeedsReauth { message } if message.contains("reconnect your Pinterest account")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn pinterest_refresh_with_a_refused_refresh_token_asks_the_user_to_reconnect() {
+    let unauthenticated = refresh_failing_with(
+        ResponseTemplate::new(401)
+            .set_body_json(json!({"code": 2, "message": "Authentication failed."})),
+    )
+    .await;
+    let invalid_grant = refresh_failing_with(ResponseTemplate::new(400).set_body_json(json!({
+        "error": "invalid_grant",
+        "error_description": "Refresh token pinr_refresh-old has expired."
+    })))
+    .await;
+
+    for err in [unauthenticated, invalid_grant] {
+        assert!(
+            matches!(&err, AdapterError::NeedsReauth { message } if message.contains("reconnect your Pinterest account")),
+            "{err:?}"
+        );
+        assert_no_secret_in(&err);
+    }
+}
+
+#[tokio::test]
+async fn pinterest_refresh_with_invalid_parameters_is_a_rejection() {
+    let err = refresh_failing_with(
+        ResponseTemplate::new(400)
+            .set_body_json(json!({"code": 1, "message": "Invalid parameters."})),
+    )
+    .await;
+
+    assert_eq!(
+        err,
+        AdapterError::Rejected {
+            code: "400".into(),
+            message: "Invalid parameters.".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn pinterest_refresh_rate_limited_waits_as_pinterest_asks() {
+    let err = refresh_failing_with(
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "15")
+            .set_body_json(json!({"code": 8, "message": "Rate limit exceeded."})),
+    )
+    .await;
+
+    assert_eq!(
+        err,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(15))
+        }
+    );
+}
+
+#[tokio::test]
+async fn pinterest_refresh_server_errors_are_transient() {
+    let err = refresh_failing_with(
+        ResponseTemplate::new(503).set_body_string("<html>Service Unavailable</html>"),
+    )
+    .await;
+
+    assert!(
+        matches!(&err, AdapterError::Transient { message } if message.contains("503")),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
 }

@@ -14,7 +14,7 @@ use platform_adapters::{
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use wiremock::{
-    matchers::{header, method, path},
+    matchers::{any, header, method, path},
     Match, Mock, MockServer, Request, ResponseTemplate,
 };
 
@@ -23,10 +23,11 @@ use crate::support::{self, param, secret, CLIENT_ID, REDIRECT_URI};
 /// `Basic base64("test-client-id:test-client-secret")`.
 const BASIC: &str = "Basic dGVzdC1jbGllbnQtaWQ6dGVzdC1jbGllbnQtc2VjcmV0";
 
-/// Matches a form body with exactly these parameters (in any order).
-struct FormIs(Vec<(String, String)>);
+/// Matches an `application/x-www-form-urlencoded` body with exactly these parameters (in any
+/// order). Shared with the other platforms' token tests.
+pub(crate) struct FormIs(Vec<(String, String)>);
 
-fn form_is(pairs: &[(&str, &str)]) -> FormIs {
+pub(crate) fn form_is(pairs: &[(&str, &str)]) -> FormIs {
     let mut expected: Vec<(String, String)> = pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -324,8 +325,9 @@ async fn refresh_posts_the_refresh_token_with_basic_auth_and_returns_the_rotated
         .mount(&server)
         .await;
 
+    let (access, refresh) = (secret("simat_1"), secret("simrt_1"));
     let tokens = adapter(&server)
-        .refresh(&secret("simrt_1"))
+        .refresh(&account(&access, Some(&refresh)))
         .await
         .expect("refresh");
     assert_eq!(tokens.access_token.expose_secret(), "simat_2");
@@ -345,11 +347,17 @@ async fn reusing_a_rotated_refresh_token_means_needs_reauth() {
         .mount(&server)
         .await;
 
+    let (access, refresh) = (secret("simat_1"), secret("simrt_1"));
     let err = adapter(&server)
-        .refresh(&secret("simrt_1"))
+        .refresh(&account(&access, Some(&refresh)))
         .await
         .expect_err("reuse");
-    assert!(matches!(err, AdapterError::NeedsReauth { .. }));
+    assert!(
+        matches!(&err, AdapterError::NeedsReauth { message }
+            if message.contains("reconnect your sandbox account") && message.contains("already used")),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("simrt_1"));
 }
 
 #[tokio::test]
@@ -490,10 +498,108 @@ async fn a_503_is_transient() {
         .expect(1)
         .mount(&server)
         .await;
+    let (access, refresh) = (secret("simat_1"), secret("simrt_1"));
     let err = adapter(&server)
-        .refresh(&secret("simrt_1"))
+        .refresh(&account(&access, Some(&refresh)))
         .await
         .expect_err("503");
     assert!(matches!(&err, AdapterError::Transient { .. }));
     assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_sandbox_account_without_a_refresh_token_must_reconnect_and_nothing_is_called() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let access = secret("simat_1");
+    let err = adapter(&server)
+        .refresh(&account(&access, None))
+        .await
+        .expect_err("no refresh token");
+    assert!(
+        matches!(&err, AdapterError::NeedsReauth { message } if message.contains("reconnect your sandbox account")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_sandbox_refresh_without_expires_in_still_expires_after_the_documented_hour() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(header("authorization", BASIC))
+        .and(form_is(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "simrt_1"),
+        ]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "simat_2", "token_type": "bearer", "refresh_token": "simrt_2"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (access, refresh) = (secret("simat_1"), secret("simrt_1"));
+    let before = Utc::now();
+    let tokens = adapter(&server)
+        .refresh(&account(&access, Some(&refresh)))
+        .await
+        .expect("refresh");
+    let expires_at = tokens
+        .expires_at
+        .expect("a default expiry, never 'forever'");
+    let hour = chrono::Duration::seconds(3600);
+    assert!(expires_at >= before + hour && expires_at <= Utc::now() + hour);
+}
+
+#[tokio::test]
+async fn refused_client_credentials_are_a_rejection_not_a_reconnect() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({"error": "invalid_client", "error_description": "unknown client or wrong secret"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (access, refresh) = (secret("simat_1"), secret("simrt_1"));
+    let err = adapter(&server)
+        .refresh(&account(&access, Some(&refresh)))
+        .await
+        .expect_err("invalid client");
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, .. } if code == "invalid_client"),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains(support::CLIENT_SECRET));
+}
+
+#[tokio::test]
+async fn a_rate_limited_sandbox_refresh_waits_for_the_retry_after() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "3")
+                .set_body_json(json!({"error": "rate_limited"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (access, refresh) = (secret("simat_1"), secret("simrt_1"));
+    let err = adapter(&server)
+        .refresh(&account(&access, Some(&refresh)))
+        .await
+        .expect_err("429");
+    assert_eq!(
+        err,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(3))
+        }
+    );
 }

@@ -13,11 +13,14 @@ use platform_adapters::{
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use wiremock::{
-    matchers::{body_string_contains, header, method, path, query_param},
+    matchers::{any, body_string_contains, header, method, path, query_param},
     Mock, MockServer, ResponseTemplate,
 };
 
-use crate::support::{self, param, secret, CLIENT_ID, REDIRECT_URI};
+use crate::{
+    sandbox::{form_is, FormIs},
+    support::{self, param, secret, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI},
+};
 
 const REDIRECT_URI_FORM: &str =
     "redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fv1%2Foauth%2Fcallback";
@@ -439,4 +442,230 @@ async fn revoke_posts_client_key_secret_and_the_access_token() {
             .expect("revoke"),
         Revocation::Revoked
     );
+}
+
+/// The documented refresh form: `client_key`, `client_secret`, the grant type and the refresh
+/// token, nothing else.
+fn refresh_form(refresh_token: &str) -> FormIs {
+    form_is(&[
+        ("client_key", CLIENT_ID),
+        ("client_secret", CLIENT_SECRET),
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ])
+}
+
+async fn mount_refresh(server: &MockServer, refresh_token: &str, response: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/token/"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(refresh_form(refresh_token))
+        .respond_with(response)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+async fn refresh_of(
+    server: &MockServer,
+    refresh_token: &str,
+) -> Result<platform_adapters::TokenSet, AdapterError> {
+    let (access, refresh) = (secret("act.tt-old"), secret(refresh_token));
+    let account = AccountRef {
+        refresh_token: Some(&refresh),
+        ..account(&access)
+    };
+    adapter(server).refresh(&account).await
+}
+
+#[tokio::test]
+async fn tiktok_refresh_rotates_both_tokens() {
+    let server = MockServer::start().await;
+    mount_refresh(
+        &server,
+        "rft.tt-refresh-1",
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "act.tt-access-2",
+            "expires_in": 7200,
+            "open_id": OPEN_ID,
+            "refresh_expires_in": 15_552_000,
+            "refresh_token": "rft.tt-refresh-2",
+            "scope": "user.info.basic,user.info.profile,user.info.stats,video.publish,video.upload",
+            "token_type": "Bearer"
+        })),
+    )
+    .await;
+
+    let before = Utc::now();
+    let tokens = refresh_of(&server, "rft.tt-refresh-1")
+        .await
+        .expect("refresh");
+
+    assert_eq!(tokens.access_token.expose_secret(), "act.tt-access-2");
+    assert_eq!(
+        tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned())
+            .as_deref(),
+        Some("rft.tt-refresh-2")
+    );
+    let expires_at = tokens.expires_at.expect("expiry");
+    assert!(
+        expires_at >= before + chrono::Duration::seconds(7200)
+            && expires_at <= Utc::now() + chrono::Duration::seconds(7200)
+    );
+    let refresh_expires_at = tokens.refresh_expires_at.expect("refresh expiry");
+    assert!(
+        refresh_expires_at >= before + chrono::Duration::days(180)
+            && refresh_expires_at <= Utc::now() + chrono::Duration::days(180)
+    );
+    assert_eq!(tokens.scopes.len(), 5);
+}
+
+#[tokio::test]
+async fn a_tiktok_refresh_without_expires_in_falls_back_to_two_hours() {
+    let server = MockServer::start().await;
+    mount_refresh(
+        &server,
+        "rft.tt-refresh-3",
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "act.tt-access-3",
+            "open_id": OPEN_ID,
+            "refresh_token": "rft.tt-refresh-4",
+            "scope": "user.info.basic",
+            "token_type": "Bearer"
+        })),
+    )
+    .await;
+
+    let before = Utc::now();
+    let tokens = refresh_of(&server, "rft.tt-refresh-3")
+        .await
+        .expect("refresh");
+
+    let expires_at = tokens
+        .expires_at
+        .expect("fallback lifetime, never 'forever'");
+    assert!(
+        expires_at >= before + chrono::Duration::hours(2)
+            && expires_at <= Utc::now() + chrono::Duration::hours(2)
+    );
+}
+
+#[tokio::test]
+async fn a_rotated_away_tiktok_refresh_token_means_needs_reauth_even_with_a_200() {
+    let server = MockServer::start().await;
+    mount_refresh(
+        &server,
+        "rft.tt-spent",
+        ResponseTemplate::new(200).set_body_json(json!({
+            "error": "invalid_grant",
+            "error_description": "Refresh token is invalid or expired.",
+            "log_id": "20230101000000ABCDEF"
+        })),
+    )
+    .await;
+
+    let err = refresh_of(&server, "rft.tt-spent")
+        .await
+        .expect_err("spent");
+
+    assert!(
+        matches!(&err, AdapterError::NeedsReauth { message }
+            if message.contains("reconnect your TikTok account") && message.contains("Refresh token is invalid or expired.")),
+        "{err:?}"
+    );
+    let printed = err.to_string();
+    assert!(!printed.contains("rft.tt-spent") && !printed.contains(CLIENT_SECRET));
+}
+
+#[tokio::test]
+async fn a_tiktok_account_without_a_refresh_token_must_reconnect_and_tiktok_is_not_called() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let access = secret("act.tt-old");
+
+    let err = adapter(&server)
+        .refresh(&account(&access))
+        .await
+        .expect_err("no refresh token");
+
+    assert!(
+        matches!(&err, AdapterError::NeedsReauth { message } if message.contains("reconnect your TikTok account")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn refused_tiktok_app_credentials_are_a_rejection_not_a_reconnect() {
+    let server = MockServer::start().await;
+    mount_refresh(
+        &server,
+        "rft.tt-refresh-5",
+        ResponseTemplate::new(401).set_body_json(json!({
+            "error": "invalid_client",
+            "error_description": "Client key or secret is incorrect.",
+            "log_id": "20230101000000ABCDEF"
+        })),
+    )
+    .await;
+
+    let err = refresh_of(&server, "rft.tt-refresh-5")
+        .await
+        .expect_err("invalid client");
+
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, .. } if code == "invalid_client"),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains(CLIENT_SECRET));
+}
+
+#[tokio::test]
+async fn a_rate_limited_tiktok_refresh_waits_for_the_retry_after() {
+    let server = MockServer::start().await;
+    mount_refresh(
+        &server,
+        "rft.tt-refresh-6",
+        api_error(429, "rate_limit_exceeded", "API rate limit exceeded")
+            .insert_header("retry-after", "60"),
+    )
+    .await;
+
+    let err = refresh_of(&server, "rft.tt-refresh-6")
+        .await
+        .expect_err("429");
+
+    assert_eq!(
+        err,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(60))
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_tiktok_server_error_on_refresh_is_transient() {
+    let server = MockServer::start().await;
+    mount_refresh(
+        &server,
+        "rft.tt-refresh-7",
+        ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"),
+    )
+    .await;
+
+    let err = refresh_of(&server, "rft.tt-refresh-7")
+        .await
+        .expect_err("502");
+
+    assert!(
+        matches!(&err, AdapterError::Transient { message } if message.contains("502")),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
 }

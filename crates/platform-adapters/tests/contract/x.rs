@@ -13,11 +13,11 @@ use platform_adapters::{
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use wiremock::{
-    matchers::{body_string_contains, header, method, path, query_param},
-    Mock, MockServer, ResponseTemplate,
+    matchers::{any, body_string_contains, header, method, path, query_param},
+    Match, Mock, MockServer, Request, ResponseTemplate,
 };
 
-use crate::support::{self, param, secret, CLIENT_ID, REDIRECT_URI};
+use crate::support::{self, param, secret, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI};
 
 /// `Basic base64("test-client-id:test-client-secret")`.
 const BASIC: &str = "Basic dGVzdC1jbGllbnQtaWQ6dGVzdC1jbGllbnQtc2VjcmV0";
@@ -424,5 +424,244 @@ async fn a_5xx_is_transient() {
         .await
         .expect_err("503");
     assert!(matches!(err, AdapterError::Transient { .. }));
+    assert!(err.is_retryable());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refresh (docs.x.com "OAuth 2.0 Authorization Code Flow with PKCE", step 5)
+// ---------------------------------------------------------------------------------------------
+
+/// A form-encoded body holding exactly these pairs, in any order: an extra or a missing
+/// parameter fails the match.
+fn form_is(pairs: &[(&str, &str)]) -> impl Match {
+    let mut want: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    want.sort();
+    move |request: &Request| {
+        let body = String::from_utf8_lossy(&request.body);
+        let mut got = support::query_of(&format!("http://form.invalid/?{body}"));
+        got.sort();
+        got == want
+    }
+}
+
+/// The token endpoint expecting exactly one refresh of `refresh_token`, answered with `answer`.
+async fn mount_refresh(server: &MockServer, refresh_token: &str, answer: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(header("authorization", BASIC))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(form_is(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", CLIENT_ID),
+        ]))
+        .respond_with(answer)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+async fn refresh_failing_with(answer: ResponseTemplate) -> AdapterError {
+    let server = MockServer::start().await;
+    mount_refresh(&server, "x-refresh-old", answer).await;
+    let (access, refresh) = (secret("x-access-old"), secret("x-refresh-old"));
+    adapter(&server)
+        .refresh(&account(&access, Some(&refresh)))
+        .await
+        .expect_err("a failed refresh")
+}
+
+fn assert_no_secret_in(err: &AdapterError) {
+    let text = format!("{err} {err:?}");
+    for secret in ["x-refresh-old", "x-access-old", CLIENT_SECRET] {
+        assert!(!text.contains(secret), "`{secret}` leaked into: {text}");
+    }
+}
+
+#[tokio::test]
+async fn x_refresh_rotates_the_refresh_token_with_basic_auth() {
+    let server = MockServer::start().await;
+    mount_refresh(
+        &server,
+        "x-refresh-old",
+        ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "bearer",
+            "expires_in": 7200,
+            "access_token": "x-access-new",
+            "scope": "tweet.read tweet.write users.read offline.access media.write",
+            "refresh_token": "x-refresh-new"
+        })),
+    )
+    .await;
+    let (access, refresh) = (secret("x-access-old"), secret("x-refresh-old"));
+
+    let before = Utc::now();
+    let tokens = adapter(&server)
+        .refresh(&account(&access, Some(&refresh)))
+        .await
+        .expect("refresh");
+
+    assert_eq!(tokens.access_token.expose_secret(), "x-access-new");
+    assert_eq!(
+        tokens
+            .refresh_token
+            .as_ref()
+            .map(ExposeSecret::expose_secret),
+        Some("x-refresh-new"),
+        "the single-use refresh token is replaced by the new one"
+    );
+    let expires_at = tokens.expires_at.expect("expiry");
+    assert!(
+        expires_at >= before + chrono::Duration::seconds(7200)
+            && expires_at <= Utc::now() + chrono::Duration::seconds(7200)
+    );
+    assert_eq!(tokens.refresh_expires_at, None);
+    assert_eq!(tokens.scopes.len(), 5);
+}
+
+#[tokio::test]
+async fn x_refresh_without_expires_in_falls_back_to_the_documented_two_hours() {
+    let server = MockServer::start().await;
+    mount_refresh(
+        &server,
+        "x-refresh-old",
+        ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "bearer",
+            "access_token": "x-access-new",
+            "scope": "users.read offline.access",
+            "refresh_token": "x-refresh-new"
+        })),
+    )
+    .await;
+    let (access, refresh) = (secret("x-access-old"), secret("x-refresh-old"));
+
+    let before = Utc::now();
+    let tokens = adapter(&server)
+        .refresh(&account(&access, Some(&refresh)))
+        .await
+        .expect("refresh");
+
+    let expires_at = tokens
+        .expires_at
+        .expect("a missing expires_in must not mean never");
+    assert!(
+        expires_at >= before + chrono::Duration::hours(2)
+            && expires_at <= Utc::now() + chrono::Duration::hours(2)
+    );
+}
+
+#[tokio::test]
+async fn x_without_a_refresh_token_asks_the_user_to_reconnect_without_calling_x() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let access = secret("x-access-old");
+
+    let err = adapter(&server)
+        .refresh(&account(&access, None))
+        .await
+        .expect_err("nothing to refresh with");
+
+    assert!(
+        matches!(&err, AdapterError::NeedsReauth { message } if message.contains("reconnect your X account")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn x_refresh_with_a_spent_refresh_token_asks_the_user_to_reconnect() {
+    // X's answer to a refresh token that was already used, expired or revoked.
+    let err = refresh_failing_with(ResponseTemplate::new(400).set_body_json(json!({
+        "error": "invalid_request",
+        "error_description": "Value passed for the token was invalid."
+    })))
+    .await;
+
+    assert!(
+        matches!(&err, AdapterError::NeedsReauth { message }
+            if message.contains("reconnect your X account") && message.contains("Value passed for the token was invalid")),
+        "{err:?}"
+    );
+    assert_no_secret_in(&err);
+}
+
+#[tokio::test]
+async fn x_refresh_invalid_grant_asks_the_user_to_reconnect() {
+    let err = refresh_failing_with(ResponseTemplate::new(400).set_body_json(json!({
+        "error": "invalid_grant",
+        "error_description": "Refresh token has been revoked."
+    })))
+    .await;
+
+    assert!(
+        matches!(&err, AdapterError::NeedsReauth { message } if message.contains("reconnect your X account")),
+        "{err:?}"
+    );
+    assert_no_secret_in(&err);
+}
+
+#[tokio::test]
+async fn x_refresh_refused_for_the_app_credentials_is_a_rejection_not_a_reconnect() {
+    // A wrong client secret: every user reconnecting would not help.
+    let err = refresh_failing_with(ResponseTemplate::new(401).set_body_json(json!({
+        "error": "unauthorized_client",
+        "error_description": "Missing valid authorization header"
+    })))
+    .await;
+
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, message }
+            if code == "unauthorized_client" && message.contains("client id and secret")),
+        "{err:?}"
+    );
+    assert_no_secret_in(&err);
+}
+
+#[tokio::test]
+async fn x_refresh_errors_never_echo_the_refresh_token() {
+    let err = refresh_failing_with(ResponseTemplate::new(400).set_body_json(json!({
+        "error": "invalid_grant",
+        "error_description": "Unknown refresh token x-refresh-old"
+    })))
+    .await;
+
+    assert!(matches!(err, AdapterError::NeedsReauth { .. }), "{err:?}");
+    assert_no_secret_in(&err);
+}
+
+#[tokio::test]
+async fn x_refresh_rate_limited_waits_as_x_asks() {
+    let err = refresh_failing_with(
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "60")
+            .set_body_json(json!({"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429})),
+    )
+    .await;
+
+    assert_eq!(
+        err,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(60))
+        }
+    );
+}
+
+#[tokio::test]
+async fn x_refresh_server_errors_are_transient() {
+    let err = refresh_failing_with(
+        ResponseTemplate::new(503).set_body_string("<html>Service Unavailable</html>"),
+    )
+    .await;
+
+    assert!(
+        matches!(&err, AdapterError::Transient { message } if message.contains("503")),
+        "{err:?}"
+    );
     assert!(err.is_retryable());
 }

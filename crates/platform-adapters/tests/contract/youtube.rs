@@ -13,11 +13,14 @@ use platform_adapters::{
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use wiremock::{
-    matchers::{body_string_contains, header, method, path, query_param},
+    matchers::{any, body_string_contains, header, method, path, query_param},
     Mock, MockServer, ResponseTemplate,
 };
 
-use crate::support::{self, param, secret, CLIENT_ID, REDIRECT_URI};
+use crate::{
+    sandbox::form_is,
+    support::{self, param, secret, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI},
+};
 
 const REDIRECT_URI_FORM: &str =
     "redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fv1%2Foauth%2Fcallback";
@@ -428,4 +431,215 @@ async fn api_errors_are_classified_including_quota_on_a_403() {
     assert!(
         matches!(stats_of("yt-403").await, AdapterError::Rejected { ref code, .. } if code == "forbidden")
     );
+}
+
+/// The refresh form Google documents for web servers: grant type, refresh token and the client
+/// credentials in the body, nothing else.
+fn refresh_form(refresh_token: &str) -> crate::sandbox::FormIs {
+    form_is(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+        ("client_id", CLIENT_ID),
+        ("client_secret", CLIENT_SECRET),
+    ])
+}
+
+async fn refresh_of(
+    server: &MockServer,
+    refresh_token: &str,
+) -> Result<platform_adapters::TokenSet, AdapterError> {
+    let (access, refresh) = (secret("ya29.yt-old"), secret(refresh_token));
+    adapter(server)
+        .refresh(&account(&access, Some(&refresh)))
+        .await
+}
+
+#[tokio::test]
+async fn google_refresh_keeps_the_stored_refresh_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(refresh_form("1//yt-refresh-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "ya29.yt-access-2",
+            "expires_in": 3599,
+            "scope": "https://www.googleapis.com/auth/youtube.upload https://www.googleapis.com/auth/youtube.readonly",
+            "token_type": "Bearer"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let before = Utc::now();
+    let tokens = refresh_of(&server, "1//yt-refresh-1")
+        .await
+        .expect("refresh");
+
+    assert_eq!(tokens.access_token.expose_secret(), "ya29.yt-access-2");
+    assert!(
+        tokens.refresh_token.is_none(),
+        "no new refresh token: the stored one stays"
+    );
+    let expires_at = tokens.expires_at.expect("expiry");
+    assert!(
+        expires_at >= before + chrono::Duration::seconds(3599)
+            && expires_at <= Utc::now() + chrono::Duration::seconds(3599)
+    );
+    assert_eq!(tokens.refresh_expires_at, None);
+    assert_eq!(
+        tokens.scopes,
+        [
+            "https://www.googleapis.com/auth/youtube.upload",
+            "https://www.googleapis.com/auth/youtube.readonly"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_google_refresh_without_expires_in_expires_after_the_documented_hour() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(refresh_form("1//yt-refresh-2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "ya29.yt-access-3", "token_type": "Bearer"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let before = Utc::now();
+    let tokens = refresh_of(&server, "1//yt-refresh-2")
+        .await
+        .expect("refresh");
+
+    let expires_at = tokens
+        .expires_at
+        .expect("fallback lifetime, never 'forever'");
+    assert!(
+        expires_at >= before + chrono::Duration::hours(1)
+            && expires_at <= Utc::now() + chrono::Duration::hours(1)
+    );
+}
+
+#[tokio::test]
+async fn revoked_google_grant_means_needs_reauth() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(refresh_form("1//yt-refresh-revoked"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_grant",
+            "error_description": "Token has been expired or revoked."
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = refresh_of(&server, "1//yt-refresh-revoked")
+        .await
+        .expect_err("revoked");
+
+    assert!(
+        matches!(&err, AdapterError::NeedsReauth { message }
+            if message.contains("reconnect your YouTube account") && message.contains("Token has been expired or revoked.")),
+        "{err:?}"
+    );
+    let printed = err.to_string();
+    assert!(!printed.contains("yt-refresh-revoked") && !printed.contains(CLIENT_SECRET));
+}
+
+#[tokio::test]
+async fn a_channel_without_a_stored_refresh_token_must_reconnect_and_google_is_not_called() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let access = secret("ya29.yt-old");
+
+    let err = adapter(&server)
+        .refresh(&account(&access, None))
+        .await
+        .expect_err("no refresh token");
+
+    assert!(
+        matches!(&err, AdapterError::NeedsReauth { message } if message.contains("reconnect your YouTube account")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_google_client_is_a_rejection_not_a_reconnect() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(refresh_form("1//yt-refresh-3"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(
+                json!({"error": "invalid_client", "error_description": "Unauthorized"}),
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = refresh_of(&server, "1//yt-refresh-3")
+        .await
+        .expect_err("invalid client");
+
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, .. } if code == "invalid_client"),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains(CLIENT_SECRET));
+}
+
+#[tokio::test]
+async fn a_rate_limited_google_refresh_waits_for_the_retry_after() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(refresh_form("1//yt-refresh-4"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "30"))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = refresh_of(&server, "1//yt-refresh-4")
+        .await
+        .expect_err("429");
+
+    assert_eq!(
+        err,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(30))
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_google_server_error_on_refresh_is_transient() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(refresh_form("1//yt-refresh-5"))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_string("<html>Service Unavailable</html>"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = refresh_of(&server, "1//yt-refresh-5")
+        .await
+        .expect_err("503");
+
+    assert!(
+        matches!(&err, AdapterError::Transient { message } if message.contains("503")),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
 }

@@ -98,14 +98,21 @@ async fn the_sandbox_adapter_connects_refreshes_and_revokes_against_the_sim() {
         stats
     );
 
-    // Refresh rotates; the old refresh token is dead and its reuse is counted.
-    let rotated = adapter.refresh(&refresh).await.expect("refresh");
+    // Refresh (through the adapter trait, as token-refresher calls it) rotates; the old refresh
+    // token is dead and its reuse is counted.
+    let rotated = adapter
+        .refresh(&account(&access, Some(&refresh)))
+        .await
+        .expect("refresh");
     let new_refresh = rotated
         .refresh_token
         .clone()
         .expect("rotated refresh token");
     assert_ne!(new_refresh.expose_secret(), refresh.expose_secret());
-    let reuse = adapter.refresh(&refresh).await.expect_err("single use");
+    let reuse = adapter
+        .refresh(&account(&access, Some(&refresh)))
+        .await
+        .expect_err("single use");
     assert!(matches!(reuse, AdapterError::NeedsReauth { .. }));
     assert_eq!(sim.handle.refresh_count(refresh.expose_secret()), 2);
     assert_eq!(sim.handle.stats().refresh_reuse_rejections, 1);

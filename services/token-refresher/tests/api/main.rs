@@ -1,3 +1,9 @@
-//! HTTP-level tests of token-refresher, each on its own database and exchanges, on port 0.
+//! Tests of token-refresher against PostgreSQL, RabbitMQ and an in-process platform-sim.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test by panicking"
+)]
 
+mod refresh;
 mod startup;
+mod support;
