@@ -5,6 +5,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 echo "[bench] building benchmarks (release profile)…" >&2
-cargo bench --no-run -p events --bench relay >&2
+cargo bench --no-run -p events --bench relay -p token-refresher --bench refresh >&2
 echo "[bench] outbox relay: ${BENCH_EVENTS:-20000} events, 1 and 2 relay replicas" >&2
 cargo bench -q -p events --bench relay 2>/dev/null | grep '^bench '
+echo "[bench] token refresh: ${BENCH_ACCOUNTS:-100000} accounts due at once, 2 token-refresher replicas" >&2
+cargo bench -q -p token-refresher --bench refresh | grep '^bench '
