@@ -13,7 +13,7 @@ use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use wiremock::{
     matchers::{any, header, method, path},
-    Match, Mock, MockServer, Request, ResponseTemplate,
+    Mock, MockServer, ResponseTemplate,
 };
 
 use crate::support::{credentials, query_of, secret, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI};
@@ -21,34 +21,7 @@ use crate::support::{credentials, query_of, secret, CLIENT_ID, CLIENT_SECRET, RE
 const SCOPES: &str = "read:accounts write:statuses write:media";
 const FORM: &str = "application/x-www-form-urlencoded";
 
-/// Matches a form-encoded body holding exactly these pairs (in any order).
-struct FormBody(Vec<(String, String)>);
-
-impl Match for FormBody {
-    fn matches(&self, request: &Request) -> bool {
-        let body = String::from_utf8_lossy(&request.body);
-        let mut got = reqwest::Url::parse(&format!("http://form.invalid/?{body}"))
-            .map(|url| {
-                url.query_pairs()
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
-        let mut want = self.0.clone();
-        got.sort();
-        want.sort();
-        got == want
-    }
-}
-
-fn form(pairs: &[(&str, &str)]) -> FormBody {
-    FormBody(
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-    )
-}
+use crate::support::form_is as form;
 
 fn adapter(server: &MockServer) -> MastodonAdapter {
     MastodonAdapter::for_instance(

@@ -13,9 +13,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use wiremock::{
     matchers::{any, body_string_contains, header, method, path},
-    Match, Mock, MockServer, Request, ResponseTemplate,
+    Mock, MockServer, ResponseTemplate,
 };
 
+use crate::support::form_is;
 use crate::support::{self, param, secret, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI};
 
 /// `Basic base64("test-client-id:test-client-secret")`.
@@ -322,22 +323,6 @@ async fn a_refused_code_exchange_is_a_rejection() {
 // ---------------------------------------------------------------------------------------------
 // Refresh (`POST /oauth/token`, `grant_type=refresh_token`, continuous refresh)
 // ---------------------------------------------------------------------------------------------
-
-/// A form-encoded body holding exactly these pairs, in any order: an extra or a missing
-/// parameter fails the match.
-fn form_is(pairs: &[(&str, &str)]) -> impl Match {
-    let mut want: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    want.sort();
-    move |request: &Request| {
-        let body = String::from_utf8_lossy(&request.body);
-        let mut got = support::query_of(&format!("http://form.invalid/?{body}"));
-        got.sort();
-        got == want
-    }
-}
 
 fn account_with_refresh<'a>(access: &'a SecretString, refresh: &'a SecretString) -> AccountRef<'a> {
     AccountRef {

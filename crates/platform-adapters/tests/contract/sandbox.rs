@@ -15,45 +15,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use wiremock::{
     matchers::{any, header, method, path},
-    Match, Mock, MockServer, Request, ResponseTemplate,
+    Mock, MockServer, ResponseTemplate,
 };
 
+use crate::support::form_is;
 use crate::support::{self, param, secret, CLIENT_ID, REDIRECT_URI};
 
 /// `Basic base64("test-client-id:test-client-secret")`.
 const BASIC: &str = "Basic dGVzdC1jbGllbnQtaWQ6dGVzdC1jbGllbnQtc2VjcmV0";
-
-/// Matches an `application/x-www-form-urlencoded` body with exactly these parameters (in any
-/// order). Shared with the other platforms' token tests.
-pub(crate) struct FormIs(Vec<(String, String)>);
-
-pub(crate) fn form_is(pairs: &[(&str, &str)]) -> FormIs {
-    let mut expected: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    expected.sort();
-    FormIs(expected)
-}
-
-impl Match for FormIs {
-    fn matches(&self, request: &Request) -> bool {
-        let is_form = request
-            .headers
-            .get("content-type")
-            .is_some_and(|v| v.as_bytes() == b"application/x-www-form-urlencoded");
-        let body = String::from_utf8_lossy(&request.body);
-        let Ok(url) = reqwest::Url::parse(&format!("http://form.invalid/?{body}")) else {
-            return false;
-        };
-        let mut actual: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        actual.sort();
-        is_form && actual == self.0
-    }
-}
 
 fn adapter(server: &MockServer) -> SandboxAdapter {
     SandboxAdapter::new(platform_adapters::http::client(), support::settings(server))

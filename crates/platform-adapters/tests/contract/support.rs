@@ -2,7 +2,7 @@
 
 use platform_adapters::{AdapterSettings, ClientCredentials, Endpoints};
 use secrecy::SecretString;
-use wiremock::MockServer;
+use wiremock::{Match, MockServer, Request};
 
 pub const CLIENT_ID: &str = "test-client-id";
 pub const CLIENT_SECRET: &str = "test-client-secret";
@@ -56,4 +56,36 @@ pub fn param(url: &str, name: &str) -> Option<String> {
         .into_iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v)
+}
+
+/// Matches an `application/x-www-form-urlencoded` body with exactly these parameters (in any
+/// order).
+pub struct FormIs(Vec<(String, String)>);
+
+pub fn form_is(pairs: &[(&str, &str)]) -> FormIs {
+    let mut expected: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    expected.sort();
+    FormIs(expected)
+}
+
+impl Match for FormIs {
+    fn matches(&self, request: &Request) -> bool {
+        let is_form = request
+            .headers
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes() == b"application/x-www-form-urlencoded");
+        let body = String::from_utf8_lossy(&request.body);
+        let Ok(url) = reqwest::Url::parse(&format!("http://form.invalid/?{body}")) else {
+            return false;
+        };
+        let mut actual: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        actual.sort();
+        is_form && actual == self.0
+    }
 }

@@ -18,8 +18,8 @@ use wiremock::{
 };
 
 use crate::{
-    sandbox::{form_is, FormIs},
     support::{self, param, secret, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI},
+    support::{form_is, FormIs},
 };
 
 const REDIRECT_URI_FORM: &str =

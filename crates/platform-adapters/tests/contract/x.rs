@@ -14,9 +14,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use wiremock::{
     matchers::{any, body_string_contains, header, method, path, query_param},
-    Match, Mock, MockServer, Request, ResponseTemplate,
+    Mock, MockServer, ResponseTemplate,
 };
 
+use crate::support::form_is;
 use crate::support::{self, param, secret, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI};
 
 /// `Basic base64("test-client-id:test-client-secret")`.
@@ -430,22 +431,6 @@ async fn a_5xx_is_transient() {
 // ---------------------------------------------------------------------------------------------
 // Refresh (docs.x.com "OAuth 2.0 Authorization Code Flow with PKCE", step 5)
 // ---------------------------------------------------------------------------------------------
-
-/// A form-encoded body holding exactly these pairs, in any order: an extra or a missing
-/// parameter fails the match.
-fn form_is(pairs: &[(&str, &str)]) -> impl Match {
-    let mut want: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    want.sort();
-    move |request: &Request| {
-        let body = String::from_utf8_lossy(&request.body);
-        let mut got = support::query_of(&format!("http://form.invalid/?{body}"));
-        got.sort();
-        got == want
-    }
-}
 
 /// The token endpoint expecting exactly one refresh of `refresh_token`, answered with `answer`.
 async fn mount_refresh(server: &MockServer, refresh_token: &str, answer: ResponseTemplate) {

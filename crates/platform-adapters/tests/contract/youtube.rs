@@ -18,7 +18,7 @@ use wiremock::{
 };
 
 use crate::{
-    sandbox::form_is,
+    support::form_is,
     support::{self, param, secret, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI},
 };
 
@@ -435,7 +435,7 @@ async fn api_errors_are_classified_including_quota_on_a_403() {
 
 /// The refresh form Google documents for web servers: grant type, refresh token and the client
 /// credentials in the body, nothing else.
-fn refresh_form(refresh_token: &str) -> crate::sandbox::FormIs {
+fn refresh_form(refresh_token: &str) -> crate::support::FormIs {
     form_is(&[
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token),
