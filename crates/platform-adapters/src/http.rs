@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use reqwest::{Client, RequestBuilder, Response};
+use reqwest::{header::HeaderMap, Client, RequestBuilder, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{de::DeserializeOwned, Deserialize};
 
@@ -118,4 +118,70 @@ pub fn url_with_query(base: &str, params: &[(&str, &str)]) -> Result<String, Ada
     })?;
     url.query_pairs_mut().extend_pairs(params);
     Ok(url.into())
+}
+
+/// Classifies a failed `grant_type=refresh_token` call of a standard OAuth 2.0 token endpoint
+/// (RFC 6749 §5.2). `sent` is the refresh token that was sent, blanked out should the platform
+/// echo it. A dead grant (`invalid_grant`, a 401, and `invalid_request`, which X and LinkedIn
+/// answer for a spent refresh token) asks the user to reconnect; `invalid_client` blames our
+/// app credentials instead, so a wrong client secret never sends every user to reconnect.
+pub fn refresh_failure(
+    platform: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &str,
+    sent: &str,
+) -> AdapterError {
+    let (error, description) = oauth_error(body, sent);
+    match (classify_response(status, headers, body), error.as_deref()) {
+        (limited @ AdapterError::RateLimited { .. }, _) => limited,
+        (AdapterError::Transient { .. }, _) => AdapterError::Transient {
+            message: format!("HTTP {} from the {platform} token endpoint", status.as_u16()),
+        },
+        (_, Some(code @ ("invalid_client" | "unauthorized_client"))) => AdapterError::Rejected {
+            code: code.to_owned(),
+            message: format!("{platform} refused Postbridge's app credentials: check the configured {platform} client id and secret"),
+        },
+        (AdapterError::NeedsReauth { .. }, _) | (_, Some("invalid_request")) => {
+            AdapterError::NeedsReauth {
+                message: match description {
+                    Some(why) => format!(
+                        "{platform} no longer accepts this account's refresh token ({why}): reconnect your {platform} account"
+                    ),
+                    None => format!("{platform} no longer accepts this account's refresh token: reconnect your {platform} account"),
+                },
+            }
+        }
+        (_, code) => AdapterError::Rejected {
+            code: code.map_or_else(|| status.as_u16().to_string(), str::to_owned),
+            message: description.unwrap_or_else(|| format!("HTTP {}", status.as_u16())),
+        },
+    }
+}
+
+/// `(error, error_description)` of an OAuth error body; the description is sanitized (no
+/// control characters, at most 300 characters, `sent` blanked out).
+fn oauth_error(body: &str, sent: &str) -> (Option<String>, Option<String>) {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(body) else {
+        return (None, None);
+    };
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let description = text("error_description")
+        .map(|d| {
+            if sent.is_empty() {
+                d
+            } else {
+                d.replace(sent, "[redacted]")
+            }
+        })
+        .map(|d| {
+            d.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .take(300)
+                .collect::<String>()
+                .trim()
+                .to_owned()
+        })
+        .filter(|d| !d.is_empty());
+    (text("error"), description)
 }

@@ -18,12 +18,10 @@ use std::time::Duration;
 
 use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
-use reqwest::{header::HeaderMap, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::{
-    classify_response,
     http::{self, TokenResponse},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
     CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile,
@@ -142,7 +140,8 @@ impl LinkedinAdapter {
         if !status.is_success() {
             let headers = response.headers().clone();
             let body = response.text().await.unwrap_or_default();
-            return Err(refresh_failure(
+            return Err(http::refresh_failure(
+                "LinkedIn",
                 status,
                 &headers,
                 &body,
@@ -270,79 +269,4 @@ struct UserInfo {
     given_name: Option<String>,
     family_name: Option<String>,
     picture: Option<String>,
-}
-
-/// Classifies a failed refresh. LinkedIn's token endpoint answers RFC 6749 error bodies
-/// (`{"error": "…", "error_description": "…"}`):
-///
-/// - 429 → rate limited (with `Retry-After` if sent), 5xx → transient, as everywhere;
-/// - `invalid_client` / `unauthorized_client` blame Postbridge's app credentials, not the
-///   member's grant: a rejection, since a reconnect could not fix them;
-/// - `invalid_grant`, a 401, and `invalid_request` mean the refresh token is expired (its
-///   365 days are up), revoked or unknown: LinkedIn reports bad grant values (an expired
-///   authorization code, for one) as `invalid_request`, and the refresh token is the only
-///   variable part of an otherwise fixed request. The member is asked to reconnect
-///   ([`AdapterError::NeedsReauth`]), with LinkedIn's explanation;
-/// - anything else is a rejection with LinkedIn's code.
-///
-/// Messages quote LinkedIn's `error_description` only, never the body, and with `sent` (the
-/// refresh token) blanked out should it ever be echoed.
-fn refresh_failure(
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &str,
-    sent: &str,
-) -> AdapterError {
-    let (error, description) = oauth_error(body, sent);
-    match (classify_response(status, headers, body), error.as_deref()) {
-        (limited @ AdapterError::RateLimited { .. }, _) => limited,
-        (AdapterError::Transient { .. }, _) => AdapterError::Transient {
-            message: format!("HTTP {} from the LinkedIn token endpoint", status.as_u16()),
-        },
-        (_, Some(code @ ("invalid_client" | "unauthorized_client"))) => AdapterError::Rejected {
-            code: code.to_owned(),
-            message: "LinkedIn refused Postbridge's app credentials: check the configured LinkedIn client id and secret".into(),
-        },
-        (AdapterError::NeedsReauth { .. }, _) | (_, Some("invalid_request")) => {
-            AdapterError::NeedsReauth {
-                message: match description {
-                    Some(why) => format!(
-                        "LinkedIn no longer accepts this account's refresh token ({why}): reconnect your LinkedIn account"
-                    ),
-                    None => "LinkedIn no longer accepts this account's refresh token: reconnect your LinkedIn account".into(),
-                },
-            }
-        }
-        (_, code) => AdapterError::Rejected {
-            code: code.map_or_else(|| status.as_u16().to_string(), str::to_owned),
-            message: description.unwrap_or_else(|| format!("HTTP {}", status.as_u16())),
-        },
-    }
-}
-
-/// The `error` code and `error_description` of an OAuth error body; the description on one
-/// line, at most 300 characters, with `sent` replaced should the platform echo it.
-fn oauth_error(body: &str, sent: &str) -> (Option<String>, Option<String>) {
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(body) else {
-        return (None, None);
-    };
-    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-    let description = text("error_description")
-        .map(|d| {
-            if sent.is_empty() {
-                d
-            } else {
-                d.replace(sent, "[redacted]")
-            }
-        })
-        .map(|d| {
-            d.chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .take(300)
-                .collect::<String>()
-                .trim()
-                .to_owned()
-        })
-        .filter(|d| !d.is_empty());
-    (text("error"), description)
 }

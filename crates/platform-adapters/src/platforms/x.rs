@@ -22,12 +22,10 @@ use std::time::Duration;
 
 use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
-use reqwest::{header::HeaderMap, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::{
-    classify_response,
     http::{self, TokenResponse},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
     CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile,
@@ -176,7 +174,8 @@ impl XAdapter {
         if !status.is_success() {
             let headers = response.headers().clone();
             let body = response.text().await.unwrap_or_default();
-            return Err(refresh_failure(
+            return Err(http::refresh_failure(
+                "X",
                 status,
                 &headers,
                 &body,
@@ -334,80 +333,6 @@ impl PlatformAdapter for XAdapter {
             Ok(Revocation::Revoked)
         })
     }
-}
-
-/// Classifies a failed refresh. X's token endpoint answers RFC 6749 error bodies
-/// (`{"error": "…", "error_description": "…"}`):
-///
-/// - 429 → rate limited (`Retry-After` or `x-rate-limit-reset`), 5xx → transient, as everywhere;
-/// - `invalid_client` / `unauthorized_client` (a wrong client secret, a missing Basic header)
-///   blame Postbridge's app credentials, not the user's grant: a rejection, since sending every
-///   user through a reconnect could not fix them;
-/// - `invalid_grant`, a 401, and the `invalid_request` X answers for a spent, expired or revoked
-///   token value (the only variable part of an otherwise fixed request) mean the grant is gone:
-///   [`AdapterError::NeedsReauth`] telling the user to reconnect, with X's explanation;
-/// - anything else is a rejection with X's code.
-///
-/// Messages quote X's `error_description` only, never the body, and with `sent` (the refresh
-/// token) blanked out should X ever echo it.
-fn refresh_failure(
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &str,
-    sent: &str,
-) -> AdapterError {
-    let (error, description) = oauth_error(body, sent);
-    match (classify_response(status, headers, body), error.as_deref()) {
-        (limited @ AdapterError::RateLimited { .. }, _) => limited,
-        (AdapterError::Transient { .. }, _) => AdapterError::Transient {
-            message: format!("HTTP {} from the X token endpoint", status.as_u16()),
-        },
-        (_, Some(code @ ("invalid_client" | "unauthorized_client"))) => AdapterError::Rejected {
-            code: code.to_owned(),
-            message: "X refused Postbridge's app credentials: check the configured X client id and secret".into(),
-        },
-        (AdapterError::NeedsReauth { .. }, _) | (_, Some("invalid_request")) => {
-            AdapterError::NeedsReauth {
-                message: match description {
-                    Some(why) => format!(
-                        "X no longer accepts this account's refresh token ({why}): reconnect your X account"
-                    ),
-                    None => "X no longer accepts this account's refresh token: reconnect your X account".into(),
-                },
-            }
-        }
-        (_, code) => AdapterError::Rejected {
-            code: code.map_or_else(|| status.as_u16().to_string(), str::to_owned),
-            message: description.unwrap_or_else(|| format!("HTTP {}", status.as_u16())),
-        },
-    }
-}
-
-/// The `error` code and `error_description` of an OAuth error body; the description on one
-/// line, at most 300 characters, with `sent` replaced should the platform echo it.
-fn oauth_error(body: &str, sent: &str) -> (Option<String>, Option<String>) {
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(body) else {
-        return (None, None);
-    };
-    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-    let description = text("error_description")
-        .map(|d| {
-            if sent.is_empty() {
-                d
-            } else {
-                d.replace(sent, "[redacted]")
-            }
-        })
-        .map(|d| {
-            d.chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .take(300)
-                .collect::<String>()
-                .trim()
-                .to_owned()
-        })
-        .filter(|d| !d.is_empty());
-    (text("error"), description)
 }
 
 /// `GET /2/users/me` answer: the user, or `errors` when X could not produce it.
