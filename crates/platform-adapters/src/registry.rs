@@ -79,7 +79,11 @@ pub type PlatformsConfig = BTreeMap<String, PlatformConfig>;
 pub struct Registry {
     oauth: BTreeMap<Platform, (Arc<dyn PlatformAdapter>, bool)>,
     bluesky: Arc<bluesky::BlueskyAdapter>,
-    http: reqwest::Client,
+    bluesky_settings: AdapterSettings,
+    /// For hosts users choose (Mastodon instances, Bluesky services): its resolver drops
+    /// private addresses, so a name that passed the SSRF check cannot re-resolve to an
+    /// internal host later (DNS rebinding).
+    user_hosts_http: reqwest::Client,
 }
 
 impl std::fmt::Debug for Registry {
@@ -159,14 +163,17 @@ impl Registry {
             cfg(Platform::Sandbox).settings(sandbox::default_endpoints()),
             &|s| Arc::new(sandbox::SandboxAdapter::new(h.clone(), s)),
         );
+        let user_hosts_http = mastodon::public_only_client();
+        let bluesky_settings = cfg(Platform::Bluesky).settings(bluesky::default_endpoints());
         let bluesky = Arc::new(bluesky::BlueskyAdapter::new(
-            http.clone(),
-            cfg(Platform::Bluesky).settings(bluesky::default_endpoints()),
+            user_hosts_http.clone(),
+            bluesky_settings.clone(),
         ));
         Ok(Self {
             oauth,
             bluesky,
-            http,
+            bluesky_settings,
+            user_hosts_http,
         })
     }
 
@@ -213,11 +220,26 @@ impl Registry {
         instance_origin: String,
         credentials: ClientCredentials,
     ) -> mastodon::MastodonAdapter {
-        mastodon::MastodonAdapter::for_instance(self.http.clone(), instance_origin, credentials)
+        mastodon::MastodonAdapter::for_instance(
+            self.user_hosts_http.clone(),
+            instance_origin,
+            credentials,
+        )
     }
 
-    /// The shared HTTP client (for Mastodon app registration).
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
+    /// The client for hosts users choose (Mastodon app registration).
+    pub fn user_hosts_http(&self) -> &reqwest::Client {
+        &self.user_hosts_http
+    }
+
+    /// Lets user-chosen hosts resolve to private addresses too (tests and local setups whose
+    /// Mastodon or Bluesky server runs on a private network); never in production.
+    pub fn allow_private_user_hosts(mut self, http: reqwest::Client) -> Self {
+        self.bluesky = Arc::new(bluesky::BlueskyAdapter::new(
+            http.clone(),
+            self.bluesky_settings.clone(),
+        ));
+        self.user_hosts_http = http;
+        self
     }
 }

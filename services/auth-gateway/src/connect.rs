@@ -378,9 +378,13 @@ async fn mastodon_app(state: &AppState, instance: &str) -> Result<ClientCredenti
         None => {
             let redirect_uri = state.callback_uri(Platform::Mastodon);
             let scopes = mastodon::descriptor().scopes.join(" ");
-            let registered =
-                mastodon::register_app(state.adapters.http(), instance, &redirect_uri, &scopes)
-                    .await?;
+            let registered = mastodon::register_app(
+                state.adapters.user_hosts_http(),
+                instance,
+                &redirect_uri,
+                &scopes,
+            )
+            .await?;
             let row = MastodonApp {
                 id: MastodonAppId::new(),
                 instance: instance.to_owned(),
