@@ -55,6 +55,15 @@ pub fn dev_token(user: &str) -> String {
     .expect("sign")
 }
 
+/// The vault of `config/default.toml` (the public development key), to inspect stored tokens.
+#[expect(clippy::expect_used, reason = "test helper")]
+pub fn dev_vault() -> vault::Vault {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    let loaded = load_from(&root, "development").expect("workspace config/ loads");
+    crate::tokens::vault_from(&loaded.section("vault").expect("[vault]"))
+        .expect("development vault keys")
+}
+
 /// A secret from a test literal.
 pub fn secret(value: &str) -> SecretString {
     SecretString::from(value.to_owned())

@@ -146,10 +146,7 @@ async fn the_connect_flow_stores_the_account_with_encrypted_tokens_and_shows_it_
             "plaintext token in the database"
         );
     }
-    let settings = service_kit::tokens::VaultSettings {
-        keys: service_kit::testing::secret("dev:cG9zdGJyaWRnZS1kZXZlbG9wbWVudC1rZXktMDAwMDE="),
-    };
-    let vault = service_kit::tokens::vault_from(&settings).unwrap();
+    let vault = service_kit::testing::dev_vault();
     assert!(
         service_kit::tokens::access_token(&vault, &row)
             .unwrap()
@@ -289,4 +286,77 @@ async fn a_user_who_declines_is_sent_back_with_access_denied() {
         .await;
     assert_eq!(param(&back, "error").as_deref(), Some("access_denied"));
     assert_eq!(app.account_rows(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reconnecting_with_a_grant_that_omits_the_refresh_token_keeps_the_stored_one() {
+    use secrecy::ExposeSecret;
+    use wiremock::{
+        matchers::{method, path},
+        Mock, MockServer, ResponseTemplate,
+    };
+    // The platform: platform-sim authorizes (codes and state), this server answers the token
+    // exchange, first with a refresh token and then, on the reconnect, without one.
+    let platform = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "access_token": "first-access", "token_type": "bearer", "expires_in": 3600, "refresh_token": "first-refresh" })))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&platform)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({ "access_token": "second-access", "token_type": "bearer", "expires_in": 3600 }),
+        ))
+        .with_priority(2)
+        .mount(&platform)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/me"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "id": "sim-alice", "username": "alice" })),
+        )
+        .mount(&platform)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/me/stats"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "followers_count": 1 })))
+        .mount(&platform)
+        .await;
+    let app = crate::support::spawn_app_with(&[
+        (
+            "platforms.sandbox.token_url",
+            format!("{}/oauth/token", platform.uri()),
+        ),
+        ("platforms.sandbox.api_base", platform.uri()),
+    ])
+    .await;
+
+    let first = app.connect_sandbox("alice", "alice").await;
+    let second = app.connect_sandbox("alice", "alice").await;
+    assert_eq!(first, second);
+
+    let vault = service_kit::testing::dev_vault();
+    let row = db::accounts::Account::find(&mut app.db.conn(), first)
+        .unwrap()
+        .unwrap();
+    let access = service_kit::tokens::access_token(&vault, &row)
+        .unwrap()
+        .unwrap();
+    let refresh = service_kit::tokens::refresh_token(&vault, &row)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        access.expose_secret(),
+        "second-access",
+        "the new access token is stored"
+    );
+    assert_eq!(
+        refresh.expose_secret(),
+        "first-refresh",
+        "the refresh token survives a grant without one"
+    );
 }
