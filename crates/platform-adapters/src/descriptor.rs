@@ -40,6 +40,49 @@ pub struct Capabilities {
     pub max_media: usize,
     /// Whether a post must carry media (Instagram, Pinterest, YouTube, TikTok).
     pub requires_media: bool,
+    /// The documented per-account publishing limit, which the publisher respects before
+    /// calling (a call over it would only earn a 429, or worse, a flagged account).
+    pub publish_limit: Option<PublishLimit>,
+    /// Whether publishing the same request twice creates one post (Bluesky's deterministic
+    /// rkey, Mastodon's and the sandbox's `Idempotency-Key`): a call whose outcome is unknown
+    /// can then simply be repeated instead of reconciled.
+    pub idempotent_publish: bool,
+}
+
+/// At most `max` posts per account in any sliding `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PublishLimit {
+    /// Posts allowed in the window.
+    pub max: u32,
+    /// The sliding window.
+    #[serde(with = "secs")]
+    pub window: Duration,
+}
+
+impl PublishLimit {
+    /// `max` posts per rolling hour.
+    pub const fn per_hour(max: u32) -> Self {
+        Self {
+            max,
+            window: Duration::from_secs(3600),
+        }
+    }
+
+    /// `max` posts per rolling 24 hours.
+    pub const fn per_day(max: u32) -> Self {
+        Self {
+            max,
+            window: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+mod secs {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
 }
 
 /// Everything static about one platform.

@@ -33,6 +33,15 @@ pub enum AdapterError {
         /// The platform's reason.
         message: String,
     },
+    /// The request may or may not have taken effect: it was sent, but no answer came back
+    /// (a timeout, a connection dropped mid-answer). Publishing must not blindly repeat it:
+    /// the post is looked up on the platform, or the call repeated only where the platform
+    /// deduplicates it.
+    #[error("no answer from the platform; the outcome is unknown: {message}")]
+    OutcomeUnknown {
+        /// What went wrong.
+        message: String,
+    },
     /// The platform cannot do this at all.
     #[error("not supported by this platform: {what}")]
     Unsupported {
@@ -45,6 +54,18 @@ impl AdapterError {
     /// Whether retrying the same call later can succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::RateLimited { .. } | Self::Transient { .. })
+    }
+
+    /// For a call that creates something (a post): a failure to connect is transient (the
+    /// request never left), any other network failure leaves the outcome unknown.
+    pub fn from_transport_unsure(err: &reqwest::Error) -> Self {
+        if err.is_connect() || err.is_builder() {
+            Self::from_transport(err)
+        } else {
+            Self::OutcomeUnknown {
+                message: err.to_string(),
+            }
+        }
     }
 
     /// A network-level failure (connect, timeout, reading the body) is transient.

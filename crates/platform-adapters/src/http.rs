@@ -35,6 +35,38 @@ pub async fn send(request: RequestBuilder) -> Result<Response, AdapterError> {
     Err(classify_response(status, &headers, &body))
 }
 
+/// Sends the request that creates a post. Unlike [`send`], a network failure after the
+/// request left (a timeout, a dropped connection) is [`AdapterError::OutcomeUnknown`]: the
+/// platform may have created the post, so the caller must not blindly repeat it.
+pub async fn send_unsure(request: RequestBuilder) -> Result<Response, AdapterError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| AdapterError::from_transport_unsure(&e))?;
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap_or_default();
+    Err(classify_response(status, &headers, &body))
+}
+
+/// [`send_unsure`] and decode a JSON answer; a 2xx whose body is lost or unreadable leaves
+/// the outcome unknown too (the post exists, we just do not know its id).
+pub async fn json_unsure<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
+    let response = send_unsure(request).await?;
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| AdapterError::OutcomeUnknown {
+            message: format!("reading the answer: {e}"),
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| AdapterError::OutcomeUnknown {
+        message: format!("the platform accepted the request but answered an unexpected shape: {e}"),
+    })
+}
+
 /// Sends `request` and decodes a JSON answer. A body that does not parse is a transient error
 /// (platforms return HTML error pages under load), reported without the body itself.
 pub async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {

@@ -11,7 +11,7 @@ mod types;
 use futures_util::future::BoxFuture;
 
 pub use classify::{classify_response, parse_retry_after};
-pub use descriptor::{Capabilities, Descriptor, MediaKind, TextCounting};
+pub use descriptor::{Capabilities, Descriptor, MediaKind, PublishLimit, TextCounting};
 pub use error::AdapterError;
 pub use registry::{PlatformConfig, PlatformsConfig, Registry};
 pub use types::*;
@@ -68,4 +68,37 @@ pub trait PlatformAdapter: Send + Sync {
         &'a self,
         account: &'a AccountRef<'a>,
     ) -> BoxFuture<'a, Result<Revocation, AdapterError>>;
+
+    /// Publishes one post. Only the final, creating call may answer
+    /// [`AdapterError::OutcomeUnknown`] (use [`http::send_unsure`] for it): uploads and
+    /// containers that time out are merely `Transient`, since repeating them creates no post.
+    fn publish<'a>(
+        &'a self,
+        _account: &'a AccountRef<'a>,
+        _post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Published, AdapterError>> {
+        let platform = self.descriptor().platform;
+        Box::pin(async move {
+            Err(AdapterError::Unsupported {
+                what: format!("publishing to {platform} is not available yet"),
+            })
+        })
+    }
+
+    /// Looks for a post made by an earlier attempt whose outcome is unknown, so it is
+    /// recorded rather than posted twice. `Ok(None)`: certainly not there, safe to publish.
+    /// Platforms that cannot look posts up keep this default (`Unsupported`), and the target
+    /// stays `unknown` for a person to check.
+    fn find_published<'a>(
+        &'a self,
+        _account: &'a AccountRef<'a>,
+        _post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<Published>, AdapterError>> {
+        let platform = self.descriptor().platform;
+        Box::pin(async move {
+            Err(AdapterError::Unsupported {
+                what: format!("{platform} posts cannot be looked up"),
+            })
+        })
+    }
 }

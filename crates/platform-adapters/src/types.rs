@@ -1,7 +1,10 @@
 //! Values passed to and returned by adapters.
 
 use chrono::{DateTime, Utc};
-use domain::{AccountKind, Platform};
+use domain::{AccountKind, MediaId, Platform};
+use serde::{Deserialize, Serialize};
+
+use crate::MediaKind;
 use secrecy::SecretString;
 
 /// An OAuth client's credentials. The secret never prints.
@@ -149,4 +152,93 @@ pub enum Revocation {
     Revoked,
     /// The platform has no revoke endpoint; the tokens are simply forgotten.
     NotSupported,
+}
+
+/// One media item of a post, ready to hand to a platform.
+#[derive(Clone)]
+pub struct MediaItem {
+    /// Postbridge's id of the upload.
+    pub id: MediaId,
+    /// Image or video.
+    pub kind: MediaKind,
+    /// `image/jpeg`, `video/mp4`, …
+    pub mime_type: String,
+    /// Width and height in pixels, and duration, where known.
+    pub width: Option<u32>,
+    /// Height in pixels.
+    pub height: Option<u32>,
+    /// Duration of a video.
+    pub duration_ms: Option<u32>,
+    /// Alternative text for accessibility, where the user gave one.
+    pub alt_text: Option<String>,
+    /// A time-limited, signed URL the platform can fetch the file from: Instagram, Threads and
+    /// Pinterest only take media by URL.
+    pub url: String,
+    /// The file itself, for platforms that take uploads (X, LinkedIn, YouTube, TikTok,
+    /// Bluesky, Mastodon, Facebook videos).
+    pub bytes: bytes::Bytes,
+}
+
+impl MediaItem {
+    /// Size of the file in bytes.
+    pub fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+}
+
+impl std::fmt::Debug for MediaItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The signed URL is a bearer credential for the file: keep it out of logs.
+        f.debug_struct("MediaItem")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("mime_type", &self.mime_type)
+            .field("size", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Per-platform extras of a post, given by the user in the post's variant for that platform
+/// (e.g. `{"pinterest": {"board_id": "…"}}`). Adapters use what applies to them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostOptions {
+    /// A title: YouTube's video title, Pinterest's pin title. Derived from the text when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// A link the post points to (Pinterest's destination link, LinkedIn's article).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Pinterest: the board to pin to (required there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board_id: Option<String>,
+    /// Visibility where the platform asks for it: YouTube `public`/`unlisted`/`private`, TikTok
+    /// `PUBLIC_TO_EVERYONE`/`SELF_ONLY`/…, Mastodon `public`/`unlisted`/`private`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<String>,
+}
+
+/// One post to publish for one account.
+#[derive(Debug, Clone, Copy)]
+pub struct PublishRequest<'a> {
+    /// The same for every attempt of this post on this account (the target id): Mastodon and
+    /// the sandbox send it as `Idempotency-Key`, Bluesky derives the record key from it.
+    pub idempotency_key: &'a str,
+    /// The text, already resolved for this platform.
+    pub text: &'a str,
+    /// Media, in order.
+    pub media: &'a [MediaItem],
+    /// Per-platform extras.
+    pub options: &'a PostOptions,
+    /// Whether the account is a profile, page, organization, … (LinkedIn posts as a member or
+    /// as an organization).
+    pub account_kind: AccountKind,
+}
+
+/// A post that exists on the platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The platform's id of the post (tweet id, media id, status id, `at://` URI, URN, …).
+    pub platform_post_id: String,
+    /// Its public URL, where one can be built.
+    pub url: Option<String>,
 }

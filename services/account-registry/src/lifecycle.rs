@@ -347,7 +347,7 @@ fn user_message(platform: Platform, err: &AdapterError) -> String {
         AdapterError::RateLimited { .. } => {
             format!("{platform} is rate limiting this account; the next sync will try again")
         }
-        AdapterError::Transient { .. } => {
+        AdapterError::Transient { .. } | AdapterError::OutcomeUnknown { .. } => {
             format!("{platform} could not be reached; the next sync will try again")
         }
         AdapterError::Rejected { message, .. } => format!("{platform} refused the sync: {message}"),

@@ -65,7 +65,9 @@ impl ApiError {
             Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
             Self::Platform(AdapterError::NeedsReauth { .. }) => "platform_unauthorized",
             Self::Platform(AdapterError::RateLimited { .. }) => "platform_rate_limited",
-            Self::Platform(AdapterError::Transient { .. }) => "platform_unavailable",
+            Self::Platform(
+                AdapterError::Transient { .. } | AdapterError::OutcomeUnknown { .. },
+            ) => "platform_unavailable",
             Self::Platform(AdapterError::Rejected { code, .. }) => code,
             Self::Platform(AdapterError::Unsupported { .. }) => "unsupported",
             Self::Internal(_) => "internal",
@@ -104,7 +106,9 @@ impl ResponseError for ApiError {
                 | AdapterError::NeedsReauth { .. }
                 | AdapterError::Unsupported { .. },
             ) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Platform(AdapterError::Transient { .. }) => StatusCode::BAD_GATEWAY,
+            Self::Platform(
+                AdapterError::Transient { .. } | AdapterError::OutcomeUnknown { .. },
+            ) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

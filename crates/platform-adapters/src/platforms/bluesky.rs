@@ -36,7 +36,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use crate::{
     classify_response, http, parse_retry_after, AccountRef, AdapterError, AdapterSettings,
     AuthorizeParams, Capabilities, CodeExchange, Connection, Descriptor, Endpoints, MediaKind,
-    PlatformAdapter, Profile, Revocation, Stats, TextCounting, TokenSet,
+    PlatformAdapter, Profile, PublishLimit, Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// The PDS (entryway) most accounts live on, and the default service.
@@ -77,6 +77,9 @@ pub fn descriptor() -> Descriptor {
             media_kinds: vec![MediaKind::Image],
             max_media: 4,
             requires_media: false,
+            // A PDS allows 5,000 write points an hour; a createRecord costs 3.
+            publish_limit: Some(PublishLimit::per_hour(1666)),
+            idempotent_publish: true,
         },
     }
 }

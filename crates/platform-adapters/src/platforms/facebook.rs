@@ -61,6 +61,8 @@ pub fn descriptor() -> Descriptor {
             // conservative bound.
             max_media: 10,
             requires_media: false,
+            publish_limit: None,
+            idempotent_publish: false,
         },
     }
 }

@@ -20,8 +20,8 @@ use serde::Deserialize;
 use super::meta;
 use crate::{
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, CodeExchange,
-    Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile, Revocation, Stats,
-    TextCounting, TokenSet,
+    Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile, PublishLimit,
+    Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// Fields of each Page in `/me/accounts`: its token and its linked Instagram account, expanded.
@@ -66,6 +66,9 @@ pub fn descriptor() -> Descriptor {
             media_kinds: vec![MediaKind::Image, MediaKind::Video],
             max_media: 10,
             requires_media: true,
+            // "100 API-published posts within a 24-hour moving period" (content publishing docs).
+            publish_limit: Some(PublishLimit::per_day(100)),
+            idempotent_publish: false,
         },
     }
 }

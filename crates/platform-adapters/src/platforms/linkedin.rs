@@ -53,6 +53,8 @@ pub fn descriptor() -> Descriptor {
             // A multi-image post carries up to 20 images; a video post one video.
             max_media: 20,
             requires_media: false,
+            publish_limit: None,
+            idempotent_publish: false,
         },
     }
 }

@@ -77,6 +77,8 @@ pub fn descriptor() -> Descriptor {
             media_kinds: vec![MediaKind::Image],
             max_media: 4,
             requires_media: false,
+            publish_limit: None,
+            idempotent_publish: true,
         },
     }
 }

@@ -57,6 +57,8 @@ pub fn descriptor() -> Descriptor {
             // A carousel pin holds up to 5 images; a video pin one video.
             max_media: 5,
             requires_media: true,
+            publish_limit: None,
+            idempotent_publish: false,
         },
     }
 }

@@ -43,6 +43,8 @@ pub fn descriptor() -> Descriptor {
             media_kinds: vec![MediaKind::Image, MediaKind::Video],
             max_media: 4,
             requires_media: false,
+            publish_limit: None,
+            idempotent_publish: true,
         },
     }
 }

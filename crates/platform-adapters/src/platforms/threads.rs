@@ -30,7 +30,7 @@ use super::meta;
 use crate::{
     http::TokenResponse, AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities,
     CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile,
-    Revocation, Stats, TextCounting, TokenSet,
+    PublishLimit, Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// The Threads API version in every API URL.
@@ -66,6 +66,9 @@ pub fn descriptor() -> Descriptor {
             media_kinds: vec![MediaKind::Image, MediaKind::Video],
             max_media: 20,
             requires_media: false,
+            // "250 API-published posts within a 24-hour moving period".
+            publish_limit: Some(PublishLimit::per_day(250)),
+            idempotent_publish: false,
         },
     }
 }

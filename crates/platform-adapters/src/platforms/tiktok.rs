@@ -37,7 +37,7 @@ use crate::{
     http::{self, TokenResponse},
     parse_retry_after, AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities,
     ClientCredentials, CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter,
-    Profile, Revocation, Stats, TextCounting, TokenSet,
+    Profile, PublishLimit, Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// Profile basics, handle and profile link (`user.info.profile`: `username` needs it), counts
@@ -76,6 +76,9 @@ pub fn descriptor() -> Descriptor {
             media_kinds: vec![MediaKind::Video],
             max_media: 1,
             requires_media: true,
+            // Direct Post allows about 15 posts a day per creator.
+            publish_limit: Some(PublishLimit::per_day(15)),
+            idempotent_publish: false,
         },
     }
 }

@@ -29,7 +29,7 @@ use crate::{
     http::{self, TokenResponse},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
     CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile,
-    Revocation, Stats, TextCounting, TokenSet,
+    PublishLimit, Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// Read the user and their posts, post, upload media, and `offline.access` for a refresh token
@@ -63,6 +63,12 @@ pub fn descriptor() -> Descriptor {
             // Four images, or one video/GIF: the publisher enforces the per-kind rule.
             max_media: 4,
             requires_media: false,
+            // POST /2/tweets: 100 requests per 15 minutes per user.
+            publish_limit: Some(PublishLimit {
+                max: 100,
+                window: std::time::Duration::from_secs(15 * 60),
+            }),
+            idempotent_publish: false,
         },
     }
 }

@@ -73,6 +73,8 @@ pub fn descriptor() -> Descriptor {
             media_kinds: vec![MediaKind::Video],
             max_media: 1,
             requires_media: true,
+            publish_limit: None,
+            idempotent_publish: false,
         },
     }
 }
