@@ -23,6 +23,9 @@ diesel::table! {
         redirect_uri -> Text,
         scopes -> Text,
         created_at -> Timestamptz,
+        max_characters -> Nullable<Int4>,
+        max_media_attachments -> Nullable<Int4>,
+        characters_reserved_per_url -> Nullable<Int4>,
     }
 }
 
@@ -38,6 +41,7 @@ diesel::table! {
         duration_ms -> Nullable<Int4>,
         storage_key -> Text,
         created_at -> Timestamptz,
+        alt_text -> Nullable<Text>,
     }
 }
 
@@ -79,6 +83,7 @@ diesel::table! {
         error_code -> Nullable<Text>,
         error_message -> Nullable<Text>,
         response -> Nullable<Jsonb>,
+        account_id -> Nullable<Uuid>,
     }
 }
 
@@ -93,7 +98,7 @@ diesel::table! {
         status -> Text,
         due_at -> Timestamptz,
         attempts -> Int4,
-        next_attempt_at -> Nullable<Timestamptz>,
+        next_attempt_at -> Timestamptz,
         lease_until -> Nullable<Timestamptz>,
         platform_post_id -> Nullable<Text>,
         url -> Nullable<Text>,
@@ -102,6 +107,7 @@ diesel::table! {
         published_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        options -> Jsonb,
     }
 }
 
@@ -165,6 +171,7 @@ diesel::table! {
 }
 
 diesel::joinable!(post_attempts -> post_targets (target_id));
+diesel::joinable!(post_attempts -> social_accounts (account_id));
 diesel::joinable!(post_targets -> posts (post_id));
 diesel::joinable!(post_targets -> social_accounts (account_id));
 diesel::joinable!(posts -> drafts (draft_id));

@@ -7,6 +7,7 @@ pub mod http;
 pub mod platforms;
 mod registry;
 mod types;
+pub mod validate;
 
 use futures_util::future::BoxFuture;
 

@@ -89,3 +89,66 @@ impl Match for FormIs {
         is_form && actual == self.0
     }
 }
+
+/// A small JPEG-like image item served at `{base}/media/img-1.jpg`.
+pub fn image(base: &str) -> platform_adapters::MediaItem {
+    media_item(
+        base,
+        platform_adapters::MediaKind::Image,
+        "image/jpeg",
+        "img-1.jpg",
+        b"\xff\xd8\xff\xe0 fake jpeg bytes",
+    )
+}
+
+/// A small MP4-like video item served at `{base}/media/vid-1.mp4`.
+pub fn video(base: &str) -> platform_adapters::MediaItem {
+    media_item(
+        base,
+        platform_adapters::MediaKind::Video,
+        "video/mp4",
+        "vid-1.mp4",
+        b"\x00\x00\x00\x18ftypmp42 fake mp4 bytes",
+    )
+}
+
+fn media_item(
+    base: &str,
+    kind: platform_adapters::MediaKind,
+    mime: &str,
+    name: &str,
+    bytes: &'static [u8],
+) -> platform_adapters::MediaItem {
+    platform_adapters::MediaItem {
+        id: domain::MediaId::new(),
+        kind,
+        mime_type: mime.into(),
+        width: Some(1080),
+        height: Some(1080),
+        duration_ms: (kind == platform_adapters::MediaKind::Video).then_some(4_000),
+        alt_text: Some("a test picture".into()),
+        url: format!("{base}/media/{name}?sig=signed"),
+        bytes: bytes::Bytes::from_static(bytes),
+    }
+}
+
+/// The default per-platform options.
+pub fn no_options() -> &'static platform_adapters::PostOptions {
+    static NONE: std::sync::OnceLock<platform_adapters::PostOptions> = std::sync::OnceLock::new();
+    NONE.get_or_init(Default::default)
+}
+
+/// A publish request of `text` with `media`, keyed like a real target id.
+pub fn post<'a>(
+    text: &'a str,
+    media: &'a [platform_adapters::MediaItem],
+    options: &'a platform_adapters::PostOptions,
+) -> platform_adapters::PublishRequest<'a> {
+    platform_adapters::PublishRequest {
+        idempotency_key: "0b7c6a3e-5f1d-4c2b-9a8e-7d6f5e4c3b2a",
+        text,
+        media,
+        options,
+        account_kind: domain::AccountKind::Profile,
+    }
+}

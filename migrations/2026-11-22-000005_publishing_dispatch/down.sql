@@ -1,0 +1,11 @@
+ALTER TABLE mastodon_apps DROP COLUMN characters_reserved_per_url;
+ALTER TABLE mastodon_apps DROP COLUMN max_media_attachments;
+ALTER TABLE mastodon_apps DROP COLUMN max_characters;
+ALTER TABLE media DROP COLUMN alt_text;
+DROP INDEX post_attempts_account_started_idx;
+ALTER TABLE post_attempts DROP COLUMN account_id;
+DROP INDEX post_targets_lease_idx;
+DROP INDEX post_targets_dispatch_idx;
+CREATE INDEX post_targets_status_due_idx ON post_targets (status, due_at);
+ALTER TABLE post_targets ALTER COLUMN next_attempt_at DROP NOT NULL;
+ALTER TABLE post_targets DROP COLUMN options;
