@@ -6,9 +6,10 @@ ALTER TABLE post_targets ADD COLUMN options jsonb NOT NULL DEFAULT '{}';
 UPDATE post_targets SET next_attempt_at = due_at WHERE next_attempt_at IS NULL;
 ALTER TABLE post_targets ALTER COLUMN next_attempt_at SET NOT NULL;
 
--- Dispatch reads scheduled targets by next_attempt_at, and publishing targets whose lease ran out.
+-- Dispatch reads waiting targets (scheduled, or unknown and due for reconciliation) by
+-- next_attempt_at, and publishing targets whose lease ran out.
 DROP INDEX post_targets_status_due_idx;
-CREATE INDEX post_targets_dispatch_idx ON post_targets (next_attempt_at) WHERE status = 'scheduled';
+CREATE INDEX post_targets_dispatch_idx ON post_targets (next_attempt_at) WHERE status IN ('scheduled', 'unknown');
 CREATE INDEX post_targets_lease_idx ON post_targets (lease_until) WHERE status = 'publishing';
 
 -- The attempts of one account in a time window, for platform publish limits (Instagram's 24 h).

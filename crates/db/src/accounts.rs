@@ -160,6 +160,27 @@ impl Account {
             .optional()
     }
 
+    /// Those of `ids` that belong to `owner` (any status; the caller judges which may post).
+    pub fn find_many_for_owner(
+        conn: &mut PgConnection,
+        ids: &[AccountId],
+        owner: &OwnerId,
+    ) -> QueryResult<Vec<Account>> {
+        social_accounts::table
+            .filter(social_accounts::id.eq_any(ids))
+            .filter(social_accounts::owner_id.eq(owner))
+            .select(Account::as_select())
+            .load(conn)
+    }
+
+    /// Several accounts by id, whoever owns them (the publisher's batch load).
+    pub fn find_many(conn: &mut PgConnection, ids: &[AccountId]) -> QueryResult<Vec<Account>> {
+        social_accounts::table
+            .filter(social_accounts::id.eq_any(ids))
+            .select(Account::as_select())
+            .load(conn)
+    }
+
     /// `owner`'s accounts that are not disconnected, oldest first, after `after` (cursor).
     pub fn list_for_owner(
         conn: &mut PgConnection,

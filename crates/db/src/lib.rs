@@ -7,6 +7,7 @@ pub mod migrations;
 pub mod oauth_states;
 pub mod outbox;
 mod pool;
+pub mod posts;
 pub mod refresh;
 pub mod schema;
 

@@ -18,6 +18,10 @@ pub struct MastodonApp {
     pub redirect_uri: String,
     pub scopes: String,
     pub created_at: DateTime<Utc>,
+    /// The instance's own status limits, when they could be read at registration.
+    pub max_characters: Option<i32>,
+    pub max_media_attachments: Option<i32>,
+    pub characters_reserved_per_url: Option<i32>,
 }
 
 impl MastodonApp {
@@ -31,6 +35,23 @@ impl MastodonApp {
             .select(MastodonApp::as_select())
             .first(conn)
             .optional()
+    }
+
+    /// Records an instance's status limits (read from `GET /api/v2/instance`).
+    pub fn set_limits(
+        conn: &mut PgConnection,
+        instance: &str,
+        max_characters: i32,
+        max_media_attachments: i32,
+        characters_reserved_per_url: i32,
+    ) -> QueryResult<usize> {
+        diesel::update(mastodon_apps::table.filter(mastodon_apps::instance.eq(instance)))
+            .set((
+                mastodon_apps::max_characters.eq(max_characters),
+                mastodon_apps::max_media_attachments.eq(max_media_attachments),
+                mastodon_apps::characters_reserved_per_url.eq(characters_reserved_per_url),
+            ))
+            .execute(conn)
     }
 
     /// Stores a registration; when another request registered the same instance first, keeps

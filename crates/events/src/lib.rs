@@ -19,6 +19,6 @@ pub use outbox::Outbox;
 pub use relay::{Relay, RelaySettings};
 pub use tokio_util::sync::CancellationToken;
 pub use topology::{
-    declare, service_queues, QueueSpec, Topology, ACCOUNT_REGISTRY_LIFECYCLE,
+    declare, service_queues, QueueSpec, Topology, ACCOUNT_REGISTRY_LIFECYCLE, PUBLISHER_POSTS,
     TOKEN_REFRESHER_EXPIRING,
 };

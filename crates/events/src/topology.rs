@@ -74,8 +74,8 @@ impl QueueSpec {
 /// `prefix` is prepended to the names (empty in deployments; tests isolate themselves with it).
 pub fn service_queues(prefix: &str) -> Vec<QueueSpec> {
     use crate::{
-        AccountConnected, AccountDisconnectRequested, AccountSyncRequested, Event, TokenExpiring,
-        TokenRefreshFailed, TokenRefreshed,
+        AccountConnected, AccountDisconnectRequested, AccountSyncRequested, Event, PostCanceled,
+        PostScheduled, TokenExpiring, TokenRefreshFailed, TokenRefreshed,
     };
     vec![
         QueueSpec::new(
@@ -92,8 +92,15 @@ pub fn service_queues(prefix: &str) -> Vec<QueueSpec> {
             format!("{prefix}{TOKEN_REFRESHER_EXPIRING}"),
             &[TokenExpiring::TYPE],
         ),
+        QueueSpec::new(
+            format!("{prefix}{PUBLISHER_POSTS}"),
+            &[PostScheduled::TYPE, PostCanceled::TYPE],
+        ),
     ]
 }
+
+/// publisher's queue: posts scheduled (wake the dispatcher) and canceled.
+pub const PUBLISHER_POSTS: &str = "publisher.posts";
 
 /// account-registry's queue: connections, sync and disconnect requests, refresh outcomes.
 pub const ACCOUNT_REGISTRY_LIFECYCLE: &str = "account-registry.lifecycle";

@@ -65,3 +65,14 @@ pub fn workspace_root() -> std::path::PathBuf {
         .expect("workspace root")
         .to_path_buf()
 }
+
+/// Peak resident set (`VmHWM`) of process `pid` in KiB; 0 when it cannot be read.
+pub fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}

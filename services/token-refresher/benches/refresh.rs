@@ -202,15 +202,7 @@ async fn main() {
                 None => buckets.push((le, count)),
             }
         }
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-        let hwm = status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        rss_kb = rss_kb.max(hwm);
+        rss_kb = rss_kb.max(testkit::peak_rss_kb(child.id()));
     }
     buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
     let total = buckets.last().map_or(0.0, |b| b.1);

@@ -1,0 +1,644 @@
+//! `posts`, `post_targets` and `post_attempts`: what the gateway accepts and the publisher
+//! works through.
+//!
+//! A post's status is never written by hand: [`Post::refresh_status`] derives it from its
+//! targets, in the same transaction as whatever changed them.
+
+use chrono::{DateTime, Utc};
+use diesel::{prelude::*, sql_types};
+use domain::{
+    AccountId, AttemptOutcome, DraftId, MediaId, OwnerId, Platform, PostAttemptId, PostId,
+    PostStatus, PostTargetId, TargetStatus,
+};
+
+use crate::schema::{post_attempts, post_targets, posts};
+
+/// A row of `posts`.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = posts, check_for_backend(diesel::pg::Pg))]
+pub struct Post {
+    pub id: PostId,
+    pub owner_id: OwnerId,
+    pub draft_id: Option<DraftId>,
+    pub text: String,
+    pub media_ids: Vec<Option<MediaId>>,
+    pub variants: serde_json::Value,
+    pub idempotency_key: Option<String>,
+    pub request_hash: Option<Vec<u8>>,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub status: PostStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new post.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = posts)]
+pub struct NewPost {
+    pub id: PostId,
+    pub owner_id: OwnerId,
+    pub draft_id: Option<DraftId>,
+    pub text: String,
+    pub media_ids: Vec<Option<MediaId>>,
+    pub variants: serde_json::Value,
+    pub idempotency_key: Option<String>,
+    pub request_hash: Option<Vec<u8>>,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub status: PostStatus,
+}
+
+/// A row of `post_targets`: one account's share of a post.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, QueryableByName)]
+#[diesel(table_name = post_targets, check_for_backend(diesel::pg::Pg))]
+pub struct PostTarget {
+    pub id: PostTargetId,
+    pub post_id: PostId,
+    pub account_id: AccountId,
+    pub platform: Platform,
+    pub text: String,
+    pub media_ids: Vec<Option<MediaId>>,
+    pub status: TargetStatus,
+    pub due_at: DateTime<Utc>,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub platform_post_id: Option<String>,
+    pub url: Option<String>,
+    pub error_code: Option<String>,
+    pub last_error: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub options: serde_json::Value,
+}
+
+/// A new target; `next_attempt_at` starts at `due_at`.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = post_targets)]
+pub struct NewTarget {
+    pub id: PostTargetId,
+    pub post_id: PostId,
+    pub account_id: AccountId,
+    pub platform: Platform,
+    pub text: String,
+    pub media_ids: Vec<Option<MediaId>>,
+    pub status: TargetStatus,
+    pub due_at: DateTime<Utc>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub options: serde_json::Value,
+}
+
+/// A row of `post_attempts`: one call to a platform.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = post_attempts, check_for_backend(diesel::pg::Pg))]
+pub struct PostAttempt {
+    pub id: PostAttemptId,
+    pub target_id: PostTargetId,
+    pub attempt_no: i32,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub http_status: Option<i32>,
+    pub outcome: AttemptOutcome,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub response: Option<serde_json::Value>,
+    pub account_id: Option<AccountId>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = post_attempts, treat_none_as_null = true)]
+pub struct AttemptResult {
+    pub finished_at: Option<DateTime<Utc>>,
+    pub http_status: Option<i32>,
+    pub outcome: AttemptOutcome,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub response: Option<serde_json::Value>,
+}
+
+/// Where a target stands after an attempt. The lease is always released.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = post_targets, treat_none_as_null = true)]
+pub struct TargetResult {
+    pub status: TargetStatus,
+    pub next_attempt_at: DateTime<Utc>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub platform_post_id: Option<String>,
+    pub url: Option<String>,
+    pub error_code: Option<String>,
+    pub last_error: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// `GET /v1/posts` filters.
+#[derive(Debug, Clone, Default)]
+pub struct PostFilter {
+    pub status: Option<PostStatus>,
+    pub account_id: Option<AccountId>,
+    /// Created at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub to: Option<DateTime<Utc>>,
+    /// Keyset cursor: posts strictly older than this `(created_at, id)`.
+    pub before: Option<(DateTime<Utc>, PostId)>,
+}
+
+/// A target the dispatcher claimed, with the status it had: `scheduled` (publish it),
+/// `unknown` (reconcile it) or `publishing` (recovered from a publisher whose lease ran out:
+/// its last attempt may have reached the platform).
+#[derive(Debug, Clone)]
+pub struct ClaimedTarget {
+    pub target: PostTarget,
+    pub previous: TargetStatus,
+}
+
+#[derive(QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = sql_types::Uuid)]
+    id: PostTargetId,
+    #[diesel(sql_type = sql_types::Text)]
+    previous: TargetStatus,
+}
+
+impl Post {
+    /// Inserts a post with its targets. With an idempotency key already used by this owner,
+    /// inserts nothing and answers `None` (the caller reads the existing post).
+    pub fn insert_with_targets(
+        conn: &mut PgConnection,
+        post: &NewPost,
+        targets: &[NewTarget],
+    ) -> QueryResult<Option<Post>> {
+        let inserted = diesel::insert_into(posts::table)
+            .values(post)
+            .on_conflict_do_nothing()
+            .returning(Post::as_returning())
+            .get_result(conn)
+            .optional()?;
+        if inserted.is_some() {
+            diesel::insert_into(post_targets::table)
+                .values(targets)
+                .execute(conn)?;
+        }
+        Ok(inserted)
+    }
+
+    /// The owner's post with this idempotency key.
+    pub fn find_by_idempotency_key(
+        conn: &mut PgConnection,
+        owner: &OwnerId,
+        key: &str,
+    ) -> QueryResult<Option<Post>> {
+        posts::table
+            .filter(posts::owner_id.eq(owner))
+            .filter(posts::idempotency_key.eq(key))
+            .select(Post::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// The owner's post; another owner's is as missing as an unknown id.
+    pub fn get_for_owner(
+        conn: &mut PgConnection,
+        owner: &OwnerId,
+        id: PostId,
+    ) -> QueryResult<Option<Post>> {
+        posts::table
+            .filter(posts::id.eq(id))
+            .filter(posts::owner_id.eq(owner))
+            .select(Post::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// The owner's post, row-locked for the rest of the transaction (edits and cancels).
+    pub fn lock_for_owner(
+        conn: &mut PgConnection,
+        owner: &OwnerId,
+        id: PostId,
+    ) -> QueryResult<Option<Post>> {
+        posts::table
+            .filter(posts::id.eq(id))
+            .filter(posts::owner_id.eq(owner))
+            .for_update()
+            .select(Post::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// The owner's posts, newest first, at most `limit`.
+    pub fn list_for_owner(
+        conn: &mut PgConnection,
+        owner: &OwnerId,
+        filter: &PostFilter,
+        limit: i64,
+    ) -> QueryResult<Vec<Post>> {
+        let mut query = posts::table
+            .filter(posts::owner_id.eq(owner))
+            .select(Post::as_select())
+            .order((posts::created_at.desc(), posts::id.desc()))
+            .limit(limit)
+            .into_boxed();
+        if let Some(status) = filter.status {
+            query = query.filter(posts::status.eq(status));
+        }
+        if let Some(account) = filter.account_id {
+            query = query.filter(
+                posts::id.eq_any(
+                    post_targets::table
+                        .filter(post_targets::account_id.eq(account))
+                        .select(post_targets::post_id),
+                ),
+            );
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(posts::created_at.ge(from));
+        }
+        if let Some(to) = filter.to {
+            query = query.filter(posts::created_at.lt(to));
+        }
+        if let Some((at, id)) = filter.before {
+            query = query.filter(
+                posts::created_at
+                    .lt(at)
+                    .or(posts::created_at.eq(at).and(posts::id.lt(id))),
+            );
+        }
+        query.load(conn)
+    }
+
+    /// Updates the text and schedule of a post (the targets are updated separately).
+    pub fn update_content(
+        conn: &mut PgConnection,
+        id: PostId,
+        text: &str,
+        variants: &serde_json::Value,
+        scheduled_at: Option<DateTime<Utc>>,
+    ) -> QueryResult<Post> {
+        diesel::update(posts::table.find(id))
+            .set((
+                posts::text.eq(text),
+                posts::variants.eq(variants),
+                posts::scheduled_at.eq(scheduled_at),
+                posts::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Post::as_returning())
+            .get_result(conn)
+    }
+
+    /// Derives the status of each post from its targets and stores it where it changed:
+    /// all canceled → canceled; all waiting → scheduled; any still waiting, in flight or being
+    /// reconciled →
+    /// publishing; all done → published, partially_failed or failed.
+    pub fn refresh_status(conn: &mut PgConnection, ids: &[PostId]) -> QueryResult<usize> {
+        diesel::sql_query(
+            "UPDATE posts p SET status = d.status, updated_at = now() FROM ( \
+                SELECT post_id, CASE \
+                    WHEN bool_and(status = 'canceled') THEN 'canceled' \
+                    WHEN bool_and(status IN ('scheduled', 'canceled')) THEN 'scheduled' \
+                    WHEN bool_or(status IN ('scheduled', 'publishing', 'unknown')) THEN 'publishing' \
+                    WHEN bool_and(status IN ('published', 'canceled')) THEN 'published' \
+                    WHEN bool_or(status = 'published') THEN 'partially_failed' \
+                    ELSE 'failed' END AS status \
+                FROM post_targets WHERE post_id = ANY($1) GROUP BY post_id) d \
+             WHERE p.id = d.post_id AND p.status <> d.status",
+        )
+        .bind::<sql_types::Array<sql_types::Uuid>, _>(ids)
+        .execute(conn)
+    }
+}
+
+impl PostTarget {
+    /// The targets of these posts, in creation order.
+    pub fn of_posts(conn: &mut PgConnection, ids: &[PostId]) -> QueryResult<Vec<PostTarget>> {
+        post_targets::table
+            .filter(post_targets::post_id.eq_any(ids))
+            .order((post_targets::created_at, post_targets::id))
+            .select(PostTarget::as_select())
+            .load(conn)
+    }
+
+    /// One target.
+    pub fn get(conn: &mut PgConnection, id: PostTargetId) -> QueryResult<Option<PostTarget>> {
+        post_targets::table
+            .find(id)
+            .select(PostTarget::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Cancels the post's targets that are still waiting; answers the canceled ids. Targets a
+    /// publisher already claimed are left alone: they are going out.
+    pub fn cancel_scheduled(
+        conn: &mut PgConnection,
+        post: PostId,
+    ) -> QueryResult<Vec<PostTargetId>> {
+        diesel::update(
+            post_targets::table
+                .filter(post_targets::post_id.eq(post))
+                .filter(post_targets::status.eq(TargetStatus::Scheduled)),
+        )
+        .set((
+            post_targets::status.eq(TargetStatus::Canceled),
+            post_targets::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(post_targets::id)
+        .get_results(conn)
+    }
+
+    /// Reschedules one waiting target and replaces its content. `false` when the target is no
+    /// longer waiting (a publisher claimed it in the meantime).
+    pub fn reschedule(
+        conn: &mut PgConnection,
+        id: PostTargetId,
+        text: &str,
+        due_at: DateTime<Utc>,
+        options: &serde_json::Value,
+    ) -> QueryResult<bool> {
+        diesel::update(
+            post_targets::table
+                .filter(post_targets::id.eq(id))
+                .filter(post_targets::status.eq(TargetStatus::Scheduled)),
+        )
+        .set((
+            post_targets::text.eq(text),
+            post_targets::due_at.eq(due_at),
+            post_targets::next_attempt_at.eq(due_at),
+            post_targets::options.eq(options),
+            post_targets::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+    }
+
+    /// Puts the post's failed targets back in the queue, due now; answers them.
+    pub fn retry_failed(
+        conn: &mut PgConnection,
+        post: PostId,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Vec<PostTarget>> {
+        diesel::update(
+            post_targets::table
+                .filter(post_targets::post_id.eq(post))
+                .filter(post_targets::status.eq(TargetStatus::Failed)),
+        )
+        .set((
+            post_targets::status.eq(TargetStatus::Scheduled),
+            post_targets::next_attempt_at.eq(now),
+            post_targets::lease_until.eq(None::<DateTime<Utc>>),
+            post_targets::error_code.eq(None::<String>),
+            post_targets::last_error.eq(None::<String>),
+            post_targets::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(PostTarget::as_returning())
+        .get_results(conn)
+    }
+
+    /// Claims up to `limit` targets that are due (scheduled, or unknown and due for
+    /// reconciliation) and up to `limit` whose publisher's lease ran out, leasing
+    /// them until `lease_until`, and marks their posts publishing. Rows another replica is
+    /// claiming are skipped (`SKIP LOCKED`), so replicas split the work.
+    pub fn claim_due(
+        conn: &mut PgConnection,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> QueryResult<Vec<ClaimedTarget>> {
+        let claimed: Vec<Claimed> = diesel::sql_query(
+            "WITH waiting AS ( \
+                SELECT id, status AS previous FROM post_targets \
+                WHERE status IN ('scheduled', 'unknown') AND next_attempt_at <= $1 \
+                ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED), \
+             abandoned AS ( \
+                SELECT id, status AS previous FROM post_targets \
+                WHERE status = 'publishing' AND lease_until < $1 \
+                ORDER BY lease_until LIMIT $3 FOR UPDATE SKIP LOCKED), \
+             due AS (SELECT * FROM waiting UNION ALL SELECT * FROM abandoned) \
+             UPDATE post_targets t SET status = 'publishing', lease_until = $2, updated_at = now() \
+             FROM due WHERE t.id = due.id \
+             RETURNING t.id, due.previous",
+        )
+        .bind::<sql_types::Timestamptz, _>(now)
+        .bind::<sql_types::Timestamptz, _>(lease_until)
+        .bind::<sql_types::BigInt, _>(limit)
+        .load(conn)?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<PostTargetId> = claimed.iter().map(|c| c.id).collect();
+        let targets: Vec<PostTarget> = post_targets::table
+            .filter(post_targets::id.eq_any(&ids))
+            .order(post_targets::next_attempt_at)
+            .select(PostTarget::as_select())
+            .load(conn)?;
+        let mut post_ids: Vec<PostId> = targets.iter().map(|t| t.post_id).collect();
+        post_ids.sort_unstable();
+        post_ids.dedup();
+        Post::refresh_status(conn, &post_ids)?;
+        Ok(targets
+            .into_iter()
+            .map(|target| ClaimedTarget {
+                previous: claimed
+                    .iter()
+                    .find(|c| c.id == target.id)
+                    .map_or(TargetStatus::Scheduled, |c| c.previous),
+                target,
+            })
+            .collect())
+    }
+
+    /// When the earliest waiting target is due, for the dispatcher's sleep.
+    pub fn next_due(conn: &mut PgConnection) -> QueryResult<Option<DateTime<Utc>>> {
+        post_targets::table
+            .filter(post_targets::status.eq_any([TargetStatus::Scheduled, TargetStatus::Unknown]))
+            .select(diesel::dsl::min(post_targets::next_attempt_at))
+            .first(conn)
+    }
+
+    /// Records the outcome of an attempt on a target this publisher still holds (its lease is
+    /// `lease`). `None` when the lease was lost: another replica took the target over.
+    pub fn record_result(
+        conn: &mut PgConnection,
+        id: PostTargetId,
+        lease: DateTime<Utc>,
+        result: &TargetResult,
+    ) -> QueryResult<Option<PostTarget>> {
+        diesel::update(
+            post_targets::table
+                .filter(post_targets::id.eq(id))
+                .filter(post_targets::status.eq(TargetStatus::Publishing))
+                .filter(post_targets::lease_until.eq(lease)),
+        )
+        .set((result, post_targets::updated_at.eq(diesel::dsl::now)))
+        .returning(PostTarget::as_returning())
+        .get_result(conn)
+        .optional()
+    }
+
+    /// Targets per status (the `targets by status` gauge).
+    pub fn count_by_status(conn: &mut PgConnection) -> QueryResult<Vec<(TargetStatus, i64)>> {
+        post_targets::table
+            .group_by(post_targets::status)
+            .select((post_targets::status, diesel::dsl::count_star()))
+            .load(conn)
+    }
+}
+
+impl PostAttempt {
+    /// Marks an attempt in flight before the platform is called, on a target this publisher
+    /// holds under `lease`. Committed on its own: a crash during the call leaves it behind,
+    /// which is how a recovered target knows its outcome is unknown. `None` when the lease
+    /// was lost.
+    pub fn start(
+        conn: &mut PgConnection,
+        target: PostTargetId,
+        account: AccountId,
+        lease: DateTime<Utc>,
+    ) -> QueryResult<Option<PostAttempt>> {
+        conn.transaction(|conn| {
+            let attempt_no: Option<i32> = diesel::update(
+                post_targets::table
+                    .filter(post_targets::id.eq(target))
+                    .filter(post_targets::status.eq(TargetStatus::Publishing))
+                    .filter(post_targets::lease_until.eq(lease)),
+            )
+            .set(post_targets::attempts.eq(post_targets::attempts + 1))
+            .returning(post_targets::attempts)
+            .get_result(conn)
+            .optional()?;
+            let Some(attempt_no) = attempt_no else {
+                return Ok(None);
+            };
+            diesel::insert_into(post_attempts::table)
+                .values((
+                    post_attempts::id.eq(PostAttemptId::new()),
+                    post_attempts::target_id.eq(target),
+                    post_attempts::account_id.eq(account),
+                    post_attempts::attempt_no.eq(attempt_no),
+                    post_attempts::outcome.eq(AttemptOutcome::InFlight),
+                ))
+                .returning(PostAttempt::as_returning())
+                .get_result(conn)
+                .map(Some)
+        })
+    }
+
+    /// Stores how an attempt ended.
+    pub fn finish(
+        conn: &mut PgConnection,
+        id: PostAttemptId,
+        result: &AttemptResult,
+    ) -> QueryResult<usize> {
+        diesel::update(post_attempts::table.find(id))
+            .set(result)
+            .execute(conn)
+    }
+
+    /// The latest attempt of a target.
+    pub fn latest(
+        conn: &mut PgConnection,
+        target: PostTargetId,
+    ) -> QueryResult<Option<PostAttempt>> {
+        post_attempts::table
+            .filter(post_attempts::target_id.eq(target))
+            .order(post_attempts::attempt_no.desc())
+            .select(PostAttempt::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// The attempts of these targets, oldest first.
+    pub fn of_targets(
+        conn: &mut PgConnection,
+        targets: &[PostTargetId],
+    ) -> QueryResult<Vec<PostAttempt>> {
+        post_attempts::table
+            .filter(post_attempts::target_id.eq_any(targets))
+            .order((post_attempts::target_id, post_attempts::attempt_no))
+            .select(PostAttempt::as_select())
+            .load(conn)
+    }
+
+    /// Start times of the account's attempts since `since` that count against a platform's
+    /// publishing limit (published, or possibly published), newest first, at most `limit`.
+    pub fn counted_since(
+        conn: &mut PgConnection,
+        account: AccountId,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> QueryResult<Vec<DateTime<Utc>>> {
+        post_attempts::table
+            .filter(post_attempts::account_id.eq(account))
+            .filter(post_attempts::started_at.ge(since))
+            .filter(post_attempts::outcome.eq_any([
+                AttemptOutcome::Success,
+                AttemptOutcome::InFlight,
+                AttemptOutcome::Unknown,
+            ]))
+            .order(post_attempts::started_at.desc())
+            .limit(limit)
+            .select(post_attempts::started_at)
+            .load(conn)
+    }
+}
+
+/// What validating a post needs to know of a media item.
+#[derive(Debug, Clone, Queryable)]
+pub struct MediaFacts {
+    pub id: MediaId,
+    pub mime_type: String,
+    pub size_bytes: i64,
+    pub duration_ms: Option<i32>,
+}
+
+/// The facts of those of `ids` that `owner` uploaded.
+pub fn media_facts(
+    conn: &mut PgConnection,
+    owner: &OwnerId,
+    ids: &[MediaId],
+) -> QueryResult<Vec<MediaFacts>> {
+    use crate::schema::media;
+    media::table
+        .filter(media::id.eq_any(ids))
+        .filter(media::owner_id.eq(owner))
+        .select((
+            media::id,
+            media::mime_type,
+            media::size_bytes,
+            media::duration_ms,
+        ))
+        .load(conn)
+}
+
+/// What publishing needs of a media item: how to describe it and where its bytes are.
+#[derive(Debug, Clone, Queryable)]
+pub struct MediaForPublishing {
+    pub id: MediaId,
+    pub mime_type: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub duration_ms: Option<i32>,
+    pub alt_text: Option<String>,
+    pub storage_key: String,
+}
+
+/// The media of a target, whoever owns them (the gateway checked ownership when the post
+/// was accepted).
+pub fn media_for_publishing(
+    conn: &mut PgConnection,
+    ids: &[MediaId],
+) -> QueryResult<Vec<MediaForPublishing>> {
+    use crate::schema::media;
+    media::table
+        .filter(media::id.eq_any(ids))
+        .select((
+            media::id,
+            media::mime_type,
+            media::width,
+            media::height,
+            media::duration_ms,
+            media::alt_text,
+            media::storage_key,
+        ))
+        .load(conn)
+}
