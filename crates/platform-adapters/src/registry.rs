@@ -227,6 +227,28 @@ impl Registry {
         )
     }
 
+    /// The adapter that publishes for an account of `platform` (on `instance_url`, for
+    /// Mastodon). Posting needs only the account's own token, never the app's credentials.
+    /// `None` for a platform this deployment does not configure.
+    pub fn for_publishing(
+        &self,
+        platform: Platform,
+        instance_url: Option<&str>,
+    ) -> Option<Arc<dyn PlatformAdapter>> {
+        match platform {
+            Platform::Bluesky => Some(self.bluesky.clone()),
+            Platform::Mastodon => Some(Arc::new(mastodon::MastodonAdapter::for_publishing(
+                self.user_hosts_http.clone(),
+                instance_url?.to_owned(),
+            ))),
+            other => self
+                .oauth
+                .get(&other)
+                .filter(|(_, configured)| *configured)
+                .map(|(adapter, _)| adapter.clone()),
+        }
+    }
+
     /// The client for hosts users choose (Mastodon app registration).
     pub fn user_hosts_http(&self) -> &reqwest::Client {
         &self.user_hosts_http

@@ -15,6 +15,15 @@
 //!   'refreshJwt' (not the 'accessJwt')")
 //! - <https://docs.bsky.app/docs/api/app-bsky-actor-get-profile> (`profileViewDetailed`)
 //! - <https://docs.bsky.app/docs/advanced-guides/rate-limits> (429 with `RateLimit-*` headers)
+//! - <https://docs.bsky.app/docs/advanced-guides/posts> (`com.atproto.repo.uploadBlob`,
+//!   `createRecord` of an `app.bsky.feed.post`, `app.bsky.embed.images` with `alt` and
+//!   `aspectRatio`)
+//! - <https://docs.bsky.app/docs/advanced-guides/post-richtext> (facets: UTF-8 byte ranges,
+//!   `#link` and `#mention`, handles resolved with `com.atproto.identity.resolveHandle`)
+//! - <https://atproto.com/specs/record-key> and <https://atproto.com/specs/tid> (record keys of
+//!   type `tid`: 13 base32-sortable characters, top bit 0, 53 bits of microseconds, 10 bits of
+//!   clock id)
+//! - <https://docs.bsky.app/docs/api/com-atproto-repo-get-record> (400 `RecordNotFound`)
 //!
 //! Why app passwords only: the reference PDS answers a main-password login of an account with
 //! email two-factor enabled with 401 `AuthFactorTokenRequired` ("A sign in code has been sent to
@@ -23,7 +32,7 @@
 //! change the account's email, password and identity; a publishing tool has no business holding
 //! one, and the user can revoke an app password on its own without touching anything else.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use chrono::{DateTime, Utc};
@@ -32,11 +41,13 @@ use futures_util::future::BoxFuture;
 use reqwest::{header::HeaderMap, Client, RequestBuilder, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::{json, Value};
 
 use crate::{
     classify_response, http, parse_retry_after, AccountRef, AdapterError, AdapterSettings,
-    AuthorizeParams, Capabilities, CodeExchange, Connection, Descriptor, Endpoints, MediaKind,
-    PlatformAdapter, Profile, PublishLimit, Revocation, Stats, TextCounting, TokenSet,
+    AuthorizeParams, Capabilities, CodeExchange, Connection, Descriptor, Endpoints, MediaItem,
+    MediaKind, PlatformAdapter, Profile, PublishLimit, PublishRequest, Published, Revocation,
+    Stats, TextCounting, TokenSet,
 };
 
 /// The PDS (entryway) most accounts live on, and the default service.
@@ -57,6 +68,19 @@ const CREATE_SESSION: &str = "/xrpc/com.atproto.server.createSession";
 const REFRESH_SESSION: &str = "/xrpc/com.atproto.server.refreshSession";
 const DELETE_SESSION: &str = "/xrpc/com.atproto.server.deleteSession";
 const GET_PROFILE: &str = "/xrpc/app.bsky.actor.getProfile";
+const UPLOAD_BLOB: &str = "/xrpc/com.atproto.repo.uploadBlob";
+const CREATE_RECORD: &str = "/xrpc/com.atproto.repo.createRecord";
+const GET_RECORD: &str = "/xrpc/com.atproto.repo.getRecord";
+const RESOLVE_HANDLE: &str = "/xrpc/com.atproto.identity.resolveHandle";
+
+/// The collection (and `$type`) of posts.
+pub const POST_COLLECTION: &str = "app.bsky.feed.post";
+
+/// Images per post (`app.bsky.embed.images`: `maxLength: 4`).
+const MAX_IMAGES: usize = 4;
+
+/// Largest image blob an `app.bsky.embed.images#image` accepts (`maxSize: 1000000`).
+const MAX_IMAGE_BYTES: usize = 1_000_000;
 
 /// Static facts: app-password auth, 300 graphemes (the `app.bsky.feed.post` lexicon's
 /// `maxGraphemes`), up to 4 images (`app.bsky.embed.images`), rotating refresh JWTs.
@@ -109,6 +133,85 @@ pub fn looks_like_app_password(password: &str) -> bool {
         && groups
             .iter()
             .all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The record key of the post published for `idempotency_key`: a TID that every attempt of the
+/// same post derives alike, which is what makes publishing idempotent. A repeated
+/// `createRecord` with a key that already exists cannot create a second post (the repository
+/// already has a record at that path), so an attempt whose outcome was lost is simply repeated.
+///
+/// How the key is built, so it stays a syntactically valid TID (`^[2-7a-j][2-7a-z]{12}$`):
+/// 1. the key is trimmed and lowercased (a UUID prints either way), then hashed with 64-bit
+///    FNV-1a followed by the SplitMix64 finalizer, both written out here because the standard
+///    library's hasher may change between Rust releases, and a hash that changes between two
+///    attempts of one post would post it twice;
+/// 2. the top 4 bits of the hash are dropped, leaving 60 bits: the upper 50 become the TID's
+///    microsecond timestamp, the lower 10 its clock id. The top bit is therefore 0, as TIDs
+///    require, and the first character is always `2`.
+///
+/// The timestamp then lies between 1970 and 2005 (2^50 microseconds is about 35.7 years). No
+/// clock-based generator (the Bluesky app, other clients, the PDS itself) makes TIDs that old,
+/// so our keys cannot collide with posts made elsewhere; among our own posts two keys meet with
+/// probability about n²/2^61. The cost is cosmetic: tools that read a creation time out of the
+/// record key show an old date. Feeds sort by the record's `createdAt`, which is the real time.
+///
+/// Changing this function changes the key of posts still being retried: it must stay as it is
+/// (a contract test pins its output).
+pub fn record_key(idempotency_key: &str) -> String {
+    let canonical = idempotency_key.trim().to_ascii_lowercase();
+    let hash = splitmix64_finalize(fnv1a64(canonical.as_bytes()));
+    encode_tid(hash >> 4)
+}
+
+/// Whether `candidate` is a syntactically valid TID: 13 characters of the base32-sortable
+/// alphabet, the first one from `2`–`7` or `a`–`j` (the top bit is 0).
+pub fn is_valid_tid(candidate: &str) -> bool {
+    let bytes = candidate.as_bytes();
+    bytes.len() == 13
+        && bytes.iter().all(|b| TID_ALPHABET.contains(b))
+        && TID_ALPHABET[..16].contains(&bytes[0])
+}
+
+/// The base32-sortable alphabet of TIDs: digits `2`–`7`, then `a`–`z`, in ascending order so
+/// that string order is numeric order.
+const TID_ALPHABET: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
+
+fn encode_tid(value: u64) -> String {
+    // 13 characters of 5 bits each cover 65 bits; the first character holds the top 4.
+    (0..13)
+        .rev()
+        .map(|i| {
+            let digit = (value >> (i * 5)) & 0x1f;
+            char::from(TID_ALPHABET[digit as usize])
+        })
+        .collect()
+}
+
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Spreads every input bit over the whole output: FNV-1a alone leaves the high bits (which
+/// become the TID's leading characters) weakly mixed.
+fn splitmix64_finalize(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The public web address of a post: `https://bsky.app/profile/<did>/post/<rkey>`, from its
+/// `at://<did>/app.bsky.feed.post/<rkey>` URI.
+pub fn post_web_url(at_uri: &str) -> Option<String> {
+    let rest = at_uri.strip_prefix("at://")?;
+    let mut parts = rest.split('/');
+    let (repo, collection, rkey) = (parts.next()?, parts.next()?, parts.next()?);
+    if collection != POST_COLLECTION || repo.is_empty() || rkey.is_empty() || parts.next().is_some()
+    {
+        return None;
+    }
+    Some(format!("{PROFILE_WEB_BASE}/{repo}/post/{rkey}"))
 }
 
 /// The adapter: one per process, shared by every Bluesky account whatever its service.
@@ -281,6 +384,168 @@ impl BlueskyAdapter {
             tracing::warn!(error = %failure.class, "could not delete a full-access Bluesky session; it expires on its own");
         }
     }
+
+    /// Uploads, resolves and creates; see [`PlatformAdapter::publish`] on this type.
+    async fn publish_post(
+        &self,
+        account: &AccountRef<'_>,
+        post: &PublishRequest<'_>,
+    ) -> Result<Published, AdapterError> {
+        check_media(post.media)?;
+        let service = self.account_service(account);
+        let rkey = record_key(post.idempotency_key);
+
+        let facets = self.facets(&service, post.text).await?;
+        let mut images = Vec::with_capacity(post.media.len());
+        for item in post.media {
+            let blob = self
+                .upload_image(&service, account.access_token, item)
+                .await?;
+            images.push(image_embed(item, blob));
+        }
+
+        let mut record = serde_json::Map::new();
+        record.insert("$type".into(), POST_COLLECTION.into());
+        record.insert("text".into(), post.text.into());
+        record.insert(
+            "createdAt".into(),
+            Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                .into(),
+        );
+        if !facets.is_empty() {
+            record.insert("facets".into(), Value::Array(facets));
+        }
+        if !images.is_empty() {
+            record.insert(
+                "embed".into(),
+                json!({"$type": "app.bsky.embed.images", "images": images}),
+            );
+        }
+        let body = json!({
+            "repo": account.platform_account_id,
+            "collection": POST_COLLECTION,
+            "rkey": rkey,
+            "record": record,
+        });
+
+        let request = http::bearer(
+            self.http.post(format!("{service}{CREATE_RECORD}")),
+            account.access_token,
+        )
+        .json(&body);
+        match json_unsure::<CreatedRecord>(request).await {
+            Ok(created) => Ok(published(created.uri)),
+            Err(failure) if failure.may_mean_the_record_exists() => {
+                // The reference PDS answers a create at an existing key with a bare 500 (its
+                // repository tree refuses the duplicate with an untyped error, which XRPC never
+                // details); other implementations say "already exists". Either way the record at
+                // our key, if there is one, is this very post from an earlier attempt.
+                match self.find_post(&service, account, &rkey).await {
+                    Ok(Some(existing)) => {
+                        tracing::info!(
+                            bluesky.rkey = %rkey,
+                            "the Bluesky post already exists: an earlier attempt created it"
+                        );
+                        Ok(existing)
+                    }
+                    Ok(None) | Err(_) => Err(failure.class),
+                }
+            }
+            Err(failure) => Err(failure.class),
+        }
+    }
+
+    /// Uploads one image and answers its blob reference, which goes into the record untouched
+    /// (the PDS matches it against the blob it stored).
+    async fn upload_image(
+        &self,
+        service: &str,
+        access_jwt: &SecretString,
+        image: &MediaItem,
+    ) -> Result<Value, AdapterError> {
+        let uploaded: UploadedBlob = json(
+            http::bearer(
+                self.http.post(format!("{service}{UPLOAD_BLOB}")),
+                access_jwt,
+            )
+            .header(reqwest::header::CONTENT_TYPE, image.mime_type.as_str())
+            .body(image.bytes.clone()),
+        )
+        .await?;
+        Ok(uploaded.blob)
+    }
+
+    /// The facets of `text`: its links, and its mentions whose handles resolve. Each handle is
+    /// resolved once however often it appears.
+    async fn facets(&self, service: &str, text: &str) -> Result<Vec<Value>, AdapterError> {
+        let mut dids: HashMap<String, Option<String>> = HashMap::new();
+        let mut facets = Vec::new();
+        for span in find_spans(text) {
+            let feature = match &span.kind {
+                SpanKind::Link(uri) => json!({"$type": "app.bsky.richtext.facet#link", "uri": uri}),
+                SpanKind::Mention(handle) => {
+                    let did = match dids.get(handle) {
+                        Some(known) => known.clone(),
+                        None => {
+                            let resolved = self.resolve_handle(service, handle).await?;
+                            dids.insert(handle.clone(), resolved.clone());
+                            resolved
+                        }
+                    };
+                    let Some(did) = did else { continue };
+                    json!({"$type": "app.bsky.richtext.facet#mention", "did": did})
+                }
+            };
+            facets.push(json!({
+                "index": {"byteStart": span.start, "byteEnd": span.end},
+                "features": [feature],
+            }));
+        }
+        Ok(facets)
+    }
+
+    /// The DID behind `handle`, or `None` when the service answers that it does not resolve
+    /// (400): the mention then stays plain text. Any other failure is returned, so the post
+    /// waits rather than losing its mentions for good to a service that was briefly down.
+    async fn resolve_handle(
+        &self,
+        service: &str,
+        handle: &str,
+    ) -> Result<Option<String>, AdapterError> {
+        let url =
+            http::url_with_query(&format!("{service}{RESOLVE_HANDLE}"), &[("handle", handle)])?;
+        match json::<ResolvedHandle>(self.http.get(url)).await {
+            Ok(resolved) if resolved.did.starts_with("did:") => Ok(Some(resolved.did)),
+            Ok(_) => Ok(None),
+            Err(failure) if failure.status == Some(StatusCode::BAD_REQUEST) => Ok(None),
+            Err(failure) => Err(failure.class),
+        }
+    }
+
+    /// The post at `rkey` in the account's repository, if there is one. Asked with the
+    /// account's token so that an entryway (`bsky.social`) routes the read to the account's
+    /// own PDS, which knows the record the moment it is committed.
+    async fn find_post(
+        &self,
+        service: &str,
+        account: &AccountRef<'_>,
+        rkey: &str,
+    ) -> Result<Option<Published>, AdapterError> {
+        let url = http::url_with_query(
+            &format!("{service}{GET_RECORD}"),
+            &[
+                ("repo", account.platform_account_id),
+                ("collection", POST_COLLECTION),
+                ("rkey", rkey),
+            ],
+        )?;
+        match json::<RecordView>(http::bearer(self.http.get(url), account.access_token)).await {
+            Ok(record) => Ok(Some(published(record.uri))),
+            Err(failure) if failure.is_record_not_found() => Ok(None),
+            Err(failure) => Err(failure.class),
+        }
+    }
 }
 
 impl PlatformAdapter for BlueskyAdapter {
@@ -386,6 +651,225 @@ impl PlatformAdapter for BlueskyAdapter {
             }
         })
     }
+
+    /// Publishes with a record key derived from the idempotency key ([`record_key`]), so every
+    /// attempt of one post writes the same repository path and a repeat can never add a second
+    /// post: images go up with `uploadBlob` (re-uploading an identical blob is harmless), links
+    /// and resolvable mentions become facets, then `createRecord` writes the post. When that
+    /// create fails in a way an existing record explains, the record is looked up and, if it is
+    /// there, answered as published. `ExpiredToken` is [`AdapterError::NeedsReauth`] (the caller
+    /// refreshes the session and tries again).
+    fn publish<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Published, AdapterError>> {
+        Box::pin(self.publish_post(account, post))
+    }
+
+    /// `getRecord` at the post's record key: the record, or `None` on `RecordNotFound`. A
+    /// wrong `None` (say, a lagging replica) cannot cause a duplicate: the repeated create
+    /// fails on the existing key and is answered from the record.
+    fn find_published<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<Published>, AdapterError>> {
+        Box::pin(async move {
+            let service = self.account_service(account);
+            self.find_post(&service, account, &record_key(post.idempotency_key))
+                .await
+        })
+    }
+}
+
+/// Refuses, before any upload, media the post cannot carry: videos (not supported here yet),
+/// more than four images, and images over the lexicon's 1,000,000 bytes.
+fn check_media(media: &[MediaItem]) -> Result<(), AdapterError> {
+    if media.iter().any(|item| item.kind != MediaKind::Image) {
+        return Err(AdapterError::Rejected {
+            code: "unsupported_media".into(),
+            message: "Postbridge publishes images to Bluesky, not videos".into(),
+        });
+    }
+    if media.len() > MAX_IMAGES {
+        return Err(AdapterError::Rejected {
+            code: "too_many_media".into(),
+            message: format!(
+                "a Bluesky post carries at most {MAX_IMAGES} images, not {}",
+                media.len()
+            ),
+        });
+    }
+    if let Some(large) = media.iter().find(|item| item.bytes.len() > MAX_IMAGE_BYTES) {
+        return Err(AdapterError::Rejected {
+            code: "media_too_large".into(),
+            message: format!(
+                "Bluesky takes images of at most {MAX_IMAGE_BYTES} bytes; this one has {}",
+                large.bytes.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// One `app.bsky.embed.images#image`: the blob, its alt text (required by the lexicon, empty
+/// when the user gave none) and, where the size is known, its aspect ratio, without which the
+/// app shows the image in a square crop until it has loaded.
+fn image_embed(item: &MediaItem, blob: Value) -> Value {
+    let mut image = serde_json::Map::new();
+    image.insert(
+        "alt".into(),
+        item.alt_text.clone().unwrap_or_default().into(),
+    );
+    image.insert("image".into(), blob);
+    if let (Some(width), Some(height)) = (
+        item.width.filter(|w| *w > 0),
+        item.height.filter(|h| *h > 0),
+    ) {
+        image.insert(
+            "aspectRatio".into(),
+            json!({"width": width, "height": height}),
+        );
+    }
+    Value::Object(image)
+}
+
+fn published(uri: String) -> Published {
+    Published {
+        url: post_web_url(&uri),
+        platform_post_id: uri,
+    }
+}
+
+/// A link or a mention in a post's text, by UTF-8 byte range (`start` inclusive, `end`
+/// exclusive), which is how facets index text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Span {
+    start: usize,
+    end: usize,
+    kind: SpanKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SpanKind {
+    /// The URI the link points to.
+    Link(String),
+    /// The handle, lowercased, without the `@`.
+    Mention(String),
+}
+
+/// Finds `http(s)://` links and `@handle` mentions that begin the text or follow whitespace or
+/// `(`, as the Bluesky app does: `bob@example.com` is no mention and `…/@alice.test` no link.
+/// Bare domains (`example.com`) stay text, since telling them from `notes.txt` takes a list of
+/// top-level domains; hashtags stay text too.
+fn find_spans(text: &str) -> Vec<Span> {
+    let mut spans = Vec::new();
+    let mut previous: Option<char> = None;
+    let mut resume_at = 0;
+    for (at, c) in text.char_indices() {
+        let at_boundary = previous.is_none_or(|p| p.is_whitespace() || p == '(');
+        previous = Some(c);
+        if at < resume_at || !at_boundary {
+            continue;
+        }
+        let span = match c {
+            'h' | 'H' => link_at(text, at),
+            '@' => mention_at(text, at),
+            _ => None,
+        };
+        if let Some(span) = span {
+            resume_at = span.end;
+            spans.push(span);
+        }
+    }
+    spans
+}
+
+fn link_at(text: &str, start: usize) -> Option<Span> {
+    let rest = text.get(start..)?;
+    let has_prefix = |prefix: &str| {
+        rest.get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    let scheme_len = if has_prefix("https://") {
+        "https://".len()
+    } else if has_prefix("http://") {
+        "http://".len()
+    } else {
+        return None;
+    };
+    let mut candidate = rest.get(..rest.find(char::is_whitespace).unwrap_or(rest.len()))?;
+    // Punctuation that ends a sentence, and a closing parenthesis that closes text around the
+    // link, are not part of it.
+    loop {
+        if let Some(shorter) = candidate.strip_suffix(|c: char| {
+            matches!(
+                c,
+                '.' | ',' | ';' | ':' | '!' | '?' | '"' | '\'' | '»' | '”' | '’'
+            )
+        }) {
+            candidate = shorter;
+        } else if candidate.ends_with(')')
+            && candidate.matches(')').count() > candidate.matches('(').count()
+        {
+            candidate = candidate.strip_suffix(')')?;
+        } else {
+            break;
+        }
+    }
+    if candidate.len() <= scheme_len {
+        return None;
+    }
+    let url = reqwest::Url::parse(candidate).ok()?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return None;
+    }
+    // The facet's `uri` must be a URI: non-ASCII text (an IRI) goes in percent-encoded.
+    let uri = if candidate.is_ascii() {
+        candidate.to_owned()
+    } else {
+        url.to_string()
+    };
+    Some(Span {
+        start,
+        end: start + candidate.len(),
+        kind: SpanKind::Link(uri),
+    })
+}
+
+fn mention_at(text: &str, start: usize) -> Option<Span> {
+    let rest = text.get(start + 1..)?;
+    let len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+        .unwrap_or(rest.len());
+    let handle = rest.get(..len)?.trim_end_matches(['.', '-']);
+    is_valid_handle(handle).then(|| Span {
+        start,
+        end: start + 1 + handle.len(),
+        kind: SpanKind::Mention(handle.to_ascii_lowercase()),
+    })
+}
+
+/// The handle syntax of <https://atproto.com/specs/handle>: at least two dot-separated labels of
+/// ASCII letters, digits and inner hyphens (1–63 characters each, 253 in all), the last one not
+/// starting with a digit.
+fn is_valid_handle(handle: &str) -> bool {
+    let labels: Vec<&str> = handle.split('.').collect();
+    handle.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.starts_with(|c: char| c.is_ascii_alphabetic()))
 }
 
 /// Classifies an XRPC error answer. XRPC errors are JSON `{"error": "<Name>", "message": "…"}`:
@@ -511,6 +995,7 @@ fn unsupported_oauth() -> AdapterError {
 struct Failure {
     status: Option<StatusCode>,
     xrpc_error: Option<String>,
+    xrpc_message: Option<String>,
     class: AdapterError,
 }
 
@@ -525,8 +1010,30 @@ impl Failure {
         Self {
             status: None,
             xrpc_error: None,
+            xrpc_message: None,
             class,
         }
+    }
+
+    /// Whether a failed `createRecord` may be the refusal of a key that is already taken: a
+    /// server error (how the reference PDS refuses it) or an answer that says so.
+    fn may_mean_the_record_exists(&self) -> bool {
+        let says_so = self.xrpc_message.as_deref().is_some_and(|message| {
+            let message = message.to_ascii_lowercase();
+            message.contains("already exists") || message.contains("already a value")
+        });
+        says_so || self.status.is_some_and(|s| s.is_server_error())
+    }
+
+    /// `getRecord`'s answer for a missing record: 400 `RecordNotFound` from a PDS, or a bare
+    /// "Could not locate record" where the read went to an App View.
+    fn is_record_not_found(&self) -> bool {
+        self.status == Some(StatusCode::BAD_REQUEST)
+            && (self.xrpc_error.as_deref() == Some("RecordNotFound")
+                || self
+                    .xrpc_message
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with("Could not locate record")))
     }
 }
 
@@ -539,16 +1046,49 @@ async fn send(request: RequestBuilder) -> Result<Response, Failure> {
     if status.is_success() {
         return Ok(response);
     }
+    Err(failure_of(response).await)
+}
+
+/// Sends the one request that creates the post: a network failure after it left leaves the
+/// outcome unknown (see [`http::send_unsure`]).
+async fn send_unsure(request: RequestBuilder) -> Result<Response, Failure> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| Failure::other(AdapterError::from_transport_unsure(&e)))?;
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    Err(failure_of(response).await)
+}
+
+/// [`send_unsure`] and decode the answer; a 2xx whose body is lost or unreadable leaves the
+/// outcome unknown too.
+async fn json_unsure<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, Failure> {
+    let response = send_unsure(request).await?;
+    let unknown = |message: String| Failure::other(AdapterError::OutcomeUnknown { message });
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| unknown(format!("reading the answer: {e}")))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        unknown(format!(
+            "the PDS accepted the record but answered an unexpected shape: {e}"
+        ))
+    })
+}
+
+async fn failure_of(response: Response) -> Failure {
+    let status = response.status();
     let headers = response.headers().clone();
     let body = response.text().await.unwrap_or_default();
-    let xrpc_error = serde_json::from_str::<XrpcErrorBody>(&body)
-        .ok()
-        .and_then(|b| b.error);
-    Err(Failure {
+    let parsed = serde_json::from_str::<XrpcErrorBody>(&body).unwrap_or_default();
+    Failure {
         status: Some(status),
-        xrpc_error,
+        xrpc_error: parsed.error,
+        xrpc_message: parsed.message.as_deref().map(short),
         class: classify_xrpc(status, &headers, &body),
-    })
+    }
 }
 
 async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, Failure> {
@@ -580,6 +1120,30 @@ struct XrpcErrorBody {
     error: Option<String>,
     #[serde(default)]
     message: Option<String>,
+}
+
+/// `com.atproto.repo.uploadBlob` output.
+#[derive(Debug, Deserialize)]
+struct UploadedBlob {
+    blob: Value,
+}
+
+/// `com.atproto.repo.createRecord` output (the field we use).
+#[derive(Debug, Deserialize)]
+struct CreatedRecord {
+    uri: String,
+}
+
+/// `com.atproto.repo.getRecord` output (the field we use).
+#[derive(Debug, Deserialize)]
+struct RecordView {
+    uri: String,
+}
+
+/// `com.atproto.identity.resolveHandle` output.
+#[derive(Debug, Deserialize)]
+struct ResolvedHandle {
+    did: String,
 }
 
 #[derive(Serialize)]
@@ -757,6 +1321,101 @@ mod tests {
             Some(4_102_444_800)
         );
         assert!(jwt_claims("not-a-jwt").is_none());
+    }
+
+    fn spans(text: &str) -> Vec<(&str, SpanKind)> {
+        find_spans(text)
+            .into_iter()
+            .map(|span| {
+                (
+                    text.get(span.start..span.end)
+                        .unwrap_or("<not a char boundary>"),
+                    span.kind,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn links_end_before_sentence_punctuation_and_unbalanced_parentheses() {
+        assert_eq!(
+            spans("see https://example.com/a_(b)?q=1. and (https://example.org/x), ok"),
+            vec![
+                (
+                    "https://example.com/a_(b)?q=1",
+                    SpanKind::Link("https://example.com/a_(b)?q=1".into())
+                ),
+                (
+                    "https://example.org/x",
+                    SpanKind::Link("https://example.org/x".into())
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_words_that_start_with_the_sign_or_scheme_are_spans() {
+        assert_eq!(
+            spans("mail bob@example.com or see x/https://a.example"),
+            vec![]
+        );
+        assert_eq!(spans("example.com and https:// alone"), vec![]);
+        assert_eq!(
+            spans("(@Alice.Bsky.Social) @nodot @9lives.123 @bob.test."),
+            vec![
+                (
+                    "@Alice.Bsky.Social",
+                    SpanKind::Mention("alice.bsky.social".into())
+                ),
+                ("@bob.test", SpanKind::Mention("bob.test".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn non_ascii_links_are_percent_encoded_in_the_facet() {
+        assert_eq!(
+            spans("→ https://example.com/päge"),
+            vec![(
+                "https://example.com/päge",
+                SpanKind::Link("https://example.com/p%C3%A4ge".into())
+            )]
+        );
+    }
+
+    #[test]
+    fn record_keys_are_tids_whatever_the_key() {
+        for key in [
+            "",
+            " ",
+            "x",
+            "0B7C6A3E-5F1D-4C2B-9A8E-7D6F5E4C3B2A",
+            "ünïcödé",
+        ] {
+            let rkey = record_key(key);
+            assert!(is_valid_tid(&rkey), "{key:?} gave {rkey}");
+        }
+        assert_eq!(
+            record_key("0B7C6A3E-5F1D-4C2B-9A8E-7D6F5E4C3B2A"),
+            record_key(" 0b7c6a3e-5f1d-4c2b-9a8e-7d6f5e4c3b2a ")
+        );
+        assert!(is_valid_tid("3jzfcijpj2z2a"));
+        assert!(!is_valid_tid("kjzfcijpj2z2a"));
+        assert!(!is_valid_tid("3jzfcijpj2z2"));
+        assert!(!is_valid_tid("3jzfcijpj2z21"));
+    }
+
+    #[test]
+    fn post_urls_are_built_from_at_uris() {
+        assert_eq!(
+            post_web_url("at://did:plc:abc/app.bsky.feed.post/3k4duaz5vfs2b").as_deref(),
+            Some("https://bsky.app/profile/did:plc:abc/post/3k4duaz5vfs2b")
+        );
+        assert_eq!(
+            post_web_url("at://did:plc:abc/app.bsky.feed.like/3k4duaz5vfs2b"),
+            None
+        );
+        assert_eq!(post_web_url("https://bsky.app/"), None);
     }
 
     #[test]

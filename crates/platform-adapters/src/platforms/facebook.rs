@@ -2,8 +2,20 @@
 //! Page becomes its own account holding the Page's access token, because Pages publish with
 //! Page tokens and a Page token taken with a long-lived user token does not expire.
 //!
+//! Publishing as the Page: a text or link post on `/{page-id}/feed`, one photo on
+//! `/{page-id}/photos` (by URL, published at once), several photos uploaded unpublished and
+//! attached to one `/feed` post, one video on `/{page-id}/videos` (by `file_url`).
+//!
 //! Sources (November 2026): the Facebook Login and error references listed in `meta.rs`, and
-//! the Page node <https://developers.facebook.com/docs/graph-api/reference/page/>.
+//! - the Page node <https://developers.facebook.com/docs/graph-api/reference/page/>;
+//! - posts, links, photos and videos: <https://developers.facebook.com/docs/pages-api/posts>
+//!   and <https://developers.facebook.com/docs/pages/publishing>;
+//! - the feed edge (publishing with `attached_media`, reading `message`, `created_time`,
+//!   `permalink_url`): <https://developers.facebook.com/docs/graph-api/reference/page/feed>;
+//! - Page photos (`url`, `message`, `published`; answer `id` and `post_id`):
+//!   <https://developers.facebook.com/docs/graph-api/reference/page/photos>;
+//! - Page videos (`file_url`, `description`, `title`):
+//!   <https://developers.facebook.com/docs/graph-api/reference/page/videos>.
 
 use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
@@ -14,8 +26,8 @@ use serde::Deserialize;
 use super::meta;
 use crate::{
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, CodeExchange,
-    Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile, Revocation, Stats,
-    TextCounting, TokenSet,
+    Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter, Profile,
+    PublishRequest, Published, Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// Fields of each Page in the `/me/accounts` listing: who the Page is, its counts and its
@@ -28,6 +40,12 @@ const PROFILE_FIELDS: &str = "id,name,username,link,picture{url}";
 
 /// Fields read for a stored Page's counts.
 const STATS_FIELDS: &str = "followers_count,fan_count";
+
+/// Fields of the Page's recent posts, read to find a post whose publish went unanswered.
+const FEED_FIELDS: &str = "id,message,created_time,permalink_url";
+
+/// Where Facebook posts, photos and videos are seen; Graph's video permalinks are relative.
+const WEB_ORIGIN: &str = "https://www.facebook.com";
 
 /// Static facts about Facebook Pages.
 pub fn descriptor() -> Descriptor {
@@ -150,6 +168,197 @@ impl FacebookAdapter {
         ]))
         .await
     }
+
+    /// Publishes `post` as the Page. Everything before the call that makes the post visible
+    /// (unpublished photos of a multi-photo post) may be repeated safely; that last call is
+    /// sent "unsure" (see [`meta::json_unsure`]).
+    async fn publish_post(
+        &self,
+        account: &AccountRef<'_>,
+        post: &PublishRequest<'_>,
+    ) -> Result<Published, AdapterError> {
+        let token = account.access_token;
+        let page = account.platform_account_id;
+        let message = Some(post.text.trim()).filter(|t| !t.is_empty());
+        let link = post
+            .options
+            .link
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty());
+        if link.is_some() && !post.media.is_empty() {
+            return Err(AdapterError::Rejected {
+                code: "link_with_media".into(),
+                message: "a Facebook post shows either a link preview or photos and videos, not both: put the link in the text, or remove the media".into(),
+            });
+        }
+        let created = match post.media {
+            [] => {
+                if message.is_none() && link.is_none() {
+                    return Err(AdapterError::Rejected {
+                        code: "empty_post".into(),
+                        message: "a Facebook post needs text, a link or media".into(),
+                    });
+                }
+                let mut form = Vec::new();
+                form.extend(message.map(|m| ("message", m)));
+                form.extend(link.map(|l| ("link", l)));
+                self.create_post(page, "feed", &form, token).await?
+            }
+            [photo] if photo.kind == MediaKind::Image => {
+                let mut form = vec![("url", photo.url.as_str())];
+                form.extend(message.map(|m| ("message", m)));
+                let created: PhotoCreated =
+                    self.send_creating(page, "photos", &form, token).await?;
+                // `post_id` is the feed story; the photo id alone is what older versions answer.
+                Published {
+                    platform_post_id: created.post_id.unwrap_or(created.id),
+                    url: None,
+                }
+            }
+            [video] if video.kind == MediaKind::Video => {
+                let mut form = vec![("file_url", video.url.as_str())];
+                form.extend(message.map(|m| ("description", m)));
+                let title = post.options.title.as_deref().map(str::trim);
+                form.extend(title.filter(|t| !t.is_empty()).map(|t| ("title", t)));
+                self.create_post(page, "videos", &form, token).await?
+            }
+            items => self.publish_photos(page, message, items, token).await?,
+        };
+        let url = meta::permalink(
+            &self.http,
+            &self.settings.endpoints.api_base,
+            &created.platform_post_id,
+            token,
+            "permalink_url",
+        )
+        .await
+        .map(|link| absolute(&link))
+        .unwrap_or_else(|| format!("{WEB_ORIGIN}/{}", created.platform_post_id));
+        Ok(Published {
+            url: Some(url),
+            ..created
+        })
+    }
+
+    /// Several photos in one post: each uploaded with `published=false` (invisible, and so
+    /// safe to repeat), then attached to one `/feed` post as `attached_media[i]`. Facebook
+    /// attaches photos only: a video goes in a post of its own.
+    async fn publish_photos(
+        &self,
+        page: &str,
+        message: Option<&str>,
+        items: &[MediaItem],
+        token: &SecretString,
+    ) -> Result<Published, AdapterError> {
+        if items.iter().any(|item| item.kind != MediaKind::Image) {
+            return Err(AdapterError::Rejected {
+                code: "video_with_other_media".into(),
+                message:
+                    "a Facebook post holds several photos or one video: post the video on its own"
+                        .into(),
+            });
+        }
+        let photos = meta::node_url(&self.settings.endpoints.api_base, page, Some("photos"))?;
+        let mut attached = Vec::with_capacity(items.len());
+        for item in items {
+            let id = meta::create(
+                &self.http,
+                photos.clone(),
+                &[("url", item.url.as_str()), ("published", "false")],
+                token,
+            )
+            .await?;
+            let media = serde_json::json!({ "media_fbid": id }).to_string();
+            attached.push((format!("attached_media[{}]", attached.len()), media));
+        }
+        let mut form: Vec<(&str, &str)> = message.map(|m| ("message", m)).into_iter().collect();
+        form.extend(attached.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        self.create_post(page, "feed", &form, token).await
+    }
+
+    /// The creating `POST /{page-id}/{edge}`, answering `{"id"}`.
+    async fn create_post(
+        &self,
+        page: &str,
+        edge: &str,
+        form: &[(&str, &str)],
+        token: &SecretString,
+    ) -> Result<Published, AdapterError> {
+        let created: meta::Created = self.send_creating(page, edge, form, token).await?;
+        Ok(Published {
+            platform_post_id: created.id,
+            url: None,
+        })
+    }
+
+    async fn send_creating<T: for<'de> Deserialize<'de>>(
+        &self,
+        page: &str,
+        edge: &str,
+        form: &[(&str, &str)],
+        token: &SecretString,
+    ) -> Result<T, AdapterError> {
+        let url = meta::node_url(&self.settings.endpoints.api_base, page, Some(edge))?;
+        meta::json_unsure(self.http.post(url).form(&meta::with_token(form, token))).await
+    }
+
+    /// The Page's recent posts (`GET /{page-id}/feed`), searched for one with the post's
+    /// exact message.
+    async fn find_post(
+        &self,
+        account: &AccountRef<'_>,
+        post: &PublishRequest<'_>,
+    ) -> Result<Option<Published>, AdapterError> {
+        let url = meta::node_url(
+            &self.settings.endpoints.api_base,
+            account.platform_account_id,
+            Some("feed"),
+        )?;
+        let found = meta::find_recent(
+            &self.http,
+            url,
+            FEED_FIELDS,
+            account.access_token,
+            post.text,
+        )
+        .await?;
+        Ok(found.map(|listed| Published {
+            url: Some(
+                listed
+                    .permalink
+                    .as_deref()
+                    .filter(|l| !l.is_empty())
+                    .map_or_else(|| format!("{WEB_ORIGIN}/{}", listed.id), absolute),
+            ),
+            platform_post_id: listed.id,
+        }))
+    }
+}
+
+/// `/{page}/videos/{id}/` (how Graph gives video permalinks) on facebook.com; absolute links
+/// stay as they are.
+fn absolute(link: &str) -> String {
+    if link.starts_with('/') {
+        format!("{WEB_ORIGIN}{link}")
+    } else {
+        link.to_owned()
+    }
+}
+
+/// `POST /{page-id}/photos` answers the photo and, when published, its feed story.
+#[derive(Debug, Deserialize)]
+struct PhotoCreated {
+    id: String,
+    #[serde(default)]
+    post_id: Option<String>,
+}
+
+/// Secrets a publish error must never carry: the Page token and the signed media URLs.
+fn secrets<'a>(account: &'a AccountRef<'_>, post: &'a PublishRequest<'_>) -> Vec<&'a str> {
+    std::iter::once(account.access_token.expose_secret())
+        .chain(post.media.iter().map(|m| m.url.as_str()))
+        .collect()
 }
 
 impl PlatformAdapter for FacebookAdapter {
@@ -202,6 +411,37 @@ impl PlatformAdapter for FacebookAdapter {
         _account: &'a AccountRef<'a>,
     ) -> BoxFuture<'a, Result<Revocation, AdapterError>> {
         Box::pin(async { Ok(Revocation::NotSupported) })
+    }
+
+    /// Text and links go to `/feed`, one photo to `/photos`, several photos to `/photos`
+    /// unpublished and then `/feed` with `attached_media`, one video to `/videos`; the answer
+    /// carries the post's permalink (`permalink_url`, or `facebook.com/{id}` when reading it
+    /// fails). `options.link` makes a link post (text posts only), `options.title` titles a
+    /// video.
+    fn publish<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Published, AdapterError>> {
+        Box::pin(async move {
+            self.publish_post(account, post)
+                .await
+                .map_err(|err| meta::redact(err, &secrets(account, post)))
+        })
+    }
+
+    /// Searches the Page's recent feed for a post with the exact message. A video is found as
+    /// its feed story, whose id differs from the video id `publish` answers.
+    fn find_published<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<Published>, AdapterError>> {
+        Box::pin(async move {
+            self.find_post(account, post)
+                .await
+                .map_err(|err| meta::redact(err, &secrets(account, post)))
+        })
     }
 }
 

@@ -6,10 +6,19 @@
 //! - overview (token types of this configuration: "Facebook User or Page"):
 //!   <https://developers.facebook.com/documentation/instagram-platform/overview>
 //! - IG User fields: <https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user>
-//! - publishing limits (caption 2,200 characters, carousels of up to 10 items):
+//! - publishing limits (caption 2,200 characters, carousels of up to 10 items) and the flow
+//!   (container → `status_code` → `media_publish`):
 //!   <https://developers.facebook.com/docs/instagram-platform/content-publishing/>
+//! - creating containers (`image_url`, `media_type=REELS` with `video_url`, carousel items with
+//!   `is_carousel_item`, `media_type=CAROUSEL` with `children`):
+//!   <https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media>
+//! - container states: <https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-container>
+//! - reels replace `VIDEO` for single videos:
+//!   <https://developers.facebook.com/docs/graph-api/changelog/out-of-cycle-changes/june-28-2022>
+//! - IG Media fields (`caption`, `permalink`, `timestamp`):
+//!   <https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media>
 
-use std::collections::HashSet;
+use std::{collections::HashSet, time::Duration};
 
 use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
@@ -20,8 +29,8 @@ use serde::Deserialize;
 use super::meta;
 use crate::{
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, CodeExchange,
-    Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile, PublishLimit,
-    Revocation, Stats, TextCounting, TokenSet,
+    Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter, Profile,
+    PublishLimit, PublishRequest, Published, Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// Fields of each Page in `/me/accounts`: its token and its linked Instagram account, expanded.
@@ -32,6 +41,15 @@ const PROFILE_FIELDS: &str = "id,username,name,profile_picture_url";
 
 /// Fields read for a stored Instagram account's counts.
 const STATS_FIELDS: &str = "followers_count,follows_count,media_count";
+
+/// Status fields of a media container: the state, and on `ERROR` the reason in `status`.
+const CONTAINER_FIELDS: &str = "status_code,status";
+
+/// Fields of the account's recent media, read to find a post whose publish went unanswered.
+const MEDIA_FIELDS: &str = "id,caption,permalink,timestamp";
+
+/// Most items of a carousel.
+const MAX_CAROUSEL_ITEMS: usize = 10;
 
 /// What the user sees when none of their Pages has an Instagram account linked.
 const NO_ACCOUNT: &str = "no Instagram professional account is linked to your Facebook pages: link one to a Page (Instagram settings, Accounts Center) and connect again, sharing that Page";
@@ -93,6 +111,7 @@ pub struct InstagramAdapter {
     http: Client,
     settings: AdapterSettings,
     descriptor: Descriptor,
+    polling: meta::ContainerPolling,
 }
 
 impl InstagramAdapter {
@@ -102,7 +121,15 @@ impl InstagramAdapter {
             http,
             settings,
             descriptor: descriptor(),
+            polling: meta::ContainerPolling::default(),
         }
+    }
+
+    /// Replaces the pause between two checks of a media container that is still processing
+    /// (10 seconds by default; tests wait milliseconds).
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.polling.interval = interval;
+        self
     }
 
     async fn connect(&self, exchange: &CodeExchange<'_>) -> Result<Vec<Connection>, AdapterError> {
@@ -158,6 +185,165 @@ impl InstagramAdapter {
         ]))
         .await
     }
+
+    /// Container, wait, `media_publish`, permalink. Only `media_publish` makes the post
+    /// visible: containers that are never published expire after 24 hours, so every step
+    /// before it can be repeated without a duplicate.
+    async fn publish_post(
+        &self,
+        account: &AccountRef<'_>,
+        post: &PublishRequest<'_>,
+    ) -> Result<Published, AdapterError> {
+        let token = account.access_token;
+        let user = account.platform_account_id;
+        let api_base = self.settings.endpoints.api_base.as_str();
+        let caption = Some(post.text.trim()).filter(|t| !t.is_empty());
+        let mut polls_left = self.polling.max_polls;
+        let container = match post.media {
+            [] => {
+                return Err(AdapterError::Rejected {
+                    code: "media_required".into(),
+                    message: "an Instagram post needs at least one photo or video".into(),
+                })
+            }
+            [item] => {
+                let mut form = match item.kind {
+                    MediaKind::Image => vec![("image_url", item.url.as_str())],
+                    // Single videos are published as reels: `VIDEO` is no longer accepted.
+                    MediaKind::Video => {
+                        vec![("media_type", "REELS"), ("video_url", item.url.as_str())]
+                    }
+                };
+                form.extend(caption.map(|c| ("caption", c)));
+                self.create_container(user, &form, token).await?
+            }
+            items if items.len() > MAX_CAROUSEL_ITEMS => {
+                return Err(AdapterError::Rejected {
+                    code: "too_many_media".into(),
+                    message: format!(
+                        "an Instagram carousel holds at most {MAX_CAROUSEL_ITEMS} photos and videos, not {}",
+                        items.len()
+                    ),
+                })
+            }
+            items => {
+                self.carousel(user, caption, items, token, &mut polls_left)
+                    .await?
+            }
+        };
+        meta::wait_until_finished(
+            &self.http,
+            api_base,
+            &container,
+            token,
+            CONTAINER_FIELDS,
+            self.polling,
+            &mut polls_left,
+        )
+        .await?;
+        let url = meta::node_url(api_base, user, Some("media_publish"))?;
+        let published: meta::Created = meta::json_unsure(
+            self.http
+                .post(url)
+                .form(&meta::with_token(&[("creation_id", &container)], token)),
+        )
+        .await?;
+        let permalink =
+            meta::permalink(&self.http, api_base, &published.id, token, "permalink").await;
+        Ok(Published {
+            platform_post_id: published.id,
+            url: permalink,
+        })
+    }
+
+    /// One container per item (`is_carousel_item=true`; videos as `media_type=VIDEO`), each
+    /// video waited for, then the `CAROUSEL` container naming them in order.
+    async fn carousel(
+        &self,
+        user: &str,
+        caption: Option<&str>,
+        items: &[MediaItem],
+        token: &SecretString,
+        polls_left: &mut u32,
+    ) -> Result<String, AdapterError> {
+        let mut children = Vec::with_capacity(items.len());
+        for item in items {
+            let form = match item.kind {
+                MediaKind::Image => vec![
+                    ("image_url", item.url.as_str()),
+                    ("is_carousel_item", "true"),
+                ],
+                MediaKind::Video => vec![
+                    ("media_type", "VIDEO"),
+                    ("video_url", item.url.as_str()),
+                    ("is_carousel_item", "true"),
+                ],
+            };
+            children.push(self.create_container(user, &form, token).await?);
+        }
+        // A carousel may only name items Instagram has finished processing.
+        for (item, child) in items.iter().zip(&children) {
+            if item.kind == MediaKind::Video {
+                meta::wait_until_finished(
+                    &self.http,
+                    &self.settings.endpoints.api_base,
+                    child,
+                    token,
+                    CONTAINER_FIELDS,
+                    self.polling,
+                    polls_left,
+                )
+                .await?;
+            }
+        }
+        let children = children.join(",");
+        let mut form = vec![("media_type", "CAROUSEL"), ("children", children.as_str())];
+        form.extend(caption.map(|c| ("caption", c)));
+        self.create_container(user, &form, token).await
+    }
+
+    /// `POST /{ig-user-id}/media`: a container, answering its id.
+    async fn create_container(
+        &self,
+        user: &str,
+        form: &[(&str, &str)],
+        token: &SecretString,
+    ) -> Result<String, AdapterError> {
+        let url = meta::node_url(&self.settings.endpoints.api_base, user, Some("media"))?;
+        meta::create(&self.http, url, form, token).await
+    }
+
+    /// The account's recent media (`GET /{ig-user-id}/media`), searched for the exact caption.
+    async fn find_post(
+        &self,
+        account: &AccountRef<'_>,
+        post: &PublishRequest<'_>,
+    ) -> Result<Option<Published>, AdapterError> {
+        let url = meta::node_url(
+            &self.settings.endpoints.api_base,
+            account.platform_account_id,
+            Some("media"),
+        )?;
+        let found = meta::find_recent(
+            &self.http,
+            url,
+            MEDIA_FIELDS,
+            account.access_token,
+            post.text,
+        )
+        .await?;
+        Ok(found.map(|listed| Published {
+            platform_post_id: listed.id,
+            url: listed.permalink.filter(|l| !l.is_empty()),
+        }))
+    }
+}
+
+/// Secrets a publish error must never carry: the Page token and the signed media URLs.
+fn secrets<'a>(account: &'a AccountRef<'_>, post: &'a PublishRequest<'_>) -> Vec<&'a str> {
+    std::iter::once(account.access_token.expose_secret())
+        .chain(post.media.iter().map(|m| m.url.as_str()))
+        .collect()
 }
 
 impl PlatformAdapter for InstagramAdapter {
@@ -208,6 +394,35 @@ impl PlatformAdapter for InstagramAdapter {
         _account: &'a AccountRef<'a>,
     ) -> BoxFuture<'a, Result<Revocation, AdapterError>> {
         Box::pin(async { Ok(Revocation::NotSupported) })
+    }
+
+    /// One photo, one reel, or a carousel of up to ten: containers are created from the signed
+    /// media URLs (Instagram fetches them), waited for until `FINISHED`, and published with
+    /// `media_publish`; the answer carries the media's `permalink` when Graph gives it.
+    /// Instagram posts need media; `options` do not apply to Instagram.
+    fn publish<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Published, AdapterError>> {
+        Box::pin(async move {
+            self.publish_post(account, post)
+                .await
+                .map_err(|err| meta::redact(err, &secrets(account, post)))
+        })
+    }
+
+    /// Searches the account's recent media for the exact caption.
+    fn find_published<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<Published>, AdapterError>> {
+        Box::pin(async move {
+            self.find_post(account, post)
+                .await
+                .map_err(|err| meta::redact(err, &secrets(account, post)))
+        })
     }
 }
 

@@ -13,9 +13,18 @@
 //! - <https://docs.joinmastodon.org/api/oauth-scopes/> (granular scopes; `profile` since 4.3.0)
 //! - <https://docs.joinmastodon.org/methods/accounts/#verify_credentials> (`CredentialAccount`)
 //! - <https://docs.joinmastodon.org/api/rate-limits/> (429 with `X-RateLimit-Reset`, ISO 8601)
+//! - <https://docs.joinmastodon.org/methods/media/#v2> (multipart `file` and `description`; 200
+//!   when processed, 202 with `url: null` while processing) and
+//!   <https://docs.joinmastodon.org/methods/media/#get> (206 while processing, 200 when done)
+//! - <https://docs.joinmastodon.org/methods/statuses/#create> (`status`, `media_ids`,
+//!   `visibility`; the `Idempotency-Key` header, remembered for an hour)
+//! - <https://docs.joinmastodon.org/methods/instance/#v2> (`configuration.statuses`)
 //!
 //! Tokens do not expire (the token answer has no `expires_in`) and there is no refresh token:
 //! an account stays connected until the user or the instance revokes the grant.
+//!
+//! Publishing needs only the user's token ([`MastodonAdapter::for_publishing`]); the app's
+//! credentials matter for connecting and revoking alone.
 
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
@@ -29,17 +38,19 @@ use futures_util::future::BoxFuture;
 use reqwest::{
     dns::{Addrs, Name, Resolve, Resolving},
     header::HeaderMap,
-    Client, RequestBuilder, Response, StatusCode, Url,
+    multipart::{Form, Part},
+    Body, Client, RequestBuilder, Response, StatusCode, Url,
 };
 use secrecy::{ExposeSecret, SecretString};
-use serde::{de::DeserializeOwned, Deserialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::{
     classify_response,
     http::{self, TokenResponse},
     AccountRef, AdapterError, AuthorizeParams, Capabilities, ClientCredentials, CodeExchange,
-    Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile, Revocation, Stats,
-    TextCounting,
+    Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter, Profile,
+    PublishRequest, Published, Revocation, Stats, TextCounting,
 };
 
 /// The name users see on the instance's authorization page and in their authorized apps.
@@ -73,8 +84,11 @@ pub fn descriptor() -> Descriptor {
         refresh_token_rotates: false,
         capabilities: Capabilities {
             text_limit: DEFAULT_TEXT_LIMIT,
-            text_counting: TextCounting::Chars,
-            media_kinds: vec![MediaKind::Image],
+            // Mastodon counts grapheme clusters, URLs as 23 and mentions without their domain:
+            // `validate::check` applies its own count for Mastodon.
+            text_counting: TextCounting::Graphemes,
+            // Up to four images, or one video on its own (checked by `validate::check`).
+            media_kinds: vec![MediaKind::Image, MediaKind::Video],
             max_media: 4,
             requires_media: false,
             publish_limit: None,
@@ -386,7 +400,109 @@ pub async fn register_app(
     })
 }
 
-/// The adapter of one instance with the app registered there.
+/// What a status may hold on an instance, from `configuration.statuses` of its instance
+/// description, to validate a post before accepting it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceLimits {
+    /// Characters per status (`max_characters`).
+    pub max_characters: u32,
+    /// Media attachments per status (`max_media_attachments`).
+    pub max_media_attachments: u32,
+    /// What every URL counts as, whatever its length (`characters_reserved_per_url`).
+    pub characters_reserved_per_url: u32,
+}
+
+impl Default for InstanceLimits {
+    /// A stock instance's limits, used for every field the instance does not state.
+    fn default() -> Self {
+        Self {
+            max_characters: 500,
+            max_media_attachments: 4,
+            characters_reserved_per_url: 23,
+        }
+    }
+}
+
+/// Reads the instance's status limits from `GET /api/v2/instance` (Mastodon 4.0+). An instance
+/// without it (404 or 410: Mastodon before 4.0, some forks) is asked `GET /api/v1/instance`,
+/// whose `configuration.statuses` has the same fields since 3.4, and whose `max_toot_chars` is
+/// where Pleroma and glitch-soc state their limit. Missing or out-of-range fields take the stock
+/// defaults (500 characters, 4 attachments, 23 per URL). No token is sent: the instance
+/// description is public.
+pub async fn instance_limits(
+    http: &Client,
+    instance_origin: &str,
+) -> Result<InstanceLimits, AdapterError> {
+    let origin = instance_origin.trim().trim_end_matches('/');
+    let description: Value = match json(http.get(format!("{origin}/api/v2/instance"))).await {
+        Ok(v2) => v2,
+        Err(AdapterError::Rejected { code, .. }) if code == "404" || code == "410" => {
+            json(http.get(format!("{origin}/api/v1/instance"))).await?
+        }
+        Err(other) => return Err(other),
+    };
+    Ok(limits_of(&description))
+}
+
+fn limits_of(description: &Value) -> InstanceLimits {
+    let defaults = InstanceLimits::default();
+    let statuses = description.pointer("/configuration/statuses");
+    let field = |name: &str| {
+        statuses
+            .and_then(|s| s.get(name))
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| *n > 0)
+    };
+    let legacy_max_characters = description
+        .get("max_toot_chars")
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| *n > 0);
+    InstanceLimits {
+        max_characters: field("max_characters")
+            .or(legacy_max_characters)
+            .unwrap_or(defaults.max_characters),
+        max_media_attachments: field("max_media_attachments")
+            .unwrap_or(defaults.max_media_attachments),
+        // Zero is a legitimate answer here (an instance counting URLs by their length); the
+        // field is read without the positive filter.
+        characters_reserved_per_url: statuses
+            .and_then(|s| s.get("characters_reserved_per_url"))
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(defaults.characters_reserved_per_url),
+    }
+}
+
+/// How long to wait for an upload the instance processes in the background (202): poll every
+/// `interval`, at most `attempts` times, then give up with a transient error (the whole publish
+/// is retried later; nothing was posted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaPolling {
+    /// Pause before each `GET /api/v1/media/:id`.
+    pub interval: Duration,
+    /// Polls before giving up.
+    pub attempts: u32,
+}
+
+impl Default for MediaPolling {
+    /// Every 2 seconds for up to 2 minutes: images are processed at once since 4.0, and a
+    /// short video takes seconds to a minute to transcode.
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(2),
+            attempts: 60,
+        }
+    }
+}
+
+/// Visibilities a status may be given (`visibility`).
+const VISIBILITIES: [&str; 4] = ["public", "unlisted", "private", "direct"];
+
+/// The adapter of one instance: with the app registered there for connecting accounts
+/// ([`Self::for_instance`]), or with no app credentials for publishing
+/// ([`Self::for_publishing`]).
 #[derive(Debug, Clone)]
 pub struct MastodonAdapter {
     http: Client,
@@ -394,7 +510,9 @@ pub struct MastodonAdapter {
     /// `host[:port]`: the domain part of handles and account ids.
     authority: String,
     endpoints: Endpoints,
-    credentials: ClientCredentials,
+    /// `None` for a publishing-only adapter: the OAuth steps then answer `Unsupported`.
+    credentials: Option<ClientCredentials>,
+    media_polling: MediaPolling,
     descriptor: Descriptor,
 }
 
@@ -405,6 +523,27 @@ impl MastodonAdapter {
         http: Client,
         instance_origin: String,
         credentials: ClientCredentials,
+    ) -> Self {
+        Self::build(http, instance_origin, Some(credentials))
+    }
+
+    /// An adapter that publishes for accounts of the instance at `instance_origin`. Posting
+    /// takes only the user's token, so no app credentials are needed (nor looked up): the
+    /// authorization, code exchange and revocation steps answer `Unsupported`.
+    pub fn for_publishing(http: Client, instance_origin: String) -> Self {
+        Self::build(http, instance_origin, None)
+    }
+
+    /// Replaces how background media processing is waited for (tests poll in milliseconds).
+    pub fn with_media_polling(mut self, polling: MediaPolling) -> Self {
+        self.media_polling = polling;
+        self
+    }
+
+    fn build(
+        http: Client,
+        instance_origin: String,
+        credentials: Option<ClientCredentials>,
     ) -> Self {
         let origin = instance_origin.trim().trim_end_matches('/').to_owned();
         let authority = Url::parse(&origin)
@@ -424,8 +563,21 @@ impl MastodonAdapter {
             authority,
             endpoints,
             credentials,
+            media_polling: MediaPolling::default(),
             descriptor: descriptor(),
         }
+    }
+
+    /// The app's credentials, which connecting and revoking need.
+    fn credentials(&self) -> Result<&ClientCredentials, AdapterError> {
+        self.credentials
+            .as_ref()
+            .ok_or_else(|| AdapterError::Unsupported {
+                what: format!(
+                    "this Mastodon adapter for {} publishes only: it has no app credentials to connect or revoke accounts with",
+                    self.origin
+                ),
+            })
     }
 
     /// The instance origin this adapter talks to.
@@ -473,10 +625,11 @@ impl PlatformAdapter for MastodonAdapter {
     }
 
     fn authorize_url(&self, params: &AuthorizeParams<'_>) -> Result<String, AdapterError> {
+        let credentials = self.credentials()?;
         let scope = self.scope();
         let mut query = vec![
             ("response_type", "code"),
-            ("client_id", self.credentials.client_id.as_str()),
+            ("client_id", credentials.client_id.as_str()),
             ("redirect_uri", params.redirect_uri),
             ("scope", scope.as_str()),
             ("state", params.state),
@@ -493,15 +646,13 @@ impl PlatformAdapter for MastodonAdapter {
         exchange: &'a CodeExchange<'a>,
     ) -> BoxFuture<'a, Result<Vec<Connection>, AdapterError>> {
         Box::pin(async move {
+            let credentials = self.credentials()?;
             let scope = self.scope();
             let mut form = vec![
                 ("grant_type", "authorization_code"),
                 ("code", exchange.code),
-                ("client_id", self.credentials.client_id.as_str()),
-                (
-                    "client_secret",
-                    self.credentials.client_secret.expose_secret(),
-                ),
+                ("client_id", credentials.client_id.as_str()),
+                ("client_secret", credentials.client_secret.expose_secret()),
                 ("redirect_uri", exchange.redirect_uri),
                 // "Has no effect" for an authorization code since 4.3; older versions wanted
                 // it equal to the authorized scope, which it is.
@@ -555,20 +706,160 @@ impl PlatformAdapter for MastodonAdapter {
     ) -> BoxFuture<'a, Result<Revocation, AdapterError>> {
         Box::pin(async move {
             self.check_instance(account)?;
+            let credentials = self.credentials()?;
             let Some(revoke_url) = self.endpoints.revoke_url.as_deref() else {
                 return Ok(Revocation::NotSupported);
             };
             let form = [
-                ("client_id", self.credentials.client_id.as_str()),
-                (
-                    "client_secret",
-                    self.credentials.client_secret.expose_secret(),
-                ),
+                ("client_id", credentials.client_id.as_str()),
+                ("client_secret", credentials.client_secret.expose_secret()),
                 ("token", account.access_token.expose_secret()),
             ];
             send(self.http.post(revoke_url).form(&form)).await?;
             Ok(Revocation::Revoked)
         })
+    }
+
+    /// Uploads the media (waiting for background processing where the instance needs it),
+    /// then creates the status with `Idempotency-Key` set to the post's idempotency key. The
+    /// instance remembers the key for an hour per account and answers a repeat with the status
+    /// it already created, so a create whose answer was lost is simply repeated. Uploads carry
+    /// no key: a repeat uploads again, and the instance deletes unattached media on its own.
+    ///
+    /// `visibility` comes from `options.privacy` (`public` when absent). A 422 is a
+    /// rejection carrying the instance's sentence, except "files that have not finished
+    /// processing", which is transient.
+    ///
+    /// [`PlatformAdapter::find_published`] keeps its default (`Unsupported`): a status can only
+    /// be found by comparing rendered HTML with the text, and the idempotency key makes the
+    /// lookup unnecessary within the hour it is remembered.
+    fn publish<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Published, AdapterError>> {
+        Box::pin(async move {
+            self.check_instance(account)?;
+            let visibility = visibility(post.options.privacy.as_deref())?;
+            let mut media_ids = Vec::with_capacity(post.media.len());
+            for item in post.media {
+                media_ids.push(self.upload_media(account.access_token, item).await?);
+            }
+            let body = NewStatus {
+                status: post.text,
+                media_ids,
+                visibility,
+            };
+            let request = http::bearer(
+                self.http
+                    .post(format!("{}/api/v1/statuses", self.endpoints.api_base)),
+                account.access_token,
+            )
+            .header("Idempotency-Key", post.idempotency_key)
+            .json(&body);
+            let status: Status = json_unsure(request).await?;
+            Ok(Published {
+                url: status.url.filter(|u| !u.is_empty()).or(status.uri),
+                platform_post_id: status.id,
+            })
+        })
+    }
+}
+
+impl MastodonAdapter {
+    /// `POST /api/v2/media`, then, when the instance processes the file in the background (202,
+    /// or a `url` still null), `GET /api/v1/media/:id` until it answers 200: a status naming an
+    /// unprocessed attachment is refused.
+    async fn upload_media(
+        &self,
+        token: &SecretString,
+        item: &MediaItem,
+    ) -> Result<String, AdapterError> {
+        let file = Part::stream_with_length(Body::from(item.bytes.clone()), item.size())
+            .file_name(format!("{}.{}", item.id, extension(&item.mime_type)))
+            .mime_str(&item.mime_type)
+            .map_err(|_| AdapterError::Rejected {
+                code: "unsupported_media".into(),
+                message: format!("`{}` is not a media type", short(&item.mime_type)),
+            })?;
+        let mut form = Form::new().part("file", file);
+        if let Some(alt) = item.alt_text.as_deref().filter(|a| !a.trim().is_empty()) {
+            form = form.text("description", alt.to_owned());
+        }
+        let response = send(
+            http::bearer(
+                self.http
+                    .post(format!("{}/api/v2/media", self.endpoints.api_base)),
+                token,
+            )
+            .multipart(form),
+        )
+        .await?;
+        let accepted = response.status() == StatusCode::ACCEPTED;
+        let attachment: MediaAttachment = decode(response).await?;
+        if !accepted && attachment.url.is_some() {
+            return Ok(attachment.id);
+        }
+        self.wait_for_processing(token, &attachment.id).await?;
+        Ok(attachment.id)
+    }
+
+    async fn wait_for_processing(
+        &self,
+        token: &SecretString,
+        id: &str,
+    ) -> Result<(), AdapterError> {
+        let url = format!("{}/api/v1/media/{id}", self.endpoints.api_base);
+        for _ in 0..self.media_polling.attempts {
+            tokio::time::sleep(self.media_polling.interval).await;
+            // 206 Partial Content: still processing.
+            let response = send(http::bearer(self.http.get(&url), token)).await?;
+            if response.status() == StatusCode::OK {
+                return Ok(());
+            }
+        }
+        Err(AdapterError::Transient {
+            message: format!(
+                "the instance was still processing media attachment {id} after {} polls",
+                self.media_polling.attempts
+            ),
+        })
+    }
+}
+
+/// The visibility to post with: `privacy` trimmed and lowercased, `public` when absent, and
+/// a rejection for anything Mastodon does not know (it would answer 422 only after the uploads).
+fn visibility(privacy: Option<&str>) -> Result<&'static str, AdapterError> {
+    let Some(wanted) = privacy.map(str::trim).filter(|p| !p.is_empty()) else {
+        return Ok("public");
+    };
+    VISIBILITIES
+        .into_iter()
+        .find(|v| v.eq_ignore_ascii_case(wanted))
+        .ok_or_else(|| AdapterError::Rejected {
+            code: "invalid_visibility".into(),
+            message: format!(
+                "Mastodon visibility must be one of {}, not `{}`",
+                VISIBILITIES.join(", "),
+                short(wanted)
+            ),
+        })
+}
+
+/// A file name extension for `mime`: the instance checks the declared type, but a name
+/// without one shows up oddly in its media storage and logs.
+fn extension(mime: &str) -> &str {
+    match mime {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "image/heic" => "heic",
+        "image/avif" => "avif",
+        "video/mp4" => "mp4",
+        "video/quicktime" => "mov",
+        "video/webm" => "webm",
+        _ => "bin",
     }
 }
 
@@ -579,9 +870,25 @@ impl PlatformAdapter for MastodonAdapter {
 ///   is `Rejected { code: "invalid_client" }` so the caller registers the app again, instead of
 ///   asking the user to reconnect with credentials that cannot work;
 /// - API errors carry a sentence in `error` ("Record not found"), not a code: the code is then
-///   the HTTP status and the sentence the message.
+///   the HTTP status and the sentence the message;
+/// - a 422 "Cannot attach files that have not finished processing" is transient.
 pub fn classify_mastodon(status: StatusCode, headers: &HeaderMap, body: &str) -> AdapterError {
     let parsed: ErrorBody = serde_json::from_str(body).unwrap_or_default();
+    if status == StatusCode::UNPROCESSABLE_ENTITY
+        && parsed
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("not finished processing"))
+    {
+        // "Cannot attach files that have not finished processing. Try again in a moment!": the
+        // status was not created, and will be once the media is ready.
+        return AdapterError::Transient {
+            message: format!(
+                "HTTP 422: {}",
+                short(parsed.error.as_deref().unwrap_or_default())
+            ),
+        };
+    }
     if parsed.error.as_deref() == Some("invalid_client") {
         return AdapterError::Rejected {
             code: "invalid_client".into(),
@@ -640,13 +947,41 @@ async fn send(request: RequestBuilder) -> Result<Response, AdapterError> {
 }
 
 async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
-    let response = send(request).await?;
+    decode(send(request).await?).await
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, AdapterError> {
     let bytes = response
         .bytes()
         .await
         .map_err(|e| AdapterError::from_transport(&e))?;
     serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
         message: format!("unexpected response shape: {e}"),
+    })
+}
+
+/// [`send`] for the request that creates the status: a network failure after it left leaves
+/// the outcome unknown, and so does a 2xx whose body is lost or unreadable (see
+/// [`http::json_unsure`]).
+async fn json_unsure<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| AdapterError::from_transport_unsure(&e))?;
+    let status = response.status();
+    if !status.is_success() {
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap_or_default();
+        return Err(classify_mastodon(status, &headers, &body));
+    }
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| AdapterError::OutcomeUnknown {
+            message: format!("reading the answer: {e}"),
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| AdapterError::OutcomeUnknown {
+        message: format!("the instance accepted the status but answered an unexpected shape: {e}"),
     })
 }
 
@@ -667,6 +1002,33 @@ struct ErrorBody {
     error: Option<String>,
     #[serde(default)]
     error_description: Option<String>,
+}
+
+/// The body of `POST /api/v1/statuses`.
+#[derive(Debug, Serialize)]
+struct NewStatus<'a> {
+    status: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    media_ids: Vec<String>,
+    visibility: &'static str,
+}
+
+/// `Status` (the fields we use).
+#[derive(Debug, Deserialize)]
+struct Status {
+    id: String,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    uri: Option<String>,
+}
+
+/// `MediaAttachment` (the fields we use): `url` is null while the file is being processed.
+#[derive(Debug, Deserialize)]
+struct MediaAttachment {
+    id: String,
+    #[serde(default)]
+    url: Option<String>,
 }
 
 /// `CredentialApplication` (the fields we use).

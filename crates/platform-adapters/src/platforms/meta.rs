@@ -1,7 +1,9 @@
 //! Meta's Graph API as the Facebook Pages and Instagram adapters share it: both connect through
 //! Facebook Login (login dialog → short-lived user token → long-lived user token → the Pages the
 //! user shared), and every Meta API, Threads included, answers errors in the same Graph shape,
-//! which this module classifies.
+//! which this module classifies. Publishing shares the rest: nodes created with a form POST,
+//! Instagram's and Threads' media containers waited for until `FINISHED`, the one creating call
+//! sent "unsure", and lookups of recent posts by their exact text.
 //!
 //! Sources, checked against Meta's documentation in November 2026:
 //! - login dialog and code exchange: <https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow>
@@ -14,6 +16,9 @@
 //! - rate limits and `X-Business-Use-Case-Usage`:
 //!   <https://developers.facebook.com/docs/graph-api/overview/rate-limiting/>
 //! - versions: <https://developers.facebook.com/docs/graph-api/changelog/versions/>
+//! - container states (`IN_PROGRESS`, `FINISHED`, `ERROR`, `EXPIRED`, `PUBLISHED`):
+//!   <https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-container>
+//!   and <https://developers.facebook.com/docs/threads/troubleshooting>
 
 use std::time::Duration;
 
@@ -394,6 +399,339 @@ fn sanitized(message: &str) -> String {
     one_line.trim().to_owned()
 }
 
+// ---------------------------------------------------------------------------------------------
+// Publishing, shared by Facebook Pages, Instagram and Threads
+// ---------------------------------------------------------------------------------------------
+
+/// How long a lookup after an unanswered publish looks back. Posts older than this cannot be
+/// the unanswered attempt (the publisher reconciles within seconds to minutes), and an older
+/// post with the same text must not be mistaken for it.
+const LOOKUP_WINDOW: chrono::Duration = chrono::Duration::hours(48);
+
+/// Recent posts read per lookup: the newest come first, and an account rarely publishes more
+/// than this within [`LOOKUP_WINDOW`].
+const LOOKUP_LIMIT: &str = "50";
+
+/// How Instagram and Threads media containers are waited for before they are published: a
+/// container is checked at once, then every `interval`, at most `max_polls` times in one
+/// publish (all of its containers together). Both platforms fetch the media from our signed
+/// URL and process it first; publishing a container that is not `FINISHED` is refused.
+///
+/// The default (every 10 seconds, at most 18 checks, so about three minutes) stays inside the
+/// publisher's 240-second publish timeout. Meta suggests checking once a minute for up to five
+/// minutes, but images are ready within seconds and a minute's wait for each would be wasted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ContainerPolling {
+    /// Pause between two checks of the same container.
+    pub(crate) interval: Duration,
+    /// Checks allowed in one publish, over all of its containers.
+    pub(crate) max_polls: u32,
+}
+
+impl Default for ContainerPolling {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(10),
+            max_polls: 18,
+        }
+    }
+}
+
+/// `{"id": "…"}`: what Graph answers for every node it creates.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Created {
+    pub(crate) id: String,
+}
+
+/// `POST {url}` with `params` and the token as form fields (the token in the body rather than
+/// the URL, which proxies log), answering the created node's id. For the preparatory calls
+/// (photos, containers): a timeout here is [`AdapterError::Transient`], since repeating it
+/// creates nothing visible.
+pub(crate) async fn create(
+    http: &Client,
+    url: reqwest::Url,
+    params: &[(&str, &str)],
+    token: &SecretString,
+) -> Result<String, AdapterError> {
+    let created: Created = json(http.post(url).form(&with_token(params, token))).await?;
+    Ok(created.id)
+}
+
+/// The form of a Graph POST: `params` followed by `access_token`.
+pub(crate) fn with_token<'a>(
+    params: &[(&'a str, &'a str)],
+    token: &'a SecretString,
+) -> Vec<(&'a str, &'a str)> {
+    let mut form = params.to_vec();
+    form.push(("access_token", token.expose_secret()));
+    form
+}
+
+/// Sends the one call that makes a post visible and decodes its answer. Unlike [`json`]:
+///
+/// - a network failure after the request left (a timeout, a dropped connection) is
+///   [`AdapterError::OutcomeUnknown`], and so is a 2xx whose body is lost or unreadable;
+/// - so is a server-side failure (5xx, Graph codes 1 and 2, `is_transient`): Meta is known to
+///   answer "an unknown error occurred" to `media_publish` and still publish the post. Repeating
+///   the whole publish would then post twice; the caller looks the post up instead.
+///
+/// Rate limits, rejections and refused tokens stay what they are: Graph refused the call.
+pub(crate) async fn json_unsure<T: DeserializeOwned>(
+    request: RequestBuilder,
+) -> Result<T, AdapterError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| AdapterError::from_transport_unsure(&e.without_url()))?;
+    let status = response.status();
+    if !status.is_success() {
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap_or_default();
+        return Err(match classify(status, &headers, &body) {
+            AdapterError::Transient { message } => AdapterError::OutcomeUnknown { message },
+            other => other,
+        });
+    }
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| AdapterError::OutcomeUnknown {
+            message: format!("reading the answer: {}", e.without_url()),
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| AdapterError::OutcomeUnknown {
+        message: format!(
+            "the platform accepted the post but answered an unexpected shape (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
+    })
+}
+
+/// A media container's state, as Instagram (`status_code`, with the error in `status`) and
+/// Threads (`status`, with the error in `error_message`) answer it.
+#[derive(Debug, Deserialize)]
+struct ContainerStatus {
+    #[serde(default)]
+    status_code: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    error_message: Option<String>,
+}
+
+impl ContainerStatus {
+    fn state(&self) -> &str {
+        self.status_code
+            .as_deref()
+            .or(self.status.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// Why the container failed, where the platform said.
+    fn reason(&self) -> Option<&str> {
+        self.error_message
+            .as_deref()
+            .or(if self.status_code.is_some() {
+                self.status.as_deref()
+            } else {
+                None
+            })
+    }
+}
+
+/// Waits until the container `id` is `FINISHED`: checked at once, then every
+/// `polling.interval` while it is `IN_PROGRESS`, drawing on `polls_left` (shared by all the
+/// containers of one publish). `fields` names the status fields of the platform.
+///
+/// - `ERROR` (Meta could not fetch or process the media) and `EXPIRED` (not published within
+///   24 hours) are [`AdapterError::Rejected`]: the same media would fail again;
+/// - still processing when the polls run out is [`AdapterError::Transient`]: nothing was
+///   published, and a later attempt starts over with new containers.
+pub(crate) async fn wait_until_finished(
+    http: &Client,
+    api_base: &str,
+    id: &str,
+    token: &SecretString,
+    fields: &str,
+    polling: ContainerPolling,
+    polls_left: &mut u32,
+) -> Result<(), AdapterError> {
+    let url = node_url(api_base, id, None)?;
+    let mut first = true;
+    while *polls_left > 0 {
+        if !first {
+            tokio::time::sleep(polling.interval).await;
+        }
+        first = false;
+        *polls_left -= 1;
+        let status: ContainerStatus = json(
+            http.get(url.clone())
+                .query(&[("fields", fields), ("access_token", token.expose_secret())]),
+        )
+        .await?;
+        match status.state() {
+            "FINISHED" => return Ok(()),
+            state @ ("ERROR" | "EXPIRED") => {
+                let reason = status.reason().map(sanitized);
+                return Err(AdapterError::Rejected {
+                    code: format!("container_{}", state.to_ascii_lowercase()),
+                    message: match reason {
+                        Some(reason) if !reason.is_empty() => {
+                            format!("the media could not be prepared for publishing ({reason})")
+                        }
+                        _ if state == "EXPIRED" => {
+                            "the media container expired before it was published".to_owned()
+                        }
+                        _ => "the media could not be prepared for publishing".to_owned(),
+                    },
+                });
+            }
+            // IN_PROGRESS, and anything new: wait while the polls last.
+            _ => {}
+        }
+    }
+    Err(AdapterError::Transient {
+        message: format!(
+            "media container {id} was still being processed after {} checks",
+            polling.max_polls
+        ),
+    })
+}
+
+/// The public link of a node just published (`fields` names it: `permalink` on Instagram and
+/// Threads, `permalink_url` on Facebook). Best effort: the post exists whatever this answers,
+/// so a failure is logged and the caller keeps the post without a link (or builds one).
+pub(crate) async fn permalink(
+    http: &Client,
+    api_base: &str,
+    id: &str,
+    token: &SecretString,
+    field: &str,
+) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Link {
+        #[serde(default, alias = "permalink_url")]
+        permalink: Option<String>,
+    }
+    let url = match node_url(api_base, id, None) {
+        Ok(url) => url,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot ask for the permalink of a published post");
+            return None;
+        }
+    };
+    let answer: Result<Link, _> = json(
+        http.get(url)
+            .query(&[("fields", field), ("access_token", token.expose_secret())]),
+    )
+    .await;
+    match answer {
+        Ok(link) => link.permalink.filter(|l| !l.is_empty()),
+        Err(err) => {
+            tracing::warn!(error = %err, post.id = %id, "published, but its permalink is unavailable");
+            None
+        }
+    }
+}
+
+/// A post of a recent listing: Facebook's `/feed` (`message`, `created_time`,
+/// `permalink_url`), Instagram's `/media` (`caption`, `timestamp`, `permalink`) and Threads'
+/// `/threads` (`text`, `timestamp`, `permalink`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListedPost {
+    pub(crate) id: String,
+    #[serde(default, alias = "message", alias = "caption")]
+    text: Option<String>,
+    #[serde(default, alias = "created_time")]
+    timestamp: Option<String>,
+    #[serde(default, alias = "permalink_url")]
+    pub(crate) permalink: Option<String>,
+}
+
+/// Looks for a post with exactly `text` among the account's recent posts (`GET {url}` with
+/// `fields`), published within [`LOOKUP_WINDOW`]: what an unanswered publish call would have
+/// created. Text is the only thing Meta keeps of a post that we choose, so a post without text
+/// cannot be told apart from the account's other posts: that lookup is
+/// [`AdapterError::Unsupported`], and the caller leaves the post for a person to check.
+pub(crate) async fn find_recent(
+    http: &Client,
+    url: reqwest::Url,
+    fields: &str,
+    token: &SecretString,
+    text: &str,
+) -> Result<Option<ListedPost>, AdapterError> {
+    #[derive(Deserialize)]
+    struct Listing {
+        #[serde(default)]
+        data: Vec<ListedPost>,
+    }
+    if text.trim().is_empty() {
+        return Err(AdapterError::Unsupported {
+            what: "a post without text cannot be told apart from the account's other posts".into(),
+        });
+    }
+    let listing: Listing = json(http.get(url).query(&[
+        ("fields", fields),
+        ("limit", LOOKUP_LIMIT),
+        ("access_token", token.expose_secret()),
+    ]))
+    .await?;
+    let now = chrono::Utc::now();
+    Ok(listing.data.into_iter().find(|post| {
+        post.text.as_deref().is_some_and(|t| same_text(t, text))
+            && is_recent(post.timestamp.as_deref(), now)
+    }))
+}
+
+/// Whether Meta's copy of a text is ours: Graph trims the ends and may store `\r\n` as `\n`.
+fn same_text(stored: &str, ours: &str) -> bool {
+    let normalize = |s: &str| s.trim().replace("\r\n", "\n");
+    normalize(stored) == normalize(ours)
+}
+
+/// Whether a Graph timestamp (`2026-11-20T10:15:00+0000`) lies within [`LOOKUP_WINDOW`] of
+/// `now`. One that is missing or unreadable counts as recent: the text already matched
+/// exactly, and recording a post twice is worse than recording one already there.
+fn is_recent(timestamp: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let Some(timestamp) = timestamp else {
+        return true;
+    };
+    let parsed = chrono::DateTime::parse_from_str(timestamp, "%Y-%m-%dT%H:%M:%S%z")
+        .or_else(|_| chrono::DateTime::parse_from_rfc3339(timestamp));
+    match parsed {
+        Ok(at) => now.signed_duration_since(at) <= LOOKUP_WINDOW,
+        Err(_) => true,
+    }
+}
+
+/// Blanks `secrets` (the token, the signed media URLs) out of an error's message: Graph and
+/// its media fetchers sometimes quote the request, and a signed URL is a bearer credential for
+/// the file.
+pub(crate) fn redact(err: AdapterError, secrets: &[&str]) -> AdapterError {
+    let scrub = |message: String| {
+        secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .fold(message, |m, s| m.replace(s, "[redacted]"))
+    };
+    match err {
+        AdapterError::NeedsReauth { message } => AdapterError::NeedsReauth {
+            message: scrub(message),
+        },
+        AdapterError::Transient { message } => AdapterError::Transient {
+            message: scrub(message),
+        },
+        AdapterError::Rejected { code, message } => AdapterError::Rejected {
+            code,
+            message: scrub(message),
+        },
+        AdapterError::OutcomeUnknown { message } => AdapterError::OutcomeUnknown {
+            message: scrub(message),
+        },
+        other @ (AdapterError::RateLimited { .. } | AdapterError::Unsupported { .. }) => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use reqwest::header::HeaderValue;
@@ -464,6 +802,42 @@ mod tests {
         assert_eq!(
             url.map(String::from),
             Ok("http://127.0.0.1:1/v26.0/1%2F..%2Fme%3Ffields=x/threads_insights".to_owned())
+        );
+    }
+
+    #[test]
+    fn graph_timestamps_within_the_window_are_recent() {
+        let now = chrono::Utc::now();
+        let fresh = (now - chrono::Duration::hours(1))
+            .format("%Y-%m-%dT%H:%M:%S%z")
+            .to_string();
+        let old = (now - chrono::Duration::days(5))
+            .format("%Y-%m-%dT%H:%M:%S%z")
+            .to_string();
+        assert!(is_recent(Some(&fresh), now));
+        assert!(!is_recent(Some(&old), now));
+        assert!(is_recent(Some("not a date"), now));
+        assert!(is_recent(None, now));
+    }
+
+    #[test]
+    fn texts_match_across_trimmed_ends_and_line_endings() {
+        assert!(same_text("  Hello\nworld ", "Hello\r\nworld"));
+        assert!(!same_text("Hello world", "Hello  world"));
+    }
+
+    #[test]
+    fn redaction_blanks_signed_urls_and_tokens_out_of_messages() {
+        let err = AdapterError::Rejected {
+            code: "graph_100".into(),
+            message: "cannot fetch https://cdn/x.jpg?sig=s with EAAB-page-token".into(),
+        };
+        assert_eq!(
+            redact(err, &["https://cdn/x.jpg?sig=s", "EAAB-page-token", ""]),
+            AdapterError::Rejected {
+                code: "graph_100".into(),
+                message: "cannot fetch [redacted] with [redacted]".into(),
+            }
         );
     }
 

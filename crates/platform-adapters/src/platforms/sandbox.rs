@@ -7,20 +7,26 @@
 //! code path exercised locally is the one that must hold against the real platforms. The API
 //! is documented in `crates/platform-sim/README.md`; this adapter knows only that HTTP
 //! surface, never the sim's code.
+//!
+//! Publishing uploads each media file (`POST /api/v1/media`, raw bytes), then creates the post
+//! (`POST /api/v1/posts`) with the target's idempotency key as `Idempotency-Key`. The sim
+//! answers a key it has seen with the post that key created, forever, so repeating a create
+//! call whose answer was lost can never post twice — that is what `idempotent_publish: true`
+//! in the descriptor promises. `find_published` asks for the post by that same key.
 
 use std::time::Duration;
 
 use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     classify_response,
     http::{self, TokenResponse},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
-    CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile,
-    Revocation, Stats, TextCounting, TokenSet,
+    CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter,
+    Profile, PublishRequest, Published, Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// Read the profile and counts; publish posts.
@@ -159,6 +165,20 @@ impl SandboxAdapter {
             posts_count: counts.posts_count,
         })
     }
+
+    /// `POST /api/v1/media` with the file as the raw body. A timeout here is only
+    /// [`AdapterError::Transient`]: an orphaned upload creates no post, so repeating is safe.
+    async fn upload(&self, token: &SecretString, item: &MediaItem) -> Result<String, AdapterError> {
+        let url = format!("{}/api/v1/media", self.settings.endpoints.upload_base);
+        let mut request = http::bearer(self.http.post(url), token)
+            .header(reqwest::header::CONTENT_TYPE, &item.mime_type)
+            .body(item.bytes.clone());
+        if let Some(alt_text) = item.alt_text.as_deref().filter(|a| !a.is_empty()) {
+            request = request.query(&[("alt_text", alt_text)]);
+        }
+        let uploaded: MediaAnswer = http::json(request).await.map_err(explain)?;
+        Ok(uploaded.id)
+    }
 }
 
 impl PlatformAdapter for SandboxAdapter {
@@ -262,6 +282,52 @@ impl PlatformAdapter for SandboxAdapter {
         })
     }
 
+    /// Uploads the media in order, then creates the post under the request's idempotency key.
+    /// Only the create call can answer [`AdapterError::OutcomeUnknown`]; repeating the whole
+    /// publish after one is safe (the key returns the post already made, and the re-uploaded
+    /// media are merely left unattached).
+    fn publish<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Published, AdapterError>> {
+        Box::pin(async move {
+            let mut media_ids = Vec::with_capacity(post.media.len());
+            for item in post.media {
+                media_ids.push(self.upload(account.access_token, item).await?);
+            }
+            let url = format!("{}/api/v1/posts", self.settings.endpoints.api_base);
+            let request = http::bearer(self.http.post(url), account.access_token)
+                .header("Idempotency-Key", post.idempotency_key)
+                .json(&NewPost {
+                    text: post.text,
+                    media_ids: &media_ids,
+                });
+            let created: PostAnswer = http::json_unsure(request).await.map_err(explain)?;
+            Ok(created.into())
+        })
+    }
+
+    /// `GET /api/v1/posts?idempotency_key=…`: the account's post made with this request's key,
+    /// if an earlier attempt got that far.
+    fn find_published<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<Published>, AdapterError>> {
+        Box::pin(async move {
+            let url = http::url_with_query(
+                &format!("{}/api/v1/posts", self.settings.endpoints.api_base),
+                &[("idempotency_key", post.idempotency_key)],
+            )?;
+            let found: Vec<PostAnswer> =
+                http::json(http::bearer(self.http.get(url), account.access_token))
+                    .await
+                    .map_err(explain)?;
+            Ok(found.into_iter().next().map(Published::from))
+        })
+    }
+
     /// Revokes the refresh token when there is one (the sim then ends the whole grant, its
     /// access tokens included), else the access token: one call either way.
     fn revoke<'a>(
@@ -298,6 +364,60 @@ struct OAuthError {
     error: Option<String>,
     #[serde(default)]
     error_description: Option<String>,
+}
+
+/// Puts the sim's `error_description` where a person reads it, and sends a token granted
+/// without `publish` to reconnect (asking again grants it) instead of failing every post.
+fn explain(error: AdapterError) -> AdapterError {
+    match error {
+        AdapterError::Rejected { code, message } => {
+            let parsed = serde_json::from_str::<OAuthError>(&message).unwrap_or_default();
+            if parsed.error.as_deref() == Some("insufficient_scope") {
+                return AdapterError::NeedsReauth {
+                    message: "the sandbox account was connected without the publish permission: reconnect your sandbox account".into(),
+                };
+            }
+            // The excerpt had its control characters blanked; JSON escapes bring them back.
+            let description = parsed
+                .error_description
+                .map(|d| d.chars().filter(|c| !c.is_control()).take(300).collect());
+            AdapterError::Rejected {
+                code,
+                message: description.unwrap_or(message),
+            }
+        }
+        other => other,
+    }
+}
+
+/// The body of `POST /api/v1/posts`.
+#[derive(Debug, Serialize)]
+struct NewPost<'a> {
+    text: &'a str,
+    media_ids: &'a [String],
+}
+
+/// A post in the sim's answers.
+#[derive(Debug, Deserialize)]
+struct PostAnswer {
+    id: String,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+impl From<PostAnswer> for Published {
+    fn from(post: PostAnswer) -> Self {
+        Self {
+            platform_post_id: post.id,
+            url: post.url,
+        }
+    }
+}
+
+/// The answer of `POST /api/v1/media`.
+#[derive(Debug, Deserialize)]
+struct MediaAnswer {
+    id: String,
 }
 
 /// `GET /api/v1/me`.

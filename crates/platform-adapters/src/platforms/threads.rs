@@ -17,8 +17,19 @@
 //! - profile fields: <https://developers.facebook.com/documentation/threads/threads-profiles>
 //! - insights (`followers_count`, needs `threads_manage_insights`):
 //!   <https://developers.facebook.com/documentation/threads/insights>
-//! - post limits (500 characters, carousels of 2 to 20 items):
-//!   <https://developers.facebook.com/documentation/threads/posts>
+//! - post limits (500 characters, carousels of 2 to 20 items) and publishing (container with
+//!   `media_type` TEXT/IMAGE/VIDEO/CAROUSEL, `text`, `image_url`/`video_url`, `children`,
+//!   `link_attachment`; then `threads_publish` with `creation_id`):
+//!   <https://developers.facebook.com/documentation/threads/posts> and
+//!   <https://developers.facebook.com/documentation/threads/reference/publishing>
+//! - alt text (`alt_text`, images and videos only):
+//!   <https://developers.facebook.com/documentation/threads/posts/accessibility>
+//! - container status (`status`, `error_message`):
+//!   <https://developers.facebook.com/docs/threads/troubleshooting>
+//! - a user's posts and a post's fields (`text`, `permalink`, `timestamp`):
+//!   <https://developers.facebook.com/documentation/threads/retrieve-and-discover-posts/retrieve-posts>
+
+use std::time::Duration;
 
 use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
@@ -29,8 +40,8 @@ use serde::Deserialize;
 use super::meta;
 use crate::{
     http::TokenResponse, AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities,
-    CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile,
-    PublishLimit, Revocation, Stats, TextCounting, TokenSet,
+    CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter,
+    Profile, PublishLimit, PublishRequest, Published, Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// The Threads API version in every API URL.
@@ -38,6 +49,15 @@ const THREADS_API_VERSION: &str = "v1.0";
 
 /// Profile fields of a Threads user.
 const PROFILE_FIELDS: &str = "id,username,name,threads_profile_picture_url,threads_biography";
+
+/// Status fields of a media container: the state, and on `ERROR` the reason.
+const CONTAINER_FIELDS: &str = "status,error_message";
+
+/// Fields of the user's recent posts, read to find a post whose publish went unanswered.
+const THREADS_FIELDS: &str = "id,text,permalink,timestamp";
+
+/// Most items of a carousel.
+const MAX_CAROUSEL_ITEMS: usize = 20;
 
 /// Static facts about Threads.
 pub fn descriptor() -> Descriptor {
@@ -93,6 +113,7 @@ pub struct ThreadsAdapter {
     http: Client,
     settings: AdapterSettings,
     descriptor: Descriptor,
+    polling: meta::ContainerPolling,
 }
 
 impl ThreadsAdapter {
@@ -102,7 +123,15 @@ impl ThreadsAdapter {
             http,
             settings,
             descriptor: descriptor(),
+            polling: meta::ContainerPolling::default(),
         }
+    }
+
+    /// Replaces the pause between two checks of a media container that is still processing
+    /// (10 seconds by default; tests wait milliseconds).
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.polling.interval = interval;
+        self
     }
 
     async fn connect(&self, exchange: &CodeExchange<'_>) -> Result<Vec<Connection>, AdapterError> {
@@ -205,6 +234,183 @@ impl ThreadsAdapter {
         tokens.refresh_token = None;
         Ok(tokens)
     }
+
+    /// Container, wait (posts with media), `threads_publish`, permalink. Only
+    /// `threads_publish` makes the post visible; unpublished containers expire after 24
+    /// hours, so every step before it can be repeated without a duplicate.
+    async fn publish_post(
+        &self,
+        account: &AccountRef<'_>,
+        post: &PublishRequest<'_>,
+    ) -> Result<Published, AdapterError> {
+        let token = account.access_token;
+        let user = account.platform_account_id;
+        let api_base = self.settings.endpoints.api_base.as_str();
+        let text = Some(post.text.trim()).filter(|t| !t.is_empty());
+        let link = post
+            .options
+            .link
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty());
+        if link.is_some() && !post.media.is_empty() {
+            return Err(AdapterError::Rejected {
+                code: "link_with_media".into(),
+                message: "a Threads link preview is for text-only posts: put the link in the text, or remove the media".into(),
+            });
+        }
+        let mut polls_left = self.polling.max_polls;
+        let container = match post.media {
+            [] => {
+                let Some(text) = text else {
+                    return Err(AdapterError::Rejected {
+                        code: "empty_post".into(),
+                        message: "a Threads post needs text or media".into(),
+                    });
+                };
+                let mut form = vec![("media_type", "TEXT"), ("text", text)];
+                form.extend(link.map(|l| ("link_attachment", l)));
+                // Text is ready at once: nothing to wait for.
+                self.create_container(user, &form, token).await?
+            }
+            [item] => {
+                let mut form = media_form(item);
+                form.extend(text.map(|t| ("text", t)));
+                let id = self.create_container(user, &form, token).await?;
+                self.wait(&id, token, &mut polls_left).await?;
+                id
+            }
+            items if items.len() > MAX_CAROUSEL_ITEMS => {
+                return Err(AdapterError::Rejected {
+                    code: "too_many_media".into(),
+                    message: format!(
+                        "a Threads carousel holds at most {MAX_CAROUSEL_ITEMS} photos and videos, not {}",
+                        items.len()
+                    ),
+                })
+            }
+            items => {
+                let id = self
+                    .carousel(user, text, items, token, &mut polls_left)
+                    .await?;
+                self.wait(&id, token, &mut polls_left).await?;
+                id
+            }
+        };
+        let url = meta::node_url(api_base, user, Some("threads_publish"))?;
+        let published: meta::Created = meta::json_unsure(
+            self.http
+                .post(url)
+                .form(&meta::with_token(&[("creation_id", &container)], token)),
+        )
+        .await?;
+        let permalink =
+            meta::permalink(&self.http, api_base, &published.id, token, "permalink").await;
+        Ok(Published {
+            platform_post_id: published.id,
+            url: permalink,
+        })
+    }
+
+    /// One container per item (`is_carousel_item=true`), each video waited for, then the
+    /// `CAROUSEL` container naming them in order.
+    async fn carousel(
+        &self,
+        user: &str,
+        text: Option<&str>,
+        items: &[MediaItem],
+        token: &SecretString,
+        polls_left: &mut u32,
+    ) -> Result<String, AdapterError> {
+        let mut children = Vec::with_capacity(items.len());
+        for item in items {
+            let mut form = media_form(item);
+            form.push(("is_carousel_item", "true"));
+            children.push(self.create_container(user, &form, token).await?);
+        }
+        // A carousel may only name items Threads has finished processing.
+        for (item, child) in items.iter().zip(&children) {
+            if item.kind == MediaKind::Video {
+                self.wait(child, token, polls_left).await?;
+            }
+        }
+        let children = children.join(",");
+        let mut form = vec![("media_type", "CAROUSEL"), ("children", children.as_str())];
+        form.extend(text.map(|t| ("text", t)));
+        self.create_container(user, &form, token).await
+    }
+
+    /// `POST /{threads-user-id}/threads`: a container, answering its id.
+    async fn create_container(
+        &self,
+        user: &str,
+        form: &[(&str, &str)],
+        token: &SecretString,
+    ) -> Result<String, AdapterError> {
+        let url = meta::node_url(&self.settings.endpoints.api_base, user, Some("threads"))?;
+        meta::create(&self.http, url, form, token).await
+    }
+
+    async fn wait(
+        &self,
+        container: &str,
+        token: &SecretString,
+        polls_left: &mut u32,
+    ) -> Result<(), AdapterError> {
+        meta::wait_until_finished(
+            &self.http,
+            &self.settings.endpoints.api_base,
+            container,
+            token,
+            CONTAINER_FIELDS,
+            self.polling,
+            polls_left,
+        )
+        .await
+    }
+
+    /// The user's recent posts (`GET /{threads-user-id}/threads`), searched for the exact text.
+    async fn find_post(
+        &self,
+        account: &AccountRef<'_>,
+        post: &PublishRequest<'_>,
+    ) -> Result<Option<Published>, AdapterError> {
+        let url = meta::node_url(
+            &self.settings.endpoints.api_base,
+            account.platform_account_id,
+            Some("threads"),
+        )?;
+        let found = meta::find_recent(
+            &self.http,
+            url,
+            THREADS_FIELDS,
+            account.access_token,
+            post.text,
+        )
+        .await?;
+        Ok(found.map(|listed| Published {
+            platform_post_id: listed.id,
+            url: listed.permalink.filter(|l| !l.is_empty()),
+        }))
+    }
+}
+
+/// The container fields of one image or video: its type, its signed URL and its alt text.
+fn media_form(item: &MediaItem) -> Vec<(&'static str, &str)> {
+    let mut form = match item.kind {
+        MediaKind::Image => vec![("media_type", "IMAGE"), ("image_url", item.url.as_str())],
+        MediaKind::Video => vec![("media_type", "VIDEO"), ("video_url", item.url.as_str())],
+    };
+    let alt = item.alt_text.as_deref().map(str::trim);
+    form.extend(alt.filter(|a| !a.is_empty()).map(|a| ("alt_text", a)));
+    form
+}
+
+/// Secrets a publish error must never carry: the token and the signed media URLs.
+fn secrets<'a>(account: &'a AccountRef<'_>, post: &'a PublishRequest<'_>) -> Vec<&'a str> {
+    std::iter::once(account.access_token.expose_secret())
+        .chain(post.media.iter().map(|m| m.url.as_str()))
+        .collect()
 }
 
 /// Where the long-lived exchange lives: `/access_token` at the root of the token endpoint's
@@ -286,6 +492,35 @@ impl PlatformAdapter for ThreadsAdapter {
         _account: &'a AccountRef<'a>,
     ) -> BoxFuture<'a, Result<Revocation, AdapterError>> {
         Box::pin(async { Ok(Revocation::NotSupported) })
+    }
+
+    /// Text, one image or video, or a carousel of up to twenty: a container (media fetched by
+    /// Threads from the signed URLs, with their alt text), waited for until `FINISHED` when it
+    /// carries media, then `threads_publish`; the answer carries the post's `permalink` when
+    /// Threads gives it. `options.link` becomes the link preview of a text-only post.
+    fn publish<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Published, AdapterError>> {
+        Box::pin(async move {
+            self.publish_post(account, post)
+                .await
+                .map_err(|err| meta::redact(err, &secrets(account, post)))
+        })
+    }
+
+    /// Searches the user's recent posts for the exact text.
+    fn find_published<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<Published>, AdapterError>> {
+        Box::pin(async move {
+            self.find_post(account, post)
+                .await
+                .map_err(|err| meta::redact(err, &secrets(account, post)))
+        })
     }
 }
 

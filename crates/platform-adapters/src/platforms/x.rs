@@ -17,19 +17,34 @@
 //! reports bad grant values as a 400 `invalid_request` ("Value passed for the token was
 //! invalid.", "… for the authorization code was invalid."), not the RFC 6749 `invalid_grant`,
 //! so a refresh classifies both as "reconnect".
+//!
+//! Publishing follows the X API v2 OpenAPI description (`createPosts`, the media upload
+//! operations) and <https://docs.x.com/x-api/posts/manage-tweets/introduction>,
+//! <https://docs.x.com/x-api/media/quickstart/media-upload-chunked>: images go up in one
+//! `POST /2/media/upload`, videos and GIFs through initialize / append / finalize and, while X
+//! transcodes them, status polls; alt text through `POST /2/media/metadata`; then one
+//! `POST /2/tweets` creates the post. Only that last call can leave a post behind, so only it
+//! answers `OutcomeUnknown` when no answer comes back.
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
+use reqwest::{
+    header::HeaderMap,
+    multipart::{Form, Part},
+    Body, RequestBuilder, Response, StatusCode,
+};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::{
+    classify_response,
     http::{self, TokenResponse},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
-    CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile,
-    PublishLimit, Revocation, Stats, TextCounting, TokenSet,
+    CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter,
+    Profile, PublishLimit, PublishRequest, Published, Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// Read the user and their posts, post, upload media, and `offline.access` for a refresh token
@@ -45,6 +60,44 @@ const SCOPES: &[&str] = &[
 /// `user.fields` asked of `GET /2/users/me`; `id`, `name` and `username` come by default but are
 /// listed so the answer does not depend on X's defaults.
 const USER_FIELDS: &str = "id,name,username,profile_image_url,public_metrics";
+
+/// Bytes per `append` segment of a chunked upload. X takes segments of up to 5 MB; 4 MiB keeps
+/// a margin and bounds how much one retried segment resends.
+const SEGMENT_BYTES: usize = 4 * 1024 * 1024;
+
+/// X's limit on alternative text; longer text is refused, so it is cut rather than losing the
+/// whole post.
+const ALT_TEXT_MAX_CHARS: usize = 1000;
+
+/// How far back [`PlatformAdapter::find_published`] looks: an attempt whose answer was lost is
+/// reconciled within hours, and an older post with the same text is someone else's (X would
+/// have refused ours as a duplicate of a recent one anyway).
+const LOOKBACK: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How many of the account's latest posts are searched (the endpoint's maximum page).
+const LOOKUP_PAGE: &str = "100";
+
+/// How the adapter waits for X to process an uploaded video or GIF before it may be attached:
+/// it follows X's `check_after_secs`, never pausing longer than `max_interval`, and gives up
+/// (transient: nothing was posted) once `max_wait` is spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessingPolling {
+    /// Longest pause between two status polls, whatever X suggests.
+    pub max_interval: Duration,
+    /// Total pause before giving up.
+    pub max_wait: Duration,
+}
+
+impl Default for ProcessingPolling {
+    /// Polls at most every 10 seconds for two minutes: short clips are ready in seconds, and the
+    /// publisher's own deadline for the whole publish is four minutes.
+    fn default() -> Self {
+        Self {
+            max_interval: Duration::from_secs(10),
+            max_wait: Duration::from_secs(120),
+        }
+    }
+}
 
 /// X's static facts.
 pub fn descriptor() -> Descriptor {
@@ -90,6 +143,7 @@ pub struct XAdapter {
     http: reqwest::Client,
     settings: AdapterSettings,
     descriptor: Descriptor,
+    polling: ProcessingPolling,
 }
 
 impl XAdapter {
@@ -99,7 +153,14 @@ impl XAdapter {
             http,
             settings,
             descriptor: descriptor(),
+            polling: ProcessingPolling::default(),
         }
+    }
+
+    /// Replaces how media processing is waited for (tests poll in milliseconds).
+    pub fn with_processing_polling(mut self, polling: ProcessingPolling) -> Self {
+        self.polling = polling;
+        self
     }
 
     fn credentials(&self) -> Result<&ClientCredentials, AdapterError> {
@@ -339,6 +400,83 @@ impl PlatformAdapter for XAdapter {
             Ok(Revocation::Revoked)
         })
     }
+
+    /// Uploads the media (in order: X shows them in the order of `media_ids`), sets their alt
+    /// text, then creates the post with `POST /2/tweets`. X has no idempotency key, so the
+    /// create call is made once: when its answer is lost the result is `OutcomeUnknown` and the
+    /// caller looks the post up with [`PlatformAdapter::find_published`] instead of repeating
+    /// it. Uploads are harmless to repeat (X deletes unattached media after a day).
+    fn publish<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Published, AdapterError>> {
+        Box::pin(async move {
+            let mut media_ids = Vec::with_capacity(post.media.len());
+            for item in post.media {
+                media_ids.push(self.upload_media(account.access_token, item).await?);
+            }
+            let body = NewPost {
+                text: post.text,
+                media: (!media_ids.is_empty()).then_some(PostMedia { media_ids }),
+            };
+            let request = http::bearer(
+                self.http
+                    .post(format!("{}/2/tweets", self.settings.endpoints.api_base)),
+                account.access_token,
+            )
+            .json(&body);
+            let created: Created = json_unsure(request).await?;
+            let Some(data) = created.data else {
+                // A 2xx without the post: X accepted something, but what is unknown.
+                return Err(AdapterError::OutcomeUnknown {
+                    message: "X answered the post creation without the post's id".into(),
+                });
+            };
+            Ok(published(data.id))
+        })
+    }
+
+    /// Looks for the post among the account's latest posts (`GET /2/users/:id/tweets`, which
+    /// needs `tweet.read` and `users.read`, both granted), created within the last day, whose
+    /// text is the request's. X rewrites text it returns: links become `t.co` links (expanded
+    /// back from `entities.urls`), attached media add a trailing `t.co` link (dropped), `&`, `<`
+    /// and `>` come HTML-escaped, and text beyond 280 characters lives in `note_tweet`. A post
+    /// without text cannot be told apart from other media posts, so it is not looked for.
+    fn find_published<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<Published>, AdapterError>> {
+        Box::pin(async move {
+            let wanted = post.text.trim();
+            if wanted.is_empty() {
+                return Err(AdapterError::Unsupported {
+                    what: "X posts without text cannot be told apart from one another".into(),
+                });
+            }
+            let url = format!(
+                "{}/2/users/{}/tweets",
+                self.settings.endpoints.api_base, account.platform_account_id
+            );
+            let request = http::bearer(
+                self.http.get(url).query(&[
+                    ("max_results", LOOKUP_PAGE),
+                    ("exclude", "replies,retweets"),
+                    ("tweet.fields", "created_at,entities,note_tweet"),
+                ]),
+                account.access_token,
+            );
+            let timeline: Timeline = json(request).await?;
+            let since = Utc::now() - chrono::Duration::from_std(LOOKBACK).unwrap_or_default();
+            Ok(timeline
+                .data
+                .into_iter()
+                .filter(|p| !matches!(p.created_at, Some(at) if at < since))
+                .find(|p| p.plain_text(wanted) == wanted)
+                .map(|p| published(p.id)))
+        })
+    }
 }
 
 /// `GET /2/users/me` answer: the user, or `errors` when X could not produce it.
@@ -376,4 +514,536 @@ struct Problem {
     kind: String,
     title: Option<String>,
     detail: Option<String>,
+}
+
+/// Publishing steps.
+impl XAdapter {
+    /// Uploads one item and returns its media id, ready to attach. Images go up in one call;
+    /// videos and GIFs (which X transcodes) through the chunked flow.
+    async fn upload_media(
+        &self,
+        token: &SecretString,
+        item: &MediaItem,
+    ) -> Result<String, AdapterError> {
+        let category = media_category(item);
+        let id = if category == "tweet_image" {
+            self.upload_simple(token, item).await?
+        } else {
+            self.upload_chunked(token, item, category).await?
+        };
+        if item.kind == MediaKind::Image {
+            if let Some(alt) = item.alt_text.as_deref().map(str::trim) {
+                if !alt.is_empty() {
+                    self.set_alt_text(token, &id, alt).await?;
+                }
+            }
+        }
+        Ok(id)
+    }
+
+    /// `POST /2/media/upload` (multipart `media` and `media_category`).
+    async fn upload_simple(
+        &self,
+        token: &SecretString,
+        item: &MediaItem,
+    ) -> Result<String, AdapterError> {
+        let form = Form::new()
+            .text("media_category", "tweet_image")
+            .part("media", file_part(item, item.bytes.clone())?);
+        let request =
+            http::bearer(self.http.post(self.upload_url("/2/media/upload")), token).multipart(form);
+        let data = media_data(json(request).await?)?;
+        self.wait_until_processed(token, &data.id, data.processing_info)
+            .await?;
+        Ok(data.id)
+    }
+
+    /// `POST /2/media/upload/initialize`, one `…/{id}/append` per segment, `…/{id}/finalize`,
+    /// then status polls while X processes the file.
+    async fn upload_chunked(
+        &self,
+        token: &SecretString,
+        item: &MediaItem,
+        category: &str,
+    ) -> Result<String, AdapterError> {
+        let request = http::bearer(
+            self.http
+                .post(self.upload_url("/2/media/upload/initialize")),
+            token,
+        )
+        .json(&InitializeUpload {
+            media_type: &item.mime_type,
+            total_bytes: item.size(),
+            media_category: category,
+        });
+        let id = media_data(json(request).await?)?.id;
+        let mut start = 0;
+        let mut segment_index = 0_u32;
+        while start < item.bytes.len() {
+            let end = (start + SEGMENT_BYTES).min(item.bytes.len());
+            let form = Form::new()
+                .text("segment_index", segment_index.to_string())
+                .part("media", file_part(item, item.bytes.slice(start..end))?);
+            let request = http::bearer(
+                self.http
+                    .post(self.upload_url(&format!("/2/media/upload/{id}/append"))),
+                token,
+            )
+            .multipart(form);
+            send(request).await?;
+            start = end;
+            segment_index += 1;
+        }
+        let request = http::bearer(
+            self.http
+                .post(self.upload_url(&format!("/2/media/upload/{id}/finalize"))),
+            token,
+        );
+        let data = media_data(json(request).await?)?;
+        self.wait_until_processed(token, &id, data.processing_info)
+            .await?;
+        Ok(id)
+    }
+
+    /// Polls `GET /2/media/upload?command=STATUS&media_id=…` until X reports the media
+    /// `succeeded` (or answers without `processing_info`, meaning nothing is pending): a post
+    /// naming media still in processing is refused. `failed` is a rejection carrying X's reason;
+    /// running out of patience is transient, since nothing was posted.
+    async fn wait_until_processed(
+        &self,
+        token: &SecretString,
+        id: &str,
+        mut info: Option<ProcessingInfo>,
+    ) -> Result<(), AdapterError> {
+        let floor = Duration::from_secs(1).min(self.polling.max_interval);
+        let mut waited = Duration::ZERO;
+        while let Some(current) = info {
+            match current.state.as_str() {
+                "succeeded" => return Ok(()),
+                "failed" => return Err(current.failure()),
+                // `pending`, `in_progress`, or a state X adds later: keep waiting.
+                _ => {}
+            }
+            let pause = Duration::from_secs(current.check_after_secs.unwrap_or(1))
+                .clamp(floor, self.polling.max_interval);
+            if waited + pause > self.polling.max_wait {
+                return Err(AdapterError::Transient {
+                    message: format!(
+                        "X was still processing media {id} after {}s",
+                        waited.as_secs()
+                    ),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            waited += pause;
+            let request = http::bearer(
+                self.http
+                    .get(self.upload_url("/2/media/upload"))
+                    .query(&[("command", "STATUS"), ("media_id", id)]),
+                token,
+            );
+            info = media_data(json(request).await?)?.processing_info;
+        }
+        Ok(())
+    }
+
+    /// `POST /2/media/metadata` with `alt_text`, cut to X's 1000 characters.
+    async fn set_alt_text(
+        &self,
+        token: &SecretString,
+        id: &str,
+        alt: &str,
+    ) -> Result<(), AdapterError> {
+        let text: String = alt.chars().take(ALT_TEXT_MAX_CHARS).collect();
+        let body = serde_json::json!({"id": id, "metadata": {"alt_text": {"text": text}}});
+        let request =
+            http::bearer(self.http.post(self.upload_url("/2/media/metadata")), token).json(&body);
+        send(request).await.map(drop)
+    }
+
+    fn upload_url(&self, path: &str) -> String {
+        format!("{}{path}", self.settings.endpoints.upload_base)
+    }
+}
+
+/// X's media category: animated GIFs and videos are transcoded and must be uploaded in chunks
+/// under their own category; any other image is a `tweet_image`.
+fn media_category(item: &MediaItem) -> &'static str {
+    match item.kind {
+        MediaKind::Video => "tweet_video",
+        MediaKind::Image if item.mime_type.eq_ignore_ascii_case("image/gif") => "tweet_gif",
+        MediaKind::Image => "tweet_image",
+    }
+}
+
+/// The multipart `media` part holding `bytes` of `item`.
+fn file_part(item: &MediaItem, bytes: bytes::Bytes) -> Result<Part, AdapterError> {
+    let length = bytes.len() as u64;
+    Part::stream_with_length(Body::from(bytes), length)
+        .file_name(item.id.to_string())
+        .mime_str(&item.mime_type)
+        .map_err(|_| AdapterError::Rejected {
+            code: "unsupported_media".into(),
+            message: format!("`{}` is not a media type", short(&item.mime_type)),
+        })
+}
+
+/// The public URL of a post. `i/web/status` works without knowing the author's handle, which
+/// may have changed since the account was connected.
+fn published(id: String) -> Published {
+    Published {
+        url: Some(format!("https://x.com/i/web/status/{id}")),
+        platform_post_id: id,
+    }
+}
+
+/// The `data` of a media answer; X answers 200 with only `errors` when it refuses the media.
+fn media_data(answer: MediaAnswer) -> Result<MediaData, AdapterError> {
+    match (answer.data, answer.errors.into_iter().next()) {
+        (Some(data), _) => Ok(data),
+        (None, Some(problem)) => Err(problem.into_rejection()),
+        (None, None) => Err(AdapterError::Transient {
+            message: "X answered a media call without the media".into(),
+        }),
+    }
+}
+
+/// Sends a preparatory call (an upload): a network failure is transient, an error answer is
+/// read by [`classify_x`].
+async fn send(request: RequestBuilder) -> Result<Response, AdapterError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| AdapterError::from_transport(&e))?;
+    checked(response).await
+}
+
+/// [`send`] and decode the JSON answer.
+async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
+    let response = send(request).await?;
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| AdapterError::from_transport(&e))?;
+    serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
+        message: format!("unexpected response shape from X: {e}"),
+    })
+}
+
+/// The creating call, with the semantics of [`http::json_unsure`]: once the request may have
+/// left, a lost or unreadable answer is `OutcomeUnknown`. It differs only in reading error
+/// answers with [`classify_x`] (X's `detail` and its 24-hour limit headers).
+async fn json_unsure<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| AdapterError::from_transport_unsure(&e))?;
+    let response = checked(response).await?;
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| AdapterError::OutcomeUnknown {
+            message: format!("reading X's answer: {e}"),
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| AdapterError::OutcomeUnknown {
+        message: format!("X accepted the post but answered an unexpected shape: {e}"),
+    })
+}
+
+/// Passes a 2xx through; classifies anything else.
+async fn checked(response: Response) -> Result<Response, AdapterError> {
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap_or_default();
+    Err(classify_x(status, &headers, &body, Utc::now().timestamp()))
+}
+
+/// Reads an X error answer. On top of [`classify_response`]:
+/// - a 429 waits for the bucket that is actually empty: X sends `x-rate-limit-*` for the
+///   15-minute window and `x-user-limit-24hour-*` / `x-app-limit-24hour-*` for the daily caps
+///   on posting, and the latest reset among those with `remaining: 0` is the one that matters
+///   (otherwise `Retry-After`, then `x-rate-limit-reset`, as for every platform);
+/// - rejections carry X's problem (`detail`, else `title`, plus the messages of its `errors`)
+///   instead of raw JSON, and the problem type (`invalid-request`, …) as the code.
+pub fn classify_x(status: StatusCode, headers: &HeaderMap, body: &str, now: i64) -> AdapterError {
+    let problem = serde_json::from_str::<ErrorAnswer>(body).ok();
+    match classify_response(status, headers, body) {
+        AdapterError::RateLimited { retry_after } => AdapterError::RateLimited {
+            retry_after: exhausted_reset(headers, now).or(retry_after),
+        },
+        AdapterError::Rejected { code, message } => match problem {
+            Some(problem) => AdapterError::Rejected {
+                message: problem.sentence().unwrap_or(message),
+                code: problem_code(problem.kind.as_deref()).unwrap_or(code),
+            },
+            None => AdapterError::Rejected { code, message },
+        },
+        AdapterError::NeedsReauth { message } => AdapterError::NeedsReauth {
+            message: problem.and_then(|p| p.sentence()).unwrap_or(message),
+        },
+        other => other,
+    }
+}
+
+/// The wait until the latest reset among X's exhausted rate-limit buckets.
+fn exhausted_reset(headers: &HeaderMap, now: i64) -> Option<Duration> {
+    const BUCKETS: [(&str, &str); 3] = [
+        ("x-rate-limit-remaining", "x-rate-limit-reset"),
+        ("x-user-limit-24hour-remaining", "x-user-limit-24hour-reset"),
+        ("x-app-limit-24hour-remaining", "x-app-limit-24hour-reset"),
+    ];
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    };
+    BUCKETS
+        .iter()
+        .filter(|(remaining, _)| number(remaining) == Some(0))
+        .filter_map(|(_, reset)| number(reset))
+        .max()
+        .map(|reset| Duration::from_secs(u64::try_from(reset - now).unwrap_or(0)))
+}
+
+/// At most 300 characters of platform text, on one line.
+fn short(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// `POST /2/tweets` body.
+#[derive(Debug, Serialize)]
+struct NewPost<'a> {
+    /// Always sent (X defaults it to an empty string when media carry the post).
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media: Option<PostMedia>,
+}
+
+#[derive(Debug, Serialize)]
+struct PostMedia {
+    media_ids: Vec<String>,
+}
+
+/// `POST /2/tweets` answer.
+#[derive(Debug, Deserialize)]
+struct Created {
+    data: Option<CreatedPost>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CreatedPost {
+    id: String,
+}
+
+/// `POST /2/media/upload/initialize` body.
+#[derive(Debug, Serialize)]
+struct InitializeUpload<'a> {
+    media_type: &'a str,
+    total_bytes: u64,
+    media_category: &'a str,
+}
+
+/// Every media answer (upload, initialize, finalize, status) has this `data`.
+#[derive(Debug, Deserialize)]
+struct MediaAnswer {
+    data: Option<MediaData>,
+    #[serde(default)]
+    errors: Vec<Problem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MediaData {
+    id: String,
+    processing_info: Option<ProcessingInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProcessingInfo {
+    /// `pending`, `in_progress`, `failed` or `succeeded`.
+    #[serde(default)]
+    state: String,
+    check_after_secs: Option<u64>,
+    /// Present when `state` is `failed` (not in the OpenAPI description, but sent).
+    error: Option<ProcessingError>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProcessingError {
+    name: Option<String>,
+    message: Option<String>,
+}
+
+impl ProcessingInfo {
+    fn failure(self) -> AdapterError {
+        let error = self.error;
+        AdapterError::Rejected {
+            code: error
+                .as_ref()
+                .and_then(|e| e.name.clone())
+                .unwrap_or_else(|| "media_processing_failed".into()),
+            message: error
+                .and_then(|e| e.message)
+                .map(|m| short(&m))
+                .unwrap_or_else(|| "X could not process the media".into()),
+        }
+    }
+}
+
+/// An error answer: an RFC 7807 problem, with the individual `errors` of an invalid request.
+#[derive(Debug, Deserialize)]
+struct ErrorAnswer {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    title: Option<String>,
+    detail: Option<String>,
+    /// The OpenAPI description's other error shape: `{code, message}`.
+    message: Option<String>,
+    #[serde(default)]
+    errors: Vec<ErrorItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorItem {
+    message: Option<String>,
+    detail: Option<String>,
+}
+
+impl ErrorAnswer {
+    /// `detail` (else `title`, else `message`), followed by what the `errors` add.
+    fn sentence(&self) -> Option<String> {
+        let head = self
+            .detail
+            .as_deref()
+            .or(self.title.as_deref())
+            .or(self.message.as_deref())
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let details: Vec<&str> = self
+            .errors
+            .iter()
+            .filter_map(|e| e.message.as_deref().or(e.detail.as_deref()))
+            .map(str::trim)
+            .filter(|m| !m.is_empty() && Some(*m) != head)
+            .collect();
+        let text = match (head, details.is_empty()) {
+            (Some(head), true) => head.to_owned(),
+            (Some(head), false) => format!("{head} {}", details.join(" ")),
+            (None, false) => details.join(" "),
+            (None, true) => return None,
+        };
+        Some(short(&text))
+    }
+}
+
+/// `invalid-request` of `https://api.x.com/2/problems/invalid-request`; `about:blank` names no
+/// problem.
+fn problem_code(kind: Option<&str>) -> Option<String> {
+    let kind = kind?.trim();
+    if kind.is_empty() || kind == "about:blank" {
+        return None;
+    }
+    kind.rsplit('/')
+        .next()
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+}
+
+impl Problem {
+    fn into_rejection(self) -> AdapterError {
+        AdapterError::Rejected {
+            code: problem_code(Some(&self.kind)).unwrap_or_else(|| "rejected".into()),
+            message: self
+                .detail
+                .or(self.title)
+                .map(|m| short(&m))
+                .unwrap_or_else(|| "X refused the media".into()),
+        }
+    }
+}
+
+/// `GET /2/users/:id/tweets` answer.
+#[derive(Debug, Deserialize)]
+struct Timeline {
+    #[serde(default)]
+    data: Vec<TimelinePost>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TimelinePost {
+    id: String,
+    #[serde(default)]
+    text: String,
+    created_at: Option<DateTime<Utc>>,
+    entities: Option<Entities>,
+    /// The whole text of a post longer than 280 characters (`text` is then cut).
+    note_tweet: Option<NoteTweet>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NoteTweet {
+    text: String,
+    entities: Option<Entities>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Entities {
+    #[serde(default)]
+    urls: Vec<UrlEntity>,
+}
+
+#[derive(Debug, Deserialize)]
+struct UrlEntity {
+    /// The `t.co` link as it appears in the text.
+    url: String,
+    expanded_url: Option<String>,
+    /// Present when the link stands for attached media.
+    media_key: Option<String>,
+}
+
+impl TimelinePost {
+    /// The text as its author typed it, as far as it can be recovered: `t.co` links expanded
+    /// (written the way `typed` writes them, since X adds `http://` to bare domains), media
+    /// links dropped, HTML entities decoded, surrounding whitespace trimmed.
+    fn plain_text(&self, typed: &str) -> String {
+        let (text, entities) = match &self.note_tweet {
+            Some(note) => (note.text.as_str(), note.entities.as_ref()),
+            None => (self.text.as_str(), self.entities.as_ref()),
+        };
+        let mut text = text.to_owned();
+        for link in entities.map(|e| e.urls.as_slice()).unwrap_or_default() {
+            if link.url.is_empty() {
+                continue;
+            }
+            let replacement = match (&link.media_key, &link.expanded_url) {
+                (Some(_), _) => "",
+                (None, Some(expanded)) => {
+                    let bare = expanded
+                        .strip_prefix("https://")
+                        .or_else(|| expanded.strip_prefix("http://"))
+                        .unwrap_or(expanded);
+                    if !typed.contains(expanded.as_str()) && typed.contains(bare) {
+                        bare
+                    } else {
+                        expanded.as_str()
+                    }
+                }
+                (None, None) => continue,
+            };
+            text = text.replace(&link.url, replacement);
+        }
+        text.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+            .trim()
+            .to_owned()
+    }
 }

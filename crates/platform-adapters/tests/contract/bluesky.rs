@@ -1,6 +1,7 @@
 //! Bluesky: app-password sessions (`com.atproto.server.createSession`), profiles
-//! (`app.bsky.actor.getProfile`) and session deletion, against fixtures shaped like the lexicons
-//! and the reference PDS's answers.
+//! (`app.bsky.actor.getProfile`), session deletion and publishing (`uploadBlob`, facets,
+//! `createRecord` at a record key derived from the idempotency key, `getRecord`), against
+//! fixtures shaped like the lexicons and the reference PDS's answers.
 
 use std::time::Duration;
 
@@ -9,16 +10,16 @@ use domain::{AccountKind, AuthKind};
 use platform_adapters::{
     platforms::bluesky::{self, BlueskyAdapter},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, CodeExchange, PlatformAdapter,
-    Revocation, TextCounting,
+    PublishRequest, Published, Revocation, TextCounting,
 };
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use wiremock::{
-    matchers::{any, body_json, header, method, path, query_param},
-    Mock, MockServer, ResponseTemplate,
+    matchers::{any, body_bytes, body_json, header, method, path, query_param},
+    Mock, MockServer, Request, ResponseTemplate,
 };
 
-use crate::support::{endpoints, secret, REDIRECT_URI};
+use crate::support::{endpoints, image, no_options, post, secret, video, REDIRECT_URI};
 
 const DID: &str = "did:plc:z72i7hdynmk6r22z27h6tvur";
 const HANDLE: &str = "alice.bsky.social";
@@ -873,4 +874,621 @@ async fn a_pds_server_error_on_refresh_is_transient() {
         "{err:?}"
     );
     assert!(err.is_retryable());
+}
+
+// Publishing.
+
+/// The key `support::post` publishes with, and the record key every attempt derives from it.
+const KEY: &str = "0b7c6a3e-5f1d-4c2b-9a8e-7d6f5e4c3b2a";
+const RKEY: &str = "2nfhmab2r5and";
+
+fn post_uri(rkey: &str) -> String {
+    format!("at://{DID}/app.bsky.feed.post/{rkey}")
+}
+
+fn post_url(rkey: &str) -> String {
+    format!("https://bsky.app/profile/{DID}/post/{rkey}")
+}
+
+/// `com.atproto.repo.createRecord` output as the reference PDS sends it.
+fn created(rkey: &str) -> Value {
+    json!({
+        "uri": post_uri(rkey),
+        "cid": "bafyreibjifzpqj6o6wcq3hejh7y4z4z2vmiklkvykc57tw3pcbx3kxifpm",
+        "commit": {"cid": "bafyreihd6wqgmbndw4zrxfmnwhdwvgkqc5qaxx3mdgfkrq6nyifvvcrv2i", "rev": "3lbwf2gaqvk2a"},
+        "validationStatus": "valid"
+    })
+}
+
+/// `com.atproto.repo.getRecord` output.
+fn record_view(rkey: &str, text: &str) -> Value {
+    json!({
+        "uri": post_uri(rkey),
+        "cid": "bafyreibjifzpqj6o6wcq3hejh7y4z4z2vmiklkvykc57tw3pcbx3kxifpm",
+        "value": {"$type": "app.bsky.feed.post", "text": text, "createdAt": "2024-11-22T06:29:00.000Z"}
+    })
+}
+
+/// A blob reference as `uploadBlob` answers it.
+fn blob(link: &str, mime: &str, size: usize) -> Value {
+    json!({"$type": "blob", "ref": {"$link": link}, "mimeType": mime, "size": size})
+}
+
+async fn mount_create_record(server: &MockServer, response: ResponseTemplate, times: u64) {
+    Mock::given(method("POST"))
+        .and(path("/xrpc/com.atproto.repo.createRecord"))
+        .and(header("authorization", "Bearer access-jwt"))
+        .and(header("content-type", "application/json"))
+        .respond_with(response)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+async fn mount_get_record(server: &MockServer, response: ResponseTemplate, times: u64) {
+    Mock::given(method("GET"))
+        .and(path("/xrpc/com.atproto.repo.getRecord"))
+        .and(query_param("repo", DID))
+        .and(query_param("collection", "app.bsky.feed.post"))
+        .and(query_param("rkey", RKEY))
+        .and(header("authorization", "Bearer access-jwt"))
+        .respond_with(response)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// The JSON body of the one `createRecord` the server received.
+async fn create_record_body(server: &MockServer) -> Value {
+    let requests: Vec<Request> = server.received_requests().await.expect("recording");
+    let creates: Vec<&Request> = requests
+        .iter()
+        .filter(|r| r.url.path() == "/xrpc/com.atproto.repo.createRecord")
+        .collect();
+    assert_eq!(creates.len(), 1, "one createRecord");
+    serde_json::from_slice(&creates[0].body).expect("a JSON body")
+}
+
+async fn publish(
+    server: &MockServer,
+    request: &PublishRequest<'_>,
+) -> Result<Published, AdapterError> {
+    let access = secret("access-jwt");
+    let service = server.uri();
+    adapter(server)
+        .publish(&account_ref(&access, None, Some(&service)), request)
+        .await
+}
+
+/// The TID syntax of atproto.com/specs/tid, checked independently of the adapter's own check.
+fn is_tid(candidate: &str) -> bool {
+    const ALPHABET: &str = "234567abcdefghijklmnopqrstuvwxyz";
+    candidate.len() == 13
+        && candidate.chars().all(|c| ALPHABET.contains(c))
+        && candidate.starts_with(|c: char| "234567abcdefghij".contains(c))
+}
+
+#[test]
+fn record_keys_are_tids_derived_deterministically_from_the_idempotency_key() {
+    // Pinned: a change would give posts still being retried a new key, and a second post.
+    assert_eq!(bluesky::record_key(KEY), RKEY);
+    assert_eq!(bluesky::record_key(KEY), bluesky::record_key(KEY));
+    assert_eq!(bluesky::record_key(&KEY.to_uppercase()), RKEY);
+    assert_ne!(
+        bluesky::record_key("9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f"),
+        RKEY
+    );
+    let keys: Vec<String> = (0..2000)
+        .map(|i| format!("00000000-0000-4000-8000-{i:012x}"))
+        .collect();
+    let mut rkeys: Vec<String> = keys.iter().map(|k| bluesky::record_key(k)).collect();
+    assert!(rkeys.iter().all(|r| is_tid(r)), "every record key is a TID");
+    rkeys.sort();
+    rkeys.dedup();
+    assert_eq!(
+        rkeys.len(),
+        keys.len(),
+        "distinct keys give distinct record keys"
+    );
+}
+
+#[tokio::test]
+async fn a_text_post_is_created_at_the_derived_record_key() {
+    let server = MockServer::start().await;
+    mount_create_record(
+        &server,
+        ResponseTemplate::new(200).set_body_json(created(RKEY)),
+        1,
+    )
+    .await;
+
+    let published = publish(&server, &post("Hello from Postbridge", &[], no_options()))
+        .await
+        .expect("published");
+
+    assert_eq!(
+        published,
+        Published {
+            platform_post_id: post_uri(RKEY),
+            url: Some(post_url(RKEY)),
+        }
+    );
+    let body = create_record_body(&server).await;
+    assert_eq!(body["repo"], DID);
+    assert_eq!(body["collection"], "app.bsky.feed.post");
+    assert_eq!(body["rkey"], RKEY);
+    let record = &body["record"];
+    assert_eq!(record["$type"], "app.bsky.feed.post");
+    assert_eq!(record["text"], "Hello from Postbridge");
+    let created_at = record["createdAt"].as_str().expect("createdAt");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(created_at).is_ok() && created_at.ends_with('Z'),
+        "{created_at}"
+    );
+    assert!(
+        record.get("facets").is_none() && record.get("embed").is_none(),
+        "{record}"
+    );
+}
+
+#[tokio::test]
+async fn every_attempt_of_a_post_writes_the_same_record_key_and_other_posts_another() {
+    let server = MockServer::start().await;
+    mount_create_record(
+        &server,
+        ResponseTemplate::new(200).set_body_json(created(RKEY)),
+        3,
+    )
+    .await;
+    let first = post("one", &[], no_options());
+    let other = PublishRequest {
+        idempotency_key: "9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f",
+        ..first
+    };
+
+    for request in [&first, &first, &other] {
+        publish(&server, request).await.expect("published");
+    }
+
+    let rkeys: Vec<Value> = server
+        .received_requests()
+        .await
+        .expect("recording")
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).expect("JSON")["rkey"].clone())
+        .collect();
+    assert_eq!(rkeys[0], RKEY);
+    assert_eq!(rkeys[1], RKEY);
+    assert_ne!(rkeys[2], RKEY);
+    assert!(is_tid(rkeys[2].as_str().expect("a string")));
+}
+
+#[tokio::test]
+async fn links_and_resolved_mentions_become_facets_at_utf8_byte_offsets() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/com.atproto.identity.resolveHandle"))
+        .and(query_param("handle", "alice.bsky.social"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"did": "did:plc:alice4mention"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/com.atproto.identity.resolveHandle"))
+        .and(query_param("handle", "ghost.example.com"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(xrpc_error("InvalidRequest", "Unable to resolve handle")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_create_record(
+        &server,
+        ResponseTemplate::new(200).set_body_json(created(RKEY)),
+        1,
+    )
+    .await;
+    // "ü", "ß" and "ö" take two bytes each and the emoji four: byte offsets run ahead of
+    // character offsets (the link starts at character 26 but byte 32).
+    let text = "Grüße aus Köln 🎉 Details: https://example.com/launch?ref=bsky. \
+                Danke @alice.bsky.social und @ghost.example.com!";
+
+    publish(&server, &post(text, &[], no_options()))
+        .await
+        .expect("published");
+
+    let body = create_record_body(&server).await;
+    assert_eq!(body["record"]["text"], text);
+    assert_eq!(
+        body["record"]["facets"],
+        json!([
+            {
+                "index": {"byteStart": 32, "byteEnd": 67},
+                "features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://example.com/launch?ref=bsky"}]
+            },
+            {
+                "index": {"byteStart": 75, "byteEnd": 93},
+                "features": [{"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:alice4mention"}]
+            }
+        ])
+    );
+    let bytes = text.as_bytes();
+    assert_eq!(&bytes[32..67], b"https://example.com/launch?ref=bsky");
+    assert_eq!(&bytes[75..93], b"@alice.bsky.social");
+}
+
+#[tokio::test]
+async fn a_failing_handle_resolution_holds_the_post_back_rather_than_dropping_the_mention() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/com.atproto.identity.resolveHandle"))
+        .respond_with(
+            ResponseTemplate::new(502)
+                .set_body_json(xrpc_error("UpstreamFailure", "Upstream Failure")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_create_record(&server, ResponseTemplate::new(200), 0).await;
+
+    let err = publish(&server, &post("hi @alice.bsky.social", &[], no_options()))
+        .await
+        .expect_err("held back");
+
+    assert!(matches!(err, AdapterError::Transient { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn two_images_are_uploaded_as_blobs_and_embedded_with_alt_text_and_aspect_ratio() {
+    let server = MockServer::start().await;
+    let first = image(&server.uri());
+    let mut second = image(&server.uri());
+    second.mime_type = "image/png".into();
+    second.bytes = bytes::Bytes::from_static(b"\x89PNG\r\n\x1a\n fake png bytes");
+    second.alt_text = None;
+    second.width = Some(1200);
+    second.height = Some(800);
+    let first_blob = blob(
+        "bafkreibabalobzn6cd366ukcsjycp4yymjymgfxcv6xczmlgpemzkz3cfa",
+        "image/jpeg",
+        first.bytes.len(),
+    );
+    let second_blob = blob(
+        "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
+        "image/png",
+        second.bytes.len(),
+    );
+    for (item, mime, uploaded) in [
+        (&first, "image/jpeg", &first_blob),
+        (&second, "image/png", &second_blob),
+    ] {
+        Mock::given(method("POST"))
+            .and(path("/xrpc/com.atproto.repo.uploadBlob"))
+            .and(header("authorization", "Bearer access-jwt"))
+            .and(header("content-type", mime))
+            .and(body_bytes(item.bytes.to_vec()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"blob": uploaded})))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    mount_create_record(
+        &server,
+        ResponseTemplate::new(200).set_body_json(created(RKEY)),
+        1,
+    )
+    .await;
+    let media = [first, second];
+
+    let published = publish(&server, &post("two pictures", &media, no_options()))
+        .await
+        .expect("published");
+
+    assert_eq!(published.platform_post_id, post_uri(RKEY));
+    let body = create_record_body(&server).await;
+    assert_eq!(
+        body["record"]["embed"],
+        json!({
+            "$type": "app.bsky.embed.images",
+            "images": [
+                {"alt": "a test picture", "image": first_blob, "aspectRatio": {"width": 1080, "height": 1080}},
+                {"alt": "", "image": second_blob, "aspectRatio": {"width": 1200, "height": 800}}
+            ]
+        })
+    );
+}
+
+#[tokio::test]
+async fn videos_too_many_images_and_oversized_images_are_refused_before_any_request() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let base = server.uri();
+    let mut large = image(&base);
+    large.bytes = bytes::Bytes::from(vec![0u8; 1_000_001]);
+    let five = [
+        image(&base),
+        image(&base),
+        image(&base),
+        image(&base),
+        image(&base),
+    ];
+
+    for (media, expected) in [
+        (vec![video(&base)], "unsupported_media"),
+        (five.to_vec(), "too_many_media"),
+        (vec![large], "media_too_large"),
+    ] {
+        let err = publish(&server, &post("media", &media, no_options()))
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&err, AdapterError::Rejected { code, .. } if code == expected),
+            "{err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_create_refused_because_the_record_exists_is_answered_from_the_existing_record() {
+    let server = MockServer::start().await;
+    // The reference PDS refuses a create at a taken key with an untyped error, which XRPC
+    // answers as a bare 500.
+    mount_create_record(
+        &server,
+        ResponseTemplate::new(500)
+            .set_body_json(xrpc_error("InternalServerError", "Internal Server Error")),
+        1,
+    )
+    .await;
+    mount_get_record(
+        &server,
+        ResponseTemplate::new(200).set_body_json(record_view(RKEY, "again")),
+        1,
+    )
+    .await;
+
+    let published = publish(&server, &post("again", &[], no_options()))
+        .await
+        .expect("the earlier attempt's post");
+
+    assert_eq!(
+        published,
+        Published {
+            platform_post_id: post_uri(RKEY),
+            url: Some(post_url(RKEY)),
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_create_saying_the_record_already_exists_is_answered_from_the_existing_record() {
+    let server = MockServer::start().await;
+    mount_create_record(
+        &server,
+        ResponseTemplate::new(400).set_body_json(xrpc_error(
+            "InvalidRequest",
+            &format!("Record already exists: {}", post_uri(RKEY)),
+        )),
+        1,
+    )
+    .await;
+    mount_get_record(
+        &server,
+        ResponseTemplate::new(200).set_body_json(record_view(RKEY, "again")),
+        1,
+    )
+    .await;
+
+    let published = publish(&server, &post("again", &[], no_options()))
+        .await
+        .expect("the earlier attempt's post");
+
+    assert_eq!(published.platform_post_id, post_uri(RKEY));
+}
+
+#[tokio::test]
+async fn a_server_error_with_no_record_at_the_key_stays_transient() {
+    let server = MockServer::start().await;
+    mount_create_record(
+        &server,
+        ResponseTemplate::new(502).set_body_json(xrpc_error("UpstreamFailure", "Upstream Failure")),
+        1,
+    )
+    .await;
+    mount_get_record(
+        &server,
+        ResponseTemplate::new(400).set_body_json(xrpc_error(
+            "RecordNotFound",
+            &format!("Could not locate record: {}", post_uri(RKEY)),
+        )),
+        1,
+    )
+    .await;
+
+    let err = publish(&server, &post("hello", &[], no_options()))
+        .await
+        .expect_err("not created");
+
+    assert!(
+        matches!(&err, AdapterError::Transient { message } if message.contains("502")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_record_is_not_looked_up() {
+    let server = MockServer::start().await;
+    mount_create_record(
+        &server,
+        ResponseTemplate::new(400).set_body_json(xrpc_error(
+            "InvalidRequest",
+            "Invalid app.bsky.feed.post record: Record/text must not be longer than 300 graphemes",
+        )),
+        1,
+    )
+    .await;
+    mount_get_record(&server, ResponseTemplate::new(200), 0).await;
+
+    let err = publish(&server, &post("too long", &[], no_options()))
+        .await
+        .expect_err("rejected");
+
+    assert!(
+        matches!(&err, AdapterError::Rejected { message, .. } if message.contains("300 graphemes")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn find_published_answers_the_record_at_the_derived_key() {
+    let server = MockServer::start().await;
+    mount_get_record(
+        &server,
+        ResponseTemplate::new(200).set_body_json(record_view(RKEY, "hello")),
+        1,
+    )
+    .await;
+    let access = secret("access-jwt");
+    let service = server.uri();
+
+    let found = adapter(&server)
+        .find_published(
+            &account_ref(&access, None, Some(&service)),
+            &post("hello", &[], no_options()),
+        )
+        .await
+        .expect("looked up");
+
+    assert_eq!(
+        found,
+        Some(Published {
+            platform_post_id: post_uri(RKEY),
+            url: Some(post_url(RKEY)),
+        })
+    );
+}
+
+#[tokio::test]
+async fn find_published_is_none_when_the_record_is_not_found() {
+    let server = MockServer::start().await;
+    mount_get_record(
+        &server,
+        ResponseTemplate::new(400).set_body_json(xrpc_error(
+            "RecordNotFound",
+            &format!("Could not locate record: {}", post_uri(RKEY)),
+        )),
+        1,
+    )
+    .await;
+    let access = secret("access-jwt");
+    let service = server.uri();
+
+    let found = adapter(&server)
+        .find_published(
+            &account_ref(&access, None, Some(&service)),
+            &post("hello", &[], no_options()),
+        )
+        .await
+        .expect("looked up");
+
+    assert_eq!(found, None);
+}
+
+#[tokio::test]
+async fn an_expired_token_on_publish_means_needs_reauth() {
+    let server = MockServer::start().await;
+    mount_create_record(
+        &server,
+        ResponseTemplate::new(400).set_body_json(xrpc_error("ExpiredToken", "Token has expired")),
+        1,
+    )
+    .await;
+    mount_get_record(&server, ResponseTemplate::new(200), 0).await;
+
+    let err = publish(&server, &post("hello", &[], no_options()))
+        .await
+        .expect_err("expired");
+
+    assert!(
+        matches!(&err, AdapterError::NeedsReauth { message } if message.contains("ExpiredToken")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_publish_waits_until_the_rate_limit_reset() {
+    let server = MockServer::start().await;
+    let reset = (now() + 300).to_string();
+    mount_create_record(
+        &server,
+        ResponseTemplate::new(429)
+            .insert_header("ratelimit-limit", "5000")
+            .insert_header("ratelimit-remaining", "0")
+            .insert_header("ratelimit-reset", reset.as_str())
+            .insert_header("ratelimit-policy", "5000;w=3600")
+            .set_body_json(xrpc_error("RateLimitExceeded", "Rate Limit Exceeded")),
+        1,
+    )
+    .await;
+
+    let err = publish(&server, &post("hello", &[], no_options()))
+        .await
+        .expect_err("rate limited");
+
+    let AdapterError::RateLimited {
+        retry_after: Some(wait),
+    } = err
+    else {
+        panic!("expected a wait, got {err:?}")
+    };
+    assert!(
+        (Duration::from_secs(295)..=Duration::from_secs(300)).contains(&wait),
+        "{wait:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_create_that_gets_no_answer_in_time_leaves_the_outcome_unknown() {
+    let server = MockServer::start().await;
+    mount_create_record(
+        &server,
+        ResponseTemplate::new(200)
+            .set_body_json(created(RKEY))
+            .set_delay(Duration::from_secs(2)),
+        1,
+    )
+    .await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("client");
+    let adapter = BlueskyAdapter::new(
+        impatient,
+        AdapterSettings {
+            credentials: None,
+            endpoints: endpoints(&server),
+        },
+    );
+    let access = secret("access-jwt");
+    let service = server.uri();
+
+    let err = adapter
+        .publish(
+            &account_ref(&access, None, Some(&service)),
+            &post("hello", &[], no_options()),
+        )
+        .await
+        .expect_err("no answer");
+
+    assert!(
+        matches!(err, AdapterError::OutcomeUnknown { .. }),
+        "{err:?}"
+    );
 }

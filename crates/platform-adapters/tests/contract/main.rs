@@ -10,6 +10,7 @@ mod bluesky;
 mod linkedin;
 mod mastodon;
 mod meta;
+mod meta_publish;
 mod pinterest;
 mod sandbox;
 mod support;

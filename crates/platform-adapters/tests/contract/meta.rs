@@ -60,7 +60,7 @@ const PARAMS: AuthorizeParams<'static> = AuthorizeParams {
 // ---------------------------------------------------------------------------------------------
 
 /// The Graph API laid out as in production (`/v26.0/...`) on `server`.
-fn graph_settings(server: &MockServer) -> AdapterSettings {
+pub(crate) fn graph_settings(server: &MockServer) -> AdapterSettings {
     let base = format!("{}/v26.0", server.uri());
     AdapterSettings {
         endpoints: Endpoints {
@@ -75,7 +75,7 @@ fn graph_settings(server: &MockServer) -> AdapterSettings {
 }
 
 /// Threads laid out as in production: token endpoints at the root, the API under `/v1.0`.
-fn threads_settings(server: &MockServer) -> AdapterSettings {
+pub(crate) fn threads_settings(server: &MockServer) -> AdapterSettings {
     let base = server.uri();
     AdapterSettings {
         endpoints: Endpoints {
@@ -101,7 +101,7 @@ fn threads_adapter(server: &MockServer) -> ThreadsAdapter {
     ThreadsAdapter::new(platform_adapters::http::client(), threads_settings(server))
 }
 
-fn account<'a>(id: &'a str, token: &'a SecretString) -> AccountRef<'a> {
+pub(crate) fn account<'a>(id: &'a str, token: &'a SecretString) -> AccountRef<'a> {
     AccountRef {
         platform_account_id: id,
         access_token: token,
@@ -110,7 +110,7 @@ fn account<'a>(id: &'a str, token: &'a SecretString) -> AccountRef<'a> {
     }
 }
 
-fn graph_error(code: i64, subcode: Option<i64>, message: &str) -> Value {
+pub(crate) fn graph_error(code: i64, subcode: Option<i64>, message: &str) -> Value {
     let mut error = json!({"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEfGh123"});
     if let Some(subcode) = subcode {
         error["error_subcode"] = json!(subcode);
@@ -1223,7 +1223,7 @@ async fn threads_expired_tokens_mean_needs_reauth() {
 
 /// A query string holding exactly these pairs, in any order: an extra parameter (the app
 /// secret, say) or a missing one fails the match.
-fn query_is(pairs: &[(&str, &str)]) -> impl Match {
+pub(crate) fn query_is(pairs: &[(&str, &str)]) -> impl Match {
     let mut want: Vec<(String, String)> = pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

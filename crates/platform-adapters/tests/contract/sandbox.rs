@@ -1,7 +1,8 @@
 //! Sandbox: the adapter against the HTTP surface documented in `crates/platform-sim/README.md`
 //! (RFC 6749 token endpoint with Basic client authentication and PKCE, RFC 7009 revocation,
-//! `GET /api/v1/me` and `/api/v1/me/stats`). Form bodies are matched exactly, so an extra or
-//! missing parameter fails the test.
+//! `GET /api/v1/me` and `/api/v1/me/stats`, and the posting API: raw-body media uploads,
+//! `POST /api/v1/posts` under an `Idempotency-Key`, lookup by key). Form and JSON bodies are
+//! matched exactly, so an extra or missing parameter fails the test.
 
 use std::time::Duration;
 
@@ -9,12 +10,12 @@ use chrono::Utc;
 use platform_adapters::{
     platforms::sandbox::{self, SandboxAdapter},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, CodeExchange, PlatformAdapter,
-    Profile, Revocation, Stats, TextCounting,
+    Profile, Published, Revocation, Stats, TextCounting,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use wiremock::{
-    matchers::{any, header, method, path},
+    matchers::{any, body_bytes, body_json, header, method, path, query_param},
     Mock, MockServer, ResponseTemplate,
 };
 
@@ -571,4 +572,376 @@ async fn a_rate_limited_sandbox_refresh_waits_for_the_retry_after() {
             retry_after: Some(Duration::from_secs(3))
         }
     );
+}
+
+// ----- publishing ----------------------------------------------------------------------------
+
+const KEY: &str = "0b7c6a3e-5f1d-4c2b-9a8e-7d6f5e4c3b2a";
+
+fn post_answer(server: &MockServer, id: &str, text: &str, media_ids: &[&str]) -> serde_json::Value {
+    json!({
+        "id": id,
+        "text": text,
+        "media_ids": media_ids,
+        "url": format!("{}/u/alice/posts/{id}", server.uri()),
+        "created_at": "2026-11-22T10:00:00.000Z"
+    })
+}
+
+#[tokio::test]
+async fn publish_uploads_each_file_raw_then_creates_the_post_under_the_idempotency_key() {
+    let server = MockServer::start().await;
+    let media = [support::image(&server.uri())];
+    Mock::given(method("POST"))
+        .and(path("/api/v1/media"))
+        .and(header("authorization", "Bearer simat_1"))
+        .and(header("content-type", "image/jpeg"))
+        .and(query_param("alt_text", "a test picture"))
+        .and(body_bytes(media[0].bytes.to_vec()))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(
+                json!({"id": "17", "mime_type": "image/jpeg", "size": media[0].size()}),
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/posts"))
+        .and(header("authorization", "Bearer simat_1"))
+        .and(header("idempotency-key", KEY))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({"text": "hello", "media_ids": ["17"]})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(post_answer(
+            &server,
+            "42",
+            "hello",
+            &["17"],
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let access = secret("simat_1");
+    let published = adapter(&server)
+        .publish(
+            &account(&access, None),
+            &support::post("hello", &media, support::no_options()),
+        )
+        .await
+        .expect("publish");
+    assert_eq!(
+        published,
+        Published {
+            platform_post_id: "42".into(),
+            url: Some(format!("{}/u/alice/posts/42", server.uri())),
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_text_post_uploads_nothing_and_a_replayed_key_is_success_too() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/media"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    // 200 + Idempotent-Replayed: the key had already made this post.
+    Mock::given(method("POST"))
+        .and(path("/api/v1/posts"))
+        .and(header("idempotency-key", KEY))
+        .and(body_json(json!({"text": "just text", "media_ids": []})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("idempotent-replayed", "true")
+                .set_body_json(post_answer(&server, "7", "just text", &[])),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let access = secret("simat_1");
+    let published = adapter(&server)
+        .publish(
+            &account(&access, None),
+            &support::post("just text", &[], support::no_options()),
+        )
+        .await
+        .expect("publish");
+    assert_eq!(published.platform_post_id, "7");
+}
+
+async fn publish_against(server: &MockServer, answer: ResponseTemplate) -> AdapterError {
+    Mock::given(method("POST"))
+        .and(path("/api/v1/posts"))
+        .respond_with(answer)
+        .expect(1)
+        .mount(server)
+        .await;
+    let access = secret("simat_1");
+    adapter(server)
+        .publish(
+            &account(&access, None),
+            &support::post("hello", &[], support::no_options()),
+        )
+        .await
+        .expect_err("refused")
+}
+
+#[tokio::test]
+async fn a_401_on_create_means_needs_reauth() {
+    let server = MockServer::start().await;
+    let err = publish_against(
+        &server,
+        ResponseTemplate::new(401)
+            .insert_header("www-authenticate", r#"Bearer realm="platform-sim", error="invalid_token""#)
+            .set_body_json(json!({"error": "invalid_token", "error_description": "the access token has been revoked"})),
+    )
+    .await;
+    assert!(matches!(err, AdapterError::NeedsReauth { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_token_without_the_publish_scope_means_reconnect() {
+    let server = MockServer::start().await;
+    let err = publish_against(
+        &server,
+        ResponseTemplate::new(403)
+            .set_body_json(json!({"error": "insufficient_scope", "error_description": "publish"})),
+    )
+    .await;
+    assert!(
+        matches!(&err, AdapterError::NeedsReauth { message } if message.contains("reconnect your sandbox account")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_429_on_create_is_rate_limited_with_the_retry_after() {
+    let server = MockServer::start().await;
+    let err = publish_against(
+        &server,
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "1")
+            .set_body_json(
+                json!({"error": "rate_limited", "error_description": "injected by platform-sim"}),
+            ),
+    )
+    .await;
+    assert_eq!(
+        err,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(1))
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_422_is_a_rejection_carrying_the_platforms_code_and_reason() {
+    let server = MockServer::start().await;
+    let err = publish_against(
+        &server,
+        ResponseTemplate::new(422).set_body_json(json!({
+            "error": "text_too_long",
+            "error_description": "text is 5001 characters long, the limit is 5000"
+        })),
+    )
+    .await;
+    assert_eq!(
+        err,
+        AdapterError::Rejected {
+            code: "text_too_long".into(),
+            message: "text is 5001 characters long, the limit is 5000".into(),
+        }
+    );
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_503_on_create_is_transient_since_the_sim_refused_before_storing_anything() {
+    let server = MockServer::start().await;
+    let err = publish_against(
+        &server,
+        ResponseTemplate::new(503).set_body_json(json!({"error": "temporarily_unavailable"})),
+    )
+    .await;
+    assert!(err.is_retryable(), "{err:?}");
+}
+
+/// An adapter whose client gives up after 300 ms, against a platform that answers after 2 s.
+fn impatient(server: &MockServer) -> SandboxAdapter {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("client");
+    SandboxAdapter::new(client, support::settings(server))
+}
+
+#[tokio::test]
+async fn a_create_call_that_times_out_leaves_the_outcome_unknown() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/posts"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(post_answer(&server, "42", "hello", &[]))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let access = secret("simat_1");
+    let err = impatient(&server)
+        .publish(
+            &account(&access, None),
+            &support::post("hello", &[], support::no_options()),
+        )
+        .await
+        .expect_err("timed out");
+    assert!(
+        matches!(err, AdapterError::OutcomeUnknown { .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_upload_that_times_out_is_only_transient_and_no_post_is_attempted() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/media"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"id": "17", "mime_type": "image/jpeg", "size": 1}))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/posts"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let media = [support::image(&server.uri())];
+    let access = secret("simat_1");
+    let err = impatient(&server)
+        .publish(
+            &account(&access, None),
+            &support::post("hello", &media, support::no_options()),
+        )
+        .await
+        .expect_err("timed out");
+    assert!(matches!(err, AdapterError::Transient { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_refused_upload_is_rejected_with_the_reason_and_no_post_is_attempted() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/media"))
+        .respond_with(ResponseTemplate::new(415).set_body_json(json!({
+            "error": "unsupported_media_type",
+            "error_description": "Content-Type must be one of image/jpeg, image/png"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/posts"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let media = [support::video(&server.uri())];
+    let access = secret("simat_1");
+    let err = adapter(&server)
+        .publish(
+            &account(&access, None),
+            &support::post("hello", &media, support::no_options()),
+        )
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, message }
+            if code == "unsupported_media_type" && message.starts_with("Content-Type must be")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn find_published_looks_the_post_up_by_its_idempotency_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/posts"))
+        .and(query_param("idempotency_key", KEY))
+        .and(header("authorization", "Bearer simat_1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([post_answer(
+            &server,
+            "42",
+            "hello",
+            &[]
+        )])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let access = secret("simat_1");
+    let found = adapter(&server)
+        .find_published(
+            &account(&access, None),
+            &support::post("hello", &[], support::no_options()),
+        )
+        .await
+        .expect("lookup");
+    assert_eq!(
+        found,
+        Some(Published {
+            platform_post_id: "42".into(),
+            url: Some(format!("{}/u/alice/posts/42", server.uri())),
+        })
+    );
+}
+
+#[tokio::test]
+async fn find_published_answers_none_when_no_post_carries_the_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/posts"))
+        .and(query_param("idempotency_key", KEY))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let access = secret("simat_1");
+    let found = adapter(&server)
+        .find_published(
+            &account(&access, None),
+            &support::post("hello", &[], support::no_options()),
+        )
+        .await
+        .expect("lookup");
+    assert_eq!(found, None);
+}
+
+#[tokio::test]
+async fn a_failed_lookup_is_an_error_never_a_none() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/posts"))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_json(json!({"error": "temporarily_unavailable"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let access = secret("simat_1");
+    let err = adapter(&server)
+        .find_published(
+            &account(&access, None),
+            &support::post("hello", &[], support::no_options()),
+        )
+        .await
+        .expect_err("503");
+    assert!(matches!(err, AdapterError::Transient { .. }), "{err:?}");
 }

@@ -1,20 +1,21 @@
-//! X: OAuth 2.0 with PKCE as a confidential client, `GET /2/users/me`, token revocation.
-//! Shapes follow docs.x.com (OAuth 2.0 user access token guide) and the X API v2 OpenAPI
-//! description.
+//! X: OAuth 2.0 with PKCE as a confidential client, `GET /2/users/me`, token revocation, and
+//! publishing (media uploads, alt text, `POST /2/tweets`, the lookup of a post whose creation
+//! went unanswered). Shapes follow docs.x.com (OAuth 2.0 user access token guide, media upload
+//! quickstarts) and the X API v2 OpenAPI description.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use platform_adapters::{
-    platforms::x::{self, XAdapter},
-    AccountRef, AdapterError, AdapterSettings, AuthorizeParams, CodeExchange, PlatformAdapter,
-    Revocation, Stats, TextCounting,
+    platforms::x::{self, ProcessingPolling, XAdapter},
+    AccountRef, AdapterError, AdapterSettings, AuthorizeParams, CodeExchange, MediaItem,
+    PlatformAdapter, Published, Revocation, Stats, TextCounting,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use wiremock::{
-    matchers::{any, body_string_contains, header, method, path, query_param},
-    Mock, MockServer, ResponseTemplate,
+    matchers::{any, body_json, body_string_contains, header, method, path, query_param},
+    Match, Mock, MockServer, Request, ResponseTemplate,
 };
 
 use crate::support::form_is;
@@ -649,4 +650,805 @@ async fn x_refresh_server_errors_are_transient() {
         "{err:?}"
     );
     assert!(err.is_retryable());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publishing (X API v2 OpenAPI: createPosts, media upload, media metadata, users/:id/tweets)
+// ---------------------------------------------------------------------------------------------
+
+const POST_ID: &str = "1445880548472328192";
+const IMAGE_ID: &str = "1880028106020515840";
+const VIDEO_ID: &str = "1880028106020515841";
+
+fn publisher(server: &MockServer) -> XAdapter {
+    adapter(server).with_processing_polling(ProcessingPolling {
+        max_interval: Duration::from_millis(10),
+        max_wait: Duration::from_secs(5),
+    })
+}
+
+/// An adapter whose HTTP client gives up after 300 ms.
+fn impatient(server: &MockServer) -> XAdapter {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("client");
+    XAdapter::new(http, support::settings(server))
+}
+
+/// Matches a `multipart/form-data` body made of exactly these fields (name and content), in
+/// any order.
+struct MultipartIs(Vec<(String, Vec<u8>)>);
+
+fn multipart_is(fields: &[(&str, &[u8])]) -> MultipartIs {
+    let mut expected: Vec<(String, Vec<u8>)> = fields
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), value.to_vec()))
+        .collect();
+    expected.sort();
+    MultipartIs(expected)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+impl Match for MultipartIs {
+    fn matches(&self, request: &Request) -> bool {
+        let Some(boundary) = request
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("multipart/form-data; boundary="))
+        else {
+            return false;
+        };
+        let delimiter = format!("--{boundary}");
+        let mut fields = Vec::new();
+        let mut rest = request.body.as_slice();
+        while let Some(start) = find(rest, delimiter.as_bytes()) {
+            rest = &rest[start + delimiter.len()..];
+            if rest.starts_with(b"--") {
+                break;
+            }
+            let Some(end) = find(rest, delimiter.as_bytes()) else {
+                return false;
+            };
+            let part = &rest[..end];
+            let Some(split) = find(part, b"\r\n\r\n") else {
+                return false;
+            };
+            let head = String::from_utf8_lossy(&part[..split]);
+            let Some(name) = head
+                .split("name=\"")
+                .nth(1)
+                .and_then(|n| n.split('"').next())
+            else {
+                return false;
+            };
+            let content = part[split + 4..]
+                .strip_suffix(b"\r\n")
+                .unwrap_or(&part[split + 4..]);
+            fields.push((name.to_owned(), content.to_vec()));
+        }
+        fields.sort();
+        fields == self.0
+    }
+}
+
+/// `POST /2/tweets` with exactly `body`, answered with the documented 201.
+async fn mount_create(server: &MockServer, token: &str, body: serde_json::Value) {
+    let text = body["text"].clone();
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .and(header("authorization", format!("Bearer {token}").as_str()))
+        .and(header("content-type", "application/json"))
+        .and(body_json(body))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"data": {
+            "id": POST_ID,
+            "text": text,
+            "edit_history_tweet_ids": [POST_ID]
+        }})))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+fn expected_post() -> Published {
+    Published {
+        platform_post_id: POST_ID.into(),
+        url: Some(format!("https://x.com/i/web/status/{POST_ID}")),
+    }
+}
+
+/// `POST /2/media/upload` of the test image, answered as documented.
+async fn mount_image_upload(server: &MockServer, image: &MediaItem) {
+    Mock::given(method("POST"))
+        .and(path("/2/media/upload"))
+        .and(header("authorization", "Bearer x-pub"))
+        .and(multipart_is(&[
+            ("media_category", b"tweet_image"),
+            ("media", &image.bytes),
+        ]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "id": IMAGE_ID,
+            "media_key": format!("3_{IMAGE_ID}"),
+            "size": image.bytes.len(),
+            "expires_after_secs": 86400,
+            "image": {"image_type": "image/jpeg", "w": 1080, "h": 1080}
+        }})))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_text_post_is_created_with_post_2_tweets() {
+    let server = MockServer::start().await;
+    mount_create(&server, "x-pub", json!({"text": "Hello from Postbridge"})).await;
+    let token = secret("x-pub");
+
+    let published = publisher(&server)
+        .publish(
+            &account(&token, None),
+            &support::post("Hello from Postbridge", &[], support::no_options()),
+        )
+        .await
+        .expect("published");
+
+    assert_eq!(published, expected_post());
+}
+
+#[tokio::test]
+async fn an_image_is_uploaded_given_its_alt_text_and_attached() {
+    let server = MockServer::start().await;
+    let image = support::image(&server.uri());
+    mount_image_upload(&server, &image).await;
+    Mock::given(method("POST"))
+        .and(path("/2/media/metadata"))
+        .and(header("authorization", "Bearer x-pub"))
+        .and(body_json(json!({
+            "id": IMAGE_ID,
+            "metadata": {"alt_text": {"text": "a test picture"}}
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "id": IMAGE_ID,
+            "associated_metadata": {"alt_text": {"text": "a test picture"}}
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_create(
+        &server,
+        "x-pub",
+        json!({"text": "With a picture", "media": {"media_ids": [IMAGE_ID]}}),
+    )
+    .await;
+    let token = secret("x-pub");
+    let media = [image];
+
+    let published = publisher(&server)
+        .publish(
+            &account(&token, None),
+            &support::post("With a picture", &media, support::no_options()),
+        )
+        .await
+        .expect("published");
+
+    assert_eq!(published, expected_post());
+}
+
+#[tokio::test]
+async fn an_image_without_alt_text_sets_no_metadata() {
+    let server = MockServer::start().await;
+    let mut image = support::image(&server.uri());
+    image.alt_text = Some("   ".into());
+    mount_image_upload(&server, &image).await;
+    Mock::given(path("/2/media/metadata"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    mount_create(
+        &server,
+        "x-pub",
+        json!({"text": "", "media": {"media_ids": [IMAGE_ID]}}),
+    )
+    .await;
+    let token = secret("x-pub");
+    let media = [image];
+
+    let published = publisher(&server)
+        .publish(
+            &account(&token, None),
+            &support::post("", &media, support::no_options()),
+        )
+        .await
+        .expect("published");
+
+    assert_eq!(published.platform_post_id, POST_ID);
+}
+
+/// The chunked flow for the test video: initialize, one append, finalize answering `pending`.
+async fn mount_video_upload(server: &MockServer, video: &MediaItem, category: &str, id: &str) {
+    Mock::given(method("POST"))
+        .and(path("/2/media/upload/initialize"))
+        .and(header("authorization", "Bearer x-pub"))
+        .and(body_json(json!({
+            "media_type": video.mime_type,
+            "total_bytes": video.bytes.len(),
+            "media_category": category
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "id": id,
+            "media_key": format!("7_{id}"),
+            "expires_after_secs": 86399
+        }})))
+        .expect(1)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/2/media/upload/{id}/append")))
+        .and(header("authorization", "Bearer x-pub"))
+        .and(multipart_is(&[
+            ("segment_index", b"0"),
+            ("media", &video.bytes),
+        ]))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": {"expires_at": 1_900_000_000}})),
+        )
+        .expect(1)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/2/media/upload/{id}/finalize")))
+        .and(header("authorization", "Bearer x-pub"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "id": id,
+            "media_key": format!("7_{id}"),
+            "size": video.bytes.len(),
+            "expires_after_secs": 86400,
+            "processing_info": {"state": "pending", "check_after_secs": 1}
+        }})))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// `GET /2/media/upload?command=STATUS` answering `state` (once, when `once`).
+async fn mount_status(server: &MockServer, id: &str, info: serde_json::Value, once: bool) {
+    let mock = Mock::given(method("GET"))
+        .and(path("/2/media/upload"))
+        .and(query_param("command", "STATUS"))
+        .and(query_param("media_id", id))
+        .and(header("authorization", "Bearer x-pub"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "id": id,
+            "media_key": format!("7_{id}"),
+            "processing_info": info
+        }})));
+    if once {
+        mock.up_to_n_times(1)
+            .with_priority(1)
+            .expect(1)
+            .mount(server)
+            .await;
+    } else {
+        mock.expect(1).mount(server).await;
+    }
+}
+
+#[tokio::test]
+async fn a_video_goes_up_in_chunks_and_is_attached_once_processing_succeeded() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    mount_video_upload(&server, &video, "tweet_video", VIDEO_ID).await;
+    mount_status(
+        &server,
+        VIDEO_ID,
+        json!({"state": "in_progress", "check_after_secs": 1, "progress_percent": 40}),
+        true,
+    )
+    .await;
+    mount_status(
+        &server,
+        VIDEO_ID,
+        json!({"state": "succeeded", "progress_percent": 100}),
+        false,
+    )
+    .await;
+    // Alt text is an image feature on X.
+    Mock::given(path("/2/media/metadata"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    mount_create(
+        &server,
+        "x-pub",
+        json!({"text": "Watch this", "media": {"media_ids": [VIDEO_ID]}}),
+    )
+    .await;
+    let token = secret("x-pub");
+    let media = [video];
+
+    let published = publisher(&server)
+        .publish(
+            &account(&token, None),
+            &support::post("Watch this", &media, support::no_options()),
+        )
+        .await
+        .expect("published");
+
+    assert_eq!(published, expected_post());
+}
+
+#[tokio::test]
+async fn an_animated_gif_goes_up_in_chunks_as_tweet_gif() {
+    let server = MockServer::start().await;
+    let mut gif = support::image(&server.uri());
+    gif.mime_type = "image/gif".into();
+    gif.alt_text = None;
+    mount_video_upload(&server, &gif, "tweet_gif", IMAGE_ID).await;
+    mount_status(&server, IMAGE_ID, json!({"state": "succeeded"}), false).await;
+    mount_create(
+        &server,
+        "x-pub",
+        json!({"text": "A gif", "media": {"media_ids": [IMAGE_ID]}}),
+    )
+    .await;
+    let token = secret("x-pub");
+    let media = [gif];
+
+    let published = publisher(&server)
+        .publish(
+            &account(&token, None),
+            &support::post("A gif", &media, support::no_options()),
+        )
+        .await
+        .expect("published");
+
+    assert_eq!(published.platform_post_id, POST_ID);
+}
+
+#[tokio::test]
+async fn a_video_x_fails_to_process_is_rejected_with_x_reason_and_nothing_is_posted() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    mount_video_upload(&server, &video, "tweet_video", VIDEO_ID).await;
+    mount_status(
+        &server,
+        VIDEO_ID,
+        json!({"state": "failed", "progress_percent": 0, "error": {
+            "code": 1, "name": "InvalidMedia", "message": "Unsupported video format"
+        }}),
+        false,
+    )
+    .await;
+    Mock::given(path("/2/tweets"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let token = secret("x-pub");
+    let media = [video];
+
+    let err = publisher(&server)
+        .publish(
+            &account(&token, None),
+            &support::post("Watch this", &media, support::no_options()),
+        )
+        .await
+        .expect_err("processing failed");
+
+    assert_eq!(
+        err,
+        AdapterError::Rejected {
+            code: "InvalidMedia".into(),
+            message: "Unsupported video format".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_video_still_processing_when_patience_runs_out_is_transient() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    mount_video_upload(&server, &video, "tweet_video", VIDEO_ID).await;
+    Mock::given(method("GET"))
+        .and(path("/2/media/upload"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "id": VIDEO_ID, "processing_info": {"state": "in_progress", "check_after_secs": 5}
+        }})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/2/tweets"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let token = secret("x-pub");
+    let media = [video];
+
+    let err = adapter(&server)
+        .with_processing_polling(ProcessingPolling {
+            max_interval: Duration::from_millis(10),
+            max_wait: Duration::from_millis(50),
+        })
+        .publish(
+            &account(&token, None),
+            &support::post("Watch this", &media, support::no_options()),
+        )
+        .await
+        .expect_err("still processing");
+
+    assert!(matches!(err, AdapterError::Transient { .. }), "{err:?}");
+}
+
+/// The error `answer` of `POST /2/tweets` for a text post.
+async fn create_failing_with(answer: ResponseTemplate) -> AdapterError {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(answer)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let token = secret("x-pub");
+    publisher(&server)
+        .publish(
+            &account(&token, None),
+            &support::post("Hello again", &[], support::no_options()),
+        )
+        .await
+        .expect_err("refused")
+}
+
+#[tokio::test]
+async fn a_401_on_create_means_needs_reauth() {
+    let err = create_failing_with(ResponseTemplate::new(401).set_body_json(json!({
+        "title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"
+    })))
+    .await;
+
+    assert_eq!(
+        err,
+        AdapterError::NeedsReauth {
+            message: "Unauthorized".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_429_on_create_waits_until_the_x_rate_limit_reset() {
+    let reset = (Utc::now().timestamp() + 900).to_string();
+    let err = create_failing_with(
+        ResponseTemplate::new(429)
+            .insert_header("x-rate-limit-limit", "100")
+            .insert_header("x-rate-limit-remaining", "0")
+            .insert_header("x-rate-limit-reset", reset.as_str())
+            .set_body_json(json!({"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429})),
+    )
+    .await;
+
+    let AdapterError::RateLimited {
+        retry_after: Some(wait),
+    } = err
+    else {
+        panic!("expected a rate limit with a wait, got {err:?}");
+    };
+    assert!(
+        wait > Duration::from_secs(890) && wait <= Duration::from_secs(900),
+        "{wait:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_429_from_the_daily_user_cap_waits_for_the_24_hour_reset() {
+    let now = Utc::now().timestamp();
+    let (window_reset, daily_reset) = ((now + 600).to_string(), (now + 7200).to_string());
+    let err = create_failing_with(
+        ResponseTemplate::new(429)
+            .insert_header("x-rate-limit-limit", "100")
+            .insert_header("x-rate-limit-remaining", "87")
+            .insert_header("x-rate-limit-reset", window_reset.as_str())
+            .insert_header("x-user-limit-24hour-limit", "17")
+            .insert_header("x-user-limit-24hour-remaining", "0")
+            .insert_header("x-user-limit-24hour-reset", daily_reset.as_str())
+            .set_body_json(json!({"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429})),
+    )
+    .await;
+
+    let AdapterError::RateLimited {
+        retry_after: Some(wait),
+    } = err
+    else {
+        panic!("expected a rate limit with a wait, got {err:?}");
+    };
+    assert!(
+        wait > Duration::from_secs(7190) && wait <= Duration::from_secs(7200),
+        "{wait:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_403_duplicate_is_rejected_with_x_detail() {
+    let err = create_failing_with(ResponseTemplate::new(403).set_body_json(json!({
+        "detail": "You are not allowed to create a Tweet with duplicate content.",
+        "type": "about:blank",
+        "title": "Forbidden",
+        "status": 403
+    })))
+    .await;
+
+    assert_eq!(
+        err,
+        AdapterError::Rejected {
+            code: "403".into(),
+            message: "You are not allowed to create a Tweet with duplicate content.".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_400_invalid_request_is_rejected_with_the_problem_type_and_its_errors() {
+    let err = create_failing_with(ResponseTemplate::new(400).set_body_json(json!({
+        "errors": [{"parameters": {"media.media_ids": ["1"]}, "message": "Your media IDs are invalid."}],
+        "title": "Invalid Request",
+        "detail": "One or more parameters to your request was invalid.",
+        "type": "https://api.x.com/2/problems/invalid-request"
+    })))
+    .await;
+
+    assert_eq!(
+        err,
+        AdapterError::Rejected {
+            code: "invalid-request".into(),
+            message:
+                "One or more parameters to your request was invalid. Your media IDs are invalid."
+                    .into()
+        }
+    );
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_create_call_that_times_out_leaves_the_outcome_unknown() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"data": {"id": POST_ID, "text": "slow"}}))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let token = secret("x-pub");
+
+    let err = impatient(&server)
+        .publish(
+            &account(&token, None),
+            &support::post("slow", &[], support::no_options()),
+        )
+        .await
+        .expect_err("no answer in time");
+
+    assert!(
+        matches!(err, AdapterError::OutcomeUnknown { .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_media_upload_that_times_out_is_transient_and_nothing_is_posted() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/media/upload"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": {"id": IMAGE_ID}}))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/2/tweets"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let token = secret("x-pub");
+    let media = [support::image(&server.uri())];
+
+    let err = impatient(&server)
+        .publish(
+            &account(&token, None),
+            &support::post("slow upload", &media, support::no_options()),
+        )
+        .await
+        .expect_err("no answer in time");
+
+    assert!(matches!(err, AdapterError::Transient { .. }), "{err:?}");
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_201_without_the_post_leaves_the_outcome_unknown() {
+    let err =
+        create_failing_with(ResponseTemplate::new(201).set_body_string("<html>ok</html>")).await;
+
+    assert!(
+        matches!(err, AdapterError::OutcomeUnknown { .. }),
+        "{err:?}"
+    );
+}
+
+/// The account's timeline as `GET /2/users/:id/tweets` answers it.
+async fn mount_timeline(server: &MockServer, posts: serde_json::Value) {
+    Mock::given(method("GET"))
+        .and(path("/2/users/2244994945/tweets"))
+        .and(query_param("max_results", "100"))
+        .and(query_param("exclude", "replies,retweets"))
+        .and(query_param(
+            "tweet.fields",
+            "created_at,entities,note_tweet",
+        ))
+        .and(header("authorization", "Bearer x-pub"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": posts,
+            "meta": {"result_count": 2, "newest_id": POST_ID, "oldest_id": "1445880548472328000"}
+        })))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+fn minutes_ago(minutes: i64) -> String {
+    (Utc::now() - chrono::Duration::minutes(minutes))
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+#[tokio::test]
+async fn find_published_recognises_the_post_behind_x_rewriting_of_links_and_entities() {
+    let server = MockServer::start().await;
+    mount_timeline(
+        &server,
+        json!([
+            {
+                "id": POST_ID,
+                "text": "Q&amp;A &lt;tonight&gt; at https://t.co/ExAmPl \u{2192} https://t.co/AbCdEf https://t.co/MeDiA1",
+                "created_at": minutes_ago(3),
+                "edit_history_tweet_ids": [POST_ID],
+                "entities": {"urls": [
+                    {"start": 24, "end": 47, "url": "https://t.co/ExAmPl", "expanded_url": "http://example.com/qa", "display_url": "example.com/qa"},
+                    {"start": 50, "end": 73, "url": "https://t.co/AbCdEf", "expanded_url": "https://postbridge.dev/launch", "display_url": "postbridge.dev/launch"},
+                    {"start": 74, "end": 97, "url": "https://t.co/MeDiA1", "expanded_url": "https://x.com/XDevelopers/status/1445880548472328192/photo/1", "display_url": "pic.x.com/MeDiA1", "media_key": "3_1880028106020515840"}
+                ]}
+            },
+            {
+                "id": "1445880548472328000",
+                "text": "Something else",
+                "created_at": minutes_ago(30),
+                "edit_history_tweet_ids": ["1445880548472328000"]
+            }
+        ]),
+    )
+    .await;
+    let token = secret("x-pub");
+    let media = [support::image(&server.uri())];
+
+    let found = publisher(&server)
+        .find_published(
+            &account(&token, None),
+            &support::post(
+                "Q&A <tonight> at example.com/qa \u{2192} https://postbridge.dev/launch",
+                &media,
+                support::no_options(),
+            ),
+        )
+        .await
+        .expect("looked up");
+
+    assert_eq!(found, Some(expected_post()));
+}
+
+#[tokio::test]
+async fn find_published_reads_the_whole_text_of_long_posts_from_note_tweet() {
+    let server = MockServer::start().await;
+    let long = "word ".repeat(80);
+    mount_timeline(
+        &server,
+        json!([{
+            "id": POST_ID,
+            "text": format!("{}\u{2026} https://t.co/LoNg", &long[..270]),
+            "created_at": minutes_ago(1),
+            "note_tweet": {"text": long.trim()}
+        }]),
+    )
+    .await;
+    let token = secret("x-pub");
+
+    let found = publisher(&server)
+        .find_published(
+            &account(&token, None),
+            &support::post(long.trim(), &[], support::no_options()),
+        )
+        .await
+        .expect("looked up");
+
+    assert_eq!(found, Some(expected_post()));
+}
+
+#[tokio::test]
+async fn find_published_answers_none_when_only_older_or_different_posts_exist() {
+    let server = MockServer::start().await;
+    mount_timeline(
+        &server,
+        json!([
+            {"id": "1", "text": "Hello from Postbridge", "created_at": minutes_ago(60 * 25)},
+            {"id": "2", "text": "Hello from Postbridge!", "created_at": minutes_ago(2)}
+        ]),
+    )
+    .await;
+    let token = secret("x-pub");
+
+    let found = publisher(&server)
+        .find_published(
+            &account(&token, None),
+            &support::post("Hello from Postbridge", &[], support::no_options()),
+        )
+        .await
+        .expect("looked up");
+
+    assert_eq!(found, None);
+}
+
+#[tokio::test]
+async fn find_published_on_an_empty_timeline_answers_none() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/2/users/2244994945/tweets"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"meta": {"result_count": 0}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let token = secret("x-pub");
+
+    let found = publisher(&server)
+        .find_published(
+            &account(&token, None),
+            &support::post("Hello from Postbridge", &[], support::no_options()),
+        )
+        .await
+        .expect("looked up");
+
+    assert_eq!(found, None);
+}
+
+#[tokio::test]
+async fn find_published_does_not_guess_for_a_post_without_text() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let token = secret("x-pub");
+    let media = [support::image(&server.uri())];
+
+    let err = publisher(&server)
+        .find_published(
+            &account(&token, None),
+            &support::post("  ", &media, support::no_options()),
+        )
+        .await
+        .expect_err("cannot tell");
+
+    assert!(matches!(err, AdapterError::Unsupported { .. }), "{err:?}");
 }
