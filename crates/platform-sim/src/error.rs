@@ -1,5 +1,6 @@
 //! OAuth 2.0 error answers (RFC 6749 §5.2, RFC 6750 §3.1), in the one JSON shape real
-//! providers use: `{"error": "<code>", "error_description": "…"}`.
+//! providers use: `{"error": "<code>", "error_description": "…"}`; the posting API answers its
+//! own refusals ([`ApiError`]) in that same shape, so a client parses one format everywhere.
 
 use actix_web::{
     http::{header, StatusCode},
@@ -85,5 +86,95 @@ impl ResponseError for OAuthError {
             _ => {}
         }
         response.json(json!({ "error": self.code(), "error_description": self.description() }))
+    }
+}
+
+/// Why the sim refused a posting-API request (`/api/v1/media`, `/api/v1/posts`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// The bearer token is missing, unknown, expired or revoked (401), or lacks a scope (403).
+    #[error(transparent)]
+    Auth(#[from] OAuthError),
+    /// Malformed: a body that is not the expected JSON, a bad header or query (400
+    /// `invalid_request`).
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    /// Well-formed but refused (422): `code` is one of `empty_post`, `text_too_long`,
+    /// `too_many_media`, `invalid_media`.
+    #[error("{code}: {description}")]
+    Unprocessable {
+        /// The error code clients branch on.
+        code: &'static str,
+        /// What to fix, for people.
+        description: String,
+    },
+    /// No such post (404 `not_found`).
+    #[error("not_found")]
+    NotFound,
+    /// An upload over [`crate::MAX_MEDIA_BYTES`] (413 `payload_too_large`).
+    #[error("payload_too_large")]
+    PayloadTooLarge,
+    /// An upload whose `Content-Type` the platform does not take (415
+    /// `unsupported_media_type`).
+    #[error("unsupported_media_type")]
+    UnsupportedMediaType,
+}
+
+impl ApiError {
+    /// The error code of the answer's `error` field.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Auth(inner) => inner.code(),
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::Unprocessable { code, .. } => code,
+            Self::NotFound => "not_found",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+        }
+    }
+
+    pub(crate) fn unprocessable(code: &'static str, description: impl Into<String>) -> Self {
+        Self::Unprocessable {
+            code,
+            description: description.into(),
+        }
+    }
+
+    fn description(&self) -> String {
+        match self {
+            Self::Auth(inner) => inner.description().to_owned(),
+            Self::InvalidRequest(d) | Self::Unprocessable { description: d, .. } => d.clone(),
+            Self::NotFound => "no such post".to_owned(),
+            Self::PayloadTooLarge => format!(
+                "media uploads are limited to {} bytes",
+                crate::MAX_MEDIA_BYTES
+            ),
+            Self::UnsupportedMediaType => format!(
+                "Content-Type must be one of {}",
+                crate::posts::MEDIA_TYPES.join(", ")
+            ),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Auth(inner) => inner.status_code(),
+            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Auth(inner) = self {
+            // Keeps the `WWW-Authenticate` challenge of a 401 / 403.
+            return inner.error_response();
+        }
+        HttpResponse::build(self.status_code())
+            .json(json!({ "error": self.code(), "error_description": self.description() }))
     }
 }

@@ -1,7 +1,7 @@
 //! The few HTML pages a browser sees: the consent page, authorization errors that cannot be
-//! redirected, and a user's public profile. Every interpolated value is escaped.
+//! redirected, a user's public profile and a post's page. Every interpolated value is escaped.
 
-use crate::{state::ConsentView, users::UserProfile};
+use crate::{posts::SimPost, state::ConsentView, users::UserProfile};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1f2328}\
 h1{font-size:1.3rem}code{background:#f0f2f4;padding:0 .25rem;border-radius:3px}\
@@ -71,6 +71,31 @@ pub(crate) fn profile_page(
         name = escape(&profile.name),
         avatar = escape(&profile.avatar_url),
         username = escape(&profile.username),
+    )
+}
+
+/// A post's public page (its `url`).
+pub(crate) fn post_page(profile: &UserProfile, post: &SimPost) -> String {
+    let media = match post.media_ids.len() {
+        0 => String::new(),
+        1 => "<p>1 attachment</p>".to_owned(),
+        n => format!("<p>{n} attachments</p>"),
+    };
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{name}: post {id}</title><style>{STYLE}</style></head>
+<body><main><p><img src="{avatar}" alt="" width="32" height="32"> <a href="{profile_url}">{name}</a> @{username}</p>
+<p style="white-space:pre-wrap">{text}</p>{media}<p><time datetime="{created}">{created}</time></p></main></body></html>
+"#,
+        name = escape(&profile.name),
+        id = escape(&post.id),
+        avatar = escape(&profile.avatar_url),
+        profile_url = escape(&profile.profile_url),
+        username = escape(&profile.username),
+        text = escape(&post.text),
+        created = post
+            .created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     )
 }
 

@@ -1,5 +1,5 @@
-//! Behaviour switches: consent page or auto-approval, token lifetime, and fault injection for
-//! the server-to-server endpoints. Set at start from `[platform_sim]` and changeable at run
+//! Behaviour switches: consent page or auto-approval, token lifetime, fault injection for the
+//! server-to-server endpoints, and the "accepted but unanswered" stall of post creation. Set at start from `[platform_sim]` and changeable at run
 //! time (`POST /_sim/knobs`, [`crate::Sim::set_knobs`]) so one running sim can serve a demo and
 //! then a chaos test.
 
@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 /// Longest accepted access-token lifetime (ten years): keeps `Instant` arithmetic far from
 /// overflow while allowing "effectively never expires" in tests.
 const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+/// Longest accepted stall (ten minutes): longer than any client timeout worth simulating,
+/// short enough that a forgotten knob does not pin connections for hours.
+const MAX_STALL_MS: u64 = 10 * 60 * 1000;
 
 /// The current behaviour switches.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -23,6 +26,12 @@ pub struct Knobs {
     /// Fraction (0–1) of server-to-server calls answered `429 Too Many Requests` with
     /// `Retry-After: 1`.
     pub rate_limit_rate: f64,
+    /// Fraction (0–1) of successful `POST /api/v1/posts` calls whose answer is held back for
+    /// [`Knobs::stall_ms`] *after* the post was stored: the platform accepted the post but the
+    /// caller's request times out, the case idempotency keys and reconciliation exist for.
+    pub accept_then_stall_rate: f64,
+    /// How long a stalled answer is held back, in milliseconds (at most ten minutes).
+    pub stall_ms: u64,
 }
 
 impl Default for Knobs {
@@ -33,6 +42,8 @@ impl Default for Knobs {
             latency_ms: 0,
             error_rate: 0.0,
             rate_limit_rate: 0.0,
+            accept_then_stall_rate: 0.0,
+            stall_ms: 30_000,
         }
     }
 }
@@ -48,6 +59,7 @@ impl Knobs {
         for (name, rate) in [
             ("error_rate", self.error_rate),
             ("rate_limit_rate", self.rate_limit_rate),
+            ("accept_then_stall_rate", self.accept_then_stall_rate),
         ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("{name} must be within 0..=1"));
@@ -55,6 +67,9 @@ impl Knobs {
         }
         if self.error_rate + self.rate_limit_rate > 1.0 {
             return Err("error_rate + rate_limit_rate must not exceed 1".into());
+        }
+        if self.stall_ms > MAX_STALL_MS {
+            return Err(format!("stall_ms must be within 0..={MAX_STALL_MS}"));
         }
         Ok(())
     }
@@ -69,6 +84,10 @@ impl Knobs {
             latency_ms: update.latency_ms.unwrap_or(self.latency_ms),
             error_rate: update.error_rate.unwrap_or(self.error_rate),
             rate_limit_rate: update.rate_limit_rate.unwrap_or(self.rate_limit_rate),
+            accept_then_stall_rate: update
+                .accept_then_stall_rate
+                .unwrap_or(self.accept_then_stall_rate),
+            stall_ms: update.stall_ms.unwrap_or(self.stall_ms),
         }
     }
 
@@ -87,6 +106,17 @@ impl Knobs {
             None
         }
     }
+
+    /// How long to hold back the answer of one successful post creation, if at all. Drawn
+    /// separately from [`Knobs::draw_fault`]: a fault means nothing happened, a stall means
+    /// everything happened and only the answer is late.
+    pub(crate) fn draw_stall(&self) -> Option<std::time::Duration> {
+        if self.accept_then_stall_rate <= 0.0 {
+            return None;
+        }
+        (rand::random::<f64>() < self.accept_then_stall_rate)
+            .then(|| std::time::Duration::from_millis(self.stall_ms))
+    }
 }
 
 /// A partial change of [`Knobs`]: the body of `POST /_sim/knobs`.
@@ -103,6 +133,10 @@ pub struct KnobsUpdate {
     pub error_rate: Option<f64>,
     /// See [`Knobs::rate_limit_rate`].
     pub rate_limit_rate: Option<f64>,
+    /// See [`Knobs::accept_then_stall_rate`].
+    pub accept_then_stall_rate: Option<f64>,
+    /// See [`Knobs::stall_ms`].
+    pub stall_ms: Option<u64>,
 }
 
 /// An injected failure.
@@ -141,6 +175,43 @@ mod tests {
         }
         .validate()
         .is_err());
+        assert!(Knobs {
+            accept_then_stall_rate: -0.1,
+            ..ok
+        }
+        .validate()
+        .is_err());
+        assert!(Knobs {
+            stall_ms: MAX_STALL_MS + 1,
+            ..ok
+        }
+        .validate()
+        .is_err());
+        // A stall is not a fault: it may come on top of every fault band.
+        assert!(Knobs {
+            error_rate: 0.5,
+            rate_limit_rate: 0.5,
+            accept_then_stall_rate: 1.0,
+            ..ok
+        }
+        .validate()
+        .is_ok());
+    }
+
+    #[test]
+    fn a_certain_stall_always_fires_for_stall_ms_and_a_zero_rate_never_does() {
+        let always = Knobs {
+            accept_then_stall_rate: 1.0,
+            stall_ms: 250,
+            ..Knobs::default()
+        };
+        for _ in 0..100 {
+            assert_eq!(
+                always.draw_stall(),
+                Some(std::time::Duration::from_millis(250))
+            );
+            assert_eq!(Knobs::default().draw_stall(), None);
+        }
     }
 
     #[test]

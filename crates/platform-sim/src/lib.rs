@@ -7,6 +7,7 @@ mod faults;
 mod handle;
 mod html;
 mod knobs;
+mod posts;
 mod routes;
 mod secrets;
 mod state;
@@ -18,9 +19,10 @@ use std::net::TcpListener;
 use actix_web::{dev::Server, middleware::from_fn, web, App, HttpServer};
 use serde::Deserialize;
 
-pub use error::OAuthError;
+pub use error::{ApiError, OAuthError};
 pub use handle::SimHandle;
 pub use knobs::{Knobs, KnobsUpdate};
+pub use posts::{SimMedia, SimPost, MAX_MEDIA_BYTES, MAX_MEDIA_PER_POST, MAX_TEXT_CHARS};
 pub use routes::routes;
 pub use secrets::{ACCESS_TOKEN_PREFIX, CODE_PREFIX, REFRESH_TOKEN_PREFIX};
 pub use state::{Sim, SimStats, TokenGrant, KNOWN_SCOPES};
@@ -49,6 +51,13 @@ pub struct SimSettings {
     /// Fraction (0–1) of token, revoke and API calls answered 429 with `Retry-After: 1`.
     #[serde(default)]
     pub rate_limit_rate: f64,
+    /// Fraction (0–1) of successful post creations answered only after `stall_ms`, the post
+    /// being stored already: "accepted, but the caller timed out".
+    #[serde(default)]
+    pub accept_then_stall_rate: f64,
+    /// How long such a stalled answer is held back, in milliseconds.
+    #[serde(default = "default_stall_ms")]
+    pub stall_ms: u64,
     /// Origin put into `avatar_url` and `profile_url` (e.g. `http://127.0.0.1:8090` when
     /// services reach the sim under a name the browser cannot resolve, as in docker compose);
     /// empty: the origin each API request used.
@@ -58,6 +67,10 @@ pub struct SimSettings {
 
 fn default_ttl() -> u64 {
     Knobs::default().access_token_ttl_secs
+}
+
+fn default_stall_ms() -> u64 {
+    Knobs::default().stall_ms
 }
 
 impl SimSettings {
@@ -70,6 +83,8 @@ impl SimSettings {
                 latency_ms: self.latency_ms,
                 error_rate: self.error_rate,
                 rate_limit_rate: self.rate_limit_rate,
+                accept_then_stall_rate: self.accept_then_stall_rate,
+                stall_ms: self.stall_ms,
             },
             public_url: Some(self.public_url.clone()).filter(|u| !u.is_empty()),
             ..SimOptions::default()

@@ -1,7 +1,7 @@
 //! The simulated platform: clients, pending consents, authorization codes, grants and tokens,
-//! all in memory, plus the counters tests read.
+//! all in memory, plus the counters tests read; posts and uploads live in [`crate::posts`].
 //!
-//! One mutex guards the whole state. Every operation is a handful of hash-map lookups, far
+//! One mutex guards the whole OAuth state (posts have their own). Every operation is a handful of hash-map lookups, far
 //! cheaper than the HTTP request around it, and a single lock makes "use a refresh token
 //! exactly once" and "spend a code exactly once" atomic without any further thought.
 
@@ -11,11 +11,15 @@ use std::{
     time::{Duration, Instant},
 };
 
+use std::borrow::Borrow;
+
+use chrono::Utc;
 use serde::Serialize;
 
 use crate::{
-    error::OAuthError,
+    error::{ApiError, OAuthError},
     knobs::{Fault, Knobs, KnobsUpdate},
+    posts::{self, Created, NewPost, SimMedia, SimPost, Upload},
     secrets::{self, ACCESS_TOKEN_PREFIX, CODE_PREFIX, REFRESH_TOKEN_PREFIX},
     urlenc, users,
 };
@@ -55,6 +59,15 @@ pub struct SimStats {
     pub injected_errors: u64,
     /// Calls answered 429 by fault injection.
     pub injected_rate_limits: u64,
+    /// Posts created (a replayed idempotency key creates none).
+    pub posts_created: u64,
+    /// Create calls answered with an existing post because their idempotency key was used
+    /// before: each one is a duplicate the key prevented.
+    pub posts_deduplicated: u64,
+    /// Media uploads accepted.
+    pub media_uploads: u64,
+    /// Post creations whose answer was held back by the `accept_then_stall_rate` knob.
+    pub injected_stalls: u64,
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -210,6 +223,7 @@ struct State {
 #[derive(Debug)]
 pub struct Sim {
     state: Mutex<State>,
+    posts: Mutex<posts::Store>,
     knobs: RwLock<Knobs>,
     public_url: Option<String>,
 }
@@ -220,6 +234,7 @@ impl Sim {
     pub fn new(knobs: Knobs, public_url: Option<String>) -> Self {
         Self {
             state: Mutex::new(State::default()),
+            posts: Mutex::new(posts::Store::default()),
             knobs: RwLock::new(knobs),
             public_url: public_url
                 .map(|u| u.trim_end_matches('/').to_owned())
@@ -231,6 +246,11 @@ impl Sim {
     /// consistent enough for a simulator, and refusing every later request would be worse.
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The posts' lock; never taken while holding [`Sim::lock`]'s, or the other way round.
+    fn posts_lock(&self) -> MutexGuard<'_, posts::Store> {
+        self.posts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     // ----- knobs -------------------------------------------------------------------------
@@ -248,10 +268,10 @@ impl Sim {
     }
 
     /// Applies a partial change atomically (two concurrent updates cannot lose each other's
-    /// fields) and answers the resulting knobs.
-    pub fn update_knobs(&self, update: &KnobsUpdate) -> Result<Knobs, String> {
+    /// fields) and answers the resulting knobs. Takes the update by value or by reference.
+    pub fn update_knobs(&self, update: impl Borrow<KnobsUpdate>) -> Result<Knobs, String> {
         let mut knobs = self.knobs.write().unwrap_or_else(PoisonError::into_inner);
-        let next = knobs.with(update);
+        let next = knobs.with(update.borrow());
         next.validate()?;
         *knobs = next;
         Ok(next)
@@ -271,6 +291,13 @@ impl Sim {
             Fault::Unavailable => state.stats.injected_errors += 1,
         }
         Some(fault)
+    }
+
+    /// Draws whether to hold back the answer of one successful post creation, and counts it.
+    pub(crate) fn draw_stall(&self) -> Option<Duration> {
+        let stall = self.knobs().draw_stall()?;
+        self.lock().stats.injected_stalls += 1;
+        Some(stall)
     }
 
     // ----- authorization endpoint ----------------------------------------------------------
@@ -509,7 +536,70 @@ impl Sim {
         })
     }
 
+    // ----- posting API -------------------------------------------------------------------
+
+    /// Records an upload by `user` (already authenticated).
+    pub(crate) fn upload_media(&self, user: &str, upload: Upload) -> Result<SimMedia, ApiError> {
+        self.posts_lock().upload(user, upload)
+    }
+
+    /// Creates a post by `user`, or finds the one its idempotency key created before.
+    pub(crate) fn create_post(&self, user: &str, new: NewPost<'_>) -> Result<Created, ApiError> {
+        self.posts_lock().create(user, new, Utc::now())
+    }
+
+    /// The post with `id`.
+    pub(crate) fn find_post(&self, id: &str) -> Option<SimPost> {
+        self.posts_lock().get(id)
+    }
+
+    /// `user`'s post created with idempotency key `key`.
+    pub(crate) fn find_post_by_key(&self, user: &str, key: &str) -> Option<SimPost> {
+        self.posts_lock().by_key(user, key)
+    }
+
+    /// `user`'s latest `limit` posts, newest first.
+    pub(crate) fn recent_posts(&self, user: &str, limit: usize) -> Vec<SimPost> {
+        self.posts_lock().recent(user, limit)
+    }
+
     // ----- test and benchmark access -------------------------------------------------------
+
+    /// Posts as `user` with idempotency key `idempotency_key`, exactly as `POST /api/v1/posts`
+    /// would (same rules, same deduplication): the post id. How a test puts the platform in the
+    /// state a publisher that died mid-call leaves behind.
+    pub fn publish_as(
+        &self,
+        user: &str,
+        text: &str,
+        idempotency_key: &str,
+    ) -> Result<String, ApiError> {
+        let user = users::normalize(user)
+            .ok_or_else(|| ApiError::InvalidRequest("invalid user name".into()))?;
+        let new = NewPost {
+            text,
+            media_ids: &[],
+            idempotency_key: Some(idempotency_key),
+        };
+        match self.create_post(&user, new)? {
+            Created::New(post) | Created::Replayed(post) => Ok(post.id),
+        }
+    }
+
+    /// Every post, oldest first.
+    pub fn posts(&self) -> Vec<SimPost> {
+        self.posts_lock().all()
+    }
+
+    /// Number of posts.
+    pub fn post_count(&self) -> usize {
+        self.posts_lock().len()
+    }
+
+    /// Every upload, oldest first.
+    pub fn media(&self) -> Vec<SimMedia> {
+        self.posts_lock().all_media()
+    }
 
     /// Creates a grant directly, as if `user` had authorized `client_id` for `scopes`, without
     /// the browser round trip: how benchmarks seed thousands of connected accounts.
@@ -534,7 +624,14 @@ impl Sim {
 
     /// Counters since start.
     pub fn stats(&self) -> SimStats {
-        self.lock().stats
+        let stats = self.lock().stats;
+        let posting = self.posts_lock().counters;
+        SimStats {
+            posts_created: posting.posts_created,
+            posts_deduplicated: posting.posts_deduplicated,
+            media_uploads: posting.media_uploads,
+            ..stats
+        }
     }
 
     /// How many times `refresh_token` was presented to the token endpoint by its client: 1

@@ -17,8 +17,11 @@ pub(super) async fn index() -> HttpResponse {
             "revoke": "/oauth/revoke",
             "me": "/api/v1/me",
             "me_stats": "/api/v1/me/stats",
+            "media": "/api/v1/media",
+            "posts": "/api/v1/posts",
             "sim_stats": "/_sim/stats",
             "sim_knobs": "/_sim/knobs",
+            "sim_posts": "/_sim/posts",
             "sim_grants": "/_sim/grants",
         },
     }))

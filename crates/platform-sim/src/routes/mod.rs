@@ -7,10 +7,16 @@ mod decision;
 mod index;
 mod me;
 mod me_stats;
+mod media;
+mod post_page;
+mod posts_create;
+mod posts_list;
+mod posts_show;
 mod profile_page;
 mod revoke;
 mod sim_grants;
 mod sim_knobs;
+mod sim_posts;
 mod sim_stats;
 mod token;
 
@@ -22,7 +28,7 @@ use actix_web::{
 };
 use serde_json::json;
 
-use crate::{faults, OAuthError, Sim};
+use crate::{faults, ApiError, OAuthError, Sim};
 
 /// Registers every endpoint. Expects a `web::Data<Sim>` in the app data (see
 /// [`crate::start`]). Fault injection wraps only the server-to-server endpoints (token,
@@ -46,6 +52,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 InternalError::from_response(err, HttpResponse::BadRequest().json(body)).into()
             }),
     )
+    .app_data(
+        web::QueryConfig::default().error_handler(|err, _| {
+            ApiError::InvalidRequest(format!("malformed query: {err}")).into()
+        }),
+    )
     .route("/healthz", web::get().to(index::healthz))
     .route("/", web::get().to(index::index))
     .route("/oauth/authorize", web::get().to(authorize::authorize))
@@ -67,11 +78,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .wrap(from_fn(faults::inject))
             .route("/me", web::get().to(me::me))
-            .route("/me/stats", web::get().to(me_stats::me_stats)),
+            .route("/me/stats", web::get().to(me_stats::me_stats))
+            .route("/media", web::post().to(media::upload))
+            .route("/posts", web::post().to(posts_create::create))
+            .route("/posts", web::get().to(posts_list::list))
+            .route("/posts/{id}", web::get().to(posts_show::show)),
     )
     .route("/avatars/{file}", web::get().to(avatar::avatar))
     .route("/u/{username}", web::get().to(profile_page::profile_page))
+    .route(
+        "/u/{username}/posts/{id}",
+        web::get().to(post_page::post_page),
+    )
     .route("/_sim/stats", web::get().to(sim_stats::stats))
+    .route("/_sim/posts", web::get().to(sim_posts::posts))
     .route("/_sim/knobs", web::get().to(sim_knobs::current))
     .route("/_sim/knobs", web::post().to(sim_knobs::update))
     .route("/_sim/grants", web::post().to(sim_grants::mint));

@@ -10,7 +10,7 @@ pub(super) async fn current(sim: web::Data<Sim>) -> HttpResponse {
 }
 
 pub(super) async fn update(sim: web::Data<Sim>, update: web::Json<KnobsUpdate>) -> HttpResponse {
-    match sim.update_knobs(&update) {
+    match sim.update_knobs(update.into_inner()) {
         Ok(knobs) => {
             tracing::info!(?knobs, "knobs changed");
             HttpResponse::Ok().json(knobs)

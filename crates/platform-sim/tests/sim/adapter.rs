@@ -1,13 +1,15 @@
 //! The sandbox adapter of `platform-adapters` against a real (in-process) sim: the path
-//! `make run` takes when a user connects a sandbox account, refreshes and disconnects.
+//! `make run` takes when a user connects a sandbox account, refreshes, publishes and
+//! disconnects.
 
 use std::time::Duration;
 
 use platform_adapters::{
     platforms::sandbox::SandboxAdapter, AccountRef, AdapterError, AdapterSettings, AuthorizeParams,
-    ClientCredentials, CodeExchange, Endpoints, PlatformAdapter, Revocation,
+    ClientCredentials, CodeExchange, Endpoints, MediaItem, MediaKind, PlatformAdapter, PostOptions,
+    PublishRequest, Revocation,
 };
-use platform_sim::Knobs;
+use platform_sim::{Knobs, KnobsUpdate};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::support::{location, param, pkce, spawn_sim, TestSim, REDIRECT_URI};
@@ -182,4 +184,151 @@ async fn injected_faults_reach_the_adapter_as_rate_limited_and_transient() {
             .expect_err("expired")
     };
     assert!(matches!(expired, AdapterError::NeedsReauth { .. }));
+}
+
+fn photo() -> MediaItem {
+    MediaItem {
+        id: domain::MediaId::new(),
+        kind: MediaKind::Image,
+        mime_type: "image/jpeg".into(),
+        width: Some(64),
+        height: Some(64),
+        duration_ms: None,
+        alt_text: Some("a test picture".into()),
+        url: "http://media.invalid/photo.jpg".into(),
+        bytes: bytes::Bytes::from_static(b"\xff\xd8\xff\xe0 fake jpeg bytes"),
+    }
+}
+
+fn request<'a>(key: &'a str, text: &'a str, media: &'a [MediaItem]) -> PublishRequest<'a> {
+    static NO_OPTIONS: std::sync::OnceLock<PostOptions> = std::sync::OnceLock::new();
+    PublishRequest {
+        idempotency_key: key,
+        text,
+        media,
+        options: NO_OPTIONS.get_or_init(PostOptions::default),
+        account_kind: domain::AccountKind::Profile,
+    }
+}
+
+#[tokio::test]
+async fn the_sandbox_adapter_publishing_twice_with_one_key_makes_one_post_on_the_sim() {
+    let sim = spawn_sim();
+    let adapter = adapter(&sim);
+    let grant = sim
+        .handle
+        .mint_grant("alice", "postbridge-local", &["profile", "publish"])
+        .expect("mint");
+    let access = SecretString::from(grant.access_token);
+    let media = [photo()];
+    let post = request("target-1", "hello from the adapter", &media);
+
+    let first = adapter
+        .publish(&account(&access, None), &post)
+        .await
+        .expect("publish");
+    let second = adapter
+        .publish(&account(&access, None), &post)
+        .await
+        .expect("publish again");
+    assert_eq!(second, first, "the key returns the post already made");
+    assert_eq!(
+        first.url.as_deref(),
+        Some(
+            format!(
+                "{}/u/alice/posts/{}",
+                sim.handle.base_url(),
+                first.platform_post_id
+            )
+            .as_str()
+        )
+    );
+
+    let posts = sim.handle.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].text, "hello from the adapter");
+    assert_eq!(posts[0].idempotency_key.as_deref(), Some("target-1"));
+    assert_eq!(posts[0].create_calls, 2);
+    assert_eq!(sim.handle.stats().posts_deduplicated, 1);
+    let uploads = sim.handle.media();
+    assert_eq!(
+        uploads.len(),
+        2,
+        "each attempt uploads; only the first is attached"
+    );
+    assert_eq!(uploads[0].size, media[0].size());
+    assert_eq!(uploads[0].alt_text.as_deref(), Some("a test picture"));
+    assert_eq!(posts[0].media_ids, [uploads[0].id.clone()]);
+
+    assert_eq!(
+        adapter
+            .find_published(&account(&access, None), &post)
+            .await
+            .expect("lookup"),
+        Some(first)
+    );
+    assert_eq!(
+        adapter
+            .find_published(&account(&access, None), &request("target-2", "x", &[]))
+            .await
+            .expect("lookup"),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_create_is_outcome_unknown_then_found_and_never_doubled() {
+    let sim = spawn_sim();
+    let base = sim.handle.base_url();
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("client");
+    let mut settings = AdapterSettings {
+        credentials: None,
+        endpoints: platform_adapters::platforms::sandbox::default_endpoints(),
+    };
+    settings.endpoints.api_base = base.clone();
+    settings.endpoints.upload_base = base;
+    let adapter = SandboxAdapter::new(impatient, settings);
+    let grant = sim
+        .handle
+        .mint_grant("alice", "postbridge-local", &["profile", "publish"])
+        .expect("mint");
+    let access = SecretString::from(grant.access_token);
+    let post = request("target-7", "accepted, unanswered", &[]);
+
+    sim.handle
+        .update_knobs(KnobsUpdate {
+            accept_then_stall_rate: Some(1.0),
+            stall_ms: Some(10_000),
+            ..KnobsUpdate::default()
+        })
+        .expect("knobs");
+    let unsure = adapter
+        .publish(&account(&access, None), &post)
+        .await
+        .expect_err("the answer never came");
+    assert!(
+        matches!(unsure, AdapterError::OutcomeUnknown { .. }),
+        "{unsure:?}"
+    );
+    let found = adapter
+        .find_published(&account(&access, None), &post)
+        .await
+        .expect("lookup")
+        .expect("the platform has it");
+
+    sim.handle
+        .update_knobs(KnobsUpdate {
+            accept_then_stall_rate: Some(0.0),
+            ..KnobsUpdate::default()
+        })
+        .expect("knobs");
+    let retried = adapter
+        .publish(&account(&access, None), &post)
+        .await
+        .expect("retry");
+    assert_eq!(retried, found);
+    assert_eq!(sim.handle.post_count(), 1);
 }

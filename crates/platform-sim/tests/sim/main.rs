@@ -11,6 +11,7 @@ mod config;
 mod consent;
 mod knobs;
 mod oauth_flow;
+mod posts;
 mod refresh;
 mod revoke;
 mod support;

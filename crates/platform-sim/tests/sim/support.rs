@@ -177,6 +177,61 @@ impl TestSim {
             .expect("API call")
     }
 
+    /// `POST /api/v1/posts` with `body`, and `Idempotency-Key: key` when given.
+    pub async fn create_post(
+        &self,
+        access_token: &str,
+        key: Option<&str>,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(self.url("/api/v1/posts"))
+            .bearer_auth(access_token)
+            .json(body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        request.send().await.expect("POST /api/v1/posts")
+    }
+
+    /// `POST /api/v1/media` with `bytes` as the body, typed `content_type`.
+    pub async fn upload(
+        &self,
+        access_token: &str,
+        content_type: &str,
+        bytes: &'static [u8],
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/v1/media"))
+            .bearer_auth(access_token)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .expect("POST /api/v1/media")
+    }
+
+    /// A token of `user` with both scopes, minted without the browser.
+    pub fn publisher_token(&self, user: &str) -> String {
+        self.handle
+            .mint_grant(user, CLIENT_ID, &["profile", "publish"])
+            .expect("mint")
+            .access_token
+    }
+
+    /// `GET` a `/_sim/*` control (no authentication): its JSON.
+    pub async fn control(&self, path: &str) -> serde_json::Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET control")
+            .json()
+            .await
+            .expect("control JSON")
+    }
+
     /// `POST /oauth/revoke` with Basic client authentication.
     pub async fn revoke(&self, token: &str) -> reqwest::Response {
         self.http
