@@ -11,9 +11,15 @@ use crate::{classify_response, AdapterError};
 /// A client with timeouts and without redirect following: a platform answering with a redirect
 /// is an error to surface, never a hop to follow (that is how tokens leak to third parties).
 pub fn client() -> Client {
+    client_with_timeout(Duration::from_secs(30))
+}
+
+/// [`client`] with a longer limit per request, for the publisher: a video upload to YouTube,
+/// TikTok or Pinterest can take minutes, far beyond what a token or profile call needs.
+pub fn client_with_timeout(timeout: Duration) -> Client {
     Client::builder()
         .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
+        .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("Postbridge/", env!("CARGO_PKG_VERSION")))
         .build()

@@ -14,21 +14,37 @@
 //! cannot know its app's creation date, so every refresh sends the parameter. A refresh then
 //! answers a new refresh token with a fresh `refresh_token_expires_in`, which is what keeps the
 //! grant alive: an account not refreshed for 60 days has to reconnect.
+//!
+//! Publishing creates one pin (`POST /pins`, schema `PinCreate`) on the board the post's
+//! Pinterest options name. Images go by URL (Pinterest fetches the signed URLs itself): one as
+//! `image_url`, two to five as a `multiple_image_urls` carousel. A video is first registered
+//! (`POST /media`), sent to the returned upload URL as a multipart form with the returned
+//! `upload_parameters`, and awaited (`GET /media/{media_id}` until `succeeded`) before the pin
+//! refers to it as `video_id`. Only `POST /pins` creates anything visible. References: the v5
+//! OpenAPI description (`PinCreate`, `PinMediaSource*`, `MediaUpload`, `Media`, `List Pins on
+//! board`) and <https://developers.pinterest.com/docs/api-features/creating-boards-and-pins/>.
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
-use reqwest::{header::HeaderMap, StatusCode};
+use reqwest::{
+    header::HeaderMap,
+    multipart::{Form, Part},
+    RequestBuilder, StatusCode,
+};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{de::DeserializeOwned, Deserialize};
+use serde_json::{json, Map, Value};
 
+use super::youtube::title_from_text;
 use crate::{
     classify_response,
     http::{self, TokenResponse},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
-    CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter, Profile,
-    Revocation, Stats, TextCounting, TokenSet,
+    CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter,
+    Profile, PublishRequest, Published, Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// Read boards (a pin is created on one), read and create pins, and read the account.
@@ -38,6 +54,43 @@ const SCOPES: &[&str] = &[
     "pins:write",
     "user_accounts:read",
 ];
+
+/// Longest pin title (`PinCreate.title`: `maxLength: 100`).
+const TITLE_LIMIT: usize = 100;
+
+/// Longest alternative text (`PinCreate.alt_text`: `maxLength: 500`).
+const ALT_TEXT_LIMIT: usize = 500;
+
+/// Images in a carousel pin (`PinMediaSourceImagesURL.items`: 2 to 5).
+const MAX_IMAGES: usize = 5;
+
+/// Pins of the board read when looking for an earlier attempt's pin.
+const LOOKUP_PAGE_SIZE: &str = "50";
+
+/// How far back a pin found on the board may date to count as an earlier attempt of the same
+/// post. Attempts are reconciled within minutes to hours; an identical pin older than this is a
+/// separate, deliberate post.
+const LOOKUP_WINDOW: chrono::Duration = chrono::Duration::days(7);
+
+/// How `publish` waits for Pinterest to process an uploaded video: a check every `interval`,
+/// at most `attempts` times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaPolling {
+    /// Wait before each check.
+    pub interval: Duration,
+    /// Checks before giving up (transiently: no pin exists yet).
+    pub attempts: u32,
+}
+
+impl Default for MediaPolling {
+    /// Every 3 seconds for 2 minutes.
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(3),
+            attempts: 40,
+        }
+    }
+}
 
 /// Pinterest's static facts.
 pub fn descriptor() -> Descriptor {
@@ -80,6 +133,7 @@ pub struct PinterestAdapter {
     http: reqwest::Client,
     settings: AdapterSettings,
     descriptor: Descriptor,
+    polling: MediaPolling,
 }
 
 impl PinterestAdapter {
@@ -89,7 +143,15 @@ impl PinterestAdapter {
             http,
             settings,
             descriptor: descriptor(),
+            polling: MediaPolling::default(),
         }
+    }
+
+    /// The same adapter waiting for video processing as `polling` says (tests check every few
+    /// milliseconds).
+    pub fn with_media_polling(mut self, polling: MediaPolling) -> Self {
+        self.polling = polling;
+        self
     }
 
     fn credentials(&self) -> Result<&ClientCredentials, AdapterError> {
@@ -179,6 +241,163 @@ impl PinterestAdapter {
             })?;
         Ok(answer.into_token_set(self.descriptor.access_token_lifetime))
     }
+
+    /// Uploads a video if there is one, then creates the pin; see [`PlatformAdapter::publish`]
+    /// on this type.
+    async fn publish_pin(
+        &self,
+        account: &AccountRef<'_>,
+        post: &PublishRequest<'_>,
+    ) -> Result<Published, AdapterError> {
+        // Everything that can refuse the post is checked before a video is uploaded.
+        let board_id = board_id(post)?;
+        let title = pin_title(post)?;
+        let media = pin_media(post.media)?;
+        let token = account.access_token;
+        let media_source = match media {
+            PinMedia::Images(images) => image_source(&images),
+            PinMedia::Video { video, cover } => {
+                let media_id = self.upload_video(token, video).await?;
+                video_source(&media_id, cover)
+            }
+        };
+        let mut pin = Map::new();
+        pin.insert("board_id".into(), board_id.into());
+        pin.insert("media_source".into(), media_source);
+        if let Some(title) = title {
+            pin.insert("title".into(), title.into());
+        }
+        if !post.text.trim().is_empty() {
+            pin.insert("description".into(), post.text.into());
+        }
+        if let Some(link) = post.options.link.as_deref().filter(|l| !l.is_empty()) {
+            pin.insert("link".into(), link.into());
+        }
+        if let Some(alt_text) = alt_text(post.media) {
+            pin.insert("alt_text".into(), alt_text.into());
+        }
+        let url = format!("{}/pins", self.settings.endpoints.api_base);
+        let request = http::bearer(self.http.post(url), token).json(&pin);
+        let created: Pin = api_json(request, Certainty::Unsure).await?;
+        Ok(published(created.id))
+    }
+
+    /// Registers, uploads and awaits a video; answers its `media_id`. No pin exists yet, so
+    /// every failure here is safe to retry from scratch (a registered upload that is never
+    /// used simply lapses).
+    async fn upload_video(
+        &self,
+        token: &SecretString,
+        video: &MediaItem,
+    ) -> Result<String, AdapterError> {
+        let url = format!("{}/media", self.settings.endpoints.api_base);
+        let request =
+            http::bearer(self.http.post(url), token).json(&json!({"media_type": "video"}));
+        let upload: MediaUpload = api_json(request, Certainty::Sure).await?;
+        let (Some(upload_url), Some(parameters)) = (upload.upload_url, upload.upload_parameters)
+        else {
+            return Err(AdapterError::Transient {
+                message: "Pinterest registered the video upload without an upload URL".into(),
+            });
+        };
+        self.send_video(&upload_url, parameters, video).await?;
+        self.await_processing(token, &upload.media_id).await?;
+        Ok(upload.media_id)
+    }
+
+    /// The multipart `POST` to `upload_url` (a pre-signed storage form, answering 204): every
+    /// `upload_parameters` pair as a field, then the file as `file`, last, as such forms
+    /// require. The URL is signed for this one upload; Pinterest's token is not sent there.
+    async fn send_video(
+        &self,
+        upload_url: &str,
+        parameters: Map<String, Value>,
+        video: &MediaItem,
+    ) -> Result<(), AdapterError> {
+        let mut form = Form::new();
+        for (name, value) in parameters {
+            let value = match value {
+                Value::String(text) => text,
+                other => other.to_string(),
+            };
+            form = form.text(name, value);
+        }
+        let file = Part::stream_with_length(reqwest::Body::from(video.bytes.clone()), video.size())
+            .file_name(video_file_name(&video.mime_type))
+            .mime_str(&video.mime_type)
+            .map_err(|e| AdapterError::Rejected {
+                code: "invalid_mime_type".into(),
+                message: format!("`{}` is not a MIME type: {e}", video.mime_type),
+            })?;
+        form = form.part("file", file);
+        http::send(self.http.post(upload_url).multipart(form)).await?;
+        Ok(())
+    }
+
+    /// Polls `GET /media/{media_id}` until Pinterest reports `succeeded`. `failed` is a
+    /// rejection (the file is unusable); still processing after every check is transient.
+    async fn await_processing(
+        &self,
+        token: &SecretString,
+        media_id: &str,
+    ) -> Result<(), AdapterError> {
+        let url = format!("{}/media/{media_id}", self.settings.endpoints.api_base);
+        for _ in 0..self.polling.attempts {
+            tokio::time::sleep(self.polling.interval).await;
+            let media: Media =
+                api_json(http::bearer(self.http.get(&url), token), Certainty::Sure).await?;
+            match media.status.as_deref() {
+                Some("succeeded") => return Ok(()),
+                Some("failed") => {
+                    return Err(AdapterError::Rejected {
+                        code: "video_processing_failed".into(),
+                        message: "Pinterest could not process the video".into(),
+                    })
+                }
+                // `registered`, `processing`.
+                _ => {}
+            }
+        }
+        Err(AdapterError::Transient {
+            message: format!(
+                "Pinterest had not finished processing the video after {} checks",
+                self.polling.attempts
+            ),
+        })
+    }
+
+    /// Looks for the pin an unanswered attempt may have made: the first page of the board's
+    /// pins (`GET /boards/{board_id}/pins`, newest first), matched on the title and description
+    /// this post would have, created within [`LOOKUP_WINDOW`]. Pinterest has no idempotency
+    /// key, so an identical pin made on purpose in that window would be taken for this one.
+    async fn find_pin(
+        &self,
+        account: &AccountRef<'_>,
+        post: &PublishRequest<'_>,
+    ) -> Result<Option<Published>, AdapterError> {
+        let board_id = board_id(post)?;
+        let title = pin_title(post)?;
+        let description = Some(post.text).filter(|t| !t.trim().is_empty());
+        let url = format!(
+            "{}/boards/{board_id}/pins",
+            self.settings.endpoints.api_base
+        );
+        let request = http::bearer(
+            self.http.get(url).query(&[("page_size", LOOKUP_PAGE_SIZE)]),
+            account.access_token,
+        );
+        let page: PinPage = api_json(request, Certainty::Sure).await?;
+        let since = Utc::now() - LOOKUP_WINDOW;
+        Ok(page
+            .items
+            .into_iter()
+            .find(|pin| {
+                pin.title.as_deref() == title.as_deref()
+                    && pin.description.as_deref() == description
+                    && pin.created_since(since)
+            })
+            .map(|pin| published(pin.id)))
+    }
 }
 
 impl PlatformAdapter for PinterestAdapter {
@@ -265,6 +484,263 @@ impl PlatformAdapter for PinterestAdapter {
     ) -> BoxFuture<'a, Result<Revocation, AdapterError>> {
         Box::pin(async { Ok(Revocation::NotSupported) })
     }
+
+    /// Pins the post's media to the board named in its Pinterest options (`board_id`, required)
+    /// with the text as description, `options.title` (else one derived from the text) as title,
+    /// `options.link` as destination and the first item's alt text. Only `POST /pins` creates
+    /// anything, so only its unanswered call is [`AdapterError::OutcomeUnknown`].
+    fn publish<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Published, AdapterError>> {
+        Box::pin(self.publish_pin(account, post))
+    }
+
+    /// See `find_pin`: the board's newest pins, matched on title and description.
+    fn find_published<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<Published>, AdapterError>> {
+        Box::pin(self.find_pin(account, post))
+    }
+}
+
+/// The board to pin to: required, and a numeric id (`^\d+$`), which also keeps it safe in a
+/// URL path.
+fn board_id<'p>(post: &PublishRequest<'p>) -> Result<&'p str, AdapterError> {
+    let Some(board_id) = post
+        .options
+        .board_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+    else {
+        return Err(AdapterError::Rejected {
+            code: "board_required".into(),
+            message:
+                "a Pinterest pin goes on a board: give its board_id in the post's Pinterest options"
+                    .into(),
+        });
+    };
+    if !board_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AdapterError::Rejected {
+            code: "invalid_board_id".into(),
+            message: format!("`{board_id}` is not a Pinterest board id (digits only)"),
+        });
+    }
+    Ok(board_id)
+}
+
+/// `options.title` (refused beyond Pinterest's 100 characters), else the text's first line cut
+/// to fit; `None` for a text without a visible line.
+fn pin_title(post: &PublishRequest<'_>) -> Result<Option<String>, AdapterError> {
+    match post.options.title.as_deref().map(str::trim) {
+        Some(title) if !title.is_empty() => {
+            if title.chars().count() > TITLE_LIMIT {
+                return Err(AdapterError::Rejected {
+                    code: "title_too_long".into(),
+                    message: format!("a Pinterest title has at most {TITLE_LIMIT} characters"),
+                });
+            }
+            Ok(Some(title.to_owned()))
+        }
+        _ => Ok(title_from_text(post.text, TITLE_LIMIT)),
+    }
+}
+
+/// The first item's alternative text, cut to Pinterest's 500 characters (a carousel has one for
+/// the whole pin).
+fn alt_text(media: &[MediaItem]) -> Option<String> {
+    let alt = media.first()?.alt_text.as_deref()?.trim();
+    (!alt.is_empty()).then(|| alt.chars().take(ALT_TEXT_LIMIT).collect())
+}
+
+/// What a pin can hold: 1 to 5 images, or one video with at most one image as its cover.
+#[derive(Debug)]
+enum PinMedia<'m> {
+    Images(Vec<&'m MediaItem>),
+    Video {
+        video: &'m MediaItem,
+        cover: Option<&'m MediaItem>,
+    },
+}
+
+fn pin_media(media: &[MediaItem]) -> Result<PinMedia<'_>, AdapterError> {
+    let (videos, images): (Vec<&MediaItem>, Vec<&MediaItem>) =
+        media.iter().partition(|m| m.kind == MediaKind::Video);
+    match (videos.as_slice(), images.as_slice()) {
+        ([], []) => Err(AdapterError::Rejected {
+            code: "media_required".into(),
+            message: "a Pinterest pin needs an image or a video".into(),
+        }),
+        ([], images) if images.len() <= MAX_IMAGES => Ok(PinMedia::Images(images.to_vec())),
+        ([], _) => Err(AdapterError::Rejected {
+            code: "too_many_images".into(),
+            message: format!("a Pinterest pin holds at most {MAX_IMAGES} images"),
+        }),
+        ([video], []) => Ok(PinMedia::Video { video, cover: None }),
+        ([video], [cover]) => Ok(PinMedia::Video {
+            video,
+            cover: Some(cover),
+        }),
+        _ => Err(AdapterError::Rejected {
+            code: "unsupported_media_mix".into(),
+            message: "a Pinterest video pin holds one video and at most one image, its cover"
+                .into(),
+        }),
+    }
+}
+
+/// `image_url` for one image, `multiple_image_urls` for a carousel.
+fn image_source(images: &[&MediaItem]) -> Value {
+    match images {
+        [image] => json!({"source_type": "image_url", "url": image.url}),
+        _ => json!({
+            "source_type": "multiple_image_urls",
+            "items": images.iter().map(|i| json!({"url": i.url})).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+/// `video_id` with its cover: the post's image when it has one, else the first frame
+/// (`cover_image_key_frame_time: 0`), since Pinterest wants one or the other.
+fn video_source(media_id: &str, cover: Option<&MediaItem>) -> Value {
+    match cover {
+        Some(cover) => json!({
+            "source_type": "video_id",
+            "media_id": media_id,
+            "cover_image_url": cover.url,
+        }),
+        None => json!({
+            "source_type": "video_id",
+            "media_id": media_id,
+            "cover_image_key_frame_time": 0,
+        }),
+    }
+}
+
+/// A file name for the upload form, from the MIME type: storage forms want one, and
+/// Pinterest's media is always a video.
+fn video_file_name(mime_type: &str) -> &'static str {
+    match mime_type {
+        "video/quicktime" => "video.mov",
+        "video/webm" => "video.webm",
+        "video/x-m4v" => "video.m4v",
+        _ => "video.mp4",
+    }
+}
+
+fn published(id: String) -> Published {
+    Published {
+        url: Some(format!("https://www.pinterest.com/pin/{id}/")),
+        platform_post_id: id,
+    }
+}
+
+/// Whether a request creates the pin: see [`api_json`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Certainty {
+    /// Nothing visible is created: a lost answer is transient.
+    Sure,
+    /// `POST /pins`: a lost answer leaves the outcome unknown.
+    Unsure,
+}
+
+/// Sends a v5 API request and decodes its JSON answer. Failures are classified by
+/// [`api_failure`]; for [`Certainty::Unsure`], a network failure after sending, or a success
+/// whose answer cannot be read, is [`AdapterError::OutcomeUnknown`].
+async fn api_json<T: DeserializeOwned>(
+    request: RequestBuilder,
+    certainty: Certainty,
+) -> Result<T, AdapterError> {
+    let unsure = certainty == Certainty::Unsure;
+    let response = request.send().await.map_err(|e| {
+        if unsure {
+            AdapterError::from_transport_unsure(&e)
+        } else {
+            AdapterError::from_transport(&e)
+        }
+    })?;
+    let status = response.status();
+    if !status.is_success() {
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap_or_default();
+        return Err(api_failure(status, &headers, &body));
+    }
+    let lost = |message: String| {
+        if unsure {
+            AdapterError::OutcomeUnknown { message }
+        } else {
+            AdapterError::Transient { message }
+        }
+    };
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| lost(format!("reading Pinterest's answer: {e}")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| lost(format!("unexpected answer from Pinterest: {e}")))
+}
+
+/// The shared classification (401 → reconnect, 429 → rate limited, 5xx → transient, other 4xx →
+/// a rejection keyed by the status), with Pinterest's `message` (`{"code": 1, "message":
+/// "Invalid parameters."}`) as the explanation rather than the whole body.
+fn api_failure(status: StatusCode, headers: &HeaderMap, body: &str) -> AdapterError {
+    let explanation = error_message(body, "");
+    match classify_response(status, headers, body) {
+        AdapterError::Rejected { code, message } => AdapterError::Rejected {
+            code,
+            message: explanation.unwrap_or(message),
+        },
+        AdapterError::NeedsReauth { message } => AdapterError::NeedsReauth {
+            message: explanation.unwrap_or(message),
+        },
+        other => other,
+    }
+}
+
+/// `MediaUpload`: the registered upload.
+#[derive(Debug, Deserialize)]
+struct MediaUpload {
+    media_id: String,
+    upload_url: Option<String>,
+    upload_parameters: Option<Map<String, Value>>,
+}
+
+/// `Media`: an upload's processing status.
+#[derive(Debug, Deserialize)]
+struct Media {
+    status: Option<String>,
+}
+
+/// The part of a `Pin` publishing reads.
+#[derive(Debug, Deserialize)]
+struct Pin {
+    id: String,
+    title: Option<String>,
+    description: Option<String>,
+    /// RFC 3339 (`2020-01-01T20:10:40-00:00`); read leniently, see [`Pin::created_since`].
+    created_at: Option<String>,
+}
+
+impl Pin {
+    /// Whether the pin was created at or after `since`; a missing or unreadable date does not
+    /// exclude it.
+    fn created_since(&self, since: DateTime<Utc>) -> bool {
+        self.created_at
+            .as_deref()
+            .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+            .is_none_or(|at| at >= since)
+    }
+}
+
+/// A page of `List Pins on board`.
+#[derive(Debug, Deserialize)]
+struct PinPage {
+    #[serde(default)]
+    items: Vec<Pin>,
 }
 
 /// `GET /user_account` (schema `Account`); counts are nullable.

@@ -16,6 +16,20 @@
 //! - OAuth errors (token endpoint) are RFC 6749 strings: `{"error": "invalid_grant",
 //!   "error_description", "log_id"}`, documented under "OAuth error handling".
 //!
+//! Publishing uses the Content Posting API's Direct Post with `FILE_UPLOAD`: query the creator's
+//! options, initialize the post, `PUT` the bytes to the returned `upload_url`, then poll the
+//! post's status until TikTok publishes it or gives up. See [`TiktokAdapter::publish`] for which
+//! of those calls may leave the outcome unknown, and why. References:
+//! <https://developers.tiktok.com/doc/content-posting-api-get-started>,
+//! <https://developers.tiktok.com/doc/content-posting-api-reference-query-creator-info>,
+//! <https://developers.tiktok.com/doc/content-posting-api-reference-direct-post>,
+//! <https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide> (chunk rules),
+//! <https://developers.tiktok.com/doc/content-posting-api-reference-get-video-status>.
+//!
+//! Posts of an app that has not passed TikTok's audit are forced to private (`SELF_ONLY`), and
+//! private posts never get a public post id: such a publication is recorded by its
+//! `publish_id`, without a URL.
+//!
 //! References: <https://developers.tiktok.com/doc/login-kit-web>,
 //! <https://developers.tiktok.com/doc/oauth-user-access-token-management>,
 //! <https://developers.tiktok.com/docs/en/oauth-refresh-a-user-access-token>,
@@ -23,21 +37,25 @@
 //! <https://developers.tiktok.com/doc/tiktok-api-v2-error-handling>,
 //! <https://developers.tiktok.com/doc/oauth-error-handling>.
 
-use std::time::Duration;
+use std::{ops::Range, time::Duration};
 
 use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
-use reqwest::{header::HeaderMap, RequestBuilder, StatusCode};
+use reqwest::{
+    header::{HeaderMap, CONTENT_RANGE, CONTENT_TYPE},
+    RequestBuilder, StatusCode,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{de::DeserializeOwned, Deserialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::{
     classify_response,
     http::{self, TokenResponse},
     parse_retry_after, AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities,
-    ClientCredentials, CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter,
-    Profile, PublishLimit, Revocation, Stats, TextCounting, TokenSet,
+    ClientCredentials, CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind,
+    PlatformAdapter, Profile, PublishLimit, PublishRequest, Published, Revocation, Stats,
+    TextCounting, TokenSet,
 };
 
 /// Profile basics, handle and profile link (`user.info.profile`: `username` needs it), counts
@@ -56,6 +74,42 @@ const BASIC_FIELDS: &str = "open_id,avatar_url,display_name";
 const PROFILE_FIELDS: &str = "username,profile_deep_link";
 /// `user.info.stats` fields.
 const STATS_FIELDS: &str = "follower_count,following_count,video_count";
+
+/// The body type every Content Posting call declares.
+const JSON_UTF8: &str = "application/json; charset=UTF-8";
+
+/// Largest video sent in one piece. The media transfer guide allows a single chunk up to 64 MB
+/// (and requires one below 5 MB); decimal megabytes keep this under either reading of "MB".
+const SINGLE_CHUNK_MAX: usize = 64_000_000;
+
+/// Chunk size of larger videos: inside the guide's 5–64 MB, and small enough for each `PUT` to
+/// finish within the HTTP client's timeout on an ordinary link.
+const CHUNK_SIZE: usize = 10_000_000;
+
+/// The guide's limit on chunks per upload.
+const MAX_CHUNKS: usize = 1000;
+
+/// How `publish` waits for TikTok to finish a post once the video is uploaded: a status check
+/// every `interval`, at most `attempts` times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusPolling {
+    /// Wait before each check.
+    pub interval: Duration,
+    /// Checks before the outcome is declared unknown.
+    pub attempts: u32,
+}
+
+impl Default for StatusPolling {
+    /// Every 5 seconds for 2½ minutes: well under the status endpoint's 30 requests per minute,
+    /// and inside the publisher's time budget for one publish (TikTok processes a 512 MB video
+    /// in under half a minute, and moderation "usually finishes within one minute").
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(5),
+            attempts: 30,
+        }
+    }
+}
 
 /// TikTok's static facts.
 pub fn descriptor() -> Descriptor {
@@ -102,6 +156,7 @@ pub struct TiktokAdapter {
     http: reqwest::Client,
     settings: AdapterSettings,
     descriptor: Descriptor,
+    polling: StatusPolling,
 }
 
 impl TiktokAdapter {
@@ -111,7 +166,15 @@ impl TiktokAdapter {
             http,
             settings,
             descriptor: descriptor(),
+            polling: StatusPolling::default(),
         }
+    }
+
+    /// The same adapter waiting for posts as `polling` says (tests check every few
+    /// milliseconds).
+    pub fn with_status_polling(mut self, polling: StatusPolling) -> Self {
+        self.polling = polling;
+        self
     }
 
     fn credentials(&self) -> Result<&ClientCredentials, AdapterError> {
@@ -129,6 +192,178 @@ impl TiktokAdapter {
             .ok_or_else(|| AdapterError::Transient {
                 message: "TikTok returned no user".into(),
             })
+    }
+
+    /// Creator options, init, upload, status checks; see [`PlatformAdapter::publish`] here.
+    async fn publish_video(
+        &self,
+        account: &AccountRef<'_>,
+        post: &PublishRequest<'_>,
+    ) -> Result<Published, AdapterError> {
+        let video = single_video(post.media)?;
+        let token = account.access_token;
+        let creator = self.creator_info(token).await?;
+        let privacy = privacy_level(
+            post.options.privacy.as_deref(),
+            &creator.privacy_level_options,
+        )?;
+        check_duration(video, creator.max_video_post_duration_sec)?;
+        let plan = UploadPlan::for_size(video.bytes.len())?;
+        let init = self
+            .init_post(token, post.text, &privacy, &creator, &plan)
+            .await?;
+        self.upload(&init.upload_url, video, &plan).await?;
+        self.await_publication(token, &init.publish_id, creator.creator_username.as_deref())
+            .await
+    }
+
+    /// `POST /v2/post/publish/creator_info/query/`: the privacy levels this creator may post
+    /// with, their interaction settings and longest allowed video. TikTok requires a fresh
+    /// query before every post.
+    async fn creator_info(&self, token: &SecretString) -> Result<CreatorInfo, AdapterError> {
+        let url = format!(
+            "{}/v2/post/publish/creator_info/query/",
+            self.settings.endpoints.api_base
+        );
+        let request = http::bearer(self.http.post(url), token).header(CONTENT_TYPE, JSON_UTF8);
+        let answer: Answer<CreatorInfo> = decode(&call(request).await?)?;
+        answer.data.ok_or_else(|| AdapterError::Transient {
+            message: "TikTok returned no creator info".into(),
+        })
+    }
+
+    /// `POST /v2/post/publish/video/init/` (Direct Post, `FILE_UPLOAD`). The interaction
+    /// switches follow the creator's own settings: a creator who turned duets off keeps them
+    /// off, everything else stays allowed.
+    async fn init_post(
+        &self,
+        token: &SecretString,
+        caption: &str,
+        privacy: &str,
+        creator: &CreatorInfo,
+        plan: &UploadPlan,
+    ) -> Result<InitData, AdapterError> {
+        let url = format!(
+            "{}/v2/post/publish/video/init/",
+            self.settings.endpoints.upload_base
+        );
+        let body = json!({
+            "post_info": {
+                "title": caption,
+                "privacy_level": privacy,
+                "disable_duet": creator.duet_disabled,
+                "disable_comment": creator.comment_disabled,
+                "disable_stitch": creator.stitch_disabled,
+            },
+            "source_info": {
+                "source": "FILE_UPLOAD",
+                "video_size": plan.video_size,
+                "chunk_size": plan.chunk_size,
+                "total_chunk_count": plan.chunks.len(),
+            },
+        });
+        let request = http::bearer(self.http.post(url), token)
+            .header(CONTENT_TYPE, JSON_UTF8)
+            .json(&body);
+        let answer: Answer<InitData> = decode(&call(request).await?)?;
+        answer.data.ok_or_else(|| AdapterError::Transient {
+            message: "TikTok initialized no post".into(),
+        })
+    }
+
+    /// `PUT upload_url` once per chunk, in order, with `Content-Range: bytes first-last/total`.
+    /// The URL is TikTok's own signed upload address: the account's token is not sent there.
+    /// Only the last chunk can complete the upload, so only its call is unsure.
+    async fn upload(
+        &self,
+        upload_url: &str,
+        video: &MediaItem,
+        plan: &UploadPlan,
+    ) -> Result<(), AdapterError> {
+        let total = plan.video_size;
+        for (index, chunk) in plan.chunks.iter().enumerate() {
+            let request = self
+                .http
+                .put(upload_url)
+                .header(CONTENT_TYPE, video.mime_type.as_str())
+                .header(
+                    CONTENT_RANGE,
+                    format!("bytes {}-{}/{total}", chunk.start, chunk.end - 1),
+                )
+                .body(video.bytes.slice(chunk.clone()));
+            if index + 1 == plan.chunks.len() {
+                call_unsure(request).await?;
+            } else {
+                call(request).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Polls `POST /v2/post/publish/status/fetch/` until TikTok says `PUBLISH_COMPLETE` or
+    /// `FAILED`. The video is on TikTok by now and will go live on its own, so no failure here
+    /// may invite a new attempt: a status that cannot be read, or a post still processing after
+    /// every check (moderation can take hours), is [`AdapterError::OutcomeUnknown`], naming the
+    /// `publish_id` for whoever looks into it. Throttled or failed checks are simply repeated.
+    async fn await_publication(
+        &self,
+        token: &SecretString,
+        publish_id: &str,
+        username: Option<&str>,
+    ) -> Result<Published, AdapterError> {
+        let mut last_problem = None;
+        for _ in 0..self.polling.attempts {
+            tokio::time::sleep(self.polling.interval).await;
+            match self.publish_status(token, publish_id).await {
+                Ok(status) => match status.status.as_str() {
+                    // `SEND_TO_USER_INBOX` ends the upload-to-inbox flow, not Direct Post; should
+                    // it come, the video is with the creator and must not be sent again.
+                    "PUBLISH_COMPLETE" | "SEND_TO_USER_INBOX" => {
+                        return Ok(published(publish_id, &status.post_ids, username));
+                    }
+                    "FAILED" => return Err(publish_failure(status.fail_reason.as_deref())),
+                    // `PROCESSING_UPLOAD`, `PROCESSING_DOWNLOAD`: not done yet.
+                    _ => last_problem = None,
+                },
+                Err(problem) if problem.is_retryable() => last_problem = Some(problem),
+                Err(problem) => {
+                    return Err(AdapterError::OutcomeUnknown {
+                        message: format!(
+                            "TikTok accepted the video (publish_id {publish_id}) but its status could not be read: {problem}"
+                        ),
+                    })
+                }
+            }
+        }
+        let why = last_problem.map_or_else(
+            || "TikTok was still processing it".to_owned(),
+            |p| format!("the last check failed: {p}"),
+        );
+        Err(AdapterError::OutcomeUnknown {
+            message: format!(
+                "TikTok accepted the video (publish_id {publish_id}) but had not published it after {} checks ({why})",
+                self.polling.attempts
+            ),
+        })
+    }
+
+    /// `POST /v2/post/publish/status/fetch/` with `{"publish_id"}`.
+    async fn publish_status(
+        &self,
+        token: &SecretString,
+        publish_id: &str,
+    ) -> Result<PublishStatus, AdapterError> {
+        let url = format!(
+            "{}/v2/post/publish/status/fetch/",
+            self.settings.endpoints.api_base
+        );
+        let request = http::bearer(self.http.post(url), token)
+            .header(CONTENT_TYPE, JSON_UTF8)
+            .json(&json!({ "publish_id": publish_id }));
+        let answer: Answer<PublishStatus> = decode(&call(request).await?)?;
+        answer.data.ok_or_else(|| AdapterError::Transient {
+            message: "TikTok returned no publish status".into(),
+        })
     }
 }
 
@@ -309,20 +544,193 @@ impl PlatformAdapter for TiktokAdapter {
             Ok(Revocation::Revoked)
         })
     }
+
+    /// Direct-posts the post's one video with its text as the caption, at `options.privacy`
+    /// when the creator may use it (asking for a level they may not is a rejection), else at
+    /// the first level TikTok offers them.
+    ///
+    /// Which call is unsure: the init creates a pending post, but nothing goes live until its
+    /// video is uploaded, and an init whose upload never comes simply expires (its upload URL
+    /// is valid for an hour), so a timed-out init is merely transient and a new attempt starts
+    /// afresh. The `PUT` of the last chunk is different: once TikTok has the whole file the post
+    /// proceeds to publication by itself, so that call is the one that may leave the outcome
+    /// unknown, and so does every status check after it (see `await_publication`).
+    fn publish<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Published, AdapterError>> {
+        Box::pin(self.publish_video(account, post))
+    }
 }
 
-/// Sends a TikTok request and returns the body of a successful answer; see [`classify`].
+/// The post's one video: Direct Post of a video takes exactly one (photo posts are another
+/// flow, not offered).
+fn single_video(media: &[MediaItem]) -> Result<&MediaItem, AdapterError> {
+    match media {
+        [video] if video.kind == MediaKind::Video => Ok(video),
+        _ => Err(AdapterError::Rejected {
+            code: "video_required".into(),
+            message: "a TikTok post needs exactly one video and no other media".into(),
+        }),
+    }
+}
+
+/// The privacy level to post with: the one asked for, if the creator may use it; else the first
+/// the creator is offered. TikTok's lists depend on the account (a private account has no
+/// `PUBLIC_TO_EVERYONE`).
+fn privacy_level(asked: Option<&str>, allowed: &[String]) -> Result<String, AdapterError> {
+    match asked.map(str::trim).filter(|a| !a.is_empty()) {
+        Some(asked) => {
+            let wanted = asked.to_ascii_uppercase();
+            if allowed.contains(&wanted) {
+                Ok(wanted)
+            } else {
+                Err(AdapterError::Rejected {
+                    code: "privacy_level_not_allowed".into(),
+                    message: format!(
+                        "this TikTok account cannot post with privacy `{asked}`; it may use: {}",
+                        allowed.join(", ")
+                    ),
+                })
+            }
+        }
+        None => allowed
+            .first()
+            .cloned()
+            .ok_or_else(|| AdapterError::Rejected {
+                code: "no_privacy_level".into(),
+                message: "TikTok offers this account no privacy level to post with".into(),
+            }),
+    }
+}
+
+/// Refuses a video longer than the creator may post, before anything is uploaded.
+fn check_duration(video: &MediaItem, max_secs: Option<u64>) -> Result<(), AdapterError> {
+    match (video.duration_ms, max_secs) {
+        (Some(ms), Some(max)) if u64::from(ms) > max.saturating_mul(1000) => {
+            Err(AdapterError::Rejected {
+                code: "video_too_long".into(),
+                message: format!("this TikTok account may post videos of at most {max} seconds"),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// How a video is cut into chunks, per the media transfer guide: one chunk up to
+/// [`SINGLE_CHUNK_MAX`]; beyond, `floor(size / chunk_size)` chunks of [`CHUNK_SIZE`], the last
+/// one taking the trailing bytes too (the guide lets it exceed `chunk_size`, up to 128 MB).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct UploadPlan {
+    video_size: usize,
+    chunk_size: usize,
+    chunks: Vec<Range<usize>>,
+}
+
+impl UploadPlan {
+    fn for_size(video_size: usize) -> Result<Self, AdapterError> {
+        if video_size == 0 {
+            return Err(AdapterError::Rejected {
+                code: "empty_video".into(),
+                message: "the video file is empty".into(),
+            });
+        }
+        if video_size <= SINGLE_CHUNK_MAX {
+            return Ok(Self {
+                video_size,
+                chunk_size: video_size,
+                chunks: std::iter::once(0..video_size).collect(),
+            });
+        }
+        let count = video_size / CHUNK_SIZE;
+        if count > MAX_CHUNKS {
+            return Err(AdapterError::Rejected {
+                code: "video_too_large".into(),
+                message: "the video is too large for TikTok".into(),
+            });
+        }
+        let chunks = (0..count)
+            .map(|i| {
+                let end = if i + 1 == count {
+                    video_size
+                } else {
+                    (i + 1) * CHUNK_SIZE
+                };
+                i * CHUNK_SIZE..end
+            })
+            .collect();
+        Ok(Self {
+            video_size,
+            chunk_size: CHUNK_SIZE,
+            chunks,
+        })
+    }
+}
+
+/// A completed post: its public id when TikTok gives one, with its URL when the creator's
+/// username is known; else (private posts get no public id) the `publish_id`, without a URL.
+fn published(publish_id: &str, post_ids: &[Value], username: Option<&str>) -> Published {
+    let public_id = post_ids.iter().find_map(|id| match id {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    });
+    match public_id {
+        Some(id) => Published {
+            url: username
+                .filter(|u| !u.is_empty())
+                .map(|u| format!("https://www.tiktok.com/@{u}/video/{id}")),
+            platform_post_id: id,
+        },
+        None => Published {
+            platform_post_id: publish_id.to_owned(),
+            url: None,
+        },
+    }
+}
+
+/// A `FAILED` post: a rejection carrying TikTok's `fail_reason`. Nothing was published, so a
+/// later new attempt is safe, but repeating the same post would most likely fail alike.
+fn publish_failure(fail_reason: Option<&str>) -> AdapterError {
+    let reason = fail_reason.filter(|r| !r.is_empty()).unwrap_or("unknown");
+    AdapterError::Rejected {
+        code: reason.to_owned(),
+        message: format!("TikTok did not publish the video: {reason}"),
+    }
+}
+
+/// Sends a TikTok request that publishes nothing and returns the body of a successful answer;
+/// see [`classify`].
 async fn call(request: RequestBuilder) -> Result<String, AdapterError> {
-    let response = request
-        .send()
-        .await
-        .map_err(|e| AdapterError::from_transport(&e))?;
+    exchange(request, false).await
+}
+
+/// [`call`] for the request that completes a post: a network failure after it was sent, or a
+/// success whose answer is lost, leaves the outcome unknown.
+async fn call_unsure(request: RequestBuilder) -> Result<String, AdapterError> {
+    exchange(request, true).await
+}
+
+async fn exchange(request: RequestBuilder, unsure: bool) -> Result<String, AdapterError> {
+    let response = request.send().await.map_err(|e| {
+        if unsure {
+            AdapterError::from_transport_unsure(&e)
+        } else {
+            AdapterError::from_transport(&e)
+        }
+    })?;
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response
-        .text()
-        .await
-        .map_err(|e| AdapterError::from_transport(&e))?;
+    let body = match response.text().await {
+        Ok(body) => body,
+        Err(e) if unsure && status.is_success() => {
+            return Err(AdapterError::OutcomeUnknown {
+                message: format!("TikTok took the request but its answer was lost: {e}"),
+            })
+        }
+        Err(e) => return Err(AdapterError::from_transport(&e)),
+    };
     match classify(status, &headers, &body) {
         Some(error) => Err(error),
         None => Ok(body),
@@ -343,7 +751,10 @@ fn decode<T: DeserializeOwned>(body: &str) -> Result<T, AdapterError> {
 /// reconnect cannot fix a wrong client secret.
 ///
 /// - `access_token_invalid` (expired, revoked or unknown token) → [`AdapterError::NeedsReauth`];
-/// - `rate_limit_exceeded` → [`AdapterError::RateLimited`] with the `Retry-After`, if any;
+/// - `rate_limit_exceeded`, and the posting caps `spam_risk_too_many_posts` (the creator's daily
+///   posts), `spam_risk_too_many_pending_share` and `reached_active_user_cap` (the app's daily
+///   publishing users) → [`AdapterError::RateLimited`] with the `Retry-After`, if any (else the
+///   caller's default wait);
 /// - `internal_error` → [`AdapterError::Transient`];
 /// - `scope_not_authorized` → a rejection: the token is fine, the user did not grant the scope,
 ///   so refreshing cannot help (callers degrade, the user may reconnect to grant it);
@@ -388,7 +799,10 @@ fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> Option<Adapt
     }
     Some(match code.as_str() {
         "access_token_invalid" => AdapterError::NeedsReauth { message },
-        "rate_limit_exceeded" => AdapterError::RateLimited {
+        "rate_limit_exceeded"
+        | "spam_risk_too_many_posts"
+        | "spam_risk_too_many_pending_share"
+        | "reached_active_user_cap" => AdapterError::RateLimited {
             retry_after: parse_retry_after(headers, chrono::Utc::now().timestamp()),
         },
         "internal_error" => AdapterError::Transient { message },
@@ -414,6 +828,44 @@ fn excerpt(text: &str) -> String {
         .collect::<String>()
         .trim()
         .to_owned()
+}
+
+/// The `data` of a Content Posting answer (absent, or `{}`, on errors).
+#[derive(Debug, Deserialize)]
+struct Answer<T> {
+    data: Option<T>,
+}
+
+/// `creator_info/query` data.
+#[derive(Debug, Deserialize)]
+struct CreatorInfo {
+    #[serde(default)]
+    privacy_level_options: Vec<String>,
+    creator_username: Option<String>,
+    #[serde(default)]
+    comment_disabled: bool,
+    #[serde(default)]
+    duet_disabled: bool,
+    #[serde(default)]
+    stitch_disabled: bool,
+    max_video_post_duration_sec: Option<u64>,
+}
+
+/// `video/init` data.
+#[derive(Debug, Deserialize)]
+struct InitData {
+    publish_id: String,
+    upload_url: String,
+}
+
+/// `status/fetch` data.
+#[derive(Debug, Deserialize)]
+struct PublishStatus {
+    status: String,
+    fail_reason: Option<String>,
+    /// TikTok's spelling. Documented as `list<int64>`; strings are read too.
+    #[serde(default, rename = "publicaly_available_post_id")]
+    post_ids: Vec<Value>,
 }
 
 /// The token answer: the standard fields plus the user's `open_id`.
@@ -472,5 +924,46 @@ impl User {
             avatar_url: self.avatar_url,
             profile_url,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_video_up_to_64_mb_goes_in_one_chunk() {
+        for size in [1, 4_999_999, SINGLE_CHUNK_MAX] {
+            let plan = UploadPlan::for_size(size).ok();
+            assert_eq!(
+                plan,
+                Some(UploadPlan {
+                    video_size: size,
+                    chunk_size: size,
+                    chunks: std::iter::once(0..size).collect(),
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_larger_video_is_cut_into_chunks_whose_last_takes_the_remainder() {
+        let size = 105_000_123;
+        let Ok(plan) = UploadPlan::for_size(size) else {
+            panic!("a plan");
+        };
+        assert_eq!(plan.chunk_size, CHUNK_SIZE);
+        assert_eq!(plan.chunks.len(), size / CHUNK_SIZE);
+        assert_eq!(plan.chunks[0], 0..CHUNK_SIZE);
+        assert_eq!(plan.chunks[9], 90_000_000..size);
+        assert!(plan.chunks.windows(2).all(|w| w[0].end == w[1].start));
+    }
+
+    #[test]
+    fn an_empty_video_is_refused() {
+        assert!(matches!(
+            UploadPlan::for_size(0),
+            Err(AdapterError::Rejected { ref code, .. }) if code == "empty_video"
+        ));
     }
 }

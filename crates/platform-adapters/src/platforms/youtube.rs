@@ -17,21 +17,42 @@
 //! seven days when the OAuth app is still in the "Testing" publishing status
 //! (<https://developers.google.com/identity/protocols/oauth2#expiration>). Google then answers
 //! `invalid_grant`, and only a new consent helps.
+//!
+//! Publishing is a resumable upload (`videos.insert`): a `POST` with the video resource opens an
+//! upload session, whose URI comes back in `Location`, and one `PUT` of the bytes to it creates
+//! the video. Only that `PUT` can create anything, so it alone may end in
+//! [`AdapterError::OutcomeUnknown`]. References:
+//! <https://developers.google.com/youtube/v3/guides/using_resumable_upload_protocol>,
+//! <https://developers.google.com/youtube/v3/docs/videos/insert>,
+//! <https://developers.google.com/youtube/v3/docs/videos#resource> (title: at most 100
+//! characters; `privacyStatus`; `selfDeclaredMadeForKids`),
+//! <https://developers.google.com/youtube/v3/determine_quota_cost> (the daily quota resets at
+//! midnight Pacific time).
+//!
+//! Videos uploaded by an API project that has not passed Google's audit (projects created after
+//! 28 July 2020) are locked to private whatever `privacyStatus` says; YouTube reports no error
+//! for that.
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
-use reqwest::{header::HeaderMap, RequestBuilder, StatusCode};
+use reqwest::{
+    header::{HeaderMap, CONTENT_RANGE, CONTENT_TYPE, LOCATION},
+    RequestBuilder, Response, StatusCode,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{de::DeserializeOwned, Deserialize};
+use serde_json::json;
+use unicode_segmentation::UnicodeSegmentation;
 
 use crate::{
     classify_response,
     http::{self, TokenResponse},
     parse_retry_after, AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities,
-    ClientCredentials, CodeExchange, Connection, Descriptor, Endpoints, MediaKind, PlatformAdapter,
-    Profile, Revocation, Stats, TextCounting, TokenSet,
+    ClientCredentials, CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind,
+    PlatformAdapter, Profile, PublishRequest, Published, Revocation, Stats, TextCounting, TokenSet,
 };
 
 /// Upload videos, and read the channel (id, title, counts). `youtube.upload` alone cannot call
@@ -45,14 +66,23 @@ const SCOPES: &[&str] = &[
 /// rotated client secret, a deleted client, a client not allowed this grant type.
 const CLIENT_ERRORS: &[&str] = &["invalid_client", "unauthorized_client", "deleted_client"];
 
-/// Google API error reasons that mean "out of quota / too fast" rather than "this request is
-/// wrong". YouTube answers them with 403, which would otherwise classify as a rejection.
-const RATE_LIMIT_REASONS: &[&str] = &[
-    "quotaExceeded",
-    "rateLimitExceeded",
-    "userRateLimitExceeded",
-    "dailyLimitExceeded",
-];
+/// Google API error reasons that mean "too fast" rather than "this request is wrong". YouTube
+/// answers them with 403, which would otherwise classify as a rejection.
+const RATE_LIMIT_REASONS: &[&str] = &["rateLimitExceeded", "userRateLimitExceeded"];
+
+/// Reasons that mean the project's daily quota is spent: nothing works until it resets at
+/// midnight Pacific time.
+const DAILY_QUOTA_REASONS: &[&str] = &["quotaExceeded", "dailyLimitExceeded"];
+
+/// The channel uploaded as many videos as YouTube allows in 24 hours (a 400): "try again in 24
+/// hours" (YouTube Data API revision history, and the `videos.insert` errors).
+const UPLOAD_LIMIT_REASON: &str = "uploadLimitExceeded";
+
+/// Longest video title, in characters.
+const TITLE_LIMIT: usize = 100;
+
+/// The `status.privacyStatus` values.
+const PRIVACY_STATUSES: &[&str] = &["public", "unlisted", "private"];
 
 /// YouTube's static facts.
 pub fn descriptor() -> Descriptor {
@@ -166,6 +196,151 @@ impl YoutubeAdapter {
             profile_url: Some(profile_url),
         };
         Ok((profile, stats))
+    }
+
+    /// Opens an upload session and uploads the video into it; see [`PlatformAdapter::publish`]
+    /// on this type.
+    async fn publish_video(
+        &self,
+        account: &AccountRef<'_>,
+        post: &PublishRequest<'_>,
+    ) -> Result<Published, AdapterError> {
+        let video = single_video(post.media)?;
+        let title = video_title(post)?;
+        let privacy = privacy_status(post.options.privacy.as_deref())?;
+        let token = account.access_token;
+        let session = self
+            .open_upload_session(token, video, &title, post.text, &privacy)
+            .await?;
+        let uploaded = self.upload_into_session(&session, token, video).await?;
+        if let Some(refusal) = uploaded.refusal() {
+            return Err(refusal);
+        }
+        Ok(Published {
+            url: Some(format!("https://www.youtube.com/watch?v={}", uploaded.id)),
+            platform_post_id: uploaded.id,
+        })
+    }
+
+    /// `POST {upload_base}/videos?uploadType=resumable&part=snippet,status` with the video
+    /// resource; answers the session URI from `Location`. Nothing is created yet, so a timeout
+    /// here is merely transient. The session URI must be on the upload host: the bytes and the
+    /// account's token go there next, and they go nowhere else.
+    async fn open_upload_session(
+        &self,
+        token: &SecretString,
+        video: &MediaItem,
+        title: &str,
+        description: &str,
+        privacy: &str,
+    ) -> Result<String, AdapterError> {
+        let upload_base = &self.settings.endpoints.upload_base;
+        let resource = json!({
+            "snippet": {"title": title, "description": description},
+            "status": {"privacyStatus": privacy, "selfDeclaredMadeForKids": false},
+        });
+        let request = http::bearer(
+            self.http
+                .post(format!("{upload_base}/videos"))
+                .query(&[("uploadType", "resumable"), ("part", "snippet,status")]),
+            token,
+        )
+        .header(CONTENT_TYPE, "application/json; charset=UTF-8")
+        .header("X-Upload-Content-Length", video.size().to_string())
+        .header("X-Upload-Content-Type", video.mime_type.as_str())
+        .json(&resource);
+        let response = google_send(request).await?;
+        let session = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| AdapterError::Transient {
+                message: "YouTube opened no upload session (no Location header)".into(),
+            })?;
+        if !same_origin(&session, upload_base) {
+            return Err(AdapterError::Rejected {
+                code: "unexpected_upload_url".into(),
+                message:
+                    "YouTube answered an upload session on another host; the video was not sent"
+                        .into(),
+            });
+        }
+        Ok(session)
+    }
+
+    /// `PUT` of the whole file to the session: the call that creates the video, hence
+    /// [`AdapterError::OutcomeUnknown`] when it goes unanswered. A `308 Resume Incomplete`
+    /// means YouTube kept only part of the file and created nothing. A 5xx interrupted the
+    /// upload, but the last bytes may have landed all the same, so the session is asked (see
+    /// [`Self::upload_status`]) before anything is concluded.
+    async fn upload_into_session(
+        &self,
+        session: &str,
+        token: &SecretString,
+        video: &MediaItem,
+    ) -> Result<Video, AdapterError> {
+        let request = http::bearer(self.http.put(session), token)
+            .header(CONTENT_TYPE, video.mime_type.as_str())
+            .body(video.bytes.clone());
+        let response = request
+            .send()
+            .await
+            .map_err(|e| AdapterError::from_transport_unsure(&e))?;
+        let status = response.status();
+        if status.is_success() {
+            return created_video(response).await;
+        }
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap_or_default();
+        if status == StatusCode::PERMANENT_REDIRECT {
+            return Err(incomplete_upload());
+        }
+        if status.is_server_error() {
+            return self.upload_status(session, token, video.size()).await;
+        }
+        Err(classify(status, &headers, &body))
+    }
+
+    /// Asks an interrupted session how far it got (`PUT` with `Content-Range: bytes */size`
+    /// and no body, per the resumable upload guide): 200/201 answer the finished video, 308
+    /// says the file is incomplete (nothing was created: a new upload is safe), 404 says the
+    /// session expired unfinished. Anything else leaves the outcome unknown.
+    async fn upload_status(
+        &self,
+        session: &str,
+        token: &SecretString,
+        size: u64,
+    ) -> Result<Video, AdapterError> {
+        let request = http::bearer(self.http.put(session), token)
+            .header(CONTENT_RANGE, format!("bytes */{size}"))
+            .body(Vec::new());
+        let response = request
+            .send()
+            .await
+            .map_err(|e| AdapterError::OutcomeUnknown {
+                message: format!(
+                    "the upload was interrupted and asking YouTube about it failed: {e}"
+                ),
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            return created_video(response).await;
+        }
+        if status == StatusCode::PERMANENT_REDIRECT {
+            return Err(incomplete_upload());
+        }
+        if status == StatusCode::NOT_FOUND {
+            return Err(AdapterError::Transient {
+                message: "the YouTube upload session expired before the video was complete".into(),
+            });
+        }
+        Err(AdapterError::OutcomeUnknown {
+            message: format!(
+                "the upload was interrupted and YouTube answered HTTP {} when asked whether it completed",
+                status.as_u16()
+            ),
+        })
     }
 }
 
@@ -320,10 +495,121 @@ impl PlatformAdapter for YoutubeAdapter {
             Err(classify(status, &headers, &body))
         })
     }
+
+    /// Uploads the post's one video with the resumable protocol: its title is
+    /// `options.title`, else the text's first line cut to 100 characters; its description the
+    /// text; its privacy `options.privacy` (`public`, `unlisted` or `private`; `public` when
+    /// not given). YouTube does not deduplicate uploads, so an unanswered `PUT` is
+    /// [`AdapterError::OutcomeUnknown`]. A spent daily quota is
+    /// [`AdapterError::RateLimited`] until the quota resets (see `classify`).
+    fn publish<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Published, AdapterError>> {
+        Box::pin(self.publish_video(account, post))
+    }
 }
 
-/// Sends a Google request and decodes its JSON answer, classifying failures with [`classify`].
-async fn google_json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
+/// The post's one video: YouTube takes exactly one, and nothing else.
+fn single_video(media: &[MediaItem]) -> Result<&MediaItem, AdapterError> {
+    match media {
+        [video] if video.kind == MediaKind::Video => Ok(video),
+        _ => Err(AdapterError::Rejected {
+            code: "video_required".into(),
+            message: "a YouTube post needs exactly one video and no other media".into(),
+        }),
+    }
+}
+
+/// `options.title`, checked against YouTube's limit (refused here rather than by an
+/// `invalidTitle` after the session is opened), or one derived from the text.
+fn video_title(post: &PublishRequest<'_>) -> Result<String, AdapterError> {
+    match post.options.title.as_deref().map(str::trim) {
+        Some(title) if !title.is_empty() => {
+            if title.chars().count() > TITLE_LIMIT {
+                return Err(AdapterError::Rejected {
+                    code: "title_too_long".into(),
+                    message: format!("a YouTube title has at most {TITLE_LIMIT} characters"),
+                });
+            }
+            Ok(title.to_owned())
+        }
+        _ => title_from_text(post.text, TITLE_LIMIT).ok_or_else(|| AdapterError::Rejected {
+            code: "title_required".into(),
+            message: "a YouTube video needs a title: give one in the post's YouTube options or start the text with it".into(),
+        }),
+    }
+}
+
+/// A title derived from a post's text: its first non-blank line, cut to `limit` characters at
+/// a grapheme boundary (so no accent or emoji is split). YouTube refuses `<` and `>` in titles,
+/// so they are left out of a title we make up. `None` when the text has no visible line.
+pub(crate) fn title_from_text(text: &str, limit: usize) -> Option<String> {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let mut title = String::new();
+    let mut chars = 0;
+    for grapheme in line.graphemes(true) {
+        if grapheme.contains(['<', '>']) {
+            continue;
+        }
+        let width = grapheme.chars().count();
+        if chars + width > limit {
+            break;
+        }
+        chars += width;
+        title.push_str(grapheme);
+    }
+    let title = title.trim();
+    (!title.is_empty()).then(|| title.to_owned())
+}
+
+/// `options.privacy`, lowercased, when it is one of YouTube's; `public` when not given.
+fn privacy_status(asked: Option<&str>) -> Result<String, AdapterError> {
+    let Some(asked) = asked.map(str::trim).filter(|p| !p.is_empty()) else {
+        return Ok("public".into());
+    };
+    let privacy = asked.to_ascii_lowercase();
+    if PRIVACY_STATUSES.contains(&privacy.as_str()) {
+        Ok(privacy)
+    } else {
+        Err(AdapterError::Rejected {
+            code: "invalid_privacy".into(),
+            message: format!("YouTube privacy must be public, unlisted or private, not `{asked}`"),
+        })
+    }
+}
+
+/// Whether `url` has the scheme, host and port of `base`.
+fn same_origin(url: &str, base: &str) -> bool {
+    match (reqwest::Url::parse(url), reqwest::Url::parse(base)) {
+        (Ok(url), Ok(base)) => url.origin() == base.origin(),
+        _ => false,
+    }
+}
+
+fn incomplete_upload() -> AdapterError {
+    AdapterError::Transient {
+        message: "YouTube received only part of the video and created nothing".into(),
+    }
+}
+
+/// The video resource a finished upload answers. The video exists by now, so an unreadable
+/// answer leaves its id unknown: [`AdapterError::OutcomeUnknown`], never a retry.
+async fn created_video(response: Response) -> Result<Video, AdapterError> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| AdapterError::OutcomeUnknown {
+            message: format!("YouTube took the video but its answer was lost: {e}"),
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| AdapterError::OutcomeUnknown {
+        message: format!("YouTube took the video but answered an unexpected shape: {e}"),
+    })
+}
+
+/// Sends a Google request that creates nothing; failures are classified with [`classify`].
+async fn google_send(request: RequestBuilder) -> Result<Response, AdapterError> {
     let response = request
         .send()
         .await
@@ -334,6 +620,12 @@ async fn google_json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, 
         let body = response.text().await.unwrap_or_default();
         return Err(classify(status, &headers, &body));
     }
+    Ok(response)
+}
+
+/// Sends a Google request and decodes its JSON answer, classifying failures with [`classify`].
+async fn google_json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
+    let response = google_send(request).await?;
     let bytes = response
         .bytes()
         .await
@@ -344,21 +636,33 @@ async fn google_json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, 
 }
 
 /// Google's errors: quota and rate reasons are [`AdapterError::RateLimited`] whatever the status
-/// (YouTube uses 403; its daily quota resets at midnight Pacific time, so without a
-/// `Retry-After` the caller's default wait applies); a rejection carries the first `reason` as
-/// its code. The token endpoint's client errors (`invalid_client`, which Google sends with a
-/// 401) are rejections with that code: they mean the operator's client id or secret is wrong,
-/// and classifying them as "reauthorize" would send every user through a reconnect that cannot
-/// succeed either. Everything else is the shared classification (401 and `invalid_grant` →
-/// reauthorize, 429 → rate limited, 5xx → transient).
+/// (YouTube uses 403 for quota, 400 for the channel's upload limit). A spent daily quota waits
+/// until it resets at midnight Pacific time (see [`until_quota_reset`]), a reached upload limit
+/// the 24 hours YouTube asks for, a rate reason the `Retry-After` if any (else the caller's
+/// default wait); a rejection carries the first `reason` as its code. The token endpoint's
+/// client errors (`invalid_client`, which Google sends with a 401) are rejections with that
+/// code: they mean the operator's client id or secret is wrong, and classifying them as
+/// "reauthorize" would send every user through a reconnect that cannot succeed either.
+/// Everything else is the shared classification (401 and `invalid_grant` → reauthorize, 429 →
+/// rate limited, 5xx → transient).
 fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> AdapterError {
     let reasons = api_error_reasons(body);
-    if reasons
-        .iter()
-        .any(|r| RATE_LIMIT_REASONS.contains(&r.as_str()))
-    {
+    let now = Utc::now();
+    let stated = parse_retry_after(headers, now.timestamp());
+    let any_of = |list: &[&str]| reasons.iter().any(|r| list.contains(&r.as_str()));
+    if any_of(DAILY_QUOTA_REASONS) {
         return AdapterError::RateLimited {
-            retry_after: parse_retry_after(headers, chrono::Utc::now().timestamp()),
+            retry_after: stated.or(Some(until_quota_reset(now))),
+        };
+    }
+    if any_of(&[UPLOAD_LIMIT_REASON]) {
+        return AdapterError::RateLimited {
+            retry_after: stated.or(Some(Duration::from_secs(24 * 60 * 60))),
+        };
+    }
+    if any_of(RATE_LIMIT_REASONS) {
+        return AdapterError::RateLimited {
+            retry_after: stated,
         };
     }
     if let Some(code) = oauth_error(body).filter(|e| CLIENT_ERRORS.contains(&e.as_str())) {
@@ -382,6 +686,21 @@ fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> AdapterError
         },
         (other, _) => other,
     }
+}
+
+/// How long until the Data API's daily quota resets: midnight Pacific time. Pacific is taken as
+/// UTC−8 all year (midnight PST is 08:00 UTC); under daylight saving time the real reset is an
+/// hour earlier, so the wait errs an hour long, never short.
+fn until_quota_reset(now: DateTime<Utc>) -> Duration {
+    let reset_today = now.date_naive().and_hms_opt(8, 0, 0).map(|t| t.and_utc());
+    let next = match reset_today {
+        Some(reset) if reset > now => reset,
+        Some(reset) => reset + chrono::Duration::days(1),
+        None => now + chrono::Duration::days(1),
+    };
+    (next - now)
+        .to_std()
+        .unwrap_or(Duration::from_secs(24 * 60 * 60))
 }
 
 /// The `error_description` of an OAuth error body, on one line and at most 300 characters.
@@ -480,4 +799,38 @@ struct GoogleError {
 #[derive(Debug, Deserialize)]
 struct GoogleErrorDetail {
     reason: Option<String>,
+}
+
+/// The part of a `youtube#video` resource publishing reads.
+#[derive(Debug, Deserialize)]
+struct Video {
+    id: String,
+    status: Option<VideoStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VideoStatus {
+    upload_status: Option<String>,
+    failure_reason: Option<String>,
+    rejection_reason: Option<String>,
+}
+
+impl Video {
+    /// A video YouTube already marks `rejected` (e.g. a duplicate, a copyright claim) or
+    /// `failed` (e.g. a corrupt file) at upload time is a refusal, not a publication. Any other
+    /// `uploadStatus` (`uploaded`, `processed`) is a video that exists.
+    fn refusal(&self) -> Option<AdapterError> {
+        let status = self.status.as_ref()?;
+        let (kind, reason) = match status.upload_status.as_deref()? {
+            "rejected" => ("rejected", status.rejection_reason.as_deref()),
+            "failed" => ("failed", status.failure_reason.as_deref()),
+            _ => return None,
+        };
+        let reason = reason.unwrap_or("unspecified");
+        Some(AdapterError::Rejected {
+            code: reason.to_owned(),
+            message: format!("YouTube {kind} the upload ({reason})"),
+        })
+    }
 }

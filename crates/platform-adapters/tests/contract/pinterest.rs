@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use chrono::Utc;
 use platform_adapters::{
-    platforms::pinterest::{self, PinterestAdapter},
-    AccountRef, AdapterError, AuthorizeParams, CodeExchange, PlatformAdapter, Revocation, Stats,
+    platforms::pinterest::{self, MediaPolling, PinterestAdapter},
+    AccountRef, AdapterError, AuthorizeParams, CodeExchange, MediaItem, PlatformAdapter,
+    PostOptions, Published, Revocation, Stats,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use wiremock::{
-    matchers::{any, body_string_contains, header, method, path},
+    matchers::{any, body_json, body_string_contains, header, method, path, query_param},
     Mock, MockServer, ResponseTemplate,
 };
 
@@ -32,11 +33,19 @@ const ACCOUNT_ID: &str = "2783136121146311751";
 
 /// The API base on the mock server keeps the `/v5` prefix, as in production.
 fn adapter(server: &MockServer) -> PinterestAdapter {
+    adapter_on(server, platform_adapters::http::client())
+}
+
+/// Video processing checked every 10 ms, at most 5 times.
+fn adapter_on(server: &MockServer, http: reqwest::Client) -> PinterestAdapter {
     let mut settings = support::settings(server);
     settings.endpoints.token_url = format!("{}/v5/oauth/token", server.uri());
     settings.endpoints.api_base = format!("{}/v5", server.uri());
     settings.endpoints.revoke_url = None;
-    PinterestAdapter::new(platform_adapters::http::client(), settings)
+    PinterestAdapter::new(http, settings).with_media_polling(MediaPolling {
+        interval: Duration::from_millis(10),
+        attempts: 5,
+    })
 }
 
 fn account(access: &SecretString) -> AccountRef<'_> {
@@ -562,4 +571,551 @@ async fn pinterest_refresh_server_errors_are_transient() {
         "{err:?}"
     );
     assert!(err.is_retryable());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publishing: `POST /v5/pins` (images by URL; videos registered, uploaded and awaited first)
+// ---------------------------------------------------------------------------------------------
+
+const PIN_TOKEN: &str = "pina_publish";
+const BOARD_ID: &str = "549755885175";
+const PIN_ID: &str = "813744226420795884";
+const MEDIA_ID: &str = "5212123920968240771";
+
+fn pin_bearer() -> String {
+    format!("Bearer {PIN_TOKEN}")
+}
+
+fn board_options() -> PostOptions {
+    PostOptions {
+        board_id: Some(BOARD_ID.into()),
+        ..PostOptions::default()
+    }
+}
+
+/// A `Pin` as `POST /v5/pins` answers it (201).
+fn pin(title: &str, description: &str, created_at: &str) -> serde_json::Value {
+    json!({
+        "id": PIN_ID,
+        "created_at": created_at,
+        "link": null,
+        "title": title,
+        "description": description,
+        "dominant_color": "#6E7874",
+        "alt_text": null,
+        "creative_type": "REGULAR",
+        "board_id": BOARD_ID,
+        "board_section_id": null,
+        "board_owner": {"username": "pinterestdev"},
+        "is_owner": true,
+        "media": {"media_type": "image", "images": {"150x150": {"width": 150, "height": 150, "url": "https://i.pinimg.com/150x150/0d/f6/f1/0df6f1f0bfe7aaca849c1bbc3607a34b.jpg"}}},
+        "parent_pin_id": null,
+        "is_standard": true,
+        "has_been_promoted": false,
+        "note": null,
+        "pin_metrics": null
+    })
+}
+
+fn pin_created(title: &str, description: &str) -> ResponseTemplate {
+    ResponseTemplate::new(201).set_body_json(pin(title, description, &Utc::now().to_rfc3339()))
+}
+
+/// `POST /v5/pins` expecting exactly `body`.
+fn pin_request(body: serde_json::Value) -> wiremock::MockBuilder {
+    Mock::given(method("POST"))
+        .and(path("/v5/pins"))
+        .and(header("authorization", pin_bearer().as_str()))
+        .and(header("content-type", "application/json"))
+        .and(body_json(body))
+}
+
+async fn publish_with(
+    server: &MockServer,
+    http: reqwest::Client,
+    text: &str,
+    media: &[MediaItem],
+    options: &PostOptions,
+) -> Result<Published, AdapterError> {
+    let token = secret(PIN_TOKEN);
+    adapter_on(server, http)
+        .publish(&account(&token), &support::post(text, media, options))
+        .await
+}
+
+async fn publish(
+    server: &MockServer,
+    text: &str,
+    media: &[MediaItem],
+    options: &PostOptions,
+) -> Result<Published, AdapterError> {
+    publish_with(
+        server,
+        platform_adapters::http::client(),
+        text,
+        media,
+        options,
+    )
+    .await
+}
+
+fn short_timeout_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("client")
+}
+
+fn second_image(base: &str) -> MediaItem {
+    let mut image = support::image(base);
+    image.url = format!("{base}/media/img-2.jpg?sig=signed");
+    image.alt_text = None;
+    image
+}
+
+#[tokio::test]
+async fn an_image_pin_goes_on_the_board_by_url_with_title_link_and_alt_text() {
+    let server = MockServer::start().await;
+    let image = support::image(&server.uri());
+    let options = PostOptions {
+        title: Some("Spring salad".into()),
+        link: Some("https://example.com/recipes/spring-salad".into()),
+        ..board_options()
+    };
+    pin_request(json!({
+        "board_id": BOARD_ID,
+        "title": "Spring salad",
+        "description": "Fresh greens in ten minutes.",
+        "link": "https://example.com/recipes/spring-salad",
+        "alt_text": "a test picture",
+        "media_source": {"source_type": "image_url", "url": image.url}
+    }))
+    .respond_with(pin_created("Spring salad", "Fresh greens in ten minutes."))
+    .expect(1)
+    .mount(&server)
+    .await;
+
+    let published = publish(&server, "Fresh greens in ten minutes.", &[image], &options)
+        .await
+        .expect("pinned");
+
+    assert_eq!(
+        published,
+        Published {
+            platform_post_id: PIN_ID.into(),
+            url: Some(format!("https://www.pinterest.com/pin/{PIN_ID}/")),
+        }
+    );
+}
+
+#[tokio::test]
+async fn several_images_make_a_carousel_pin_titled_from_the_first_line() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    let media = [support::image(&base), second_image(&base)];
+    let text = "Five weeknight dinners\nAll under 30 minutes.";
+    pin_request(json!({
+        "board_id": BOARD_ID,
+        "title": "Five weeknight dinners",
+        "description": text,
+        "alt_text": "a test picture",
+        "media_source": {
+            "source_type": "multiple_image_urls",
+            "items": [{"url": media[0].url}, {"url": media[1].url}]
+        }
+    }))
+    .respond_with(pin_created("Five weeknight dinners", text))
+    .expect(1)
+    .mount(&server)
+    .await;
+
+    let published = publish(&server, text, &media, &board_options())
+        .await
+        .expect("pinned");
+
+    assert_eq!(published.platform_post_id, PIN_ID);
+}
+
+/// `POST /v5/media`, the multipart upload to the returned URL (204), then `GET /v5/media/{id}`
+/// answering `processing` once and `final_status` after.
+async fn mount_video_upload(server: &MockServer, video: &MediaItem, final_status: &str) {
+    Mock::given(method("POST"))
+        .and(path("/v5/media"))
+        .and(header("authorization", pin_bearer().as_str()))
+        .and(body_json(json!({"media_type": "video"})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "media_id": MEDIA_ID,
+            "media_type": "video",
+            "upload_url": format!("{}/pinterest-media-upload/", server.uri()),
+            "upload_parameters": {
+                "x-amz-date": "20220127T185143Z",
+                "x-amz-signature": "fcd6309a6aaee213348666a72abed8b44552a43acb6b340e8e1b288d21a5fe92",
+                "x-amz-security-token": "IQoJb3JpZ2luX2VjEJr",
+                "x-amz-algorithm": "AWS4-HMAC-SHA256",
+                "key": "uploads/11/aa/22/3:video:203014033110991560:5212123920968240771",
+                "policy": "eyJleHBpcmF0aW9uIjoiMj",
+                "x-amz-credential": "ASIA6QZJ64OPIKV7FRVX/20220127/us-east-1/s3/aws4_request",
+                "Content-Type": "multipart/form-data"
+            }
+        })))
+        .expect(1)
+        .mount(server)
+        .await;
+    let bytes = video.bytes.to_vec();
+    Mock::given(method("POST"))
+        .and(path("/pinterest-media-upload/"))
+        .and(move |request: &wiremock::Request| {
+            let is_multipart = request
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("multipart/form-data; boundary="));
+            let body = String::from_utf8_lossy(&request.body);
+            let fields_before_file = [
+                "name=\"key\"\r\n\r\nuploads/11/aa/22/3:video:203014033110991560:5212123920968240771\r\n",
+                "name=\"policy\"\r\n\r\neyJleHBpcmF0aW9uIjoiMj\r\n",
+                "name=\"x-amz-signature\"\r\n\r\nfcd6309a6aaee213348666a72abed8b44552a43acb6b340e8e1b288d21a5fe92\r\n",
+                "name=\"Content-Type\"\r\n\r\nmultipart/form-data\r\n",
+            ];
+            let file_at = body.find("name=\"file\"");
+            let file_is_last = file_at.is_some_and(|at| {
+                fields_before_file
+                    .iter()
+                    .all(|field| body.find(field).is_some_and(|f| f < at))
+            });
+            let has_bytes = request.body.windows(bytes.len()).any(|w| w == bytes.as_slice());
+            is_multipart
+                && file_is_last
+                && has_bytes
+                && !request.headers.contains_key("authorization")
+        })
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(server)
+        .await;
+    let media_status = |status: &str| {
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"media_id": MEDIA_ID, "media_type": "video", "status": status}))
+    };
+    Mock::given(method("GET"))
+        .and(path(format!("/v5/media/{MEDIA_ID}")))
+        .and(header("authorization", pin_bearer().as_str()))
+        .respond_with(media_status("processing"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v5/media/{MEDIA_ID}")))
+        .and(header("authorization", pin_bearer().as_str()))
+        .respond_with(media_status(final_status))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_video_is_registered_uploaded_and_awaited_before_its_pin_is_created() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    mount_video_upload(&server, &video, "succeeded").await;
+    pin_request(json!({
+        "board_id": BOARD_ID,
+        "title": "Timelapse",
+        "description": "Timelapse",
+        "alt_text": "a test picture",
+        "media_source": {
+            "source_type": "video_id",
+            "media_id": MEDIA_ID,
+            "cover_image_key_frame_time": 0
+        }
+    }))
+    .respond_with(pin_created("Timelapse", "Timelapse"))
+    .expect(1)
+    .mount(&server)
+    .await;
+
+    let published = publish(&server, "Timelapse", &[video], &board_options())
+        .await
+        .expect("pinned");
+
+    assert_eq!(published.platform_post_id, PIN_ID);
+}
+
+#[tokio::test]
+async fn an_image_next_to_a_video_becomes_its_cover() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    let video = support::video(&base);
+    let cover = second_image(&base);
+    mount_video_upload(&server, &video, "succeeded").await;
+    pin_request(json!({
+        "board_id": BOARD_ID,
+        "title": "Timelapse",
+        "description": "Timelapse",
+        "alt_text": "a test picture",
+        "media_source": {
+            "source_type": "video_id",
+            "media_id": MEDIA_ID,
+            "cover_image_url": cover.url
+        }
+    }))
+    .respond_with(pin_created("Timelapse", "Timelapse"))
+    .expect(1)
+    .mount(&server)
+    .await;
+
+    publish(&server, "Timelapse", &[video, cover], &board_options())
+        .await
+        .expect("pinned");
+}
+
+#[tokio::test]
+async fn a_video_pinterest_cannot_process_is_rejected_and_never_pinned() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    mount_video_upload(&server, &video, "failed").await;
+    Mock::given(method("POST"))
+        .and(path("/v5/pins"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+
+    let err = publish(&server, "Timelapse", &[video], &board_options())
+        .await
+        .expect_err("failed");
+
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, .. } if code == "video_processing_failed"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn pins_pinterest_cannot_take_are_rejected_without_calling_pinterest() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let base = server.uri();
+    let image = support::image(&base);
+    let bad_board = PostOptions {
+        board_id: Some("../user_account".into()),
+        ..PostOptions::default()
+    };
+    let cases = [
+        (
+            vec![image.clone()],
+            PostOptions::default(),
+            "board_required",
+        ),
+        (vec![image.clone()], bad_board, "invalid_board_id"),
+        (vec![image.clone(); 6], board_options(), "too_many_images"),
+        (
+            vec![support::video(&base), support::video(&base)],
+            board_options(),
+            "unsupported_media_mix",
+        ),
+    ];
+    for (media, options, expected) in cases {
+        let err = publish(&server, "caption", &media, &options)
+            .await
+            .expect_err("rejected");
+        assert!(
+            matches!(&err, AdapterError::Rejected { code, message } if code == expected && !message.is_empty()),
+            "{expected}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn pin_creation_errors_are_classified_reauth_rate_limited_and_rejected_with_pinterests_message(
+) {
+    let server = MockServer::start().await;
+    let image = support::image(&server.uri());
+    let cases = [
+        (
+            "Refused token",
+            ResponseTemplate::new(401).set_body_json(json!({"code": 2, "message": "Authentication failed."})),
+        ),
+        (
+            "Too fast",
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "20")
+                .set_body_json(json!({"code": 8, "message": "Rate limit exceeded."})),
+        ),
+        (
+            "Bad board",
+            ResponseTemplate::new(400).set_body_json(
+                json!({"code": 1, "message": "Invalid parameters: board_id does not belong to the user."}),
+            ),
+        ),
+    ];
+    for (text, answer) in cases {
+        Mock::given(method("POST"))
+            .and(path("/v5/pins"))
+            .and(body_json(json!({
+                "board_id": BOARD_ID,
+                "title": text,
+                "description": text,
+                "alt_text": "a test picture",
+                "media_source": {"source_type": "image_url", "url": image.url}
+            })))
+            .respond_with(answer)
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let media = [image];
+    let options = board_options();
+    let publish_text = |text: &'static str| {
+        let (server, media, options) = (&server, &media, &options);
+        async move {
+            publish(server, text, media, options)
+                .await
+                .expect_err("error")
+        }
+    };
+
+    assert!(
+        matches!(publish_text("Refused token").await, AdapterError::NeedsReauth { ref message } if message == "Authentication failed.")
+    );
+    assert_eq!(
+        publish_text("Too fast").await,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(20))
+        }
+    );
+    assert_eq!(
+        publish_text("Bad board").await,
+        AdapterError::Rejected {
+            code: "400".into(),
+            message: "Invalid parameters: board_id does not belong to the user.".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_delayed_pin_creation_leaves_the_outcome_unknown() {
+    let server = MockServer::start().await;
+    let image = support::image(&server.uri());
+    Mock::given(method("POST"))
+        .and(path("/v5/pins"))
+        .respond_with(pin_created("caption", "caption").set_delay(Duration::from_secs(2)))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = publish_with(
+        &server,
+        short_timeout_client(),
+        "caption",
+        &[image],
+        &board_options(),
+    )
+    .await
+    .expect_err("timed out");
+
+    assert!(
+        matches!(err, AdapterError::OutcomeUnknown { .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_delayed_video_registration_is_only_transient() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    Mock::given(method("POST"))
+        .and(path("/v5/media"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"media_id": MEDIA_ID, "media_type": "video"}))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v5/pins"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+
+    let err = publish_with(
+        &server,
+        short_timeout_client(),
+        "caption",
+        &[video],
+        &board_options(),
+    )
+    .await
+    .expect_err("timed out");
+
+    assert!(matches!(err, AdapterError::Transient { .. }), "{err:?}");
+}
+
+/// `GET /v5/boards/{board_id}/pins?page_size=50` answering `items`.
+async fn mount_board_pins(server: &MockServer, items: serde_json::Value) {
+    Mock::given(method("GET"))
+        .and(path(format!("/v5/boards/{BOARD_ID}/pins")))
+        .and(query_param("page_size", "50"))
+        .and(header("authorization", pin_bearer().as_str()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"items": items, "bookmark": null})),
+        )
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+async fn find(server: &MockServer, text: &str) -> Result<Option<Published>, AdapterError> {
+    let token = secret(PIN_TOKEN);
+    let media = [support::image(&server.uri())];
+    let options = board_options();
+    adapter(server)
+        .find_published(&account(&token), &support::post(text, &media, &options))
+        .await
+}
+
+#[tokio::test]
+async fn find_published_finds_a_recent_pin_with_the_posts_title_and_description() {
+    let server = MockServer::start().await;
+    let recent = (Utc::now() - chrono::Duration::minutes(3)).to_rfc3339();
+    let mut other = pin("Another pin", "Something else", &recent);
+    other["id"] = json!("813744226420795000");
+    mount_board_pins(
+        &server,
+        json!([
+            other,
+            pin("Garden tour", "Garden tour\nThe roses are out.", &recent)
+        ]),
+    )
+    .await;
+
+    let found = find(&server, "Garden tour\nThe roses are out.")
+        .await
+        .expect("looked up");
+
+    assert_eq!(
+        found,
+        Some(Published {
+            platform_post_id: PIN_ID.into(),
+            url: Some(format!("https://www.pinterest.com/pin/{PIN_ID}/")),
+        })
+    );
+}
+
+#[tokio::test]
+async fn find_published_ignores_an_identical_pin_older_than_a_week() {
+    let server = MockServer::start().await;
+    let old = (Utc::now() - chrono::Duration::days(30)).to_rfc3339();
+    mount_board_pins(&server, json!([pin("Garden tour", "Garden tour", &old)])).await;
+
+    let found = find(&server, "Garden tour").await.expect("looked up");
+
+    assert_eq!(found, None);
 }

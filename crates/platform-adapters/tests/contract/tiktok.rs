@@ -7,13 +7,16 @@ use std::time::Duration;
 
 use chrono::Utc;
 use platform_adapters::{
-    platforms::tiktok::{self, TiktokAdapter},
-    AccountRef, AdapterError, AuthorizeParams, CodeExchange, PlatformAdapter, Revocation, Stats,
+    platforms::tiktok::{self, StatusPolling, TiktokAdapter},
+    AccountRef, AdapterError, AuthorizeParams, CodeExchange, MediaItem, PlatformAdapter,
+    PostOptions, Published, Revocation, Stats,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use wiremock::{
-    matchers::{any, body_string_contains, header, method, path, query_param},
+    matchers::{
+        any, body_bytes, body_json, body_string_contains, header, method, path, query_param,
+    },
     Mock, MockServer, ResponseTemplate,
 };
 
@@ -34,11 +37,19 @@ const ALL_FIELDS: &str = "open_id,avatar_url,display_name,username,profile_deep_
 
 /// TikTok's own paths (with their trailing slashes) on the mock server.
 fn adapter(server: &MockServer) -> TiktokAdapter {
+    adapter_on(server, platform_adapters::http::client())
+}
+
+/// Status checks every 10 ms, at most 5 of them.
+fn adapter_on(server: &MockServer, http: reqwest::Client) -> TiktokAdapter {
     let mut settings = support::settings(server);
     settings.endpoints.authorize_url = format!("{}/v2/auth/authorize/", server.uri());
     settings.endpoints.token_url = format!("{}/v2/oauth/token/", server.uri());
     settings.endpoints.revoke_url = Some(format!("{}/v2/oauth/revoke/", server.uri()));
-    TiktokAdapter::new(platform_adapters::http::client(), settings)
+    TiktokAdapter::new(http, settings).with_status_polling(StatusPolling {
+        interval: Duration::from_millis(10),
+        attempts: 5,
+    })
 }
 
 fn account(access: &SecretString) -> AccountRef<'_> {
@@ -668,4 +679,539 @@ async fn a_tiktok_server_error_on_refresh_is_transient() {
         "{err:?}"
     );
     assert!(err.is_retryable());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publishing: Content Posting API, Direct Post with FILE_UPLOAD
+// ---------------------------------------------------------------------------------------------
+
+const POST_TOKEN: &str = "act.tt-post";
+const PUBLISH_ID: &str = "v_pub_file~v2-1.7291234567890123456";
+const POST_ID: u64 = 7_291_234_567_890_123_456;
+const JSON_UTF8: &str = "application/json; charset=UTF-8";
+
+fn post_bearer() -> String {
+    format!("Bearer {POST_TOKEN}")
+}
+
+/// A success envelope around `data`.
+fn ok(data: serde_json::Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "data": data,
+        "error": {"code": "ok", "message": "", "log_id": "202210112248442CB9319E1FB30C1073F3"}
+    }))
+}
+
+/// `creator_info/query` data of a public creator who turned stitches off.
+fn creator(privacy_level_options: &[&str], max_secs: u64) -> serde_json::Value {
+    json!({
+        "creator_avatar_url": "https://lf16-tt4d.tiktokcdn.com/obj/tiktok-open-platform/8d5740ac3844be417beeacd0df75aef1",
+        "creator_username": "tiktoker",
+        "creator_nickname": "Tik Toker",
+        "privacy_level_options": privacy_level_options,
+        "comment_disabled": false,
+        "duet_disabled": false,
+        "stitch_disabled": true,
+        "max_video_post_duration_sec": max_secs
+    })
+}
+
+async fn mount_creator_info(server: &MockServer, answer: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path("/v2/post/publish/creator_info/query/"))
+        .and(header("authorization", post_bearer().as_str()))
+        .and(header("content-type", JSON_UTF8))
+        .respond_with(answer)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+fn upload_url(server: &MockServer) -> String {
+    format!(
+        "{}/upload/?upload_id=67890&upload_token=Xza123",
+        server.uri()
+    )
+}
+
+/// The init call expecting exactly `post_info` with `privacy` and a one-chunk `source_info`.
+async fn mount_init(server: &MockServer, video: &MediaItem, caption: &str, privacy: &str) {
+    let size = video.size();
+    Mock::given(method("POST"))
+        .and(path("/v2/post/publish/video/init/"))
+        .and(header("authorization", post_bearer().as_str()))
+        .and(header("content-type", JSON_UTF8))
+        .and(body_json(json!({
+            "post_info": {
+                "title": caption,
+                "privacy_level": privacy,
+                "disable_duet": false,
+                "disable_comment": false,
+                "disable_stitch": true
+            },
+            "source_info": {
+                "source": "FILE_UPLOAD",
+                "video_size": size,
+                "chunk_size": size,
+                "total_chunk_count": 1
+            }
+        })))
+        .respond_with(ok(
+            json!({"publish_id": PUBLISH_ID, "upload_url": upload_url(server)}),
+        ))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// The one-chunk `PUT` of the whole video.
+fn upload_request(video: &MediaItem) -> wiremock::MockBuilder {
+    let size = video.size();
+    Mock::given(method("PUT"))
+        .and(path("/upload/"))
+        .and(query_param("upload_id", "67890"))
+        .and(query_param("upload_token", "Xza123"))
+        .and(header("content-type", "video/mp4"))
+        .and(header(
+            "content-range",
+            format!("bytes 0-{}/{size}", size - 1).as_str(),
+        ))
+        .and(body_bytes(video.bytes.to_vec()))
+}
+
+fn status(data: serde_json::Value) -> ResponseTemplate {
+    ok(data)
+}
+
+fn status_request() -> wiremock::MockBuilder {
+    Mock::given(method("POST"))
+        .and(path("/v2/post/publish/status/fetch/"))
+        .and(header("authorization", post_bearer().as_str()))
+        .and(header("content-type", JSON_UTF8))
+        .and(body_json(json!({"publish_id": PUBLISH_ID})))
+}
+
+fn processing() -> ResponseTemplate {
+    status(json!({"status": "PROCESSING_UPLOAD", "uploaded_bytes": 0}))
+}
+
+fn publish_complete(post_ids: serde_json::Value) -> ResponseTemplate {
+    status(json!({
+        "status": "PUBLISH_COMPLETE",
+        "publicaly_available_post_id": post_ids,
+        "uploaded_bytes": 27
+    }))
+}
+
+async fn publish_with(
+    server: &MockServer,
+    http: reqwest::Client,
+    text: &str,
+    media: &[MediaItem],
+    options: &PostOptions,
+) -> Result<Published, AdapterError> {
+    let token = secret(POST_TOKEN);
+    adapter_on(server, http)
+        .publish(&account(&token), &support::post(text, media, options))
+        .await
+}
+
+async fn publish(
+    server: &MockServer,
+    text: &str,
+    media: &[MediaItem],
+    options: &PostOptions,
+) -> Result<Published, AdapterError> {
+    publish_with(
+        server,
+        platform_adapters::http::client(),
+        text,
+        media,
+        options,
+    )
+    .await
+}
+
+fn short_timeout_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn direct_post_queries_the_creator_inits_uploads_and_polls_until_published() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    let caption = "Behind the scenes #postbridge";
+    mount_creator_info(
+        &server,
+        ok(creator(
+            &["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"],
+            600,
+        )),
+    )
+    .await;
+    mount_init(&server, &video, caption, "PUBLIC_TO_EVERYONE").await;
+    upload_request(&video)
+        .respond_with(ResponseTemplate::new(201))
+        .expect(1)
+        .mount(&server)
+        .await;
+    status_request()
+        .respond_with(processing())
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    status_request()
+        .respond_with(publish_complete(json!([POST_ID])))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let published = publish(&server, caption, &[video], support::no_options())
+        .await
+        .expect("published");
+
+    assert_eq!(
+        published,
+        Published {
+            platform_post_id: POST_ID.to_string(),
+            url: Some(format!("https://www.tiktok.com/@tiktoker/video/{POST_ID}")),
+        }
+    );
+    let requests = server.received_requests().await.expect("recorded");
+    let upload = requests
+        .iter()
+        .find(|r| r.method == wiremock::http::Method::PUT)
+        .expect("an upload");
+    assert!(
+        !upload.headers.contains_key("authorization"),
+        "the access token must not go to the upload URL"
+    );
+}
+
+#[tokio::test]
+async fn a_private_post_asked_for_is_recorded_by_its_publish_id_without_a_url() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    let options = PostOptions {
+        privacy: Some("self_only".into()),
+        ..PostOptions::default()
+    };
+    mount_creator_info(
+        &server,
+        ok(creator(&["PUBLIC_TO_EVERYONE", "SELF_ONLY"], 600)),
+    )
+    .await;
+    mount_init(&server, &video, "Just for me", "SELF_ONLY").await;
+    upload_request(&video)
+        .respond_with(ResponseTemplate::new(201))
+        .expect(1)
+        .mount(&server)
+        .await;
+    status_request()
+        .respond_with(publish_complete(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let published = publish(&server, "Just for me", &[video], &options)
+        .await
+        .expect("published");
+
+    assert_eq!(
+        published,
+        Published {
+            platform_post_id: PUBLISH_ID.into(),
+            url: None,
+        }
+    );
+}
+
+#[tokio::test]
+async fn posts_the_creator_may_not_make_are_rejected_before_anything_is_uploaded() {
+    let public = PostOptions {
+        privacy: Some("PUBLIC_TO_EVERYONE".into()),
+        ..PostOptions::default()
+    };
+    let cases = [
+        // A private account has no public level.
+        (
+            creator(&["FOLLOWER_OF_CREATOR", "SELF_ONLY"], 600),
+            public,
+            "privacy_level_not_allowed",
+        ),
+        // The test video lasts 4 seconds.
+        (
+            creator(&["PUBLIC_TO_EVERYONE"], 3),
+            PostOptions::default(),
+            "video_too_long",
+        ),
+    ];
+    for (info, options, expected) in cases {
+        let server = MockServer::start().await;
+        let video = support::video(&server.uri());
+        mount_creator_info(&server, ok(info)).await;
+        Mock::given(method("POST"))
+            .and(path("/v2/post/publish/video/init/"))
+            .respond_with(ResponseTemplate::new(500))
+            .expect(0)
+            .mount(&server)
+            .await;
+
+        let err = publish(&server, "caption", &[video], &options)
+            .await
+            .expect_err("rejected");
+
+        assert!(
+            matches!(&err, AdapterError::Rejected { code, .. } if code == expected),
+            "{expected}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_post_without_a_video_is_rejected_without_calling_tiktok() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let image = support::image(&server.uri());
+
+    let err = publish(&server, "caption", &[image], support::no_options())
+        .await
+        .expect_err("rejected");
+
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, .. } if code == "video_required"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_publication_is_rejected_with_tiktoks_fail_reason() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    mount_creator_info(&server, ok(creator(&["PUBLIC_TO_EVERYONE"], 600))).await;
+    mount_init(&server, &video, "caption", "PUBLIC_TO_EVERYONE").await;
+    upload_request(&video)
+        .respond_with(ResponseTemplate::new(201))
+        .expect(1)
+        .mount(&server)
+        .await;
+    status_request()
+        .respond_with(status(json!({
+            "status": "FAILED",
+            "fail_reason": "file_format_check_failed",
+            "publicaly_available_post_id": [],
+            "uploaded_bytes": 27
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = publish(&server, "caption", &[video], support::no_options())
+        .await
+        .expect_err("failed");
+
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, message }
+            if code == "file_format_check_failed" && message.contains("file_format_check_failed")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn publish_errors_are_classified_from_tiktoks_error_codes() {
+    // creator_info refusing the token, or throttled; init refusing the post or capping it.
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    let creator_cases = [
+        (
+            "act.tt-401",
+            api_error(
+                401,
+                "access_token_invalid",
+                "The access token is invalid or not found in the request.",
+            ),
+        ),
+        (
+            "act.tt-429",
+            api_error(429, "rate_limit_exceeded", "API rate limit was exceeded.")
+                .insert_header("retry-after", "60"),
+        ),
+    ];
+    for (token, answer) in creator_cases {
+        Mock::given(method("POST"))
+            .and(path("/v2/post/publish/creator_info/query/"))
+            .and(header("authorization", format!("Bearer {token}").as_str()))
+            .respond_with(answer)
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let init_cases = [
+        (
+            "act.tt-cap",
+            api_error(
+                403,
+                "spam_risk_too_many_posts",
+                "The daily post cap from the API is reached for the current user.",
+            ),
+        ),
+        (
+            "act.tt-400",
+            api_error(400, "invalid_param", "The video_size field is required."),
+        ),
+    ];
+    for (token, answer) in init_cases {
+        Mock::given(method("POST"))
+            .and(path("/v2/post/publish/creator_info/query/"))
+            .and(header("authorization", format!("Bearer {token}").as_str()))
+            .respond_with(ok(creator(&["PUBLIC_TO_EVERYONE"], 600)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v2/post/publish/video/init/"))
+            .and(header("authorization", format!("Bearer {token}").as_str()))
+            .respond_with(answer)
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let adapter = adapter(&server);
+    let media = [video];
+    let publish_as = |t: &'static str| {
+        let token = secret(t);
+        let adapter = &adapter;
+        let media = &media;
+        async move {
+            adapter
+                .publish(
+                    &account(&token),
+                    &support::post("caption", media, support::no_options()),
+                )
+                .await
+                .expect_err("error")
+        }
+    };
+
+    assert!(matches!(
+        publish_as("act.tt-401").await,
+        AdapterError::NeedsReauth { .. }
+    ));
+    assert_eq!(
+        publish_as("act.tt-429").await,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(60))
+        }
+    );
+    assert_eq!(
+        publish_as("act.tt-cap").await,
+        AdapterError::RateLimited { retry_after: None }
+    );
+    assert_eq!(
+        publish_as("act.tt-400").await,
+        AdapterError::Rejected {
+            code: "invalid_param".into(),
+            message: "The video_size field is required.".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_delayed_init_is_only_transient() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    mount_creator_info(&server, ok(creator(&["PUBLIC_TO_EVERYONE"], 600))).await;
+    Mock::given(method("POST"))
+        .and(path("/v2/post/publish/video/init/"))
+        .respond_with(
+            ok(json!({"publish_id": PUBLISH_ID, "upload_url": upload_url(&server)}))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(0)
+        .mount(&server)
+        .await;
+
+    let err = publish_with(
+        &server,
+        short_timeout_client(),
+        "caption",
+        &[video],
+        support::no_options(),
+    )
+    .await
+    .expect_err("timed out");
+
+    assert!(matches!(err, AdapterError::Transient { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_delayed_upload_leaves_the_outcome_unknown() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    mount_creator_info(&server, ok(creator(&["PUBLIC_TO_EVERYONE"], 600))).await;
+    mount_init(&server, &video, "caption", "PUBLIC_TO_EVERYONE").await;
+    upload_request(&video)
+        .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(2)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    status_request()
+        .respond_with(publish_complete(json!([POST_ID])))
+        .expect(0)
+        .mount(&server)
+        .await;
+
+    let err = publish_with(
+        &server,
+        short_timeout_client(),
+        "caption",
+        &[video],
+        support::no_options(),
+    )
+    .await
+    .expect_err("timed out");
+
+    assert!(
+        matches!(err, AdapterError::OutcomeUnknown { .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_post_still_processing_after_every_check_leaves_the_outcome_unknown() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    mount_creator_info(&server, ok(creator(&["PUBLIC_TO_EVERYONE"], 600))).await;
+    mount_init(&server, &video, "caption", "PUBLIC_TO_EVERYONE").await;
+    upload_request(&video)
+        .respond_with(ResponseTemplate::new(201))
+        .expect(1)
+        .mount(&server)
+        .await;
+    status_request()
+        .respond_with(processing())
+        .expect(5)
+        .mount(&server)
+        .await;
+
+    let err = publish(&server, "caption", &[video], support::no_options())
+        .await
+        .expect_err("still processing");
+
+    assert!(
+        matches!(&err, AdapterError::OutcomeUnknown { message } if message.contains(PUBLISH_ID)),
+        "{err:?}"
+    );
 }

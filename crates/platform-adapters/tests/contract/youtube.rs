@@ -4,17 +4,21 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{Timelike, Utc};
 use domain::AccountKind;
 use platform_adapters::{
     platforms::youtube::{self, YoutubeAdapter},
-    AccountRef, AdapterError, AuthorizeParams, CodeExchange, PlatformAdapter, Revocation, Stats,
+    AccountRef, AdapterError, AuthorizeParams, CodeExchange, PlatformAdapter, PostOptions,
+    Published, Revocation, Stats,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use wiremock::{
-    matchers::{any, body_string_contains, header, method, path, query_param},
-    Mock, MockServer, ResponseTemplate,
+    matchers::{
+        any, body_bytes, body_json, body_partial_json, body_string_contains, header, method, path,
+        query_param,
+    },
+    Mock, MockBuilder, MockServer, ResponseTemplate,
 };
 
 use crate::{
@@ -31,11 +35,16 @@ const EXCHANGE: CodeExchange<'static> = CodeExchange {
 };
 const CHANNEL_ID: &str = "UC_x5XG1OV2P6uZZ5FSM9Ttw";
 
-/// The API base on the mock server keeps the Data API's `/youtube/v3` prefix.
+/// The API and upload bases on the mock server keep the Data API's prefixes, as in production.
 fn adapter(server: &MockServer) -> YoutubeAdapter {
+    adapter_on(server, platform_adapters::http::client())
+}
+
+fn adapter_on(server: &MockServer, http: reqwest::Client) -> YoutubeAdapter {
     let mut settings = support::settings(server);
     settings.endpoints.api_base = format!("{}/youtube/v3", server.uri());
-    YoutubeAdapter::new(platform_adapters::http::client(), settings)
+    settings.endpoints.upload_base = format!("{}/upload/youtube/v3", server.uri());
+    YoutubeAdapter::new(http, settings)
 }
 
 fn account<'a>(access: &'a SecretString, refresh: Option<&'a SecretString>) -> AccountRef<'a> {
@@ -414,10 +423,11 @@ async fn api_errors_are_classified_including_quota_on_a_403() {
         stats_of("yt-401").await,
         AdapterError::NeedsReauth { .. }
     ));
-    assert_eq!(
+    // The daily quota resets at midnight Pacific: the wait is at most a day.
+    assert!(matches!(
         stats_of("yt-quota").await,
-        AdapterError::RateLimited { retry_after: None }
-    );
+        AdapterError::RateLimited { retry_after: Some(wait) } if wait <= Duration::from_secs(24 * 3600)
+    ));
     assert_eq!(
         stats_of("yt-429").await,
         AdapterError::RateLimited {
@@ -642,4 +652,558 @@ async fn a_google_server_error_on_refresh_is_transient() {
         "{err:?}"
     );
     assert!(err.is_retryable());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publishing: resumable upload (`POST …/videos?uploadType=resumable`, then `PUT` to the session)
+// ---------------------------------------------------------------------------------------------
+
+const UPLOAD_TOKEN: &str = "ya29.yt-upload";
+const UPLOAD_ID: &str = "xa298sd_f";
+const VIDEO_ID: &str = "Ks-_Mh1QhMc";
+
+fn bearer() -> String {
+    format!("Bearer {UPLOAD_TOKEN}")
+}
+
+/// The session URI YouTube answers in `Location`.
+fn session_uri(server: &MockServer) -> String {
+    format!(
+        "{}/upload/youtube/v3/videos?uploadType=resumable&upload_id={UPLOAD_ID}&part=snippet,status",
+        server.uri()
+    )
+}
+
+/// The session-opening `POST`, expecting exactly the documented query, headers and `resource`.
+fn session_request(
+    video: &platform_adapters::MediaItem,
+    resource: serde_json::Value,
+) -> MockBuilder {
+    Mock::given(method("POST"))
+        .and(path("/upload/youtube/v3/videos"))
+        .and(query_param("uploadType", "resumable"))
+        .and(query_param("part", "snippet,status"))
+        .and(header("authorization", bearer().as_str()))
+        .and(header("content-type", "application/json; charset=UTF-8"))
+        .and(header(
+            "x-upload-content-length",
+            video.size().to_string().as_str(),
+        ))
+        .and(header("x-upload-content-type", "video/mp4"))
+        .and(body_json(resource))
+}
+
+/// 200 with the session URI, as the resumable upload guide shows.
+fn session_opened(server: &MockServer) -> ResponseTemplate {
+    ResponseTemplate::new(200).insert_header("location", session_uri(server).as_str())
+}
+
+/// The `PUT` of the whole file to the session.
+fn upload_request(video: &platform_adapters::MediaItem) -> MockBuilder {
+    Mock::given(method("PUT"))
+        .and(path("/upload/youtube/v3/videos"))
+        .and(query_param("upload_id", UPLOAD_ID))
+        .and(header("authorization", bearer().as_str()))
+        .and(header("content-type", "video/mp4"))
+        .and(body_bytes(video.bytes.to_vec()))
+}
+
+/// A `youtube#video` resource as `videos.insert` answers it.
+fn video_resource(title: &str, upload_status: &str) -> serde_json::Value {
+    json!({
+        "kind": "youtube#video",
+        "etag": "Bdx4f4ps3xCOOo1WZ91nTLkRZ_c",
+        "id": VIDEO_ID,
+        "snippet": {
+            "publishedAt": "2025-03-01T12:00:00Z",
+            "channelId": CHANNEL_ID,
+            "title": title,
+            "description": "",
+            "thumbnails": {"default": {"url": "https://i.ytimg.com/vi/Ks-_Mh1QhMc/default.jpg", "width": 120, "height": 90}},
+            "channelTitle": "Google for Developers",
+            "categoryId": "22",
+            "liveBroadcastContent": "none",
+            "localized": {"title": title, "description": ""}
+        },
+        "status": {
+            "uploadStatus": upload_status,
+            "privacyStatus": "public",
+            "license": "youtube",
+            "embeddable": true,
+            "publicStatsViewable": true,
+            "selfDeclaredMadeForKids": false,
+            "madeForKids": false
+        }
+    })
+}
+
+fn default_resource(title: &str, description: &str) -> serde_json::Value {
+    json!({
+        "snippet": {"title": title, "description": description},
+        "status": {"privacyStatus": "public", "selfDeclaredMadeForKids": false}
+    })
+}
+
+async fn publish_with(
+    server: &MockServer,
+    http: reqwest::Client,
+    text: &str,
+    media: &[platform_adapters::MediaItem],
+    options: &PostOptions,
+) -> Result<Published, AdapterError> {
+    let token = secret(UPLOAD_TOKEN);
+    adapter_on(server, http)
+        .publish(&account(&token, None), &support::post(text, media, options))
+        .await
+}
+
+async fn publish(
+    server: &MockServer,
+    text: &str,
+    media: &[platform_adapters::MediaItem],
+    options: &PostOptions,
+) -> Result<Published, AdapterError> {
+    publish_with(
+        server,
+        platform_adapters::http::client(),
+        text,
+        media,
+        options,
+    )
+    .await
+}
+
+fn short_timeout_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn publish_opens_a_resumable_session_then_puts_the_video_and_links_it() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    let text = "Launch day\nEverything we shipped this week.";
+    session_request(&video, default_resource("Launch day", text))
+        .respond_with(session_opened(&server))
+        .expect(1)
+        .mount(&server)
+        .await;
+    upload_request(&video)
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(video_resource("Launch day", "uploaded")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let published = publish(&server, text, &[video], support::no_options())
+        .await
+        .expect("published");
+
+    assert_eq!(
+        published,
+        Published {
+            platform_post_id: VIDEO_ID.into(),
+            url: Some(format!("https://www.youtube.com/watch?v={VIDEO_ID}")),
+        }
+    );
+}
+
+#[tokio::test]
+async fn publish_uses_the_given_title_and_privacy() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    let options = PostOptions {
+        title: Some("Release notes, March".into()),
+        privacy: Some("Unlisted".into()),
+        ..PostOptions::default()
+    };
+    session_request(
+        &video,
+        json!({
+            "snippet": {"title": "Release notes, March", "description": "All the details."},
+            "status": {"privacyStatus": "unlisted", "selfDeclaredMadeForKids": false}
+        }),
+    )
+    .respond_with(session_opened(&server))
+    .expect(1)
+    .mount(&server)
+    .await;
+    upload_request(&video)
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(video_resource("Release notes, March", "uploaded")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let published = publish(&server, "All the details.", &[video], &options)
+        .await
+        .expect("published");
+
+    assert_eq!(published.platform_post_id, VIDEO_ID);
+}
+
+#[tokio::test]
+async fn a_derived_title_is_the_first_visible_line_cut_to_100_characters_without_angle_brackets() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    let long_line = format!("<b>{}</b>", "é".repeat(150));
+    let text = format!("  \n{long_line}\nsecond line");
+    let expected_title = format!("b{}", "é".repeat(99));
+    Mock::given(method("POST"))
+        .and(path("/upload/youtube/v3/videos"))
+        .and(body_partial_json(
+            json!({"snippet": {"title": expected_title, "description": text}}),
+        ))
+        .respond_with(session_opened(&server))
+        .expect(1)
+        .mount(&server)
+        .await;
+    upload_request(&video)
+        .respond_with(ResponseTemplate::new(201).set_body_json(video_resource("t", "uploaded")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    publish(&server, &text, &[video], support::no_options())
+        .await
+        .expect("published");
+}
+
+#[tokio::test]
+async fn posts_youtube_cannot_take_are_rejected_without_calling_youtube() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let base = server.uri();
+    let long_title = PostOptions {
+        title: Some("x".repeat(101)),
+        ..PostOptions::default()
+    };
+    let odd_privacy = PostOptions {
+        privacy: Some("friends".into()),
+        ..PostOptions::default()
+    };
+    let cases = [
+        (
+            "an image",
+            vec![support::image(&base)],
+            support::no_options().clone(),
+            "video_required",
+        ),
+        (
+            "no title",
+            vec![support::video(&base)],
+            PostOptions::default(),
+            "title_required",
+        ),
+        (
+            "title",
+            vec![support::video(&base)],
+            long_title,
+            "title_too_long",
+        ),
+        (
+            "privacy",
+            vec![support::video(&base)],
+            odd_privacy,
+            "invalid_privacy",
+        ),
+    ];
+    for (text, media, options, expected) in cases {
+        let text = if expected == "title_required" {
+            " \n "
+        } else {
+            text
+        };
+        let err = publish(&server, text, &media, &options)
+            .await
+            .expect_err("rejected");
+        assert!(
+            matches!(&err, AdapterError::Rejected { code, .. } if code == expected),
+            "{expected}: {err:?}"
+        );
+    }
+}
+
+/// The session-opening call answering `response`; the upload must never be attempted.
+async fn opening_fails_with(response: ResponseTemplate) -> AdapterError {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    Mock::given(method("POST"))
+        .and(path("/upload/youtube/v3/videos"))
+        .respond_with(response)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    publish(&server, "A title", &[video], support::no_options())
+        .await
+        .expect_err("refused")
+}
+
+#[tokio::test]
+async fn a_refused_token_at_upload_means_needs_reauth() {
+    let err = opening_fails_with(google_error(
+        401,
+        "authError",
+        "Request had invalid authentication credentials.",
+    ))
+    .await;
+    assert!(matches!(err, AdapterError::NeedsReauth { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_spent_daily_quota_waits_until_midnight_pacific() {
+    let err = opening_fails_with(google_error(
+        403,
+        "quotaExceeded",
+        "The request cannot be completed because you have exceeded your quota.",
+    ))
+    .await;
+    let AdapterError::RateLimited {
+        retry_after: Some(wait),
+    } = err
+    else {
+        panic!("expected a rate limit with a wait, got {err:?}");
+    };
+    assert!(wait <= Duration::from_secs(24 * 3600));
+    // Midnight PST is 08:00 UTC (an hour late under daylight saving time, never early).
+    let reset = Utc::now() + chrono::Duration::from_std(wait).expect("duration");
+    assert_eq!((reset.hour(), reset.minute()), (8, 0), "reset at {reset}");
+}
+
+#[tokio::test]
+async fn a_reached_channel_upload_limit_waits_a_day() {
+    let err = opening_fails_with(google_error(
+        400,
+        "uploadLimitExceeded",
+        "The user has exceeded the number of videos they may upload.",
+    ))
+    .await;
+    assert_eq!(
+        err,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(24 * 3600))
+        }
+    );
+}
+
+#[tokio::test]
+async fn too_many_requests_at_upload_waits_for_the_retry_after() {
+    let err =
+        opening_fails_with(ResponseTemplate::new(429).insert_header("retry-after", "60")).await;
+    assert_eq!(
+        err,
+        AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(60))
+        }
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_video_resource_is_rejected_with_youtubes_reason_and_message() {
+    let err = opening_fails_with(google_error(
+        400,
+        "invalidTitle",
+        "The request metadata specifies an invalid or empty video title.",
+    ))
+    .await;
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, message }
+            if code == "invalidTitle" && message.contains("invalid or empty video title")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_delayed_session_opening_is_only_transient() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    Mock::given(method("POST"))
+        .and(path("/upload/youtube/v3/videos"))
+        .respond_with(session_opened(&server).set_delay(Duration::from_secs(2)))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+
+    let err = publish_with(
+        &server,
+        short_timeout_client(),
+        "A title",
+        &[video],
+        support::no_options(),
+    )
+    .await
+    .expect_err("timed out");
+
+    assert!(matches!(err, AdapterError::Transient { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_delayed_upload_leaves_the_outcome_unknown() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    Mock::given(method("POST"))
+        .and(path("/upload/youtube/v3/videos"))
+        .respond_with(session_opened(&server))
+        .expect(1)
+        .mount(&server)
+        .await;
+    upload_request(&video)
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(video_resource("A title", "uploaded"))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = publish_with(
+        &server,
+        short_timeout_client(),
+        "A title",
+        &[video],
+        support::no_options(),
+    )
+    .await
+    .expect_err("timed out");
+
+    assert!(
+        matches!(err, AdapterError::OutcomeUnknown { .. }),
+        "{err:?}"
+    );
+}
+
+/// The upload answers 503; the session, asked with `Content-Range: bytes */size`, answers
+/// `status_answer`.
+async fn interrupted_upload_then(
+    status_answer: ResponseTemplate,
+) -> Result<Published, AdapterError> {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    Mock::given(method("POST"))
+        .and(path("/upload/youtube/v3/videos"))
+        .respond_with(session_opened(&server))
+        .expect(1)
+        .mount(&server)
+        .await;
+    upload_request(&video)
+        .respond_with(google_error(503, "backendError", "Backend Error"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/upload/youtube/v3/videos"))
+        .and(query_param("upload_id", UPLOAD_ID))
+        .and(header("authorization", bearer().as_str()))
+        .and(header(
+            "content-range",
+            format!("bytes */{}", video.size()).as_str(),
+        ))
+        .and(body_bytes(Vec::new()))
+        .respond_with(status_answer)
+        .expect(1)
+        .mount(&server)
+        .await;
+    publish(&server, "A title", &[video], support::no_options()).await
+}
+
+#[tokio::test]
+async fn an_interrupted_upload_that_completed_after_all_is_recovered_from_the_session() {
+    let published = interrupted_upload_then(
+        ResponseTemplate::new(201).set_body_json(video_resource("A title", "uploaded")),
+    )
+    .await
+    .expect("the session had the whole video");
+    assert_eq!(published.platform_post_id, VIDEO_ID);
+}
+
+#[tokio::test]
+async fn an_interrupted_upload_the_session_has_only_part_of_is_transient() {
+    let err =
+        interrupted_upload_then(ResponseTemplate::new(308).insert_header("range", "bytes=0-9"))
+            .await
+            .expect_err("incomplete");
+    assert!(matches!(err, AdapterError::Transient { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_video_youtube_rejects_at_upload_is_a_rejection() {
+    let server = MockServer::start().await;
+    let video = support::video(&server.uri());
+    Mock::given(method("POST"))
+        .and(path("/upload/youtube/v3/videos"))
+        .respond_with(session_opened(&server))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut resource = video_resource("A title", "rejected");
+    resource["status"]["rejectionReason"] = json!("duplicate");
+    upload_request(&video)
+        .respond_with(ResponseTemplate::new(201).set_body_json(resource))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = publish(&server, "A title", &[video], support::no_options())
+        .await
+        .expect_err("rejected");
+
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, .. } if code == "duplicate"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_session_on_another_host_gets_neither_the_video_nor_the_token() {
+    let server = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    let video = support::video(&server.uri());
+    Mock::given(method("POST"))
+        .and(path("/upload/youtube/v3/videos"))
+        .respond_with(
+            ResponseTemplate::new(200).insert_header(
+                "location",
+                format!(
+                    "{}/upload/youtube/v3/videos?upload_id={UPLOAD_ID}",
+                    elsewhere.uri()
+                )
+                .as_str(),
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
+
+    let err = publish(&server, "A title", &[video], support::no_options())
+        .await
+        .expect_err("refused");
+
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, .. } if code == "unexpected_upload_url"),
+        "{err:?}"
+    );
 }
