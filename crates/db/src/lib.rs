@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
 
 pub mod accounts;
+pub mod drafts;
 pub mod inbox;
 pub mod mastodon_apps;
+pub mod media;
 pub mod migrations;
 pub mod oauth_states;
 pub mod outbox;

@@ -286,11 +286,30 @@ impl Post {
             .get_result(conn)
     }
 
+    /// Row-locks these posts (in id order, so concurrent lockers cannot deadlock). Every
+    /// transaction that changes targets and then a post's status takes this lock *first*:
+    /// the one lock order (post, then targets) that the gateway's edits also follow, and the
+    /// reason two targets finishing at once still leave the right status.
+    pub fn lock_many(conn: &mut PgConnection, ids: &[PostId]) -> QueryResult<usize> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        posts::table
+            .filter(posts::id.eq_any(&ids))
+            .order(posts::id)
+            .for_update()
+            .select(posts::id)
+            .load::<PostId>(conn)
+            .map(|rows| rows.len())
+    }
+
     /// Derives the status of each post from its targets and stores it where it changed:
     /// all canceled → canceled; all waiting → scheduled; any still waiting, in flight or being
     /// reconciled →
     /// publishing; all done → published, partially_failed or failed.
+    /// Locks the posts first (see [`Post::lock_many`]), so the targets are read after any
+    /// concurrent change to them committed.
     pub fn refresh_status(conn: &mut PgConnection, ids: &[PostId]) -> QueryResult<usize> {
+        Post::lock_many(conn, ids)?;
         diesel::sql_query(
             "UPDATE posts p SET status = d.status, updated_at = now() FROM ( \
                 SELECT post_id, CASE \
@@ -396,8 +415,9 @@ impl PostTarget {
 
     /// Claims up to `limit` targets that are due (scheduled, or unknown and due for
     /// reconciliation) and up to `limit` whose publisher's lease ran out, leasing
-    /// them until `lease_until`, and marks their posts publishing. Rows another replica is
-    /// claiming are skipped (`SKIP LOCKED`), so replicas split the work.
+    /// them until `lease_until`. Rows another replica is claiming are skipped (`SKIP LOCKED`),
+    /// so replicas split the work. Locks targets only: the caller refreshes the posts'
+    /// status in a transaction of its own (posts are always locked before targets).
     pub fn claim_due(
         conn: &mut PgConnection,
         now: DateTime<Utc>,
@@ -431,10 +451,6 @@ impl PostTarget {
             .order(post_targets::next_attempt_at)
             .select(PostTarget::as_select())
             .load(conn)?;
-        let mut post_ids: Vec<PostId> = targets.iter().map(|t| t.post_id).collect();
-        post_ids.sort_unstable();
-        post_ids.dedup();
-        Post::refresh_status(conn, &post_ids)?;
         Ok(targets
             .into_iter()
             .map(|target| ClaimedTarget {

@@ -1,8 +1,6 @@
 //! Reading and changing a user's accounts. Every query is scoped to the caller: another
 //! user's account is indistinguishable from a missing one.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use chrono::{DateTime, Utc};
 use db::{
     accounts::Account,
     domain::{AccountId, AccountStatus, OwnerId},
@@ -25,14 +23,16 @@ pub async fn list(
     limit: Option<i64>,
 ) -> Result<(Vec<Account>, Option<String>), ApiError> {
     let limit = limit.unwrap_or(50).clamp(1, MAX_PAGE);
-    let after = cursor.as_deref().map(decode_cursor).transpose()?;
+    let after = cursor.as_deref().map(crate::cursor::decode).transpose()?;
     let mut accounts = state
         .db
         .query(move |conn| Account::list_for_owner(conn, &owner, after, limit + 1))
         .await?;
     let next = if accounts.len() as i64 > limit {
         accounts.truncate(limit as usize);
-        accounts.last().map(|a| encode_cursor(a.created_at, a.id))
+        accounts
+            .last()
+            .map(|a| crate::cursor::encode(a.created_at, a.id))
     } else {
         None
     };
@@ -145,45 +145,4 @@ where
             })
         })
         .await
-}
-
-fn encode_cursor(created_at: DateTime<Utc>, id: AccountId) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{id}", created_at.to_rfc3339()))
-}
-
-fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, AccountId), ApiError> {
-    let invalid =
-        || ApiError::bad_request("invalid_cursor", "`cursor` is not one this API returned");
-    let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    let text = String::from_utf8(raw).map_err(|_| invalid())?;
-    let (at, id) = text.split_once('|').ok_or_else(invalid)?;
-    let at = DateTime::parse_from_rfc3339(at)
-        .map_err(|_| invalid())?
-        .with_timezone(&Utc);
-    Ok((at, id.parse().map_err(|_| invalid())?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_cursor_round_trips() {
-        let at = Utc::now();
-        let id = AccountId::new();
-        let (back_at, back_id) = decode_cursor(&encode_cursor(at, id)).unwrap();
-        assert_eq!((back_at, back_id), (at, id));
-    }
-
-    #[test]
-    fn a_forged_cursor_is_a_clear_400() {
-        let err = decode_cursor("not-a-cursor").unwrap_err();
-        assert!(matches!(
-            err,
-            ApiError::BadRequest {
-                code: "invalid_cursor",
-                ..
-            }
-        ));
-    }
 }

@@ -1,4 +1,4 @@
-//! `[auth_gateway]`, `[auth]`, `[vault]`, `[platforms.*]` plus the shared sections.
+//! `[auth_gateway]`, `[auth]`, `[vault]`, `[platforms.*]`, `[media]` plus the shared sections.
 
 use serde::Deserialize;
 use service_kit::{
@@ -21,6 +21,8 @@ pub struct Settings {
     pub vault: VaultSettings,
     /// `[platforms.<name>]`.
     pub platforms: platform_adapters::PlatformsConfig,
+    /// `[media]`: where uploads are stored, their size limits, and how their URLs are signed.
+    pub media: media_store::MediaSettings,
 }
 
 /// `[auth_gateway]`.
@@ -60,5 +62,6 @@ pub fn from(loaded: &service_kit::config::Loaded) -> Result<Settings, ConfigErro
         auth: loaded.section("auth")?,
         vault: loaded.section("vault")?,
         platforms: loaded.section_or_default("platforms")?,
+        media: loaded.section_or_default("media")?,
     })
 }

@@ -397,6 +397,10 @@ async fn mastodon_app(state: &AppState, instance: &str) -> Result<ClientCredenti
                 redirect_uri,
                 scopes,
                 created_at: Utc::now(),
+                // Read right after registering (see `remember_instance_limits`).
+                max_characters: None,
+                max_media_attachments: None,
+                characters_reserved_per_url: None,
             };
             tracing::info!(%instance, "registered a Mastodon app");
             state
@@ -405,6 +409,9 @@ async fn mastodon_app(state: &AppState, instance: &str) -> Result<ClientCredenti
                 .await?
         }
     };
+    if app.max_characters.is_none() {
+        remember_instance_limits(state, &app.instance).await;
+    }
     let client_secret = state.vault.decrypt(
         &app.client_secret_enc,
         &tokens::mastodon_client_secret_aad(&app.instance),
@@ -413,6 +420,36 @@ async fn mastodon_app(state: &AppState, instance: &str) -> Result<ClientCredenti
         client_id: app.client_id,
         client_secret,
     })
+}
+
+/// Reads the instance's own status limits (`GET /api/v2/instance`) so posts are checked
+/// against them rather than Mastodon's defaults. Best effort: without them, the defaults apply
+/// and the next connection tries again.
+async fn remember_instance_limits(state: &AppState, instance: &str) {
+    match mastodon::instance_limits(state.adapters.user_hosts_http(), instance).await {
+        Ok(limits) => {
+            let instance = instance.to_owned();
+            let as_i32 = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+            let stored = state
+                .db
+                .query(move |conn| {
+                    MastodonApp::set_limits(
+                        conn,
+                        &instance,
+                        as_i32(limits.max_characters),
+                        as_i32(limits.max_media_attachments),
+                        as_i32(limits.characters_reserved_per_url),
+                    )
+                })
+                .await;
+            if let Err(err) = stored {
+                tracing::warn!(error = %err, "could not store a Mastodon instance's limits");
+            }
+        }
+        Err(err) => {
+            tracing::info!(%instance, error = %err, "could not read a Mastodon instance's limits; using the defaults");
+        }
+    }
 }
 
 /// Stores `connections` for `owner` in one transaction with their `account.connected` events.

@@ -34,6 +34,28 @@ pub enum ApiError {
         /// For people.
         message: String,
     },
+    /// Well-formed, but refused on its merits (a post too long for X, a past `scheduled_at`);
+    /// `details` says what, item by item.
+    #[error("{message}")]
+    Unprocessable {
+        /// Machine-readable reason.
+        code: &'static str,
+        /// For people.
+        message: String,
+        /// Structured detail, e.g. the problems of each target.
+        details: serde_json::Value,
+    },
+    /// A refusal with a status of its own: 403 (a media URL without a valid signature), 413
+    /// (an upload over its limit), 415 (not a type we accept).
+    #[error("{message}")]
+    Refused {
+        /// 403, 413 or 415.
+        status: StatusCode,
+        /// Machine-readable reason.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
     /// The platform refused or failed; the class decides the status.
     #[error(transparent)]
     Platform(#[from] AdapterError),
@@ -51,6 +73,34 @@ impl ApiError {
         }
     }
 
+    /// 413: the upload is over its limit.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::Refused {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "file_too_large",
+            message: message.into(),
+        }
+    }
+
+    /// 415: not a type we accept.
+    pub fn unsupported(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Refused {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 403: a media URL without a valid, unexpired signature. One message for every case, so
+    /// a prober learns nothing.
+    pub fn forbidden() -> Self {
+        Self::Refused {
+            status: StatusCode::FORBIDDEN,
+            code: "invalid_signature",
+            message: "this media URL is invalid or has expired".into(),
+        }
+    }
+
     /// Wraps an unexpected failure.
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         Self::Internal(err.into())
@@ -62,7 +112,10 @@ impl ApiError {
         match self {
             Self::Unauthorized(_) => "unauthorized",
             Self::NotFound(_) => "not_found",
-            Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
+            Self::BadRequest { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::Unprocessable { code, .. }
+            | Self::Refused { code, .. } => code,
             Self::Platform(AdapterError::NeedsReauth { .. }) => "platform_unauthorized",
             Self::Platform(AdapterError::RateLimited { .. }) => "platform_rate_limited",
             Self::Platform(
@@ -100,6 +153,8 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Refused { status, .. } => *status,
             Self::Platform(AdapterError::RateLimited { .. }) => StatusCode::TOO_MANY_REQUESTS,
             Self::Platform(
                 AdapterError::Rejected { .. }
@@ -122,8 +177,13 @@ impl ResponseError for ApiError {
             // Adapter messages are sanitized excerpts; keep the class and the platform's reason.
             other => other.to_string(),
         };
-        HttpResponse::build(self.status_code())
-            .json(json!({ "error": { "code": self.code(), "message": message } }))
+        let body = match self {
+            Self::Unprocessable { details, .. } => {
+                json!({ "error": { "code": self.code(), "message": message, "details": details } })
+            }
+            _ => json!({ "error": { "code": self.code(), "message": message } }),
+        };
+        HttpResponse::build(self.status_code()).json(body)
     }
 }
 

@@ -39,6 +39,8 @@ impl Application {
             Registry::from_config(http.clone(), &settings.platforms).map_err(StartError::Config)?;
         let authenticator =
             Authenticator::new(&settings.auth, !production, http).map_err(StartError::Config)?;
+        let (blobs, signer) = media_store::from_settings(&settings.media, production)
+            .map_err(|e| StartError::Config(format!("[media] {e}")))?;
 
         let mut runtime = ServiceRuntime::start(SERVICE, settings.common, shutdown).await?;
         let state = AppState {
@@ -46,6 +48,9 @@ impl Application {
             vault: Arc::new(vault),
             adapters,
             settings: Arc::new(settings.service.clone()),
+            blobs,
+            signer,
+            media: Arc::new(settings.media.clone()),
         };
         let max_json = settings.service.max_json_bytes;
         let origins = settings.service.cors_allowed_origins.clone();

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use db::{domain::Platform, Db};
 use events::Outbox;
+use media_store::{BlobStore, MediaSettings, UrlSigner};
 use platform_adapters::Registry;
 use vault::Vault;
 
@@ -23,6 +24,12 @@ pub struct AppState {
     pub adapters: Registry,
     /// `[auth_gateway]`.
     pub settings: Arc<AuthGatewaySettings>,
+    /// Where uploaded media bytes live.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Signs and checks the content URLs of uploads.
+    pub signer: UrlSigner,
+    /// `[media]`: upload size limits.
+    pub media: Arc<MediaSettings>,
 }
 
 impl AppState {

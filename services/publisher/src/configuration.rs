@@ -1,7 +1,10 @@
 //! `[publisher]` plus the shared sections.
 
 use serde::Deserialize;
-use service_kit::config::{CommonSettings, ConfigError};
+use service_kit::{
+    config::{CommonSettings, ConfigError},
+    tokens::VaultSettings,
+};
 
 /// Everything this service reads from configuration.
 #[derive(Debug, Clone)]
@@ -10,6 +13,12 @@ pub struct Settings {
     pub common: CommonSettings,
     /// `[publisher]`.
     pub service: PublisherSettings,
+    /// `[vault]`.
+    pub vault: VaultSettings,
+    /// `[platforms.<name>]`.
+    pub platforms: platform_adapters::PlatformsConfig,
+    /// `[media]`: where uploads are stored and how their URLs are signed.
+    pub media: media_store::MediaSettings,
 }
 
 /// `[publisher]`.
@@ -18,6 +27,31 @@ pub struct Settings {
 pub struct PublisherSettings {
     /// Address of the HTTP listener (`host:port`; port 0 picks a free one, as tests do).
     pub listen: String,
+    /// Longest sleep of the dispatcher between two looks at due targets, in milliseconds.
+    /// `post.scheduled` wakes it earlier, and it wakes itself for the next known due time.
+    pub dispatch_interval_ms: u64,
+    /// Targets claimed per pass.
+    pub claim_batch: i64,
+    /// Seconds a claim holds a target. Longer than any publish (video uploads included): a
+    /// publisher that died is replaced only after this.
+    pub lease_secs: i64,
+    /// Platform calls in flight at once, over all accounts.
+    pub concurrency: usize,
+    /// Platform calls in flight at once for one account.
+    pub per_account_concurrency: usize,
+    /// Attempts per target before a retryable failure becomes final.
+    pub max_attempts: i32,
+    /// First retry delay after a transient failure, in milliseconds; doubles each attempt.
+    pub backoff_base_ms: u64,
+    /// Longest retry delay, in seconds.
+    pub backoff_max_secs: u64,
+    /// Wait after a 429 that did not say how long, in seconds.
+    pub rate_limit_wait_secs: u64,
+    /// How long to wait before looking up a post whose publish call went unanswered, in
+    /// seconds (platforms list new posts after a moment).
+    pub reconcile_delay_secs: u64,
+    /// Seconds one publish (all its calls) may take before its outcome counts as unknown.
+    pub publish_timeout_secs: u64,
 }
 
 /// Reads the layered configuration (see `service_kit::config::load`).
@@ -31,5 +65,8 @@ pub fn from(loaded: &service_kit::config::Loaded) -> Result<Settings, ConfigErro
     Ok(Settings {
         common: loaded.common()?,
         service: loaded.section("publisher")?,
+        vault: loaded.section("vault")?,
+        platforms: loaded.section_or_default("platforms")?,
+        media: loaded.section_or_default("media")?,
     })
 }

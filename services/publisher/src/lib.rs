@@ -1,6 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 pub mod configuration;
+pub mod dispatcher;
+pub mod gates;
+pub mod media;
+pub mod metrics;
+pub mod outcome;
+pub mod publish;
 pub mod startup;
 
 /// Name used in logs, metrics, AMQP connection names and the `producer` of its events.

@@ -1,9 +1,21 @@
-//! Wiring: the shared runtime plus this service's routes and workers.
+//! Wiring: the shared runtime plus this service's dispatcher, publisher and wake-up consumer.
+
+use std::{sync::Arc, time::Duration};
 
 use events::CancellationToken;
+use platform_adapters::Registry;
 use service_kit::{ServiceRuntime, StartError};
+use tokio::sync::Notify;
 
-use crate::{configuration::Settings, SERVICE};
+use crate::{
+    configuration::Settings,
+    dispatcher::{self, Dispatch, Wake},
+    media::MediaLoader,
+    metrics::PublishMetrics,
+    outcome::RetryPolicy,
+    publish::Publisher,
+    SERVICE,
+};
 
 /// The built, running service.
 #[derive(Debug)]
@@ -13,13 +25,66 @@ pub struct Application {
 }
 
 impl Application {
-    /// Migrates, starts the outbox relay and binds the HTTP listener.
+    /// Migrates, starts the outbox relay, the dispatcher and the `post.scheduled` consumer, and
+    /// binds the HTTP listener.
     pub async fn build(
         settings: Settings,
         shutdown: CancellationToken,
     ) -> Result<Self, StartError> {
+        let vault = service_kit::tokens::vault_from(&settings.vault).map_err(|e| {
+            StartError::Config(format!("[vault] keys: {e} (set POSTBRIDGE__VAULT__KEYS)"))
+        })?;
+        // Each call may take as long as a whole publish: video uploads are slow.
+        let http = platform_adapters::http::client_with_timeout(Duration::from_secs(
+            settings.service.publish_timeout_secs.max(1),
+        ));
+        let adapters =
+            Registry::from_config(http, &settings.platforms).map_err(StartError::Config)?;
+        let production =
+            settings.common.environment == service_kit::config::Environment::Production;
+        let (store, signer) = media_store::from_settings(&settings.media, production)
+            .map_err(|e| StartError::Config(format!("[media]: {e}")))?;
+        let service = settings.service;
         let mut runtime = ServiceRuntime::start(SERVICE, settings.common, shutdown).await?;
-        let port = runtime.bind_and_serve(&settings.service.listen, 1, |_routes| {})?;
+        let metrics = PublishMetrics::register(runtime.metrics.registry())?;
+        let policy = RetryPolicy {
+            max_attempts: service.max_attempts.max(1),
+            backoff_base: Duration::from_millis(service.backoff_base_ms.max(1)),
+            backoff_max: Duration::from_secs(service.backoff_max_secs.max(1)),
+            rate_limit_wait: Duration::from_secs(service.rate_limit_wait_secs.max(1)),
+            reconcile_delay: Duration::from_secs(service.reconcile_delay_secs),
+        };
+        let publisher = Arc::new(Publisher::new(
+            runtime.db.clone(),
+            Arc::new(vault),
+            adapters,
+            MediaLoader::new(runtime.db.clone(), store, signer),
+            policy,
+            Duration::from_secs(service.publish_timeout_secs.max(1)),
+            service.per_account_concurrency,
+            metrics.clone(),
+        ));
+        let wake = Arc::new(Notify::new());
+        let queue = events::service_queues("")
+            .into_iter()
+            .find(|q| q.name == events::PUBLISHER_POSTS)
+            .ok_or_else(|| StartError::Config("no publisher queue in the topology".into()))?;
+        runtime.spawn_consumer(queue, Arc::new(Wake(wake.clone())));
+        let dispatch = Dispatch {
+            interval: Duration::from_millis(service.dispatch_interval_ms.max(5)),
+            batch: service.claim_batch.max(1),
+            lease: chrono::Duration::seconds(service.lease_secs.max(1)),
+            concurrency: service.concurrency.max(1),
+        };
+        runtime.spawn_task(dispatcher::run(
+            runtime.db.clone(),
+            publisher,
+            dispatch,
+            wake,
+            metrics,
+            runtime.shutdown.clone(),
+        ));
+        let port = runtime.bind_and_serve(&service.listen, 1, |_routes| {})?;
         Ok(Self { port, runtime })
     }
 

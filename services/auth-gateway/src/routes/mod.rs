@@ -3,9 +3,12 @@
 
 pub mod accounts;
 pub mod connections;
+pub mod drafts;
+pub mod media;
 pub mod oauth_callback;
 pub mod openapi;
 pub mod platforms;
+pub mod posts;
 
 use actix_web::web;
 use db::domain::Platform;
@@ -37,7 +40,41 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/v1/accounts/{id}/refresh",
             web::post().to(accounts::refresh::refresh),
-        );
+        )
+        .route("/v1/media", web::post().to(media::upload::upload))
+        .route("/v1/media/{id}", web::get().to(media::get::get))
+        .route("/v1/media/{id}", web::delete().to(media::delete::delete))
+        .route(
+            "/v1/media/{id}/content",
+            web::get().to(media::content::content),
+        )
+        .route(
+            "/v1/media/{id}/content",
+            web::head().to(media::content::content),
+        )
+        // Drafts take larger JSON bodies than the rest of the API (see drafts::MAX_BODY_BYTES).
+        .service(
+            web::resource("/v1/drafts")
+                .app_data(drafts::json_config())
+                .route(web::post().to(drafts::create::create))
+                .route(web::get().to(drafts::list::list)),
+        )
+        .service(
+            web::resource("/v1/drafts/{id}")
+                .app_data(drafts::json_config())
+                .route(web::get().to(drafts::get::get))
+                .route(web::patch().to(drafts::update::update))
+                .route(web::delete().to(drafts::delete::delete)),
+        )
+        .route("/v1/posts", web::post().to(posts::create::create))
+        .route("/v1/posts", web::get().to(posts::list::list))
+        .route("/v1/posts/{id}", web::get().to(posts::get::get))
+        .route("/v1/posts/{id}", web::patch().to(posts::update::update))
+        .route(
+            "/v1/posts/{id}/cancel",
+            web::post().to(posts::cancel::cancel),
+        )
+        .route("/v1/posts/{id}/retry", web::post().to(posts::retry::retry));
 }
 
 /// Parses the `{platform}` path segment.

@@ -6,7 +6,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use crate::{connect, routes, views};
+use crate::{connect, posts, routes, views};
 
 struct BearerAuth;
 
@@ -38,8 +38,23 @@ impl Modify for BearerAuth {
         routes::accounts::delete::delete,
         routes::accounts::sync::sync,
         routes::accounts::refresh::refresh,
+        routes::media::upload::upload,
+        routes::media::get::get,
+        routes::media::delete::delete,
+        routes::media::content::content,
+        routes::drafts::create::create,
+        routes::drafts::list::list,
+        routes::drafts::get::get,
+        routes::drafts::update::update,
+        routes::drafts::delete::delete,
+        routes::posts::create::create,
+        routes::posts::list::list,
+        routes::posts::get::get,
+        routes::posts::update::update,
+        routes::posts::cancel::cancel,
+        routes::posts::retry::retry,
     ),
-    components(schemas(views::AccountView, views::PlatformView, views::CapabilitiesView, views::AuthorizeView, views::AcceptedView, connect::StartConnection)),
+    components(schemas(views::AccountView, views::PlatformView, views::CapabilitiesView, views::AuthorizeView, views::AcceptedView, connect::StartConnection, routes::media::view::MediaView, routes::media::upload::UploadForm, routes::drafts::view::DraftView, routes::drafts::request::CreateDraft, routes::drafts::request::UpdateDraft, posts::view::PostView, posts::view::TargetView, posts::view::AttemptView, posts::view::ErrorView, posts::request::CreatePost, posts::request::UpdatePost, posts::request::Variant)),
     modifiers(&BearerAuth)
 )]
 #[derive(Debug)]

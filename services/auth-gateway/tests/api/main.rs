@@ -7,5 +7,8 @@
 mod accounts;
 mod connections;
 mod direct;
+mod drafts;
+mod media;
+mod posts;
 mod startup;
 mod support;

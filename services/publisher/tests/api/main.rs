@@ -1,3 +1,9 @@
-//! HTTP-level tests of publisher, each on its own database and exchanges, on port 0.
+//! Tests of publisher, each on its own database and exchanges, against platform-sim or a
+//! wiremock platform.
+#![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
 
+mod failures;
+mod publishing;
+mod recovery;
 mod startup;
+mod support;

@@ -1,0 +1,291 @@
+//! Where media bytes live: a small trait and its local-directory implementation.
+
+use std::{
+    fmt::{self, Display},
+    future::Future,
+    io,
+    path::{Path, PathBuf},
+    pin::Pin,
+};
+
+use bytes::Bytes;
+use tokio::io::AsyncWriteExt;
+
+/// A boxed future, so [`BlobStore`] can be used as `Arc<dyn BlobStore>`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A blob store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The key is not a plain relative path (empty, absolute, `..`, odd characters).
+    #[error("invalid storage key `{0}`")]
+    InvalidKey(String),
+    /// Nothing is stored under the key.
+    #[error("no blob under `{0}`")]
+    NotFound(String),
+    /// The storage backend failed.
+    #[error("{operation} `{key}`: {source}")]
+    Io {
+        /// What was being done.
+        operation: &'static str,
+        /// With which key.
+        key: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Bytes by key. Keys are relative, `/`-separated paths of `[A-Za-z0-9._-]` segments, e.g.
+/// `media/<owner-hash>/<uuid>` (see [`key_for`]).
+pub trait BlobStore: Send + Sync + fmt::Debug {
+    /// Stores `bytes` under `key`, replacing what was there. Either the whole blob is stored
+    /// or nothing is: readers never see a partial write.
+    fn put<'a>(&'a self, key: &'a str, bytes: Bytes) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// The blob under `key`.
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Bytes, StoreError>>;
+    /// Removes the blob under `key`; a missing blob is not an error (deleting twice is fine).
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// The storage key of media `id` uploaded by `owner`: `media/<owner-hash>/<id>`. The owner id
+/// is hashed because it comes from the identity provider and may hold any character; the hash
+/// also keeps user ids out of file names and spreads users over directories.
+pub fn key_for(owner: &str, id: impl Display) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, owner.as_bytes());
+    let owner_hash = hex::encode(&digest.as_ref()[..16]);
+    format!("media/{owner_hash}/{id}")
+}
+
+/// Checks `key` and answers its segments.
+fn segments(key: &str) -> Result<Vec<&str>, StoreError> {
+    let invalid = || StoreError::InvalidKey(key.to_owned());
+    if key.is_empty() || key.len() > 512 {
+        return Err(invalid());
+    }
+    let parts: Vec<&str> = key.split('/').collect();
+    for part in &parts {
+        let plain = part
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        // A leading dot also rules out `.`, `..` and our own temporary files.
+        if part.is_empty() || !plain || part.starts_with('.') {
+            return Err(invalid());
+        }
+    }
+    Ok(parts)
+}
+
+/// Blobs as files under a root directory.
+#[derive(Debug, Clone)]
+pub struct LocalDirStore {
+    root: PathBuf,
+}
+
+impl LocalDirStore {
+    /// A store under `root` (created on the first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file of `key`, after checking the key.
+    pub fn path_of(&self, key: &str) -> Result<PathBuf, StoreError> {
+        Ok(segments(key)?
+            .into_iter()
+            .fold(self.root.clone(), |path, part| path.join(part)))
+    }
+
+    async fn put_file(&self, key: &str, bytes: Bytes) -> Result<(), StoreError> {
+        let path = self.path_of(key)?;
+        let io = |operation| {
+            move |source| StoreError::Io {
+                operation,
+                key: key.to_owned(),
+                source,
+            }
+        };
+        let dir = path.parent().unwrap_or(&self.root);
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(io("creating the directory of"))?;
+        // Same directory as the target, so the rename is atomic (one filesystem); the dot
+        // prefix can never collide with a valid key.
+        let temp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4()));
+        let written = async {
+            let mut file = tokio::fs::File::create(&temp).await?;
+            file.write_all(&bytes).await?;
+            // Durable before it becomes visible: after a crash the key holds the whole blob
+            // or nothing, never a truncated file.
+            file.sync_all().await?;
+            drop(file);
+            tokio::fs::rename(&temp, &path).await
+        }
+        .await;
+        if let Err(source) = written {
+            let _ = tokio::fs::remove_file(&temp).await;
+            return Err(io("writing")(source));
+        }
+        // Persist the directory entry too (best effort: not every platform can open a
+        // directory for syncing).
+        if let Ok(dir) = tokio::fs::File::open(dir).await {
+            let _ = dir.sync_all().await;
+        }
+        Ok(())
+    }
+
+    async fn get_file(&self, key: &str) -> Result<Bytes, StoreError> {
+        let path = self.path_of(key)?;
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(Bytes::from(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Err(StoreError::NotFound(key.to_owned()))
+            }
+            Err(source) => Err(StoreError::Io {
+                operation: "reading",
+                key: key.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    async fn delete_file(&self, key: &str) -> Result<(), StoreError> {
+        let path = self.path_of(key)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StoreError::Io {
+                operation: "deleting",
+                key: key.to_owned(),
+                source,
+            }),
+        }
+    }
+}
+
+impl BlobStore for LocalDirStore {
+    fn put<'a>(&'a self, key: &'a str, bytes: Bytes) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.put_file(key, bytes))
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Bytes, StoreError>> {
+        Box::pin(self.get_file(key))
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.delete_file(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn files_under(root: &Path) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    found.push(path);
+                }
+            }
+        }
+        found
+    }
+
+    #[tokio::test]
+    async fn put_get_delete_round_trip_through_the_trait_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn BlobStore> = Arc::new(LocalDirStore::new(dir.path()));
+        let key = key_for("user_2abc|weird id", "0b0f6a52-8d0e-4c3a-9d0b-1f4f0f6b2a11");
+        store.put(&key, Bytes::from_static(b"hello")).await.unwrap();
+        assert_eq!(store.get(&key).await.unwrap(), Bytes::from_static(b"hello"));
+        store.put(&key, Bytes::from_static(b"again")).await.unwrap();
+        assert_eq!(store.get(&key).await.unwrap(), Bytes::from_static(b"again"));
+        store.delete(&key).await.unwrap();
+        assert!(matches!(
+            store.get(&key).await,
+            Err(StoreError::NotFound(k)) if k == key
+        ));
+        // Deleting again is fine.
+        store.delete(&key).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_write_leaves_exactly_one_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalDirStore::new(dir.path());
+        let key = key_for("alice", "one");
+        store
+            .put(&key, Bytes::from(vec![1u8; 100_000]))
+            .await
+            .unwrap();
+        let files = files_under(dir.path());
+        assert_eq!(files, vec![store.path_of(&key).unwrap()]);
+        assert_eq!(std::fs::read(&files[0]).unwrap().len(), 100_000);
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_leaves_nothing_under_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalDirStore::new(dir.path());
+        // The target path is an existing directory: the rename fails after the data was written.
+        std::fs::create_dir_all(dir.path().join("media/x/blocked/inner")).unwrap();
+        let err = store
+            .put("media/x/blocked", Bytes::from_static(b"data"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Io { .. }), "{err}");
+        assert!(
+            files_under(dir.path()).is_empty(),
+            "no temporary file is left"
+        );
+    }
+
+    #[test]
+    fn keys_are_plain_relative_paths() {
+        let store = LocalDirStore::new("/srv/media");
+        assert_eq!(
+            store.path_of("media/ab12/c-d_e.f").unwrap(),
+            PathBuf::from("/srv/media/media/ab12/c-d_e.f")
+        );
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../secret",
+            "media/../../etc",
+            "media/./x",
+            "media//x",
+            "media/x/",
+            "media\\x",
+            "media/x y",
+            "media/.hidden",
+            "media/ü",
+        ] {
+            assert!(
+                matches!(store.path_of(bad), Err(StoreError::InvalidKey(_))),
+                "{bad:?} must be refused"
+            );
+        }
+        assert!(store.path_of(&"a".repeat(513)).is_err());
+    }
+
+    #[test]
+    fn keys_hash_the_owner_and_keep_the_id() {
+        let key = key_for("alice", "42");
+        assert!(key.starts_with("media/") && key.ends_with("/42"), "{key}");
+        assert_eq!(key.len(), "media/".len() + 32 + "/42".len());
+        assert_ne!(key, key_for("bob", "42"));
+        assert!(segments(&key).is_ok());
+    }
+}

@@ -1,0 +1,164 @@
+//! The bodies of `POST /v1/posts` and `PATCH /v1/posts/{id}`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use db::domain::{AccountId, DraftId, MediaId, Platform};
+use platform_adapters::PostOptions;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+/// A publish request: inline, or from a draft (fields given here override the draft's).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePost {
+    /// The base text, used where no variant overrides it.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// The accounts to publish to (one target each).
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub account_ids: Option<Vec<AccountId>>,
+    /// When to publish (RFC 3339); absent: now.
+    #[serde(default)]
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// Uploaded media (`POST /v1/media`), in order.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub media_ids: Option<Vec<MediaId>>,
+    /// Per-platform overrides: `{"x": {"text": "shorter"}, "pinterest": {"board_id": "…"}}`.
+    #[serde(default)]
+    pub variants: Option<BTreeMap<String, Variant>>,
+    /// A saved draft to start from.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub draft_id: Option<DraftId>,
+}
+
+/// A change to a post that is still waiting (`PATCH /v1/posts/{id}`).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePost {
+    /// New base text.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// New time (RFC 3339).
+    #[serde(default)]
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// New per-platform overrides (replace the old ones).
+    #[serde(default)]
+    pub variants: Option<BTreeMap<String, Variant>>,
+}
+
+/// One platform's override of the text, media and extras.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    /// Text for this platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Media for this platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub media_ids: Option<Vec<MediaId>>,
+    /// YouTube video title, Pinterest pin title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// A link the post points to (Pinterest, LinkedIn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Pinterest board.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board_id: Option<String>,
+    /// Visibility where the platform asks (YouTube, TikTok, Mastodon).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<String>,
+}
+
+impl Variant {
+    /// The extras handed to the adapter.
+    pub fn options(&self) -> PostOptions {
+        PostOptions {
+            title: self.title.clone(),
+            link: self.link.clone(),
+            board_id: self.board_id.clone(),
+            privacy: self.privacy.clone(),
+        }
+    }
+}
+
+/// Variants keyed by platform; an unknown key is a clear 400 rather than silently ignored.
+pub fn parse_variants(
+    raw: &BTreeMap<String, Variant>,
+) -> Result<BTreeMap<Platform, Variant>, ApiError> {
+    raw.iter()
+        .map(|(name, variant)| {
+            let platform = crate::routes::parse_platform(name).map_err(|_| {
+                ApiError::bad_request(
+                    "unknown_platform",
+                    format!(
+                        "`variants.{name}` is not a platform; known: {}",
+                        Platform::ALL
+                            .iter()
+                            .map(|p| p.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?;
+            Ok((platform, variant.clone()))
+        })
+        .collect()
+}
+
+/// An `Idempotency-Key` must be short and printable: it is stored and compared, never shown.
+pub fn check_idempotency_key(key: &str) -> Result<(), ApiError> {
+    if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "`Idempotency-Key` must be 1 to 255 printable ASCII characters",
+        ));
+    }
+    Ok(())
+}
+
+/// The fingerprint of a request, so a reused key with a different body is caught. Computed
+/// on the parsed request, so whitespace and key order do not matter.
+pub fn fingerprint(request: &CreatePost) -> Vec<u8> {
+    let canonical = serde_json::to_vec(request).unwrap_or_default();
+    ring::digest::digest(&ring::digest::SHA256, &canonical)
+        .as_ref()
+        .to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fingerprint_ignores_formatting_but_not_content() {
+        let a: CreatePost = serde_json::from_str(r#"{"text":"hi","account_ids":[]}"#).unwrap();
+        let b: CreatePost =
+            serde_json::from_str("{ \"account_ids\": [], \"text\": \"hi\" }").unwrap();
+        let c: CreatePost = serde_json::from_str(r#"{"text":"hi!","account_ids":[]}"#).unwrap();
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        assert_ne!(fingerprint(&a), fingerprint(&c));
+    }
+
+    #[test]
+    fn an_unknown_variant_platform_is_a_400_naming_it() {
+        let raw = BTreeMap::from([("myspace".to_owned(), Variant::default())]);
+        let err = parse_variants(&raw).unwrap_err();
+        assert!(err.to_string().contains("variants.myspace"), "{err}");
+    }
+
+    #[test]
+    fn idempotency_keys_must_be_printable_and_short() {
+        assert!(check_idempotency_key("order-42").is_ok());
+        assert!(check_idempotency_key("").is_err());
+        assert!(check_idempotency_key("a b").is_err());
+        assert!(check_idempotency_key(&"k".repeat(256)).is_err());
+    }
+}

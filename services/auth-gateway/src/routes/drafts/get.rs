@@ -1,0 +1,18 @@
+//! `GET /v1/drafts/{id}`.
+
+use actix_web::{web, HttpResponse};
+
+use super::{parse_draft_id, service, view::DraftView};
+use crate::{auth::AuthUser, error::ApiError, state::AppState};
+
+/// One of the caller's drafts; another user's answers 404.
+#[utoipa::path(get, path = "/v1/drafts/{id}", tag = "drafts", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = DraftView), (status = 404, description = "No such draft of yours")))]
+pub async fn get(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let draft = service::get(&state, user.0, parse_draft_id(&id)?).await?;
+    Ok(HttpResponse::Ok().json(DraftView::from(&draft)))
+}

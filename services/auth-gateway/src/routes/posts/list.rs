@@ -1,0 +1,77 @@
+//! `GET /v1/posts`.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use db::{domain::PostStatus, posts::PostFilter};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::{
+    auth::AuthUser,
+    error::ApiError,
+    posts::{self, view::PostView},
+    routes::parse_account_id,
+    state::AppState,
+    views::Page,
+};
+
+/// Filters and paging of the post list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only posts in this status.
+    pub status: Option<String>,
+    /// Only posts with a target on this account.
+    pub account_id: Option<String>,
+    /// Created at or after (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Created before (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// The caller's posts, newest first.
+#[utoipa::path(get, path = "/v1/posts", tag = "posts", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "A page of posts", body = Page<PostView>), (status = 400, description = "A malformed filter or cursor")))]
+pub async fn list(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| {
+            s.parse::<PostStatus>().map_err(|_| {
+                let known: Vec<&str> = PostStatus::ALL.iter().map(|s| s.as_str()).collect();
+                ApiError::bad_request(
+                    "invalid_status",
+                    format!("unknown status `{s}`; known: {}", known.join(", ")),
+                )
+            })
+        })
+        .transpose()?;
+    let account_id = query
+        .account_id
+        .as_deref()
+        .map(|raw| {
+            parse_account_id(raw).map_err(|_| {
+                ApiError::bad_request("invalid_account_id", "`account_id` must be an account id")
+            })
+        })
+        .transpose()?;
+    let filter = PostFilter {
+        status,
+        account_id,
+        from: query.from,
+        to: query.to,
+        before: None,
+    };
+    let (items, next_cursor) =
+        posts::list(&state, user.0, filter, query.cursor, query.limit).await?;
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}

@@ -1,0 +1,23 @@
+//! `POST /v1/posts/{id}/retry`.
+
+use actix_web::{web, HttpResponse};
+
+use crate::{
+    auth::AuthUser,
+    error::ApiError,
+    posts::{self, view::PostView},
+    routes::posts::parse_post_id,
+    state::AppState,
+};
+
+/// Publishes the failed targets again, now; published targets are never repeated.
+#[utoipa::path(post, path = "/v1/posts/{id}/retry", tag = "posts", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = PostView), (status = 404, description = "No such post of yours"), (status = 409, description = "No failed targets")))]
+pub async fn retry(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let view = posts::retry(&state, user.0, parse_post_id(&id)?).await?;
+    Ok(HttpResponse::Ok().json(view))
+}

@@ -1,0 +1,274 @@
+//! What to do after a platform call: a pure function of the error class, the attempts so far
+//! and the retry policy, so every path is unit-tested without a platform.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use db::domain::{AttemptOutcome, Platform};
+use platform_adapters::AdapterError;
+use rand::Rng;
+
+/// The retry policy (from `[publisher]`).
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts before a retryable failure becomes final.
+    pub max_attempts: i32,
+    /// First backoff; doubles per attempt.
+    pub backoff_base: Duration,
+    /// Longest backoff.
+    pub backoff_max: Duration,
+    /// Wait after a 429 without a stated reset.
+    pub rate_limit_wait: Duration,
+    /// Wait before reconciling an unanswered call.
+    pub reconcile_delay: Duration,
+}
+
+/// What happens to the target next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// Try again at `at`; `code`/`message` say why it is waiting.
+    Retry {
+        at: DateTime<Utc>,
+        code: &'static str,
+        message: String,
+    },
+    /// The platform may have the post: look it up at `at` before anything else.
+    Reconcile { at: DateTime<Utc>, message: String },
+    /// Give up: the target fails with this code and message.
+    Fail {
+        code: &'static str,
+        message: String,
+        /// Ask token-refresher for an urgent refresh (the token was refused).
+        urgent_refresh: bool,
+    },
+}
+
+/// The attempt's recorded outcome for an error.
+pub fn attempt_outcome(err: &AdapterError) -> AttemptOutcome {
+    match err {
+        AdapterError::NeedsReauth { .. } => AttemptOutcome::NeedsReauth,
+        AdapterError::RateLimited { .. } => AttemptOutcome::RateLimited,
+        AdapterError::Transient { .. } => AttemptOutcome::Transient,
+        AdapterError::Rejected { .. } => AttemptOutcome::Rejected,
+        AdapterError::OutcomeUnknown { .. } => AttemptOutcome::Unknown,
+        AdapterError::Unsupported { .. } => AttemptOutcome::Unsupported,
+    }
+}
+
+/// The platform's error code for the attempt log, where it gave one.
+pub fn error_code(err: &AdapterError) -> &str {
+    match err {
+        AdapterError::Rejected { code, .. } => code,
+        AdapterError::NeedsReauth { .. } => "needs_reauth",
+        AdapterError::RateLimited { .. } => "rate_limited",
+        AdapterError::Transient { .. } => "transient",
+        AdapterError::OutcomeUnknown { .. } => "outcome_unknown",
+        AdapterError::Unsupported { .. } => "unsupported",
+    }
+}
+
+/// Decides what follows a failed call. `attempts` counts the call that just failed.
+pub fn after_failure(
+    err: &AdapterError,
+    platform: Platform,
+    attempts: i32,
+    policy: &RetryPolicy,
+    now: DateTime<Utc>,
+) -> Next {
+    let exhausted = attempts >= policy.max_attempts;
+    match err {
+        AdapterError::NeedsReauth { .. } => Next::Fail {
+            code: "needs_reauth",
+            message: format!(
+                "reconnect your {platform} account: {platform} refused Postbridge's access, so the post was not published"
+            ),
+            urgent_refresh: true,
+        },
+        AdapterError::Rejected { message, .. } => Next::Fail {
+            code: "rejected",
+            message: format!("{platform} refused the post: {message}"),
+            urgent_refresh: false,
+        },
+        AdapterError::Unsupported { what } => Next::Fail {
+            code: "unsupported",
+            message: format!("{platform} cannot publish this: {what}"),
+            urgent_refresh: false,
+        },
+        AdapterError::OutcomeUnknown { message } => Next::Reconcile {
+            at: now + chrono_duration(policy.reconcile_delay),
+            message: format!(
+                "{platform} did not answer ({message}); checking whether the post went out before trying again"
+            ),
+        },
+        _ if exhausted => Next::Fail {
+            code: "retries_exhausted",
+            message: format!("{platform} kept failing after {attempts} attempts: {err}"),
+            urgent_refresh: false,
+        },
+        AdapterError::RateLimited { retry_after } => {
+            let wait = retry_after.unwrap_or(policy.rate_limit_wait);
+            Next::Retry {
+                at: now + chrono_duration(wait),
+                code: "rate_limited",
+                message: format!(
+                    "{platform} is rate limiting this account; trying again in {}s",
+                    wait.as_secs().max(1)
+                ),
+            }
+        }
+        AdapterError::Transient { .. } => {
+            let wait = backoff(attempts, policy);
+            Next::Retry {
+                at: now + chrono_duration(wait),
+                code: "transient",
+                message: format!(
+                    "{platform} failed temporarily ({err}); trying again in {}s",
+                    wait.as_secs().max(1)
+                ),
+            }
+        }
+    }
+}
+
+/// Exponential backoff with full jitter over the upper half: `base · 2^(attempts-1)`, capped,
+/// then a random point between half and all of it, so retries of a burst spread out.
+pub fn backoff(attempts: i32, policy: &RetryPolicy) -> Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    let ceiling = policy
+        .backoff_base
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(policy.backoff_max);
+    let half = ceiling / 2;
+    let jitter = rand::thread_rng().gen_range(0..=half.as_millis().max(1) as u64);
+    half + Duration::from_millis(jitter)
+}
+
+fn chrono_duration(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 3,
+            backoff_base: Duration::from_secs(2),
+            backoff_max: Duration::from_secs(60),
+            rate_limit_wait: Duration::from_secs(30),
+            reconcile_delay: Duration::from_secs(10),
+        }
+    }
+
+    fn transient() -> AdapterError {
+        AdapterError::Transient {
+            message: "HTTP 503".into(),
+        }
+    }
+
+    #[test]
+    fn a_transient_failure_retries_with_growing_backoff_until_the_limit() {
+        let now = Utc::now();
+        let Next::Retry { at, code, .. } =
+            after_failure(&transient(), Platform::X, 1, &policy(), now)
+        else {
+            panic!("a first transient failure is retried");
+        };
+        assert_eq!(code, "transient");
+        assert!(
+            at >= now + chrono::Duration::seconds(1) && at <= now + chrono::Duration::seconds(2)
+        );
+        let Next::Retry { at, .. } = after_failure(&transient(), Platform::X, 2, &policy(), now)
+        else {
+            panic!("a second transient failure is retried");
+        };
+        assert!(
+            at >= now + chrono::Duration::seconds(2) && at <= now + chrono::Duration::seconds(4)
+        );
+        assert!(matches!(
+            after_failure(&transient(), Platform::X, 3, &policy(), now),
+            Next::Fail {
+                code: "retries_exhausted",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_rate_limit_waits_for_the_platforms_reset() {
+        let now = Utc::now();
+        let err = AdapterError::RateLimited {
+            retry_after: Some(Duration::from_secs(900)),
+        };
+        let Next::Retry { at, code, .. } = after_failure(&err, Platform::X, 1, &policy(), now)
+        else {
+            panic!("a rate limit is retried");
+        };
+        assert_eq!(code, "rate_limited");
+        assert_eq!(at, now + chrono::Duration::seconds(900));
+        let unstated = AdapterError::RateLimited { retry_after: None };
+        let Next::Retry { at, .. } = after_failure(&unstated, Platform::X, 1, &policy(), now)
+        else {
+            panic!("a rate limit is retried");
+        };
+        assert_eq!(at, now + chrono::Duration::seconds(30));
+    }
+
+    #[test]
+    fn a_refused_token_fails_at_once_asks_for_a_refresh_and_says_reconnect() {
+        let err = AdapterError::NeedsReauth {
+            message: "401".into(),
+        };
+        let Next::Fail {
+            code,
+            message,
+            urgent_refresh,
+        } = after_failure(&err, Platform::Linkedin, 1, &policy(), Utc::now())
+        else {
+            panic!("a refused token is final");
+        };
+        assert_eq!(code, "needs_reauth");
+        assert!(urgent_refresh);
+        assert!(
+            message.contains("reconnect your linkedin account"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_rejection_fails_at_once_with_the_platforms_reason() {
+        let err = AdapterError::Rejected {
+            code: "186".into(),
+            message: "Status is a duplicate.".into(),
+        };
+        let Next::Fail { code, message, .. } =
+            after_failure(&err, Platform::X, 1, &policy(), Utc::now())
+        else {
+            panic!("a rejection is final");
+        };
+        assert_eq!(code, "rejected");
+        assert!(message.contains("Status is a duplicate."), "{message}");
+    }
+
+    #[test]
+    fn an_unanswered_call_is_reconciled_never_retried_blindly() {
+        let now = Utc::now();
+        let err = AdapterError::OutcomeUnknown {
+            message: "timed out".into(),
+        };
+        // Even on the last attempt: the post may exist, so it is looked up first.
+        let next = after_failure(&err, Platform::X, 3, &policy(), now);
+        assert!(
+            matches!(next, Next::Reconcile { at, .. } if at == now + chrono::Duration::seconds(10)),
+            "{next:?}"
+        );
+    }
+
+    #[test]
+    fn backoff_stays_within_its_cap() {
+        for attempts in 1..30 {
+            assert!(backoff(attempts, &policy()) <= Duration::from_secs(60));
+        }
+    }
+}

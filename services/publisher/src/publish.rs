@@ -1,0 +1,661 @@
+//! Publishing one claimed target: the rules that make a post go out once.
+//!
+//! 1. The attempt is committed as `in_flight` *before* the platform is called. A publisher
+//!    that dies mid-call leaves it behind; whoever recovers the target knows the outcome is
+//!    unknown.
+//! 2. An unknown outcome (a timeout, a recovered in-flight attempt) is never blindly
+//!    repeated: where the platform deduplicates (Bluesky rkey, Mastodon and sandbox
+//!    `Idempotency-Key`) the same request is simply sent again; elsewhere the post is looked up
+//!    first, and a platform that cannot look posts up gets a clear `outcome_unknown` failure
+//!    for a person to check.
+//! 3. The result, the target's new state, the post's derived status and the event are written
+//!    in one transaction, and only while this publisher still holds the target's lease.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use db::{
+    accounts::Account,
+    domain::{AccountStatus, AttemptOutcome, TargetStatus},
+    posts::{AttemptResult, ClaimedTarget, Post, PostAttempt, PostTarget, TargetResult},
+    Connection, Db, DbError, PgConnection,
+};
+use events::{ExpiringReason, Outbox, PostFailed, PostPublished, TokenExpiring};
+use platform_adapters::{
+    AccountRef, AdapterError, PlatformAdapter, PostOptions, PublishRequest, Published, Registry,
+};
+use service_kit::tokens;
+use vault::Vault;
+
+use crate::{
+    gates::AccountGates,
+    media::MediaLoader,
+    metrics::PublishMetrics,
+    outcome::{self, Next, RetryPolicy},
+    SERVICE,
+};
+
+/// The outbox of this service.
+pub const OUTBOX: Outbox = Outbox::new(SERVICE);
+
+/// Publishes claimed targets.
+#[derive(Debug)]
+pub struct Publisher {
+    db: Db,
+    vault: Arc<Vault>,
+    adapters: Registry,
+    media: MediaLoader,
+    policy: RetryPolicy,
+    timeout: Duration,
+    gates: AccountGates,
+    metrics: PublishMetrics,
+}
+
+/// Why publishing a target stopped before its result was recorded. The target keeps its
+/// lease; when the lease runs out another pass recovers it.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A query failed.
+    #[error(transparent)]
+    Query(#[from] db::diesel::result::Error),
+}
+
+/// What was decided about a target, to be stored.
+enum Decision {
+    Published(Published),
+    Failed {
+        code: &'static str,
+        message: String,
+        urgent_refresh: bool,
+    },
+    Wait {
+        status: TargetStatus,
+        at: DateTime<Utc>,
+        code: &'static str,
+        message: String,
+    },
+}
+
+impl Publisher {
+    /// A publisher over `db`, decrypting tokens with `vault`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        db: Db,
+        vault: Arc<Vault>,
+        adapters: Registry,
+        media: MediaLoader,
+        policy: RetryPolicy,
+        timeout: Duration,
+        per_account: usize,
+        metrics: PublishMetrics,
+    ) -> Self {
+        Self {
+            db,
+            vault,
+            adapters,
+            media,
+            policy,
+            timeout,
+            gates: AccountGates::new(per_account),
+            metrics,
+        }
+    }
+
+    /// Publishes (or reconciles) one claimed target held under `lease`. Failures to record
+    /// are logged: the lease then runs out and the target is recovered.
+    pub async fn handle(&self, claimed: ClaimedTarget, lease: DateTime<Utc>) {
+        let target_id = claimed.target.id;
+        let platform = claimed.target.platform;
+        if let Err(err) = self.publish(claimed, lease).await {
+            tracing::warn!(target.id = %target_id, %platform, error = %err,
+                "could not record a publish; the target is recovered when its lease runs out");
+        }
+    }
+
+    async fn publish(
+        &self,
+        claimed: ClaimedTarget,
+        lease: DateTime<Utc>,
+    ) -> Result<(), PublishError> {
+        let target = claimed.target;
+        let account_id = target.account_id;
+        let account = self
+            .db
+            .query(move |conn| Account::find(conn, account_id))
+            .await?;
+        let usable = account.filter(|a| {
+            !matches!(
+                a.status,
+                AccountStatus::Disconnected
+                    | AccountStatus::Disconnecting
+                    | AccountStatus::NeedsReauth
+            )
+        });
+        let Some(account) = usable else {
+            let message = format!(
+                "the {} account is disconnected or must be reconnected; the post was not published",
+                target.platform
+            );
+            return self
+                .store(
+                    &target,
+                    lease,
+                    None,
+                    Decision::Failed {
+                        code: "account_unavailable",
+                        message,
+                        urgent_refresh: false,
+                    },
+                )
+                .await;
+        };
+        let Some(adapter) = self
+            .adapters
+            .for_publishing(account.platform, account.instance_url.as_deref())
+        else {
+            let message = format!("{} is not configured on this deployment", account.platform);
+            return self
+                .store(
+                    &target,
+                    lease,
+                    None,
+                    Decision::Failed {
+                        code: "unsupported",
+                        message,
+                        urgent_refresh: false,
+                    },
+                )
+                .await;
+        };
+        let (access, refresh) = match (
+            tokens::access_token(&self.vault, &account),
+            tokens::refresh_token(&self.vault, &account),
+        ) {
+            (Ok(Some(access)), Ok(refresh)) => (access, refresh),
+            _ => {
+                let message = format!(
+                    "reconnect your {} account: its token is missing or unreadable",
+                    account.platform
+                );
+                return self
+                    .store(
+                        &target,
+                        lease,
+                        None,
+                        Decision::Failed {
+                            code: "needs_reauth",
+                            message,
+                            urgent_refresh: false,
+                        },
+                    )
+                    .await;
+            }
+        };
+        let media = match self.media.load(&target.media_ids).await {
+            Ok(media) => media,
+            Err(err) => {
+                let message = format!("the post's media could not be read: {err}");
+                return self
+                    .store(
+                        &target,
+                        lease,
+                        None,
+                        Decision::Failed {
+                            code: "media_unavailable",
+                            message,
+                            urgent_refresh: false,
+                        },
+                    )
+                    .await;
+            }
+        };
+        let options: PostOptions =
+            serde_json::from_value(target.options.clone()).unwrap_or_default();
+        let key = target.id.to_string();
+        let request = PublishRequest {
+            idempotency_key: &key,
+            text: &target.text,
+            media: &media,
+            options: &options,
+            account_kind: account.account_kind,
+        };
+        let account_ref = AccountRef {
+            platform_account_id: &account.platform_account_id,
+            access_token: &access,
+            refresh_token: refresh.as_ref(),
+            instance_url: account.instance_url.as_deref(),
+        };
+
+        let in_doubt = self.outcome_in_doubt(&claimed.previous, &target).await?;
+        let repeatable = adapter.descriptor().capabilities.idempotent_publish
+            && in_doubt.is_none_or(|since| dedup_still_holds(target.platform, since));
+        if let Some(since) = in_doubt.filter(|_| !repeatable) {
+            // `None`: certainly not on the platform, so it is published below.
+            if let Some(decision) = self
+                .reconcile(adapter.as_ref(), &account_ref, &request, &target, since)
+                .await
+            {
+                let found = match &decision {
+                    Decision::Published(published) => Some(published.clone()),
+                    _ => None,
+                };
+                let Some(published) = found else {
+                    return self.store(&target, lease, None, decision).await;
+                };
+                // Log the lookup that settled it as the successful call.
+                let target_id = target.id;
+                let Some(attempt) = self
+                    .db
+                    .query(move |conn| PostAttempt::start(conn, target_id, account_id, lease))
+                    .await?
+                else {
+                    return Ok(());
+                };
+                let result = AttemptResult {
+                    finished_at: Some(Utc::now()),
+                    http_status: None,
+                    outcome: AttemptOutcome::Success,
+                    error_code: None,
+                    error_message: None,
+                    response: Some(serde_json::json!({
+                        "reconciled": true,
+                        "platform_post_id": published.platform_post_id,
+                        "url": published.url,
+                    })),
+                };
+                return self
+                    .store(&target, lease, Some((attempt, result)), decision)
+                    .await;
+            }
+        }
+
+        if let Some(decision) = self.over_publish_limit(adapter.as_ref(), &target).await? {
+            return self.store(&target, lease, None, decision).await;
+        }
+
+        let _gate = self.gates.enter(account.id).await;
+        let target_id = target.id;
+        let Some(attempt) = self
+            .db
+            .query(move |conn| PostAttempt::start(conn, target_id, account_id, lease))
+            .await?
+        else {
+            tracing::info!(target.id = %target.id, "lease lost before publishing; another publisher has the target");
+            return Ok(());
+        };
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(self.timeout, adapter.publish(&account_ref, &request))
+            .await
+            .unwrap_or_else(|_| {
+                Err(AdapterError::OutcomeUnknown {
+                    message: format!("no answer within {:?}", self.timeout),
+                })
+            });
+        self.metrics
+            .observe(target.platform, &result, started.elapsed());
+        let finished_at = Some(Utc::now());
+        let (decision, finished) = match result {
+            Ok(published) => {
+                let response = serde_json::json!({
+                    "platform_post_id": published.platform_post_id,
+                    "url": published.url,
+                });
+                let finished = AttemptResult {
+                    finished_at,
+                    http_status: None,
+                    outcome: AttemptOutcome::Success,
+                    error_code: None,
+                    error_message: None,
+                    response: Some(response),
+                };
+                (Decision::Published(published), finished)
+            }
+            Err(err) => {
+                let finished = AttemptResult {
+                    finished_at,
+                    http_status: None,
+                    outcome: outcome::attempt_outcome(&err),
+                    error_code: Some(outcome::error_code(&err).to_owned()),
+                    error_message: Some(err.to_string()),
+                    response: None,
+                };
+                (self.decide(&err, &target, attempt.attempt_no), finished)
+            }
+        };
+        self.store(&target, lease, Some((attempt, finished)), decision)
+            .await
+    }
+
+    /// When the call that may have reached the platform started, if there is one: the target
+    /// is `unknown`, or it was recovered from a dead publisher with an attempt still in flight
+    /// (which is closed as `unknown` here).
+    async fn outcome_in_doubt(
+        &self,
+        previous: &TargetStatus,
+        target: &PostTarget,
+    ) -> Result<Option<DateTime<Utc>>, PublishError> {
+        let id = target.id;
+        match previous {
+            TargetStatus::Unknown => Ok(self
+                .db
+                .query(move |conn| PostAttempt::latest(conn, id))
+                .await?
+                .map(|a| a.started_at)
+                .or(Some(target.updated_at))),
+            TargetStatus::Publishing => {
+                let closed = self
+                    .db
+                    .query(move |conn| {
+                        let Some(latest) = PostAttempt::latest(conn, id)? else {
+                            return Ok(None);
+                        };
+                        if latest.outcome != AttemptOutcome::InFlight {
+                            return Ok(None);
+                        }
+                        PostAttempt::finish(
+                            conn,
+                            latest.id,
+                            &AttemptResult {
+                                finished_at: Some(Utc::now()),
+                                http_status: None,
+                                outcome: AttemptOutcome::Unknown,
+                                error_code: Some("publisher_stopped".into()),
+                                error_message: Some(
+                                    "the publisher stopped during this call; its outcome is unknown".into(),
+                                ),
+                                response: None,
+                            },
+                        )?;
+                        Ok(Some(latest.started_at))
+                    })
+                    .await?;
+                if closed.is_some() {
+                    self.metrics.recovered.inc();
+                }
+                Ok(closed)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Looks the post up. `None`: not there, publish it; otherwise what to store. A lookup
+    /// that finds the post is logged as a successful attempt (the call that settled it);
+    /// failing lookups are retried with backoff for up to an hour after the unanswered call.
+    async fn reconcile(
+        &self,
+        adapter: &dyn PlatformAdapter,
+        account: &AccountRef<'_>,
+        request: &PublishRequest<'_>,
+        target: &PostTarget,
+        since: DateTime<Utc>,
+    ) -> Option<Decision> {
+        let platform = target.platform;
+        let found = tokio::time::timeout(self.timeout, adapter.find_published(account, request))
+            .await
+            .unwrap_or_else(|_| {
+                Err(AdapterError::Transient {
+                    message: "lookup timed out".into(),
+                })
+            });
+        self.metrics
+            .reconciled
+            .with_label_values(&[platform.as_str(), reconcile_label(&found)])
+            .inc();
+        let in_doubt_for = Utc::now() - since;
+        match found {
+            Ok(Some(published)) => {
+                tracing::info!(target.id = %target.id, %platform, "reconciled: the post was already on the platform");
+                Some(Decision::Published(published))
+            }
+            Ok(None) => None,
+            Err(AdapterError::Unsupported { .. }) => Some(Decision::Failed {
+                code: "outcome_unknown",
+                message: format!(
+                    "{platform} did not answer the publish call and its posts cannot be looked up: check the account; retrying may publish the post twice"
+                ),
+                urgent_refresh: false,
+            }),
+            Err(err) if in_doubt_for < chrono::Duration::hours(1) => {
+                let wait = (in_doubt_for / 2)
+                    .max(chrono::Duration::from_std(self.policy.backoff_base).unwrap_or_default())
+                    .min(chrono::Duration::from_std(self.policy.backoff_max).unwrap_or_default());
+                Some(Decision::Wait {
+                    status: TargetStatus::Unknown,
+                    at: Utc::now() + wait,
+                    code: "reconciling",
+                    message: format!(
+                        "checking whether the post reached {platform} failed ({err}); checking again"
+                    ),
+                })
+            }
+            Err(err) => Some(Decision::Failed {
+                code: "outcome_unknown",
+                message: format!(
+                    "{platform} did not answer the publish call and looking the post up kept failing for an hour ({err}): check the account; retrying may publish the post twice"
+                ),
+                urgent_refresh: false,
+            }),
+        }
+    }
+
+    /// Defers the target when the account used up the platform's documented publishing
+    /// limit (e.g. Instagram's 100 posts per 24 hours), instead of earning a refusal.
+    async fn over_publish_limit(
+        &self,
+        adapter: &dyn PlatformAdapter,
+        target: &PostTarget,
+    ) -> Result<Option<Decision>, PublishError> {
+        let Some(limit) = adapter.descriptor().capabilities.publish_limit else {
+            return Ok(None);
+        };
+        let window = chrono::Duration::from_std(limit.window).unwrap_or_default();
+        let account = target.account_id;
+        let since = Utc::now() - window;
+        let recent = self
+            .db
+            .query(move |conn| {
+                PostAttempt::counted_since(conn, account, since, i64::from(limit.max))
+            })
+            .await?;
+        if recent.len() < limit.max as usize {
+            return Ok(None);
+        }
+        let at = recent
+            .last()
+            .map_or_else(Utc::now, |oldest| *oldest + window);
+        self.metrics
+            .deferred
+            .with_label_values(&[target.platform.as_str()])
+            .inc();
+        Ok(Some(Decision::Wait {
+            status: TargetStatus::Scheduled,
+            at,
+            code: "publish_limit",
+            message: format!(
+                "{} allows {} posts per {} hours per account; publishing at {}",
+                target.platform,
+                limit.max,
+                limit.window.as_secs() / 3600,
+                at.to_rfc3339()
+            ),
+        }))
+    }
+
+    fn decide(&self, err: &AdapterError, target: &PostTarget, attempt_no: i32) -> Decision {
+        match outcome::after_failure(err, target.platform, attempt_no, &self.policy, Utc::now()) {
+            Next::Retry { at, code, message } => Decision::Wait {
+                status: TargetStatus::Scheduled,
+                at,
+                code,
+                message,
+            },
+            Next::Reconcile { at, message } => Decision::Wait {
+                status: TargetStatus::Unknown,
+                at,
+                code: "outcome_unknown",
+                message,
+            },
+            Next::Fail {
+                code,
+                message,
+                urgent_refresh,
+            } => Decision::Failed {
+                code,
+                message,
+                urgent_refresh,
+            },
+        }
+    }
+
+    /// Stores a decision (and the attempt's result) in one transaction, while the lease holds.
+    async fn store(
+        &self,
+        target: &PostTarget,
+        lease: DateTime<Utc>,
+        attempt: Option<(PostAttempt, AttemptResult)>,
+        decision: Decision,
+    ) -> Result<(), PublishError> {
+        let target = target.clone();
+        let metrics = self.metrics.clone();
+        self.db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    // Post first, then target: the lock order every writer follows.
+                    Post::lock_many(conn, &[target.post_id])?;
+                    if let Some((attempt, result)) = &attempt {
+                        PostAttempt::finish(conn, attempt.id, result)?;
+                    }
+                    let now = Utc::now();
+                    let result = target_result(&decision, &target, now);
+                    let Some(stored) = PostTarget::record_result(conn, target.id, lease, &result)? else {
+                        tracing::warn!(target.id = %target.id, "lease lost while publishing; the attempt is recorded, the target left to its new holder");
+                        return Ok(());
+                    };
+                    Post::refresh_status(conn, &[stored.post_id])?;
+                    emit(conn, &stored, &decision, now)?;
+                    metrics.outcomes.with_label_values(&[stored.platform.as_str(), stored.status.as_str()]).inc();
+                    Ok::<_, PublishError>(())
+                })
+            })
+            .await
+    }
+}
+
+/// Whether the platform still deduplicates a request first sent at `since`. Mastodon remembers
+/// an `Idempotency-Key` for one hour only; past that, repeating could post twice, so the
+/// target is treated like one on a platform without deduplication. Bluesky's record keys and
+/// the sandbox's keys never expire.
+fn dedup_still_holds(platform: db::domain::Platform, since: DateTime<Utc>) -> bool {
+    platform != db::domain::Platform::Mastodon || Utc::now() - since < chrono::Duration::minutes(55)
+}
+
+/// The target's new row values for a decision. The lease is always released.
+fn target_result(decision: &Decision, target: &PostTarget, now: DateTime<Utc>) -> TargetResult {
+    match decision {
+        Decision::Published(published) => TargetResult {
+            status: TargetStatus::Published,
+            next_attempt_at: target.next_attempt_at,
+            lease_until: None,
+            platform_post_id: Some(published.platform_post_id.clone()),
+            url: published.url.clone(),
+            error_code: None,
+            last_error: None,
+            published_at: Some(now),
+        },
+        Decision::Failed { code, message, .. } => TargetResult {
+            status: TargetStatus::Failed,
+            next_attempt_at: target.next_attempt_at,
+            lease_until: None,
+            platform_post_id: None,
+            url: None,
+            error_code: Some((*code).to_owned()),
+            last_error: Some(message.clone()),
+            published_at: None,
+        },
+        Decision::Wait {
+            status,
+            at,
+            code,
+            message,
+        } => TargetResult {
+            status: *status,
+            next_attempt_at: *at,
+            lease_until: None,
+            platform_post_id: None,
+            url: None,
+            error_code: Some((*code).to_owned()),
+            last_error: Some(message.clone()),
+            published_at: None,
+        },
+    }
+}
+
+/// The events of a final decision: `post.published`, or `post.failed` (plus an urgent
+/// `token.expiring` when the platform refused the token). Waiting emits nothing.
+fn emit(
+    conn: &mut PgConnection,
+    target: &PostTarget,
+    decision: &Decision,
+    now: DateTime<Utc>,
+) -> Result<(), PublishError> {
+    match decision {
+        Decision::Published(published) => {
+            OUTBOX.write(
+                conn,
+                PostPublished {
+                    post_id: target.post_id,
+                    target_id: target.id,
+                    account_id: target.account_id,
+                    platform: target.platform,
+                    platform_post_id: published.platform_post_id.clone(),
+                    url: published.url.clone(),
+                    published_at: now,
+                },
+            )?;
+        }
+        Decision::Failed {
+            code,
+            message,
+            urgent_refresh,
+        } => {
+            OUTBOX.write(
+                conn,
+                PostFailed {
+                    post_id: target.post_id,
+                    target_id: target.id,
+                    account_id: target.account_id,
+                    platform: target.platform,
+                    error_code: (*code).to_owned(),
+                    error_message: message.clone(),
+                    failed_at: now,
+                },
+            )?;
+            if *urgent_refresh {
+                OUTBOX.write(
+                    conn,
+                    TokenExpiring {
+                        account_id: target.account_id,
+                        platform: target.platform,
+                        expires_at: None,
+                        urgent: true,
+                        reason: ExpiringReason::Unauthorized,
+                    },
+                )?;
+            }
+        }
+        Decision::Wait { .. } => {}
+    }
+    Ok(())
+}
+
+fn reconcile_label(found: &Result<Option<Published>, AdapterError>) -> &'static str {
+    match found {
+        Ok(Some(_)) => "found",
+        Ok(None) => "absent",
+        Err(AdapterError::Unsupported { .. }) => "unsupported",
+        Err(_) => "error",
+    }
+}

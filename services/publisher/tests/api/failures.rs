@@ -1,0 +1,227 @@
+//! Every failure class ends in the right status, attempt log and events: the platform is a
+//! wiremock server speaking the sandbox's (platform-sim's) posting API, or X's.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use db::domain::{AttemptOutcome, Platform, PostStatus, TargetStatus};
+use serde_json::json;
+use wiremock::{
+    matchers::{header, method, path},
+    Mock, MockServer, ResponseTemplate,
+};
+
+use crate::support::{eventually, world, World};
+
+/// A world whose sandbox platform is `server`.
+async fn against(server: &MockServer) -> World {
+    let mut world = world().await;
+    world.set("platforms.sandbox.api_base", &server.uri());
+    world.set("platforms.sandbox.upload_base", &server.uri());
+    world
+}
+
+fn created(id: &str) -> ResponseTemplate {
+    ResponseTemplate::new(201).set_body_json(json!({
+        "id": id, "text": "hello", "media_ids": [], "url": format!("http://sim.test/u/user0/posts/{id}"),
+        "created_at": Utc::now(),
+    }))
+}
+
+async fn settled(world: &World, post: db::domain::PostId) -> db::posts::PostTarget {
+    eventually(Duration::from_secs(20), "the target to settle", || async {
+        matches!(
+            world.targets(post)[0].status,
+            TargetStatus::Published | TargetStatus::Failed
+        )
+    })
+    .await;
+    world.targets(post)[0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_waits_for_the_reset_then_publishes() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/posts"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/posts"))
+        .respond_with(created("p-1"))
+        .mount(&server)
+        .await;
+    let mut world = against(&server).await;
+    let account = world.account_with_token(Platform::Sandbox, "sim-user0", "token-0");
+    let post = world.schedule(&[account], "hello", Utc::now());
+    world.start_publisher().await;
+
+    let target = settled(&world, post).await;
+    assert_eq!(target.status, TargetStatus::Published);
+    assert_eq!(target.platform_post_id.as_deref(), Some("p-1"));
+    let attempts = world.attempts(target.id);
+    let outcomes: Vec<_> = attempts.iter().map(|a| a.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [AttemptOutcome::RateLimited, AttemptOutcome::Success]
+    );
+    let waited = attempts[1].started_at - attempts[0].finished_at.unwrap();
+    assert!(
+        waited >= chrono::Duration::milliseconds(900),
+        "waited {waited} for the reset"
+    );
+    assert_eq!(world.events("post.published").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_errors_are_retried_with_backoff_then_fail_the_target_and_announce_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/posts"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let mut world = against(&server).await;
+    let account = world.account_with_token(Platform::Sandbox, "sim-user0", "token-0");
+    let post = world.schedule(&[account], "hello", Utc::now());
+    world.start_publisher().await;
+
+    let target = settled(&world, post).await;
+    assert_eq!(target.status, TargetStatus::Failed);
+    assert_eq!(target.error_code.as_deref(), Some("retries_exhausted"));
+    let attempts = world.attempts(target.id);
+    assert_eq!(attempts.len(), 3, "max_attempts = 3 in tests");
+    assert!(attempts
+        .iter()
+        .all(|a| a.outcome == AttemptOutcome::Transient));
+    assert_eq!(world.post(post).status, PostStatus::Failed);
+    let failed = world.events("post.failed");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["error_code"], "retries_exhausted");
+    assert_eq!(failed[0]["account_id"], json!(account));
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_token_fails_at_once_says_reconnect_and_asks_for_an_urgent_refresh() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/posts"))
+        .and(header("authorization", "Bearer token-0"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({"error": "invalid_token", "error_description": "The access token expired"}),
+        ))
+        .mount(&server)
+        .await;
+    let mut world = against(&server).await;
+    let account = world.account_with_token(Platform::Sandbox, "sim-user0", "token-0");
+    let post = world.schedule(&[account], "hello", Utc::now());
+    world.start_publisher().await;
+
+    let target = settled(&world, post).await;
+    assert_eq!(target.status, TargetStatus::Failed);
+    assert_eq!(target.error_code.as_deref(), Some("needs_reauth"));
+    assert!(target
+        .last_error
+        .unwrap()
+        .contains("reconnect your sandbox account"));
+    assert_eq!(world.attempts(target.id).len(), 1, "no retry loop");
+    let expiring = world.events("token.expiring");
+    assert_eq!(expiring.len(), 1);
+    assert_eq!(expiring[0]["urgent"], true);
+    assert_eq!(expiring[0]["reason"], "unauthorized");
+    assert_eq!(world.events("post.failed")[0]["error_code"], "needs_reauth");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_post_fails_at_once_with_the_platforms_reason() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/posts"))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "error": "text_too_long", "error_description": "text is longer than 5000 characters"
+        })))
+        .mount(&server)
+        .await;
+    let mut world = against(&server).await;
+    let account = world.account_with_token(Platform::Sandbox, "sim-user0", "token-0");
+    let post = world.schedule(&[account], "hello", Utc::now());
+    world.start_publisher().await;
+
+    let target = settled(&world, post).await;
+    assert_eq!(target.status, TargetStatus::Failed);
+    assert_eq!(target.error_code.as_deref(), Some("rejected"));
+    assert!(
+        target
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("text is longer than 5000 characters"),
+        "{:?}",
+        target.last_error
+    );
+    let attempts = world.attempts(target.id);
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].outcome, AttemptOutcome::Rejected);
+    assert_eq!(attempts[0].error_code.as_deref(), Some("text_too_long"));
+    assert!(world.events("token.expiring").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tweet_accepted_but_unanswered_is_found_on_the_timeline_not_posted_twice() {
+    const USER: &str = "2244994945";
+    let server = MockServer::start().await;
+    // X creates the tweet but the answer comes after the publish timeout (2 s in tests).
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"data": {"id": "1880000000000000001", "text": "launch day"}}))
+                .set_delay(Duration::from_secs(4)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/2/users/{USER}/tweets")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [{"id": "1880000000000000001", "text": "launch day", "created_at": Utc::now(),
+                      "edit_history_tweet_ids": ["1880000000000000001"]}],
+            "meta": {"result_count": 1, "newest_id": "1880000000000000001", "oldest_id": "1880000000000000001"}
+        })))
+        .mount(&server)
+        .await;
+    let mut world = world().await;
+    for (key, value) in [
+        ("platforms.x.client_id", "x-client".to_owned()),
+        ("platforms.x.client_secret", "x-secret".to_owned()),
+        ("platforms.x.api_base", server.uri()),
+        ("platforms.x.upload_base", server.uri()),
+    ] {
+        world.set(key, &value);
+    }
+    let account = world.account_with_token(Platform::X, USER, "x-token");
+    let post = world.schedule(&[account], "launch day", Utc::now());
+    world.start_publisher().await;
+
+    let target = settled(&world, post).await;
+    assert_eq!(target.status, TargetStatus::Published);
+    assert_eq!(
+        target.platform_post_id.as_deref(),
+        Some("1880000000000000001")
+    );
+    let creates = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path() == "/2/tweets")
+        .count();
+    assert_eq!(creates, 1, "the tweet was never sent twice");
+    let attempts = world.attempts(target.id);
+    let outcomes: Vec<_> = attempts.iter().map(|a| a.outcome).collect();
+    assert_eq!(outcomes, [AttemptOutcome::Unknown, AttemptOutcome::Success]);
+    assert_eq!(attempts[1].response.as_ref().unwrap()["reconciled"], true);
+    assert_eq!(world.events("post.published").len(), 1);
+}

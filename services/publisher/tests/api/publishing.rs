@@ -1,0 +1,128 @@
+//! Due posts go out once, on time, and are recorded and announced.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use db::domain::{AttemptOutcome, PostStatus, TargetStatus};
+
+use crate::support::{eventually, world};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_due_post_to_two_accounts_is_published_once_recorded_and_announced() {
+    let mut world = world().await;
+    let accounts = world.seed_accounts(2);
+    let post = world.schedule(&accounts, "Hello from Postbridge", Utc::now());
+    world.start_publisher().await;
+
+    eventually(
+        Duration::from_secs(15),
+        "both targets published",
+        || async {
+            world
+                .targets(post)
+                .iter()
+                .all(|t| t.status == TargetStatus::Published)
+        },
+    )
+    .await;
+    assert_eq!(world.post(post).status, PostStatus::Published);
+    let sim_posts = world.sim.posts();
+    assert_eq!(sim_posts.len(), 2, "one post per account on the platform");
+    for target in world.targets(post) {
+        let attempts = world.attempts(target.id);
+        assert_eq!(attempts.len(), 1);
+        assert_eq!(attempts[0].outcome, AttemptOutcome::Success);
+        assert!(attempts[0].finished_at.is_some());
+        let id = target.platform_post_id.clone().unwrap();
+        assert!(
+            sim_posts.iter().any(|p| p.id == id),
+            "the stored id is the platform's"
+        );
+        assert!(target.url.is_some());
+        assert!(target.published_at.unwrap() >= target.due_at);
+    }
+    let announced = world.events("post.published");
+    assert_eq!(announced.len(), 2);
+    assert!(announced
+        .iter()
+        .all(|e| e["post_id"] == serde_json::json!(post)));
+    assert!(world.events("post.failed").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_post_goes_out_after_its_due_time_not_before() {
+    let mut world = world().await;
+    let accounts = world.seed_accounts(1);
+    let due = Utc::now() + chrono::Duration::seconds(3);
+    let post = world.schedule(&accounts, "later", due);
+    world.start_publisher().await;
+
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(world.sim.posts().len(), 0, "nothing before the due time");
+    eventually(Duration::from_secs(10), "the post published", || async {
+        world.targets(post)[0].status == TargetStatus::Published
+    })
+    .await;
+    let target = &world.targets(post)[0];
+    let published = target.published_at.unwrap();
+    assert!(published >= due, "published at {published}, due {due}");
+    assert!(
+        published - due < chrono::Duration::seconds(1),
+        "within a second of its due time: {}ms late",
+        (published - due).num_milliseconds()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_canceled_target_is_never_published() {
+    let mut world = world().await;
+    let accounts = world.seed_accounts(2);
+    let canceled = world.schedule(
+        &accounts[..1],
+        "canceled",
+        Utc::now() + chrono::Duration::seconds(1),
+    );
+    let kept = world.schedule(
+        &accounts[1..],
+        "kept",
+        Utc::now() + chrono::Duration::seconds(1),
+    );
+    db::posts::PostTarget::cancel_scheduled(&mut world.db.conn(), canceled).unwrap();
+    world.start_publisher().await;
+
+    eventually(
+        Duration::from_secs(10),
+        "the other post published",
+        || async { world.targets(kept)[0].status == TargetStatus::Published },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(world.targets(canceled)[0].status, TargetStatus::Canceled);
+    assert!(world.attempts(world.targets(canceled)[0].id).is_empty());
+    let texts: Vec<String> = world.sim.posts().into_iter().map(|p| p.text).collect();
+    assert_eq!(texts, ["kept"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_publishers_share_a_burst_and_publish_each_post_exactly_once() {
+    let mut world = world().await;
+    let accounts = world.seed_accounts(10);
+    let items: Vec<_> = (0..200)
+        .map(|i| (accounts[i % accounts.len()], format!("burst {i}")))
+        .collect();
+    world.schedule_many(db::domain::Platform::Sandbox, &items, Utc::now());
+    world.start_publisher().await;
+    world.start_publisher().await;
+
+    eventually(Duration::from_secs(60), "200 targets published", || async {
+        world.count_in(TargetStatus::Published) == 200
+    })
+    .await;
+    let posts = world.sim.posts();
+    assert_eq!(posts.len(), 200, "exactly once on the platform");
+    let mut keys: Vec<_> = posts.iter().map(|p| p.idempotency_key.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 200, "one platform post per target");
+    assert_eq!(world.events("post.published").len(), 200);
+}
