@@ -212,14 +212,19 @@ fn oauth_error(body: &str, sent: &str) -> (Option<String>, Option<String>) {
                 d.replace(sent, "[redacted]")
             }
         })
-        .map(|d| {
-            d.chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .take(300)
-                .collect::<String>()
-                .trim()
-                .to_owned()
-        })
+        .map(|d| excerpt(&d, 300))
         .filter(|d| !d.is_empty());
     (text("error"), description)
+}
+
+/// At most `max_chars` characters of a platform's message, on one line: what goes into error
+/// messages, the attempt log and logs (a platform may echo anything; control characters could
+/// forge log lines).
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max_chars)
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }

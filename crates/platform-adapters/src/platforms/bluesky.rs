@@ -1106,12 +1106,7 @@ async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, Failure
 
 /// At most 300 characters on one line: server messages end up in our errors and logs.
 fn short(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
-        .collect::<String>()
-        .trim()
-        .to_owned()
+    crate::http::excerpt(text, 300)
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -757,12 +757,7 @@ pub fn classify_linkedin(status: StatusCode, headers: &HeaderMap, body: &str) ->
 
 /// At most 300 characters of platform text, on one line.
 fn short(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
-        .collect::<String>()
-        .trim()
-        .to_owned()
+    crate::http::excerpt(text, 300)
 }
 
 /// `POST /rest/posts` body.

@@ -987,12 +987,7 @@ async fn json_unsure<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, 
 
 /// At most 100 characters on one line, for echoing user input and server text in messages.
 fn short(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(100)
-        .collect::<String>()
-        .trim()
-        .to_owned()
+    crate::http::excerpt(text, 100)
 }
 
 /// Mastodon's `Error` entity.

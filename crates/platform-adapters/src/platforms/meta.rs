@@ -391,12 +391,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// Graph's own message, on one line and at most 300 characters.
 fn sanitized(message: &str) -> String {
-    let one_line: String = message
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
-        .collect();
-    one_line.trim().to_owned()
+    crate::http::excerpt(message, 300)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -822,12 +822,7 @@ fn oauth_description(body: &str) -> Option<String> {
 
 /// At most 300 characters of a platform message, on one line.
 fn excerpt(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
-        .collect::<String>()
-        .trim()
-        .to_owned()
+    crate::http::excerpt(text, 300)
 }
 
 /// The `data` of a Content Posting answer (absent, or `{}`, on errors).

@@ -811,12 +811,7 @@ fn exhausted_reset(headers: &HeaderMap, now: i64) -> Option<Duration> {
 
 /// At most 300 characters of platform text, on one line.
 fn short(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
-        .collect::<String>()
-        .trim()
-        .to_owned()
+    crate::http::excerpt(text, 300)
 }
 
 /// `POST /2/tweets` body.
