@@ -475,10 +475,10 @@ impl Publisher {
             at,
             code: "publish_limit",
             message: format!(
-                "{} allows {} posts per {} hours per account; publishing at {}",
+                "{} allows {} posts per {} per account; publishing at {}",
                 target.platform,
                 limit.max,
-                limit.window.as_secs() / 3600,
+                window_text(limit.window),
                 at.to_rfc3339()
             ),
         }))
@@ -550,6 +550,16 @@ impl Publisher {
 /// the sandbox's keys never expire.
 fn dedup_still_holds(platform: db::domain::Platform, since: DateTime<Utc>) -> bool {
     platform != db::domain::Platform::Mastodon || Utc::now() - since < chrono::Duration::minutes(55)
+}
+
+/// "15 minutes", "24 hours".
+fn window_text(window: Duration) -> String {
+    let minutes = window.as_secs() / 60;
+    if minutes % 60 == 0 {
+        format!("{} hours", minutes / 60)
+    } else {
+        format!("{minutes} minutes")
+    }
 }
 
 /// The target's new row values for a decision. The lease is always released.

@@ -225,3 +225,69 @@ async fn a_tweet_accepted_but_unanswered_is_found_on_the_timeline_not_posted_twi
     assert_eq!(attempts[1].response.as_ref().unwrap()["reconciled"], true);
     assert_eq!(world.events("post.published").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_at_its_platform_publishing_limit_waits_without_calling_the_platform() {
+    use db::diesel::{self, sql_types, RunQueryDsl};
+    const USER: &str = "2244994945";
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"data": {"id": "1", "text": "x"}})),
+        )
+        .mount(&server)
+        .await;
+    let mut world = world().await;
+    for (key, value) in [
+        ("platforms.x.client_id", "x-client".to_owned()),
+        ("platforms.x.client_secret", "x-secret".to_owned()),
+        ("platforms.x.api_base", server.uri()),
+        ("platforms.x.upload_base", server.uri()),
+    ] {
+        world.set(key, &value);
+    }
+    let account = world.account_with_token(Platform::X, USER, "x-token");
+    // 100 posts in the last 15 minutes: X's per-user limit for POST /2/tweets, used up.
+    let earlier = world.schedule(&[account], "earlier", Utc::now());
+    let earlier_target = world.targets(earlier)[0].id;
+    diesel::sql_query(
+        "INSERT INTO post_attempts (target_id, account_id, attempt_no, started_at, finished_at, outcome) \
+         SELECT $1, $2, n, now() - interval '10 minutes' + n * interval '1 second', now(), 'success' \
+         FROM generate_series(1, 100) AS n",
+    )
+    .bind::<sql_types::Uuid, _>(earlier_target.0)
+    .bind::<sql_types::Uuid, _>(account.0)
+    .execute(&mut world.db.conn())
+    .unwrap();
+    diesel::sql_query("UPDATE post_targets SET status = 'published' WHERE id = $1")
+        .bind::<sql_types::Uuid, _>(earlier_target.0)
+        .execute(&mut world.db.conn())
+        .unwrap();
+
+    let post = world.schedule(&[account], "one too many", Utc::now());
+    world.start_publisher().await;
+    eventually(Duration::from_secs(10), "the target deferred", || async {
+        world.targets(post)[0].error_code.as_deref() == Some("publish_limit")
+    })
+    .await;
+    let target = world.targets(post)[0].clone();
+    assert_eq!(target.status, TargetStatus::Scheduled);
+    assert!(
+        target
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("100 posts per 15 minutes"),
+        "{:?}",
+        target.last_error
+    );
+    // The oldest counted attempt (10 minutes ago) leaves the 15-minute window in ~5 minutes.
+    let wait = target.next_attempt_at - Utc::now();
+    assert!(
+        wait > chrono::Duration::minutes(4) && wait < chrono::Duration::minutes(6),
+        "waits {wait}"
+    );
+    assert!(world.attempts(target.id).is_empty(), "no call was made");
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
