@@ -555,10 +555,9 @@ fn dedup_still_holds(platform: db::domain::Platform, since: DateTime<Utc>) -> bo
 /// "15 minutes", "24 hours".
 fn window_text(window: Duration) -> String {
     let minutes = window.as_secs() / 60;
-    if minutes % 60 == 0 {
-        format!("{} hours", minutes / 60)
-    } else {
-        format!("{minutes} minutes")
+    match (minutes / 60, minutes % 60) {
+        (hours, 0) if hours > 0 => format!("{hours} hours"),
+        _ => format!("{minutes} minutes"),
     }
 }
 
