@@ -35,8 +35,12 @@ pub struct PublisherSettings {
     /// Seconds a claim holds a target. Longer than any publish (video uploads included): a
     /// publisher that died is replaced only after this.
     pub lease_secs: i64,
-    /// Platform calls in flight at once, over all accounts.
+    /// Publishes in flight at once, over all accounts. Most of a publish is waiting on the
+    /// platform, so this is high; memory is bounded by `media_concurrency`.
     pub concurrency: usize,
+    /// Publishes with media in flight at once. Their files are held in memory during the
+    /// publish (a video up to `media.max_video_bytes`), so this bounds the publisher's memory.
+    pub media_concurrency: usize,
     /// Platform calls in flight at once for one account.
     pub per_account_concurrency: usize,
     /// Attempts per target before a retryable failure becomes final.

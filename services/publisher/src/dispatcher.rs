@@ -11,7 +11,8 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use db::{
-    posts::{Post, PostTarget},
+    accounts::Account,
+    posts::{ClaimedTarget, Post, PostTarget},
     Db, DbError,
 };
 use events::{
@@ -60,8 +61,8 @@ pub async fn run(
             Vec::new()
         };
         let full = claimed.len() as i64 == room && room > 0;
-        let lease = claimed.first().and_then(|c| c.target.lease_until);
-        for target in claimed {
+        let lease = claimed.first().and_then(|(c, _)| c.target.lease_until);
+        for (target, account) in claimed {
             let Some(lease) = lease else { break };
             let lag = (Utc::now() - target.target.next_attempt_at)
                 .num_milliseconds()
@@ -72,7 +73,7 @@ pub async fn run(
             };
             let publisher = publisher.clone();
             tokio::spawn(async move {
-                publisher.handle(target, lease).await;
+                publisher.handle(target, account, lease).await;
                 drop(slot);
             });
         }
@@ -104,32 +105,43 @@ pub async fn run(
     }
 }
 
-async fn claim(
-    db: &Db,
-    dispatch: &Dispatch,
-    room: i64,
-) -> Result<Vec<db::posts::ClaimedTarget>, DbError> {
+/// A claimed target and its account (`None`: the account is gone).
+type Claimed = (ClaimedTarget, Option<Account>);
+
+/// Claims up to `room` due targets and loads their accounts, one query for the whole batch.
+async fn claim(db: &Db, dispatch: &Dispatch, room: i64) -> Result<Vec<Claimed>, DbError> {
     let lease = dispatch.lease;
     db.run(move |conn| {
-        db::Connection::transaction(conn, |conn| {
+        let claimed = db::Connection::transaction(conn, |conn| {
             let now = Utc::now();
             // One lease instant for the whole batch: it is also the token that proves, when a
             // result is stored, that this publisher still holds the target.
             let until = now + lease;
             PostTarget::claim_due(conn, now, until, room)
-        })
-        .and_then(|claimed| {
-            // The posts go `publishing`, in a transaction of their own: posts are locked
-            // before targets everywhere, and the claim above held target locks.
-            let mut posts: Vec<_> = claimed.iter().map(|c| c.target.post_id).collect();
-            posts.sort_unstable();
-            posts.dedup();
-            if !posts.is_empty() {
-                db::Connection::transaction(conn, |conn| Post::refresh_status(conn, &posts))?;
-            }
-            Ok(claimed)
-        })
-        .map_err(DbError::from)
+        })?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The posts go `publishing`, in a transaction of their own: posts are locked before
+        // targets everywhere, and the claim above held target locks.
+        let mut posts: Vec<_> = claimed.iter().map(|c| c.target.post_id).collect();
+        posts.sort_unstable();
+        posts.dedup();
+        db::Connection::transaction(conn, |conn| Post::refresh_status(conn, &posts))?;
+        let mut ids: Vec<_> = claimed.iter().map(|c| c.target.account_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let accounts = Account::find_many(conn, &ids)?;
+        Ok(claimed
+            .into_iter()
+            .map(|c| {
+                let account = accounts
+                    .iter()
+                    .find(|a| a.id == c.target.account_id)
+                    .cloned();
+                (c, account)
+            })
+            .collect())
     })
     .await
 }

@@ -3,10 +3,12 @@
 pub mod configuration;
 pub mod dispatcher;
 pub mod gates;
+pub mod group_commit;
 pub mod media;
 pub mod metrics;
 pub mod outcome;
 pub mod publish;
+pub mod record;
 pub mod startup;
 
 /// Name used in logs, metrics, AMQP connection names and the `producer` of its events.

@@ -17,26 +17,35 @@ use chrono::{DateTime, Utc};
 use db::{
     accounts::Account,
     domain::{AccountStatus, AttemptOutcome, TargetStatus},
-    posts::{AttemptResult, ClaimedTarget, Post, PostAttempt, PostTarget, TargetResult},
-    Connection, Db, DbError, PgConnection,
+    posts::{AttemptResult, ClaimedTarget, PostAttempt, PostTarget},
+    Db, DbError,
 };
-use events::{ExpiringReason, Outbox, PostFailed, PostPublished, TokenExpiring};
+use events::Outbox;
 use platform_adapters::{
     AccountRef, AdapterError, PlatformAdapter, PostOptions, PublishRequest, Published, Registry,
 };
 use service_kit::tokens;
+use tokio::sync::Semaphore;
 use vault::Vault;
 
 use crate::{
     gates::AccountGates,
+    group_commit::{GroupCommit, WriteError},
     media::MediaLoader,
     metrics::PublishMetrics,
     outcome::{self, Next, RetryPolicy},
+    record::{Decision, Outcome, RecordOutcomes, StartAttempt, StartAttempts},
     SERVICE,
 };
 
 /// The outbox of this service.
 pub const OUTBOX: Outbox = Outbox::new(SERVICE);
+
+/// Committers per kind of write, each holding a pooled connection while it commits: two let
+/// one batch fill while the other commits.
+const WRITERS: usize = 2;
+/// Most writes per transaction.
+const MAX_BATCH: usize = 64;
 
 /// Publishes claimed targets.
 #[derive(Debug)]
@@ -48,7 +57,11 @@ pub struct Publisher {
     policy: RetryPolicy,
     timeout: Duration,
     gates: AccountGates,
+    /// Held by a publish while its media are in memory.
+    media_slots: Semaphore,
     metrics: PublishMetrics,
+    starts: GroupCommit<StartAttempts>,
+    outcomes: GroupCommit<RecordOutcomes>,
 }
 
 /// Why publishing a target stopped before its result was recorded. The target keeps its
@@ -61,22 +74,9 @@ pub enum PublishError {
     /// A query failed.
     #[error(transparent)]
     Query(#[from] db::diesel::result::Error),
-}
-
-/// What was decided about a target, to be stored.
-enum Decision {
-    Published(Published),
-    Failed {
-        code: &'static str,
-        message: String,
-        urgent_refresh: bool,
-    },
-    Wait {
-        status: TargetStatus,
-        at: DateTime<Utc>,
-        code: &'static str,
-        message: String,
-    },
+    /// A grouped write failed.
+    #[error(transparent)]
+    Write(#[from] WriteError),
 }
 
 impl Publisher {
@@ -90,9 +90,12 @@ impl Publisher {
         policy: RetryPolicy,
         timeout: Duration,
         per_account: usize,
+        media_concurrency: usize,
         metrics: PublishMetrics,
     ) -> Self {
         Self {
+            starts: GroupCommit::start(db.clone(), StartAttempts, WRITERS, MAX_BATCH),
+            outcomes: GroupCommit::start(db.clone(), RecordOutcomes, WRITERS, MAX_BATCH),
             db,
             vault,
             adapters,
@@ -100,16 +103,23 @@ impl Publisher {
             policy,
             timeout,
             gates: AccountGates::new(per_account),
+            media_slots: Semaphore::new(media_concurrency.max(1)),
             metrics,
         }
     }
 
-    /// Publishes (or reconciles) one claimed target held under `lease`. Failures to record
-    /// are logged: the lease then runs out and the target is recovered.
-    pub async fn handle(&self, claimed: ClaimedTarget, lease: DateTime<Utc>) {
+    /// Publishes (or reconciles) one claimed target held under `lease`, for `account` (loaded
+    /// with the claim; `None` if it is gone). Failures to record are logged: the lease then
+    /// runs out and the target is recovered.
+    pub async fn handle(
+        &self,
+        claimed: ClaimedTarget,
+        account: Option<Account>,
+        lease: DateTime<Utc>,
+    ) {
         let target_id = claimed.target.id;
         let platform = claimed.target.platform;
-        if let Err(err) = self.publish(claimed, lease).await {
+        if let Err(err) = self.publish(claimed, account, lease).await {
             tracing::warn!(target.id = %target_id, %platform, error = %err,
                 "could not record a publish; the target is recovered when its lease runs out");
         }
@@ -118,14 +128,11 @@ impl Publisher {
     async fn publish(
         &self,
         claimed: ClaimedTarget,
+        account: Option<Account>,
         lease: DateTime<Utc>,
     ) -> Result<(), PublishError> {
         let target = claimed.target;
         let account_id = target.account_id;
-        let account = self
-            .db
-            .query(move |conn| Account::find(conn, account_id))
-            .await?;
         let usable = account.filter(|a| {
             !matches!(
                 a.status,
@@ -194,6 +201,11 @@ impl Publisher {
                     .await;
             }
         };
+        let _media_slot = if target.media_ids.iter().any(Option::is_some) {
+            self.media_slots.acquire().await.ok()
+        } else {
+            None
+        };
         let media = match self.media.load(&target.media_ids).await {
             Ok(media) => media,
             Err(err) => {
@@ -248,8 +260,12 @@ impl Publisher {
                 // Log the lookup that settled it as the successful call.
                 let target_id = target.id;
                 let Some(attempt) = self
-                    .db
-                    .query(move |conn| PostAttempt::start(conn, target_id, account_id, lease))
+                    .starts
+                    .submit(StartAttempt {
+                        target: target_id,
+                        account: account_id,
+                        lease,
+                    })
                     .await?
                 else {
                     return Ok(());
@@ -279,8 +295,12 @@ impl Publisher {
         let _gate = self.gates.enter(account.id).await;
         let target_id = target.id;
         let Some(attempt) = self
-            .db
-            .query(move |conn| PostAttempt::start(conn, target_id, account_id, lease))
+            .starts
+            .submit(StartAttempt {
+                target: target_id,
+                account: account_id,
+                lease,
+            })
             .await?
         else {
             tracing::info!(target.id = %target.id, "lease lost before publishing; another publisher has the target");
@@ -518,29 +538,22 @@ impl Publisher {
         attempt: Option<(PostAttempt, AttemptResult)>,
         decision: Decision,
     ) -> Result<(), PublishError> {
-        let target = target.clone();
-        let metrics = self.metrics.clone();
-        self.db
-            .run(move |conn| {
-                conn.transaction(|conn| {
-                    // Post first, then target: the lock order every writer follows.
-                    Post::lock_many(conn, &[target.post_id])?;
-                    if let Some((attempt, result)) = &attempt {
-                        PostAttempt::finish(conn, attempt.id, result)?;
-                    }
-                    let now = Utc::now();
-                    let result = target_result(&decision, &target, now);
-                    let Some(stored) = PostTarget::record_result(conn, target.id, lease, &result)? else {
-                        tracing::warn!(target.id = %target.id, "lease lost while publishing; the attempt is recorded, the target left to its new holder");
-                        return Ok(());
-                    };
-                    Post::refresh_status(conn, &[stored.post_id])?;
-                    emit(conn, &stored, &decision, now)?;
-                    metrics.outcomes.with_label_values(&[stored.platform.as_str(), stored.status.as_str()]).inc();
-                    Ok::<_, PublishError>(())
-                })
-            })
-            .await
+        let outcome = Outcome {
+            target: target.clone(),
+            lease,
+            attempt,
+            decision,
+        };
+        match self.outcomes.submit(outcome).await? {
+            Some(stored) => self
+                .metrics
+                .outcomes
+                .with_label_values(&[stored.platform.as_str(), stored.status.as_str()])
+                .inc(),
+            None => tracing::warn!(target.id = %target.id,
+                "lease lost while publishing; the attempt is recorded, the target left to its new holder"),
+        }
+        Ok(())
     }
 }
 
@@ -559,105 +572,6 @@ fn window_text(window: Duration) -> String {
         (hours, 0) if hours > 0 => format!("{hours} hours"),
         _ => format!("{minutes} minutes"),
     }
-}
-
-/// The target's new row values for a decision. The lease is always released.
-fn target_result(decision: &Decision, target: &PostTarget, now: DateTime<Utc>) -> TargetResult {
-    match decision {
-        Decision::Published(published) => TargetResult {
-            status: TargetStatus::Published,
-            next_attempt_at: target.next_attempt_at,
-            lease_until: None,
-            platform_post_id: Some(published.platform_post_id.clone()),
-            url: published.url.clone(),
-            error_code: None,
-            last_error: None,
-            published_at: Some(now),
-        },
-        Decision::Failed { code, message, .. } => TargetResult {
-            status: TargetStatus::Failed,
-            next_attempt_at: target.next_attempt_at,
-            lease_until: None,
-            platform_post_id: None,
-            url: None,
-            error_code: Some((*code).to_owned()),
-            last_error: Some(message.clone()),
-            published_at: None,
-        },
-        Decision::Wait {
-            status,
-            at,
-            code,
-            message,
-        } => TargetResult {
-            status: *status,
-            next_attempt_at: *at,
-            lease_until: None,
-            platform_post_id: None,
-            url: None,
-            error_code: Some((*code).to_owned()),
-            last_error: Some(message.clone()),
-            published_at: None,
-        },
-    }
-}
-
-/// The events of a final decision: `post.published`, or `post.failed` (plus an urgent
-/// `token.expiring` when the platform refused the token). Waiting emits nothing.
-fn emit(
-    conn: &mut PgConnection,
-    target: &PostTarget,
-    decision: &Decision,
-    now: DateTime<Utc>,
-) -> Result<(), PublishError> {
-    match decision {
-        Decision::Published(published) => {
-            OUTBOX.write(
-                conn,
-                PostPublished {
-                    post_id: target.post_id,
-                    target_id: target.id,
-                    account_id: target.account_id,
-                    platform: target.platform,
-                    platform_post_id: published.platform_post_id.clone(),
-                    url: published.url.clone(),
-                    published_at: now,
-                },
-            )?;
-        }
-        Decision::Failed {
-            code,
-            message,
-            urgent_refresh,
-        } => {
-            OUTBOX.write(
-                conn,
-                PostFailed {
-                    post_id: target.post_id,
-                    target_id: target.id,
-                    account_id: target.account_id,
-                    platform: target.platform,
-                    error_code: (*code).to_owned(),
-                    error_message: message.clone(),
-                    failed_at: now,
-                },
-            )?;
-            if *urgent_refresh {
-                OUTBOX.write(
-                    conn,
-                    TokenExpiring {
-                        account_id: target.account_id,
-                        platform: target.platform,
-                        expires_at: None,
-                        urgent: true,
-                        reason: ExpiringReason::Unauthorized,
-                    },
-                )?;
-            }
-        }
-        Decision::Wait { .. } => {}
-    }
-    Ok(())
 }
 
 fn reconcile_label(found: &Result<Option<Published>, AdapterError>) -> &'static str {

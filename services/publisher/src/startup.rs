@@ -62,6 +62,7 @@ impl Application {
             policy,
             Duration::from_secs(service.publish_timeout_secs.max(1)),
             service.per_account_concurrency,
+            service.media_concurrency,
             metrics.clone(),
         ));
         let wake = Arc::new(Notify::new());

@@ -3,6 +3,7 @@
 #![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
 
 mod failures;
+mod group_commit;
 mod publishing;
 mod recovery;
 mod startup;
