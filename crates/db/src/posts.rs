@@ -89,7 +89,7 @@ pub struct NewTarget {
 }
 
 /// A row of `post_attempts`: one call to a platform.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = post_attempts, check_for_backend(diesel::pg::Pg))]
 pub struct PostAttempt {
     pub id: PostAttemptId,
@@ -502,41 +502,33 @@ impl PostTarget {
 
 impl PostAttempt {
     /// Marks an attempt in flight before the platform is called, on a target this publisher
-    /// holds under `lease`. Committed on its own: a crash during the call leaves it behind,
-    /// which is how a recovered target knows its outcome is unknown. `None` when the lease
-    /// was lost.
+    /// holds under `lease`. Committed before the call: a crash during the call leaves it
+    /// behind, which is how a recovered target knows its outcome is unknown. `None` when the
+    /// lease was lost. One statement (count the attempt, insert it), so it is atomic alone
+    /// and costs one round trip inside a group commit.
     pub fn start(
         conn: &mut PgConnection,
         target: PostTargetId,
         account: AccountId,
         lease: DateTime<Utc>,
     ) -> QueryResult<Option<PostAttempt>> {
-        conn.transaction(|conn| {
-            let attempt_no: Option<i32> = diesel::update(
-                post_targets::table
-                    .filter(post_targets::id.eq(target))
-                    .filter(post_targets::status.eq(TargetStatus::Publishing))
-                    .filter(post_targets::lease_until.eq(lease)),
-            )
-            .set(post_targets::attempts.eq(post_targets::attempts + 1))
-            .returning(post_targets::attempts)
-            .get_result(conn)
-            .optional()?;
-            let Some(attempt_no) = attempt_no else {
-                return Ok(None);
-            };
-            diesel::insert_into(post_attempts::table)
-                .values((
-                    post_attempts::id.eq(PostAttemptId::new()),
-                    post_attempts::target_id.eq(target),
-                    post_attempts::account_id.eq(account),
-                    post_attempts::attempt_no.eq(attempt_no),
-                    post_attempts::outcome.eq(AttemptOutcome::InFlight),
-                ))
-                .returning(PostAttempt::as_returning())
-                .get_result(conn)
-                .map(Some)
-        })
+        diesel::sql_query(
+            "WITH counted AS ( \
+                UPDATE post_targets SET attempts = attempts + 1 \
+                WHERE id = $1 AND status = $2 AND lease_until = $3 \
+                RETURNING attempts) \
+             INSERT INTO post_attempts (id, target_id, account_id, attempt_no, outcome) \
+             SELECT $4, $1, $5, attempts, $6 FROM counted \
+             RETURNING *",
+        )
+        .bind::<sql_types::Uuid, _>(target)
+        .bind::<sql_types::Text, _>(TargetStatus::Publishing)
+        .bind::<sql_types::Timestamptz, _>(lease)
+        .bind::<sql_types::Uuid, _>(PostAttemptId::new())
+        .bind::<sql_types::Uuid, _>(account)
+        .bind::<sql_types::Text, _>(AttemptOutcome::InFlight)
+        .get_result(conn)
+        .optional()
     }
 
     /// Stores how an attempt ended.
