@@ -19,6 +19,15 @@ pub enum AdapterError {
         /// How long the platform asked us to wait, if it said.
         retry_after: Option<Duration>,
     },
+    /// The platform's limit for this whole application is used up until `retry_after`: X's
+    /// per-app 24-hour cap on posting, YouTube's daily project quota, Meta's application
+    /// request limit (code 4). Every account of this deployment is refused until then, so a
+    /// caller pauses the platform rather than earning one refusal per account.
+    #[error("the platform's limit for this application is used up (retry after {retry_after:?})")]
+    AppRateLimited {
+        /// How long the platform asked us to wait, if it said.
+        retry_after: Option<Duration>,
+    },
     /// Network trouble or a server error: retry with backoff.
     #[error("temporary platform failure: {message}")]
     Transient {
@@ -53,7 +62,10 @@ pub enum AdapterError {
 impl AdapterError {
     /// Whether retrying the same call later can succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::RateLimited { .. } | Self::Transient { .. })
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::AppRateLimited { .. } | Self::Transient { .. }
+        )
     }
 
     /// For a call that creates something (a post): a failure to connect is transient (the

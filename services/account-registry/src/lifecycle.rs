@@ -347,6 +347,9 @@ fn user_message(platform: Platform, err: &AdapterError) -> String {
         AdapterError::RateLimited { .. } => {
             format!("{platform} is rate limiting this account; the next sync will try again")
         }
+        AdapterError::AppRateLimited { .. } => format!(
+            "{platform} is rate limiting this application for now; the next sync will try again"
+        ),
         AdapterError::Transient { .. } | AdapterError::OutcomeUnknown { .. } => {
             format!("{platform} could not be reached; the next sync will try again")
         }

@@ -258,7 +258,9 @@ pub async fn callback(
         }
         Err(err) => {
             let code = match &err {
-                ApiError::Platform(AdapterError::RateLimited { .. }) => "platform_busy",
+                ApiError::Platform(
+                    AdapterError::RateLimited { .. } | AdapterError::AppRateLimited { .. },
+                ) => "platform_busy",
                 ApiError::Platform(AdapterError::Transient { .. }) => "platform_unavailable",
                 ApiError::Platform(AdapterError::Rejected { code, .. })
                     if code == "no_accounts" =>

@@ -117,7 +117,9 @@ impl ApiError {
             | Self::Unprocessable { code, .. }
             | Self::Refused { code, .. } => code,
             Self::Platform(AdapterError::NeedsReauth { .. }) => "platform_unauthorized",
-            Self::Platform(AdapterError::RateLimited { .. }) => "platform_rate_limited",
+            Self::Platform(
+                AdapterError::RateLimited { .. } | AdapterError::AppRateLimited { .. },
+            ) => "platform_rate_limited",
             Self::Platform(
                 AdapterError::Transient { .. } | AdapterError::OutcomeUnknown { .. },
             ) => "platform_unavailable",
@@ -155,7 +157,9 @@ impl ResponseError for ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Refused { status, .. } => *status,
-            Self::Platform(AdapterError::RateLimited { .. }) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Platform(
+                AdapterError::RateLimited { .. } | AdapterError::AppRateLimited { .. },
+            ) => StatusCode::TOO_MANY_REQUESTS,
             Self::Platform(
                 AdapterError::Rejected { .. }
                 | AdapterError::NeedsReauth { .. }

@@ -1,12 +1,18 @@
-//! Per-account concurrency: a burst for one account must not hammer its platform with
-//! parallel calls (platforms rate-limit per user), while other accounts proceed.
+//! What holds a publish back before it calls the platform.
+//!
+//! - Per-account concurrency: a burst for one account must not hammer its platform with
+//!   parallel calls (platforms rate-limit per user), while other accounts proceed.
+//! - Platform pauses: when a platform says this application's own limit is used up (X's
+//!   per-app daily cap, YouTube's project quota, Meta's application limit), every account
+//!   waits for the reset instead of each earning its own refusal.
 
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
 };
 
-use db::domain::AccountId;
+use chrono::{DateTime, Utc};
+use db::domain::{AccountId, Platform};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// One semaphore per account with calls in flight; idle accounts take no memory.
@@ -53,6 +59,29 @@ impl AccountGates {
     }
 }
 
+/// Platforms whose limit for this whole application is used up, and until when. Kept in
+/// memory: another replica, or this one after a restart, learns it again from one refused
+/// call, which costs a single 429 and no post.
+#[derive(Debug, Default)]
+pub struct PlatformPauses {
+    until: Mutex<HashMap<Platform, DateTime<Utc>>>,
+}
+
+impl PlatformPauses {
+    /// Holds every publish to `platform` back until `until` (a later pause wins).
+    pub fn pause(&self, platform: Platform, until: DateTime<Utc>) {
+        let mut paused = self.until.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = paused.entry(platform).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
+    /// Until when `platform` is paused, if it still is at `now`.
+    pub fn paused_until(&self, platform: Platform, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let paused = self.until.lock().unwrap_or_else(|p| p.into_inner());
+        paused.get(&platform).copied().filter(|until| *until > now)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -71,5 +100,24 @@ mod tests {
         drop(held);
         let freed = tokio::time::timeout(Duration::from_millis(50), gates.enter(a)).await;
         assert!(freed.is_ok(), "the slot frees when the holder is done");
+    }
+
+    #[test]
+    fn a_pause_holds_its_platform_until_the_latest_reset_and_no_other() {
+        let pauses = PlatformPauses::default();
+        let now = Utc::now();
+        let (soon, later) = (
+            now + chrono::Duration::minutes(5),
+            now + chrono::Duration::hours(1),
+        );
+        pauses.pause(Platform::X, later);
+        pauses.pause(Platform::X, soon);
+        assert_eq!(pauses.paused_until(Platform::X, now), Some(later));
+        assert_eq!(pauses.paused_until(Platform::Youtube, now), None);
+        assert_eq!(
+            pauses.paused_until(Platform::X, later + chrono::Duration::seconds(1)),
+            None,
+            "the pause ends at the reset"
+        );
     }
 }

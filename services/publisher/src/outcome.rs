@@ -47,7 +47,9 @@ pub enum Next {
 pub fn attempt_outcome(err: &AdapterError) -> AttemptOutcome {
     match err {
         AdapterError::NeedsReauth { .. } => AttemptOutcome::NeedsReauth,
-        AdapterError::RateLimited { .. } => AttemptOutcome::RateLimited,
+        AdapterError::RateLimited { .. } | AdapterError::AppRateLimited { .. } => {
+            AttemptOutcome::RateLimited
+        }
         AdapterError::Transient { .. } => AttemptOutcome::Transient,
         AdapterError::Rejected { .. } => AttemptOutcome::Rejected,
         AdapterError::OutcomeUnknown { .. } => AttemptOutcome::Unknown,
@@ -61,6 +63,7 @@ pub fn error_code(err: &AdapterError) -> &str {
         AdapterError::Rejected { code, .. } => code,
         AdapterError::NeedsReauth { .. } => "needs_reauth",
         AdapterError::RateLimited { .. } => "rate_limited",
+        AdapterError::AppRateLimited { .. } => "app_rate_limited",
         AdapterError::Transient { .. } => "transient",
         AdapterError::OutcomeUnknown { .. } => "outcome_unknown",
         AdapterError::Unsupported { .. } => "unsupported",
@@ -112,6 +115,17 @@ pub fn after_failure(
                 code: "rate_limited",
                 message: format!(
                     "{platform} is rate limiting this account; trying again in {}s",
+                    wait.as_secs().max(1)
+                ),
+            }
+        }
+        AdapterError::AppRateLimited { retry_after } => {
+            let wait = retry_after.unwrap_or(policy.rate_limit_wait);
+            Next::Retry {
+                at: now + chrono_duration(wait),
+                code: "app_rate_limited",
+                message: format!(
+                    "{platform}'s limit for this application (all accounts) is used up; trying again in {}s",
                     wait.as_secs().max(1)
                 ),
             }

@@ -29,7 +29,7 @@ use tokio::sync::Semaphore;
 use vault::Vault;
 
 use crate::{
-    gates::AccountGates,
+    gates::{AccountGates, PlatformPauses},
     group_commit::{GroupCommit, WriteError},
     media::MediaLoader,
     metrics::PublishMetrics,
@@ -57,6 +57,7 @@ pub struct Publisher {
     policy: RetryPolicy,
     timeout: Duration,
     gates: AccountGates,
+    pauses: PlatformPauses,
     /// Held by a publish while its media are in memory.
     media_slots: Semaphore,
     metrics: PublishMetrics,
@@ -103,6 +104,7 @@ impl Publisher {
             policy,
             timeout,
             gates: AccountGates::new(per_account),
+            pauses: PlatformPauses::default(),
             media_slots: Semaphore::new(media_concurrency.max(1)),
             metrics,
         }
@@ -293,6 +295,25 @@ impl Publisher {
         }
 
         let _gate = self.gates.enter(account.id).await;
+        // Checked after the gate: a pause may have begun while this publish waited for it.
+        if let Some(until) = self.pauses.paused_until(target.platform, Utc::now()) {
+            self.metrics
+                .deferred
+                .with_label_values(&[target.platform.as_str()])
+                .inc();
+            let message = format!(
+                "{} has paused this application (all its accounts) until {}; publishing then",
+                target.platform,
+                until.to_rfc3339()
+            );
+            let decision = Decision::Wait {
+                status: TargetStatus::Scheduled,
+                at: until,
+                code: "app_rate_limited",
+                message,
+            };
+            return self.store(&target, lease, None, decision).await;
+        }
         let target_id = target.id;
         let Some(attempt) = self
             .starts
@@ -342,7 +363,13 @@ impl Publisher {
                     error_message: Some(err.to_string()),
                     response: None,
                 };
-                (self.decide(&err, &target, attempt.attempt_no), finished)
+                let decision = self.decide(&err, &target, attempt.attempt_no);
+                if let (AdapterError::AppRateLimited { .. }, Decision::Wait { at, .. }) =
+                    (&err, &decision)
+                {
+                    self.pauses.pause(target.platform, *at);
+                }
+                (decision, finished)
             }
         };
         self.store(&target, lease, Some((attempt, finished)), decision)

@@ -253,7 +253,8 @@ impl Refresher {
                     message,
                 )
             }
-            AdapterError::RateLimited { retry_after } => {
+            AdapterError::RateLimited { retry_after }
+            | AdapterError::AppRateLimited { retry_after } => {
                 let wait = retry_after
                     .and_then(|d| chrono::Duration::from_std(d).ok())
                     .unwrap_or(DEFAULT_RATE_LIMIT_WAIT);

@@ -337,6 +337,11 @@ pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> A
     };
     let code = error.code.unwrap_or_default();
     let message = sanitized(error.message.as_deref().unwrap_or("no message"));
+    if code == APP_LIMIT_CODE {
+        return AdapterError::AppRateLimited {
+            retry_after: retry_after(headers),
+        };
+    }
     if status == StatusCode::TOO_MANY_REQUESTS || is_rate_limit_code(code) {
         return AdapterError::RateLimited {
             retry_after: retry_after(headers),
@@ -361,8 +366,11 @@ pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> A
     AdapterError::Rejected { code, message }
 }
 
+/// "Application request limit reached": the app's calls over all users are throttled.
+const APP_LIMIT_CODE: i64 = 4;
+
 fn is_rate_limit_code(code: i64) -> bool {
-    matches!(code, 4 | 17 | 32 | 341 | 613) || (80_001..=80_014).contains(&code)
+    matches!(code, 17 | 32 | 341 | 613) || (80_001..=80_014).contains(&code)
 }
 
 /// `Retry-After` when present; otherwise the longest `estimated_time_to_regain_access` (in
@@ -723,7 +731,9 @@ pub(crate) fn redact(err: AdapterError, secrets: &[&str]) -> AdapterError {
         AdapterError::OutcomeUnknown { message } => AdapterError::OutcomeUnknown {
             message: scrub(message),
         },
-        other @ (AdapterError::RateLimited { .. } | AdapterError::Unsupported { .. }) => other,
+        other @ (AdapterError::RateLimited { .. }
+        | AdapterError::AppRateLimited { .. }
+        | AdapterError::Unsupported { .. }) => other,
     }
 }
 
@@ -747,7 +757,7 @@ mod tests {
 
     #[test]
     fn throttling_codes_are_rate_limits_whatever_the_status() {
-        for code in [4, 17, 32, 341, 613, 80_001, 80_014] {
+        for code in [17, 32, 341, 613, 80_001, 80_014] {
             let err = classify(StatusCode::BAD_REQUEST, &HeaderMap::new(), &body(code));
             assert_eq!(
                 err,
@@ -755,6 +765,12 @@ mod tests {
                 "code {code}"
             );
         }
+    }
+
+    #[test]
+    fn the_application_request_limit_pauses_the_whole_app() {
+        let err = classify(StatusCode::FORBIDDEN, &HeaderMap::new(), &body(4));
+        assert_eq!(err, AdapterError::AppRateLimited { retry_after: None });
     }
 
     #[test]

@@ -765,15 +765,21 @@ async fn checked(response: Response) -> Result<Response, AdapterError> {
 /// - a 429 waits for the bucket that is actually empty: X sends `x-rate-limit-*` for the
 ///   15-minute window and `x-user-limit-24hour-*` / `x-app-limit-24hour-*` for the daily caps
 ///   on posting, and the latest reset among those with `remaining: 0` is the one that matters
-///   (otherwise `Retry-After`, then `x-rate-limit-reset`, as for every platform);
+///   (otherwise `Retry-After`, then `x-rate-limit-reset`, as for every platform); when the
+///   app's daily cap is the one used up, every account waits: `AppRateLimited`;
 /// - rejections carry X's problem (`detail`, else `title`, plus the messages of its `errors`)
 ///   instead of raw JSON, and the problem type (`invalid-request`, …) as the code.
 pub fn classify_x(status: StatusCode, headers: &HeaderMap, body: &str, now: i64) -> AdapterError {
     let problem = serde_json::from_str::<ErrorAnswer>(body).ok();
     match classify_response(status, headers, body) {
-        AdapterError::RateLimited { retry_after } => AdapterError::RateLimited {
-            retry_after: exhausted_reset(headers, now).or(retry_after),
-        },
+        AdapterError::RateLimited { retry_after } => {
+            let retry_after = exhausted_reset(headers, now).or(retry_after);
+            if remaining(headers, APP_DAILY.0) == Some(0) {
+                AdapterError::AppRateLimited { retry_after }
+            } else {
+                AdapterError::RateLimited { retry_after }
+            }
+        }
         AdapterError::Rejected { code, message } => match problem {
             Some(problem) => AdapterError::Rejected {
                 message: problem.sentence().unwrap_or(message),
@@ -788,23 +794,28 @@ pub fn classify_x(status: StatusCode, headers: &HeaderMap, body: &str, now: i64)
     }
 }
 
+/// The app's 24-hour posting cap: `(remaining, reset)` headers.
+const APP_DAILY: (&str, &str) = ("x-app-limit-24hour-remaining", "x-app-limit-24hour-reset");
+
+/// A numeric rate-limit header.
+fn remaining(headers: &HeaderMap, name: &str) -> Option<i64> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+}
+
 /// The wait until the latest reset among X's exhausted rate-limit buckets.
 fn exhausted_reset(headers: &HeaderMap, now: i64) -> Option<Duration> {
     const BUCKETS: [(&str, &str); 3] = [
         ("x-rate-limit-remaining", "x-rate-limit-reset"),
         ("x-user-limit-24hour-remaining", "x-user-limit-24hour-reset"),
-        ("x-app-limit-24hour-remaining", "x-app-limit-24hour-reset"),
+        APP_DAILY,
     ];
-    let number = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<i64>().ok())
-    };
     BUCKETS
         .iter()
-        .filter(|(remaining, _)| number(remaining) == Some(0))
-        .filter_map(|(_, reset)| number(reset))
+        .filter(|(left, _)| remaining(headers, left) == Some(0))
+        .filter_map(|(_, reset)| remaining(headers, reset))
         .max()
         .map(|reset| Duration::from_secs(u64::try_from(reset - now).unwrap_or(0)))
 }

@@ -651,7 +651,8 @@ fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> AdapterError
     let stated = parse_retry_after(headers, now.timestamp());
     let any_of = |list: &[&str]| reasons.iter().any(|r| list.contains(&r.as_str()));
     if any_of(DAILY_QUOTA_REASONS) {
-        return AdapterError::RateLimited {
+        // The quota belongs to the Google Cloud project: every channel waits for the reset.
+        return AdapterError::AppRateLimited {
             retry_after: stated.or(Some(until_quota_reset(now))),
         };
     }

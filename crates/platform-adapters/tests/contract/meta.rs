@@ -1069,8 +1069,15 @@ async fn graph_session_and_permission_errors_mean_needs_reauth() {
 }
 
 #[tokio::test]
-async fn graph_throttling_codes_mean_rate_limited() {
-    for code in [4, 17, 32, 613] {
+async fn graph_throttling_codes_mean_rate_limited_and_the_app_limit_pauses_every_account() {
+    let err = page_read_failing_with(ResponseTemplate::new(400).set_body_json(graph_error(
+        4,
+        None,
+        "(#4) Application request limit reached",
+    )))
+    .await;
+    assert_eq!(err, AdapterError::AppRateLimited { retry_after: None });
+    for code in [17, 32, 613] {
         let err = page_read_failing_with(ResponseTemplate::new(400).set_body_json(graph_error(
             code,
             None,
@@ -1110,11 +1117,7 @@ async fn too_many_requests_with_retry_after_is_rate_limited_for_that_long() {
     let err = page_read_failing_with(
         ResponseTemplate::new(429)
             .insert_header("retry-after", "120")
-            .set_body_json(graph_error(
-                4,
-                None,
-                "(#4) Application request limit reached",
-            )),
+            .set_body_json(graph_error(17, None, "(#17) User request limit reached")),
     )
     .await;
 
@@ -1339,11 +1342,7 @@ async fn threads_refresh_rate_limited_waits_as_threads_asks() {
     let err = threads_refresh_failing_with(
         ResponseTemplate::new(429)
             .insert_header("retry-after", "120")
-            .set_body_json(graph_error(
-                4,
-                None,
-                "(#4) Application request limit reached",
-            )),
+            .set_body_json(graph_error(17, None, "(#17) User request limit reached")),
     )
     .await;
 

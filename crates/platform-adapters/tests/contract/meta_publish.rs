@@ -1160,7 +1160,7 @@ async fn an_expired_token_on_publish_means_needs_reauth_without_the_token() {
 
 #[tokio::test]
 async fn graph_throttling_codes_and_429_on_publish_mean_rate_limited() {
-    for code in [4, 17, 32, 613] {
+    for code in [17, 32, 613] {
         let err = instagram_container_failing_with(
             ResponseTemplate::new(400).set_body_json(graph_error(code, None, "limit reached")),
         )
@@ -1369,9 +1369,9 @@ async fn a_rate_limited_threads_publish_is_rate_limited_not_unknown() {
         &server,
         "tc-1",
         ResponseTemplate::new(429).set_body_json(graph_error(
-            4,
+            17,
             None,
-            "Application request limit reached",
+            "User request limit reached",
         )),
     )
     .await;

@@ -1173,6 +1173,34 @@ async fn a_429_from_the_daily_user_cap_waits_for_the_24_hour_reset() {
 }
 
 #[tokio::test]
+async fn a_429_from_the_daily_app_cap_pauses_every_account_until_its_reset() {
+    let now = Utc::now().timestamp();
+    let (window_reset, daily_reset) = ((now + 600).to_string(), (now + 3600).to_string());
+    let err = create_failing_with(
+        ResponseTemplate::new(429)
+            .insert_header("x-rate-limit-limit", "100")
+            .insert_header("x-rate-limit-remaining", "42")
+            .insert_header("x-rate-limit-reset", window_reset.as_str())
+            .insert_header("x-app-limit-24hour-limit", "1667")
+            .insert_header("x-app-limit-24hour-remaining", "0")
+            .insert_header("x-app-limit-24hour-reset", daily_reset.as_str())
+            .set_body_json(json!({"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429})),
+    )
+    .await;
+
+    let AdapterError::AppRateLimited {
+        retry_after: Some(wait),
+    } = err
+    else {
+        panic!("expected an app-wide rate limit with a wait, got {err:?}");
+    };
+    assert!(
+        wait > Duration::from_secs(3590) && wait <= Duration::from_secs(3600),
+        "{wait:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_403_duplicate_is_rejected_with_x_detail() {
     let err = create_failing_with(ResponseTemplate::new(403).set_body_json(json!({
         "detail": "You are not allowed to create a Tweet with duplicate content.",

@@ -423,10 +423,11 @@ async fn api_errors_are_classified_including_quota_on_a_403() {
         stats_of("yt-401").await,
         AdapterError::NeedsReauth { .. }
     ));
-    // The daily quota resets at midnight Pacific: the wait is at most a day.
+    // The daily quota is the project's and resets at midnight Pacific: every channel waits,
+    // at most a day.
     assert!(matches!(
         stats_of("yt-quota").await,
-        AdapterError::RateLimited { retry_after: Some(wait) } if wait <= Duration::from_secs(24 * 3600)
+        AdapterError::AppRateLimited { retry_after: Some(wait) } if wait <= Duration::from_secs(24 * 3600)
     ));
     assert_eq!(
         stats_of("yt-429").await,
@@ -965,18 +966,19 @@ async fn a_refused_token_at_upload_means_needs_reauth() {
 }
 
 #[tokio::test]
-async fn a_spent_daily_quota_waits_until_midnight_pacific() {
+async fn a_spent_daily_quota_pauses_every_channel_until_midnight_pacific() {
     let err = opening_fails_with(google_error(
         403,
         "quotaExceeded",
         "The request cannot be completed because you have exceeded your quota.",
     ))
     .await;
-    let AdapterError::RateLimited {
+    // The quota is the Google Cloud project's, so every channel waits.
+    let AdapterError::AppRateLimited {
         retry_after: Some(wait),
     } = err
     else {
-        panic!("expected a rate limit with a wait, got {err:?}");
+        panic!("expected an app-wide rate limit with a wait, got {err:?}");
     };
     assert!(wait <= Duration::from_secs(24 * 3600));
     // Midnight PST is 08:00 UTC (an hour late under daylight saving time, never early).

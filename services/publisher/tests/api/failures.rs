@@ -291,3 +291,81 @@ async fn an_account_at_its_platform_publishing_limit_waits_without_calling_the_p
     assert!(world.attempts(target.id).is_empty(), "no call was made");
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_wide_limit_holds_back_every_account_without_calling_the_platform() {
+    let server = MockServer::start().await;
+    let reset = Utc::now().timestamp() + 3600;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("x-app-limit-24hour-limit", "1667")
+                .insert_header("x-app-limit-24hour-remaining", "0")
+                .insert_header("x-app-limit-24hour-reset", reset.to_string().as_str())
+                .set_body_json(json!({"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429})),
+        )
+        .mount(&server)
+        .await;
+    let mut world = world().await;
+    for (key, value) in [
+        ("platforms.x.client_id", "x-client".to_owned()),
+        ("platforms.x.client_secret", "x-secret".to_owned()),
+        ("platforms.x.api_base", server.uri()),
+        ("platforms.x.upload_base", server.uri()),
+    ] {
+        world.set(key, &value);
+    }
+    let first_account = world.account_with_token(Platform::X, "1001", "x-token-1");
+    let other_account = world.account_with_token(Platform::X, "1002", "x-token-2");
+    let first = world.schedule(&[first_account], "first", Utc::now());
+    // Due a moment later, after the first call learned that the app's cap is used up.
+    let other = world.schedule(
+        &[other_account],
+        "other",
+        Utc::now() + chrono::Duration::seconds(2),
+    );
+    world.start_publisher().await;
+
+    eventually(Duration::from_secs(10), "both targets deferred", || async {
+        [first, other]
+            .iter()
+            .all(|p| world.targets(*p)[0].error_code.as_deref() == Some("app_rate_limited"))
+    })
+    .await;
+    for post in [first, other] {
+        let target = world.targets(post)[0].clone();
+        assert_eq!(target.status, TargetStatus::Scheduled);
+        let wait = target.next_attempt_at - Utc::now();
+        assert!(
+            wait > chrono::Duration::minutes(59) && wait <= chrono::Duration::minutes(60),
+            "waits {wait} for the app cap's reset"
+        );
+    }
+    let first_attempts = world.attempts(world.targets(first)[0].id);
+    assert_eq!(first_attempts.len(), 1);
+    assert_eq!(first_attempts[0].outcome, AttemptOutcome::RateLimited);
+    assert_eq!(
+        first_attempts[0].error_code.as_deref(),
+        Some("app_rate_limited")
+    );
+    let other_target = world.targets(other)[0].clone();
+    assert!(
+        world.attempts(other_target.id).is_empty(),
+        "the other account made no call"
+    );
+    assert!(
+        other_target
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("all its accounts"),
+        "{:?}",
+        other_target.last_error
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert!(
+        world.events("post.failed").is_empty(),
+        "waiting is not failing"
+    );
+}
