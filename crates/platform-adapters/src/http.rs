@@ -1,6 +1,6 @@
 //! The one HTTP client adapters use, and the small helpers every platform module shares.
 
-use std::time::Duration;
+use std::{cell::Cell, future::Future, time::Duration};
 
 use reqwest::{header::HeaderMap, Client, RequestBuilder, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -26,10 +26,48 @@ pub fn client_with_timeout(timeout: Duration) -> Client {
         .unwrap_or_else(|_| Client::new())
 }
 
+tokio::task_local! {
+    /// The status of the latest answer inside [`observe`]; `None` while a call is out.
+    static LAST_STATUS: Cell<Option<u16>>;
+}
+
+/// Runs `work` and also returns the HTTP status of the last answer a platform gave during it:
+/// `None` when the last call got no answer (a timeout, a dropped connection) or none was made.
+/// The publisher stores it in the attempt log, so "HTTP 503" is on record next to the class.
+pub async fn observe<F: Future>(work: F) -> (F::Output, Option<u16>) {
+    LAST_STATUS
+        .scope(Cell::new(None), async {
+            let output = work.await;
+            (output, LAST_STATUS.with(Cell::get))
+        })
+        .await
+}
+
+fn note(status: Option<u16>) {
+    // Outside `observe` there is nobody to tell.
+    let _ = LAST_STATUS.try_with(|last| last.set(status));
+}
+
+/// `RequestBuilder::send` that notes the answer's status for [`observe`]. Every platform call
+/// goes through it.
+pub trait Transmit {
+    /// Sends the request.
+    fn transmit(self) -> impl Future<Output = Result<Response, reqwest::Error>> + Send;
+}
+
+impl Transmit for RequestBuilder {
+    async fn transmit(self) -> Result<Response, reqwest::Error> {
+        note(None);
+        let response = self.send().await?;
+        note(Some(response.status().as_u16()));
+        Ok(response)
+    }
+}
+
 /// Sends `request`; a non-2xx answer becomes a classified [`AdapterError`].
 pub async fn send(request: RequestBuilder) -> Result<Response, AdapterError> {
     let response = request
-        .send()
+        .transmit()
         .await
         .map_err(|e| AdapterError::from_transport(&e))?;
     if response.status().is_success() {
@@ -46,7 +84,7 @@ pub async fn send(request: RequestBuilder) -> Result<Response, AdapterError> {
 /// platform may have created the post, so the caller must not blindly repeat it.
 pub async fn send_unsure(request: RequestBuilder) -> Result<Response, AdapterError> {
     let response = request
-        .send()
+        .transmit()
         .await
         .map_err(|e| AdapterError::from_transport_unsure(&e))?;
     if response.status().is_success() {
@@ -227,4 +265,43 @@ pub fn excerpt(text: &str, max_chars: usize) -> String {
         .collect::<String>()
         .trim()
         .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use wiremock::{matchers::method, Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn observe_reports_the_last_answers_status_and_none_when_no_answer_came() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(2)))
+            .mount(&server)
+            .await;
+        let client = client_with_timeout(Duration::from_millis(200));
+
+        let (result, status) = observe(send(client.get(server.uri()))).await;
+        assert!(matches!(result, Err(AdapterError::Transient { .. })));
+        assert_eq!(status, Some(503));
+
+        let (result, status) = observe(async {
+            let _ = send(client.get(server.uri())).await;
+            send_unsure(client.post(server.uri())).await
+        })
+        .await;
+        assert!(matches!(result, Err(AdapterError::OutcomeUnknown { .. })));
+        assert_eq!(
+            status, None,
+            "the last call timed out: the earlier 503 is not its status"
+        );
+
+        let (_, status) = observe(async {}).await;
+        assert_eq!(status, None);
+    }
 }

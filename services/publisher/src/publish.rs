@@ -328,13 +328,14 @@ impl Publisher {
             return Ok(());
         };
         let started = std::time::Instant::now();
-        let result = tokio::time::timeout(self.timeout, adapter.publish(&account_ref, &request))
+        let call = platform_adapters::http::observe(adapter.publish(&account_ref, &request));
+        let (result, http_status) = tokio::time::timeout(self.timeout, call)
             .await
             .unwrap_or_else(|_| {
-                Err(AdapterError::OutcomeUnknown {
-                    message: format!("no answer within {:?}", self.timeout),
-                })
+                let message = format!("no answer within {:?}", self.timeout);
+                (Err(AdapterError::OutcomeUnknown { message }), None)
             });
+        let http_status = http_status.map(i32::from);
         self.metrics
             .observe(target.platform, &result, started.elapsed());
         let finished_at = Some(Utc::now());
@@ -346,7 +347,7 @@ impl Publisher {
                 });
                 let finished = AttemptResult {
                     finished_at,
-                    http_status: None,
+                    http_status,
                     outcome: AttemptOutcome::Success,
                     error_code: None,
                     error_message: None,
@@ -357,7 +358,7 @@ impl Publisher {
             Err(err) => {
                 let finished = AttemptResult {
                     finished_at,
-                    http_status: None,
+                    http_status,
                     outcome: outcome::attempt_outcome(&err),
                     error_code: Some(outcome::error_code(&err).to_owned()),
                     error_message: Some(err.to_string()),

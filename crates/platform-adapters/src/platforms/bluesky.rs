@@ -43,6 +43,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::http::Transmit;
 use crate::{
     classify_response, http, parse_retry_after, AccountRef, AdapterError, AdapterSettings,
     AuthorizeParams, Capabilities, CodeExchange, Connection, Descriptor, Endpoints, MediaItem,
@@ -1039,7 +1040,7 @@ impl Failure {
 
 async fn send(request: RequestBuilder) -> Result<Response, Failure> {
     let response = request
-        .send()
+        .transmit()
         .await
         .map_err(|e| Failure::other(AdapterError::from_transport(&e)))?;
     let status = response.status();
@@ -1053,7 +1054,7 @@ async fn send(request: RequestBuilder) -> Result<Response, Failure> {
 /// outcome unknown (see [`http::send_unsure`]).
 async fn send_unsure(request: RequestBuilder) -> Result<Response, Failure> {
     let response = request
-        .send()
+        .transmit()
         .await
         .map_err(|e| Failure::other(AdapterError::from_transport_unsure(&e)))?;
     if response.status().is_success() {

@@ -35,6 +35,7 @@ use reqwest::{header::HeaderMap, RequestBuilder, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use crate::http::Transmit;
 use crate::{
     classify_response,
     http::{self, TokenResponse},
@@ -169,7 +170,7 @@ impl LinkedinAdapter {
             ("client_secret", credentials.client_secret.expose_secret()),
         ]);
         let response = request
-            .send()
+            .transmit()
             .await
             .map_err(|e| AdapterError::from_transport(&e))?;
         let status = response.status();
@@ -406,7 +407,7 @@ impl PlatformAdapter for LinkedinAdapter {
                 account.access_token,
             );
             let response = request
-                .send()
+                .transmit()
                 .await
                 .map_err(|e| AdapterError::from_transport(&e))?;
             if response.status() == StatusCode::FORBIDDEN {
@@ -692,7 +693,7 @@ fn plain_text(little: &str) -> String {
 /// read by [`classify_linkedin`].
 async fn send(request: RequestBuilder) -> Result<Response, AdapterError> {
     let response = request
-        .send()
+        .transmit()
         .await
         .map_err(|e| AdapterError::from_transport(&e))?;
     checked(response).await
@@ -718,7 +719,7 @@ async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, AdapterErr
 /// [`classify_linkedin`].
 async fn send_unsure(request: RequestBuilder) -> Result<Response, AdapterError> {
     let response = request
-        .send()
+        .transmit()
         .await
         .map_err(|e| AdapterError::from_transport_unsure(&e))?;
     checked(response).await

@@ -45,6 +45,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::http::Transmit;
 use crate::{
     classify_response,
     http::{self, TokenResponse},
@@ -934,7 +935,7 @@ fn is_machine_code(code: &str) -> bool {
 
 async fn send(request: RequestBuilder) -> Result<Response, AdapterError> {
     let response = request
-        .send()
+        .transmit()
         .await
         .map_err(|e| AdapterError::from_transport(&e))?;
     let status = response.status();
@@ -965,7 +966,7 @@ async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, AdapterErr
 /// [`http::json_unsure`]).
 async fn json_unsure<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
     let response = request
-        .send()
+        .transmit()
         .await
         .map_err(|e| AdapterError::from_transport_unsure(&e))?;
     let status = response.status();

@@ -27,6 +27,7 @@ use reqwest::{header::HeaderMap, Client, RequestBuilder, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{de::DeserializeOwned, Deserialize};
 
+use crate::http::Transmit;
 use crate::{
     classify_response, http::TokenResponse, parse_retry_after, AdapterError, AdapterSettings,
     AuthorizeParams, ClientCredentials, CodeExchange, Endpoints, TokenSet,
@@ -237,7 +238,7 @@ pub(crate) fn node_url(
 /// [`classify`]. Tokens travel as the documented `access_token` parameter, so transport errors
 /// drop the URL before they are turned into messages.
 pub(crate) async fn send(request: RequestBuilder) -> Result<Response, AdapterError> {
-    let response = request.send().await.map_err(transport)?;
+    let response = request.transmit().await.map_err(transport)?;
     if response.status().is_success() {
         return Ok(response);
     }
@@ -262,7 +263,7 @@ pub(crate) async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result
 pub(crate) async fn json_if_permitted<T: DeserializeOwned>(
     request: RequestBuilder,
 ) -> Result<Option<T>, AdapterError> {
-    let response = request.send().await.map_err(transport)?;
+    let response = request.transmit().await.map_err(transport)?;
     let status = response.status();
     if !status.is_success() {
         let headers = response.headers().clone();
@@ -483,7 +484,7 @@ pub(crate) async fn json_unsure<T: DeserializeOwned>(
     request: RequestBuilder,
 ) -> Result<T, AdapterError> {
     let response = request
-        .send()
+        .transmit()
         .await
         .map_err(|e| AdapterError::from_transport_unsure(&e.without_url()))?;
     let status = response.status();

@@ -39,6 +39,7 @@ use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::{json, Map, Value};
 
 use super::youtube::title_from_text;
+use crate::http::Transmit;
 use crate::{
     classify_response,
     http::{self, TokenResponse},
@@ -213,7 +214,7 @@ impl PinterestAdapter {
                 ("continuous_refresh", "true"),
             ]);
         let response = request
-            .send()
+            .transmit()
             .await
             .map_err(|e| AdapterError::from_transport(&e))?;
         let status = response.status();
@@ -656,7 +657,7 @@ async fn api_json<T: DeserializeOwned>(
     certainty: Certainty,
 ) -> Result<T, AdapterError> {
     let unsure = certainty == Certainty::Unsure;
-    let response = request.send().await.map_err(|e| {
+    let response = request.transmit().await.map_err(|e| {
         if unsure {
             AdapterError::from_transport_unsure(&e)
         } else {

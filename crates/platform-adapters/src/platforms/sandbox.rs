@@ -21,6 +21,7 @@ use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::http::Transmit;
 use crate::{
     classify_response,
     http::{self, TokenResponse},
@@ -104,7 +105,7 @@ impl SandboxAdapter {
             )
             .form(form);
         let response = request
-            .send()
+            .transmit()
             .await
             .map_err(|e| AdapterError::from_transport(&e))?;
         let status = response.status();

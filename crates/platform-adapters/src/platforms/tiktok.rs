@@ -49,6 +49,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::{json, Value};
 
+use crate::http::Transmit;
 use crate::{
     classify_response,
     http::{self, TokenResponse},
@@ -713,7 +714,7 @@ async fn call_unsure(request: RequestBuilder) -> Result<String, AdapterError> {
 }
 
 async fn exchange(request: RequestBuilder, unsure: bool) -> Result<String, AdapterError> {
-    let response = request.send().await.map_err(|e| {
+    let response = request.transmit().await.map_err(|e| {
         if unsure {
             AdapterError::from_transport_unsure(&e)
         } else {

@@ -39,6 +39,7 @@ use reqwest::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use crate::http::Transmit;
 use crate::{
     classify_response,
     http::{self, TokenResponse},
@@ -234,7 +235,7 @@ impl XAdapter {
                 ("client_id", credentials.client_id.as_str()),
             ]);
         let response = request
-            .send()
+            .transmit()
             .await
             .map_err(|e| AdapterError::from_transport(&e))?;
         let status = response.status();
@@ -712,7 +713,7 @@ fn media_data(answer: MediaAnswer) -> Result<MediaData, AdapterError> {
 /// read by [`classify_x`].
 async fn send(request: RequestBuilder) -> Result<Response, AdapterError> {
     let response = request
-        .send()
+        .transmit()
         .await
         .map_err(|e| AdapterError::from_transport(&e))?;
     checked(response).await
@@ -735,7 +736,7 @@ async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, Adapter
 /// answers with [`classify_x`] (X's `detail` and its 24-hour limit headers).
 async fn json_unsure<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
     let response = request
-        .send()
+        .transmit()
         .await
         .map_err(|e| AdapterError::from_transport_unsure(&e))?;
     let response = checked(response).await?;

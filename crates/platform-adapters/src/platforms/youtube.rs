@@ -47,6 +47,7 @@ use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::json;
 use unicode_segmentation::UnicodeSegmentation;
 
+use crate::http::Transmit;
 use crate::{
     classify_response,
     http::{self, TokenResponse},
@@ -284,7 +285,7 @@ impl YoutubeAdapter {
             .header(CONTENT_TYPE, video.mime_type.as_str())
             .body(video.bytes.clone());
         let response = request
-            .send()
+            .transmit()
             .await
             .map_err(|e| AdapterError::from_transport_unsure(&e))?;
         let status = response.status();
@@ -316,7 +317,7 @@ impl YoutubeAdapter {
             .header(CONTENT_RANGE, format!("bytes */{size}"))
             .body(Vec::new());
         let response = request
-            .send()
+            .transmit()
             .await
             .map_err(|e| AdapterError::OutcomeUnknown {
                 message: format!(
@@ -478,7 +479,7 @@ impl PlatformAdapter for YoutubeAdapter {
                 .post(url)
                 .form(&[("token", token.expose_secret())]);
             let response = request
-                .send()
+                .transmit()
                 .await
                 .map_err(|e| AdapterError::from_transport(&e))?;
             let status = response.status();
@@ -611,7 +612,7 @@ async fn created_video(response: Response) -> Result<Video, AdapterError> {
 /// Sends a Google request that creates nothing; failures are classified with [`classify`].
 async fn google_send(request: RequestBuilder) -> Result<Response, AdapterError> {
     let response = request
-        .send()
+        .transmit()
         .await
         .map_err(|e| AdapterError::from_transport(&e))?;
     let status = response.status();

@@ -67,6 +67,12 @@ async fn a_429_waits_for_the_reset_then_publishes() {
         outcomes,
         [AttemptOutcome::RateLimited, AttemptOutcome::Success]
     );
+    let statuses: Vec<_> = attempts.iter().map(|a| a.http_status).collect();
+    assert_eq!(
+        statuses,
+        [Some(429), Some(201)],
+        "each call's HTTP status is logged"
+    );
     let waited = attempts[1].started_at - attempts[0].finished_at.unwrap();
     assert!(
         waited >= chrono::Duration::milliseconds(900),
@@ -95,7 +101,7 @@ async fn server_errors_are_retried_with_backoff_then_fail_the_target_and_announc
     assert_eq!(attempts.len(), 3, "max_attempts = 3 in tests");
     assert!(attempts
         .iter()
-        .all(|a| a.outcome == AttemptOutcome::Transient));
+        .all(|a| a.outcome == AttemptOutcome::Transient && a.http_status == Some(503)));
     assert_eq!(world.post(post).status, PostStatus::Failed);
     let failed = world.events("post.failed");
     assert_eq!(failed.len(), 1);
@@ -222,6 +228,10 @@ async fn a_tweet_accepted_but_unanswered_is_found_on_the_timeline_not_posted_twi
     let attempts = world.attempts(target.id);
     let outcomes: Vec<_> = attempts.iter().map(|a| a.outcome).collect();
     assert_eq!(outcomes, [AttemptOutcome::Unknown, AttemptOutcome::Success]);
+    assert_eq!(
+        attempts[0].http_status, None,
+        "no answer came, so no status"
+    );
     assert_eq!(attempts[1].response.as_ref().unwrap()["reconciled"], true);
     assert_eq!(world.events("post.published").len(), 1);
 }
