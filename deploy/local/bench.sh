@@ -15,3 +15,5 @@ echo "[bench] token refresh: ${BENCH_ACCOUNTS:-100000} accounts due at once, 2 t
 cargo bench -q -p token-refresher --bench refresh | grep '^bench '
 echo "[bench] publishing: ${BENCH_POSTS:-10000} posts due at the same second, then 200 posts due one by one" >&2
 cargo bench -q -p publisher --bench publish | grep '^bench '
+echo "[bench] memory: every service (release build) ready and idle" >&2
+bash deploy/local/idle-rss.sh
