@@ -123,24 +123,38 @@ pub fn mastodon_length(text: &str, chars_per_url: usize) -> usize {
     countable.graphemes(true).count()
 }
 
+/// What one account's own server says about its limits, where they differ from the platform's
+/// defaults: a Mastodon instance's `configuration.statuses` and `media_attachments` of
+/// `GET /api/v2/instance`, read when the instance was registered. `None` fields keep the
+/// descriptor's value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountLimits {
+    /// Characters per post (`max_characters`).
+    pub max_characters: Option<usize>,
+    /// What every link counts as (`characters_reserved_per_url`).
+    pub characters_per_url: Option<usize>,
+    /// Media items per post (`max_media_attachments`).
+    pub max_media: Option<usize>,
+}
+
 /// Every problem `descriptor.platform` would have with this post, in a stable order: text,
 /// presence, media, options. Empty means the platform should accept it.
 ///
-/// `text_limit_override` replaces the descriptor's limit where an account knows better
-/// (a Mastodon instance's own `max_characters`). Mastodon text is always counted with
-/// [`mastodon_length`].
+/// `account_limits` replace the descriptor's where the account's server knows better (a
+/// Mastodon instance's own limits). Mastodon text is always counted with [`mastodon_length`].
 pub fn check(
     descriptor: &Descriptor,
     text: &str,
     media: &[MediaFacts],
     options: &PostOptions,
-    text_limit_override: Option<usize>,
+    account_limits: Option<AccountLimits>,
 ) -> Vec<Problem> {
     let rules = Rules::of(descriptor.platform);
+    let limits = account_limits.unwrap_or_default();
     let mut problems = Vec::new();
-    check_text(descriptor, &rules, text, text_limit_override, &mut problems);
+    check_text(descriptor, &rules, text, &limits, &mut problems);
     check_presence(descriptor, text, media, &mut problems);
-    check_media(descriptor, &rules, media, &mut problems);
+    check_media(descriptor, &rules, media, &limits, &mut problems);
     check_options(descriptor, &rules, text, options, &mut problems);
     problems
 }
@@ -149,17 +163,20 @@ fn check_text(
     descriptor: &Descriptor,
     rules: &Rules,
     text: &str,
-    limit_override: Option<usize>,
+    limits: &AccountLimits,
     problems: &mut Vec<Problem>,
 ) {
     let platform = descriptor.platform;
     let capabilities = &descriptor.capabilities;
-    let limit = limit_override.unwrap_or(capabilities.text_limit);
+    let limit = limits.max_characters.unwrap_or(capabilities.text_limit);
+    let mastodon_note;
     let (length, who, note) = if platform == Platform::Mastodon {
+        let per_url = limits.characters_per_url.unwrap_or(MASTODON_CHARS_PER_URL);
+        mastodon_note = format!(" (links count as {per_url}, and a mention only by its @username)");
         (
-            mastodon_length(text, MASTODON_CHARS_PER_URL),
+            mastodon_length(text, per_url),
             "This Mastodon server",
-            " (links count as 23, and a mention only by its @username)",
+            mastodon_note.as_str(),
         )
     } else {
         let note = match capabilities.text_counting {
@@ -237,6 +254,7 @@ fn check_media(
     descriptor: &Descriptor,
     rules: &Rules,
     media: &[MediaFacts],
+    limits: &AccountLimits,
     problems: &mut Vec<Problem>,
 ) {
     let name = platform_name(descriptor.platform);
@@ -276,7 +294,7 @@ fn check_media(
         .filter(|(_, m)| m.kind == MediaKind::Image)
         .count();
     let videos = usable.len() - images;
-    let max = capabilities.max_media;
+    let max = limits.max_media.unwrap_or(capabilities.max_media);
     if rules.mixing {
         if usable.len() > max {
             problems.push(Problem::new(
@@ -1381,14 +1399,42 @@ mod tests {
         let d = mastodon::descriptor();
         let text = "a".repeat(600);
         assert_eq!(check_codes(&d, &text, &[]), ["text_too_long"]);
-        let with_instance_limit = check(&d, &text, &[], &PostOptions::default(), Some(1000));
+        let chars = |n| {
+            Some(AccountLimits {
+                max_characters: Some(n),
+                ..AccountLimits::default()
+            })
+        };
+        let with_instance_limit = check(&d, &text, &[], &PostOptions::default(), chars(1000));
         assert!(with_instance_limit.is_empty());
-        let problems = check(&d, &text, &[], &PostOptions::default(), Some(550));
+        let problems = check(&d, &text, &[], &PostOptions::default(), chars(550));
         assert_eq!(
             only(&problems).message,
             "This Mastodon server allows 550 characters (links count as 23, and a mention only \
              by its @username); this text is 600"
         );
+    }
+
+    #[test]
+    fn mastodon_uses_the_instances_link_length_and_media_limit_when_known() {
+        let d = mastodon::descriptor();
+        // 470 + 1 + a link: 494 where links count as 23, 501 where they count as 30.
+        let text = format!("{} https://example.com/{}", "a".repeat(470), "p".repeat(50));
+        assert!(check_codes(&d, &text, &[]).is_empty());
+        let instance = AccountLimits {
+            characters_per_url: Some(30),
+            max_media: Some(6),
+            ..AccountLimits::default()
+        };
+        let problems = check(&d, &text, &[], &PostOptions::default(), Some(instance));
+        assert_eq!(
+            only(&problems).message,
+            "This Mastodon server allows 500 characters (links count as 30, and a mention only \
+             by its @username); this text is 501"
+        );
+        // The default is 4 media; this instance allows 6.
+        assert_eq!(check_codes(&d, "hi", &jpegs(5)), ["too_many_media"]);
+        assert!(check(&d, "hi", &jpegs(5), &PostOptions::default(), Some(instance)).is_empty());
     }
 
     #[test]

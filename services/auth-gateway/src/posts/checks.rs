@@ -11,7 +11,10 @@ use db::{
     posts::MediaFacts,
     PgConnection,
 };
-use platform_adapters::{validate, MediaKind, PostOptions, Registry};
+use platform_adapters::{
+    validate::{self, AccountLimits},
+    MediaKind, PostOptions, Registry,
+};
 use serde::Serialize;
 use serde_json::json;
 
@@ -156,8 +159,8 @@ pub fn resolve(
                 }),
             }
         }
-        let limit = if platform == Platform::Mastodon {
-            mastodon_text_limit(conn, account)?
+        let limits = if platform == Platform::Mastodon {
+            mastodon_limits(conn, account)?
         } else {
             None
         };
@@ -167,7 +170,7 @@ pub fn resolve(
                 &text,
                 &facts,
                 &options,
-                limit,
+                limits,
             )
             .into_iter()
             .map(|p| ProblemView {
@@ -247,17 +250,22 @@ fn account_problems(account: &Account) -> Vec<ProblemView> {
     problem.into_iter().collect()
 }
 
-/// The Mastodon instance's own character limit, where it was read at registration.
-fn mastodon_text_limit(
+/// The Mastodon instance's own limits, where they were read at registration.
+fn mastodon_limits(
     conn: &mut PgConnection,
     account: &Account,
-) -> Result<Option<usize>, ApiError> {
+) -> Result<Option<AccountLimits>, ApiError> {
     let Some(instance) = account.instance_url.as_deref() else {
         return Ok(None);
     };
-    Ok(MastodonApp::find_by_instance(conn, instance)?
-        .and_then(|app| app.max_characters)
-        .and_then(|n| usize::try_from(n).ok()))
+    let size = |n: Option<i32>| n.and_then(|n| usize::try_from(n).ok());
+    Ok(
+        MastodonApp::find_by_instance(conn, instance)?.map(|app| AccountLimits {
+            max_characters: size(app.max_characters),
+            characters_per_url: size(app.characters_reserved_per_url),
+            max_media: size(app.max_media_attachments),
+        }),
+    )
 }
 
 #[cfg(test)]

@@ -192,6 +192,59 @@ async fn a_text_too_long_for_x_but_fine_for_linkedin_is_a_422_naming_x_that_crea
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_mastodon_post_is_checked_against_its_own_instances_limits() {
+    const INSTANCE: &str = "https://big.example";
+    let app = spawn_app().await;
+    let mastodon = account(&app, "alice", Platform::Mastodon);
+    diesel::sql_query("UPDATE social_accounts SET instance_url = $1 WHERE id = $2")
+        .bind::<sql_types::Text, _>(INSTANCE)
+        .bind::<sql_types::Uuid, _>(mastodon.0)
+        .execute(&mut app.db.conn())
+        .unwrap();
+    // What registering the instance read from its GET /api/v2/instance.
+    diesel::sql_query(
+        "INSERT INTO mastodon_apps (instance, client_id, client_secret_enc, key_id, redirect_uri, \
+         scopes, max_characters, max_media_attachments, characters_reserved_per_url) \
+         VALUES ($1, 'client', '\\x00', 'k1', 'http://127.0.0.1/cb', 'read write', 1000, 6, 30)",
+    )
+    .bind::<sql_types::Text, _>(INSTANCE)
+    .execute(&mut app.db.conn())
+    .unwrap();
+
+    // 600 characters and 5 images: too much for Mastodon's defaults (500, 4), fine here.
+    let images: Vec<MediaId> = (0..5).map(|_| image(&app, "alice")).collect();
+    let (status, body) = create(
+        &app,
+        "alice",
+        json!({"text": "a".repeat(600), "account_ids": [mastodon], "media_ids": images}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // Links count as this instance's 30, so 970 + 1 + 30 = 1001 is over its 1000.
+    let link = format!("https://example.com/{}", "p".repeat(100));
+    let (status, body) = create(
+        &app,
+        "alice",
+        json!({"text": format!("{} {link}", "a".repeat(970)), "account_ids": [mastodon]}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let problem = &body["error"]["details"]["targets"][0]["problems"][0];
+    assert_eq!(problem["code"], "text_too_long");
+    assert!(
+        problem["message"]
+            .as_str()
+            .unwrap()
+            .contains("allows 1000 characters (links count as 30"),
+        "{problem}"
+    );
+    assert_eq!(rows(&app).0, 1, "the refusal created nothing");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn instagram_without_media_is_refused_and_with_an_image_accepted() {
     let app = spawn_app().await;
     let ig = account(&app, "alice", Platform::Instagram);
