@@ -567,6 +567,25 @@ impl PostAttempt {
             .load(conn)
     }
 
+    /// Serializes, until the transaction ends, everyone who counts these accounts' attempts
+    /// against a publishing limit and then starts one (an advisory lock per account, taken in
+    /// id order so two batches cannot deadlock). Without it, two publishes of one account could
+    /// both see one slot left and both take it.
+    pub fn lock_for_counting(conn: &mut PgConnection, accounts: &[AccountId]) -> QueryResult<()> {
+        /// Namespace of these advisory locks (the first key), so they collide with no other.
+        const COUNTING: i32 = 0x5042_4331; // "PBC1"
+        let mut accounts = accounts.to_vec();
+        accounts.sort_unstable();
+        accounts.dedup();
+        for account in accounts {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2::text))")
+                .bind::<sql_types::Integer, _>(COUNTING)
+                .bind::<sql_types::Uuid, _>(account)
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+
     /// Start times of the account's attempts since `since` that count against a platform's
     /// publishing limit (published, or possibly published), newest first, at most `limit`.
     pub fn counted_since(

@@ -22,7 +22,8 @@ use db::{
 };
 use events::Outbox;
 use platform_adapters::{
-    AccountRef, AdapterError, PlatformAdapter, PostOptions, PublishRequest, Published, Registry,
+    AccountRef, AdapterError, PlatformAdapter, PostOptions, PublishLimit, PublishRequest,
+    Published, Registry,
 };
 use service_kit::tokens;
 use tokio::sync::Semaphore;
@@ -34,7 +35,7 @@ use crate::{
     media::MediaLoader,
     metrics::PublishMetrics,
     outcome::{self, Next, RetryPolicy},
-    record::{Decision, Outcome, RecordOutcomes, StartAttempt, StartAttempts},
+    record::{Decision, Outcome, RecordOutcomes, StartAttempt, StartAttempts, Started},
     SERVICE,
 };
 
@@ -261,12 +262,13 @@ impl Publisher {
                 };
                 // Log the lookup that settled it as the successful call.
                 let target_id = target.id;
-                let Some(attempt) = self
+                let Started::Attempt(attempt) = self
                     .starts
                     .submit(StartAttempt {
                         target: target_id,
                         account: account_id,
                         lease,
+                        limit: None,
                     })
                     .await?
                 else {
@@ -290,10 +292,6 @@ impl Publisher {
             }
         }
 
-        if let Some(decision) = self.over_publish_limit(adapter.as_ref(), &target).await? {
-            return self.store(&target, lease, None, decision).await;
-        }
-
         let _gate = self.gates.enter(account.id).await;
         // Checked after the gate: a pause may have begun while this publish waited for it.
         if let Some(until) = self.pauses.paused_until(target.platform, Utc::now()) {
@@ -315,17 +313,23 @@ impl Publisher {
             return self.store(&target, lease, None, decision).await;
         }
         let target_id = target.id;
-        let Some(attempt) = self
-            .starts
-            .submit(StartAttempt {
-                target: target_id,
-                account: account_id,
-                lease,
-            })
-            .await?
-        else {
-            tracing::info!(target.id = %target.id, "lease lost before publishing; another publisher has the target");
-            return Ok(());
+        let limit = adapter.descriptor().capabilities.publish_limit;
+        let start = StartAttempt {
+            target: target_id,
+            account: account_id,
+            lease,
+            limit,
+        };
+        let attempt = match (self.starts.submit(start).await?, limit) {
+            (Started::Attempt(attempt), _) => attempt,
+            (Started::OverLimit { free_at }, Some(limit)) => {
+                let decision = self.deferred_by_limit(&target, limit, free_at);
+                return self.store(&target, lease, None, decision).await;
+            }
+            (Started::LeaseLost | Started::OverLimit { .. }, _) => {
+                tracing::info!(target.id = %target.id, "lease lost before publishing; another publisher has the target");
+                return Ok(());
+            }
         };
         let started = std::time::Instant::now();
         let call = platform_adapters::http::observe(adapter.publish(&account_ref, &request));
@@ -489,36 +493,19 @@ impl Publisher {
         }
     }
 
-    /// Defers the target when the account used up the platform's documented publishing
-    /// limit (e.g. Instagram's 100 posts per 24 hours), instead of earning a refusal.
-    async fn over_publish_limit(
+    /// Defers the target until `at`, when its account is back under the platform's documented
+    /// publishing limit (e.g. Instagram's 100 posts per 24 hours), instead of earning a refusal.
+    fn deferred_by_limit(
         &self,
-        adapter: &dyn PlatformAdapter,
         target: &PostTarget,
-    ) -> Result<Option<Decision>, PublishError> {
-        let Some(limit) = adapter.descriptor().capabilities.publish_limit else {
-            return Ok(None);
-        };
-        let window = chrono::Duration::from_std(limit.window).unwrap_or_default();
-        let account = target.account_id;
-        let since = Utc::now() - window;
-        let recent = self
-            .db
-            .query(move |conn| {
-                PostAttempt::counted_since(conn, account, since, i64::from(limit.max))
-            })
-            .await?;
-        if recent.len() < limit.max as usize {
-            return Ok(None);
-        }
-        let at = recent
-            .last()
-            .map_or_else(Utc::now, |oldest| *oldest + window);
+        limit: PublishLimit,
+        at: DateTime<Utc>,
+    ) -> Decision {
         self.metrics
             .deferred
             .with_label_values(&[target.platform.as_str()])
             .inc();
-        Ok(Some(Decision::Wait {
+        Decision::Wait {
             status: TargetStatus::Scheduled,
             at,
             code: "publish_limit",
@@ -529,7 +516,7 @@ impl Publisher {
                 window_text(limit.window),
                 at.to_rfc3339()
             ),
-        }))
+        }
     }
 
     fn decide(&self, err: &AdapterError, target: &PostTarget, attempt_no: i32) -> Decision {

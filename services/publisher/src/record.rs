@@ -10,7 +10,7 @@ use db::{
     PgConnection,
 };
 use events::{ExpiringReason, PostFailed, PostPublished, TokenExpiring};
-use platform_adapters::Published;
+use platform_adapters::{PublishLimit, Published};
 
 use crate::{group_commit::Batch, publish::OUTBOX};
 
@@ -34,28 +34,66 @@ pub enum Decision {
     },
 }
 
-/// Marks an attempt in flight on a target held under `lease`.
+/// Marks an attempt in flight on a target held under `lease`, unless the account has used up
+/// `limit` (the platform's documented publishing limit, if it has one).
 #[derive(Debug)]
 pub struct StartAttempt {
     pub target: PostTargetId,
     pub account: AccountId,
     pub lease: DateTime<Utc>,
+    pub limit: Option<PublishLimit>,
 }
 
-/// The writer of [`StartAttempt`]s. Output `None`: the lease was lost.
+/// What came of a [`StartAttempt`].
+#[derive(Debug)]
+pub enum Started {
+    /// The attempt is committed in flight: call the platform.
+    Attempt(PostAttempt),
+    /// Another publisher holds the target now.
+    LeaseLost,
+    /// The account used up its publishing limit; the oldest counted post leaves the window
+    /// at `free_at`.
+    OverLimit { free_at: DateTime<Utc> },
+}
+
+/// The writer of [`StartAttempt`]s. Counting against a limit and starting the attempt happen
+/// in one transaction under the account's counting lock, so concurrent publishes (in this
+/// replica or another) can never take the same last slot.
 #[derive(Debug)]
 pub struct StartAttempts;
 
 impl Batch for StartAttempts {
     type Job = StartAttempt;
-    type Output = Option<PostAttempt>;
+    type Output = Started;
 
-    fn run(
-        &self,
-        conn: &mut PgConnection,
-        job: &StartAttempt,
-    ) -> diesel::QueryResult<Self::Output> {
-        PostAttempt::start(conn, job.target, job.account, job.lease)
+    fn prepare(&self, conn: &mut PgConnection, jobs: &[StartAttempt]) -> diesel::QueryResult<()> {
+        let limited: Vec<AccountId> = jobs
+            .iter()
+            .filter(|job| job.limit.is_some())
+            .map(|job| job.account)
+            .collect();
+        PostAttempt::lock_for_counting(conn, &limited)
+    }
+
+    fn run(&self, conn: &mut PgConnection, job: &StartAttempt) -> diesel::QueryResult<Started> {
+        if let Some(limit) = job.limit {
+            let window = chrono::Duration::from_std(limit.window).unwrap_or_default();
+            let max = i64::from(limit.max);
+            // Attempts started earlier in this transaction count too: they are visible here.
+            let recent = PostAttempt::counted_since(conn, job.account, Utc::now() - window, max)?;
+            if recent.len() as i64 >= max {
+                let free_at = recent
+                    .last()
+                    .map_or_else(Utc::now, |oldest| *oldest + window);
+                return Ok(Started::OverLimit { free_at });
+            }
+        }
+        Ok(
+            match PostAttempt::start(conn, job.target, job.account, job.lease)? {
+                Some(attempt) => Started::Attempt(attempt),
+                None => Started::LeaseLost,
+            },
+        )
     }
 }
 

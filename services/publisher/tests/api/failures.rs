@@ -379,3 +379,80 @@ async fn an_app_wide_limit_holds_back_every_account_without_calling_the_platform
         "waiting is not failing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_posts_of_an_account_with_one_slot_left_publish_exactly_one() {
+    use db::diesel::{self, sql_types, RunQueryDsl};
+    const USER: &str = "2244994945";
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"data": {"id": "1", "text": "x"}}))
+                .set_delay(Duration::from_millis(200)),
+        )
+        .mount(&server)
+        .await;
+    let mut world = world().await;
+    for (key, value) in [
+        ("platforms.x.client_id", "x-client".to_owned()),
+        ("platforms.x.client_secret", "x-secret".to_owned()),
+        ("platforms.x.api_base", server.uri()),
+        ("platforms.x.upload_base", server.uri()),
+        ("publisher.per_account_concurrency", "4".to_owned()),
+    ] {
+        world.set(key, &value);
+    }
+    let account = world.account_with_token(Platform::X, USER, "x-token");
+    // 99 of X's 100 posts per 15 minutes used: one slot left.
+    let earlier = world.schedule(&[account], "earlier", Utc::now());
+    let earlier_target = world.targets(earlier)[0].id;
+    diesel::sql_query(
+        "INSERT INTO post_attempts (target_id, account_id, attempt_no, started_at, finished_at, outcome) \
+         SELECT $1, $2, n, now() - interval '10 minutes' + n * interval '1 second', now(), 'success' \
+         FROM generate_series(1, 99) AS n",
+    )
+    .bind::<sql_types::Uuid, _>(earlier_target.0)
+    .bind::<sql_types::Uuid, _>(account.0)
+    .execute(&mut world.db.conn())
+    .unwrap();
+    diesel::sql_query("UPDATE post_targets SET status = 'published' WHERE id = $1")
+        .bind::<sql_types::Uuid, _>(earlier_target.0)
+        .execute(&mut world.db.conn())
+        .unwrap();
+
+    // Four posts due at once, published side by side (4 calls per account allowed).
+    let now = Utc::now();
+    let posts: Vec<_> = (0..4)
+        .map(|i| world.schedule(&[account], &format!("post {i}"), now))
+        .collect();
+    world.start_publisher().await;
+    eventually(
+        Duration::from_secs(10),
+        "every target settled or deferred",
+        || async {
+            posts.iter().all(|p| {
+                let target = &world.targets(*p)[0];
+                target.status == TargetStatus::Published
+                    || target.error_code.as_deref() == Some("publish_limit")
+            })
+        },
+    )
+    .await;
+
+    let statuses: Vec<_> = posts.iter().map(|p| world.targets(*p)[0].status).collect();
+    let published = statuses
+        .iter()
+        .filter(|s| **s == TargetStatus::Published)
+        .count();
+    assert_eq!(
+        published, 1,
+        "exactly the one free slot was used: {statuses:?}"
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "one call, not one per concurrent publish"
+    );
+}
