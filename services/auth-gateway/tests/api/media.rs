@@ -372,6 +372,31 @@ async fn the_signed_content_url_serves_the_file_and_refuses_tampering() {
     assert_eq!(response.bytes().await.unwrap().to_vec(), png(4, 3));
     let head = app.http.head(&url).send().await.unwrap();
     assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["accept-ranges"], "bytes");
+
+    // A fetcher resuming a download gets the bytes it asked for.
+    let whole = png(4, 3);
+    let part = app
+        .http
+        .get(&url)
+        .header("range", "bytes=8-15")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        part.headers()["content-range"],
+        format!("bytes 8-15/{}", whole.len()).as_str()
+    );
+    assert_eq!(part.bytes().await.unwrap().to_vec(), whole[8..=15].to_vec());
+    let past_the_end = app
+        .http
+        .get(&url)
+        .header("range", format!("bytes={}-", whole.len()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(past_the_end.status(), StatusCode::RANGE_NOT_SATISFIABLE);
 
     let forbidden = |response: Response| async move {
         assert_eq!(response.status(), StatusCode::FORBIDDEN);

@@ -1,8 +1,10 @@
 //! `GET /v1/media/{id}/content?expires=&sig=`.
 
+use std::ops::RangeInclusive;
+
 use actix_web::{
     http::header::{self, CacheControl, CacheDirective, ContentType},
-    web, HttpResponse,
+    web, HttpRequest, HttpResponse,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -22,11 +24,15 @@ pub struct ContentQuery {
 
 /// The file itself. No bearer token: the signature is the authorization, because platforms
 /// (Instagram, Threads, Pinterest) fetch media by URL. URLs come from the media views and
-/// from the publisher; a missing, wrong or expired signature answers 403.
+/// from the publisher; a missing, wrong or expired signature answers 403. A single byte range
+/// (`Range: bytes=…`) is served as a 206, so a fetcher can resume a large video.
 #[utoipa::path(get, path = "/v1/media/{id}/content", tag = "media", params(("id" = String, Path), ContentQuery),
     responses((status = 200, description = "The file, with its stored Content-Type", content_type = "application/octet-stream"),
+        (status = 206, description = "The requested byte range of the file"),
+        (status = 416, description = "The requested range lies outside the file"),
         (status = 403, description = "Missing, invalid or expired signature"), (status = 404, description = "Deleted")))]
 pub async fn content(
+    request: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
     query: web::Query<ContentQuery>,
@@ -38,13 +44,107 @@ pub async fn content(
         .parse()
         .map(ContentType)
         .unwrap_or(ContentType::octet_stream());
-    Ok(HttpResponse::Ok()
+    let len = bytes.len() as u64;
+    let range = request
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok());
+    let (mut response, body) = match byte_range(range, len) {
+        Wanted::Whole => (HttpResponse::Ok(), bytes),
+        Wanted::Part(part) => {
+            let mut response = HttpResponse::PartialContent();
+            response.insert_header((
+                header::CONTENT_RANGE,
+                format!("bytes {}-{}/{len}", part.start(), part.end()),
+            ));
+            let (start, end) = (*part.start() as usize, *part.end() as usize);
+            (response, bytes.slice(start..=end))
+        }
+        Wanted::Unsatisfiable => {
+            return Ok(HttpResponse::RangeNotSatisfiable()
+                .insert_header((header::CONTENT_RANGE, format!("bytes */{len}")))
+                .finish());
+        }
+    };
+    Ok(response
         .insert_header(content_type)
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
         // Caches may keep it no longer than the URL is valid.
         .insert_header(CacheControl(vec![
             CacheDirective::Private,
             CacheDirective::MaxAge(u32::try_from(remaining_secs).unwrap_or(u32::MAX)),
         ]))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .body(bytes))
+        .body(body))
+}
+
+/// What a `Range` header asks of a file of `len` bytes.
+#[derive(Debug, PartialEq, Eq)]
+enum Wanted {
+    Whole,
+    Part(RangeInclusive<u64>),
+    Unsatisfiable,
+}
+
+/// Reads a `Range` header (RFC 9110 §14.1.2): one `bytes=` range, as `a-b`, `a-` or `-n`.
+/// Anything else (other units, several ranges, a malformed header) gets the whole file, which
+/// the RFC allows a server to send instead.
+fn byte_range(header: Option<&str>, len: u64) -> Wanted {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return Wanted::Whole;
+    };
+    if spec.contains(',') {
+        return Wanted::Whole;
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return Wanted::Whole;
+    };
+    let number = |s: &str| s.trim().parse::<u64>().ok();
+    let range = match (first.trim().is_empty(), number(first), number(last)) {
+        // The last n bytes.
+        (true, _, Some(suffix)) if suffix > 0 => len.saturating_sub(suffix)..=len.saturating_sub(1),
+        (true, _, _) => return Wanted::Unsatisfiable,
+        (false, Some(start), None) if last.trim().is_empty() => start..=len.saturating_sub(1),
+        (false, Some(start), Some(end)) if start <= end => start..=end.min(len.saturating_sub(1)),
+        _ => return Wanted::Whole,
+    };
+    if len == 0 || *range.start() >= len {
+        Wanted::Unsatisfiable
+    } else {
+        Wanted::Part(range)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_single_byte_range_is_read_in_each_of_its_forms() {
+        assert_eq!(byte_range(Some("bytes=0-99"), 1000), Wanted::Part(0..=99));
+        assert_eq!(
+            byte_range(Some("bytes=900-"), 1000),
+            Wanted::Part(900..=999)
+        );
+        assert_eq!(
+            byte_range(Some("bytes=-100"), 1000),
+            Wanted::Part(900..=999)
+        );
+        assert_eq!(
+            byte_range(Some("bytes=990-2000"), 1000),
+            Wanted::Part(990..=999)
+        );
+        assert_eq!(byte_range(Some("bytes=-5000"), 1000), Wanted::Part(0..=999));
+    }
+
+    #[test]
+    fn a_range_past_the_end_is_unsatisfiable_and_anything_else_gets_the_whole_file() {
+        assert_eq!(byte_range(Some("bytes=1000-"), 1000), Wanted::Unsatisfiable);
+        assert_eq!(byte_range(Some("bytes=-0"), 1000), Wanted::Unsatisfiable);
+        assert_eq!(byte_range(None, 1000), Wanted::Whole);
+        assert_eq!(byte_range(Some("bytes=0-1,5-9"), 1000), Wanted::Whole);
+        assert_eq!(byte_range(Some("items=0-1"), 1000), Wanted::Whole);
+        assert_eq!(byte_range(Some("bytes=9-1"), 1000), Wanted::Whole);
+        assert_eq!(byte_range(Some("bytes=x-"), 1000), Wanted::Whole);
+    }
 }
