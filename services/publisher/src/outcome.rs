@@ -108,24 +108,19 @@ pub fn after_failure(
             message: format!("{platform} kept failing after {attempts} attempts: {err}"),
             urgent_refresh: false,
         },
-        AdapterError::RateLimited { retry_after } => {
+        AdapterError::RateLimited { retry_after } | AdapterError::AppRateLimited { retry_after } => {
             let wait = retry_after.unwrap_or(policy.rate_limit_wait);
+            let (code, whom) = match err {
+                AdapterError::AppRateLimited { .. } => {
+                    ("app_rate_limited", "this application (all its accounts)")
+                }
+                _ => ("rate_limited", "this account"),
+            };
             Next::Retry {
                 at: now + chrono_duration(wait),
-                code: "rate_limited",
+                code,
                 message: format!(
-                    "{platform} is rate limiting this account; trying again in {}s",
-                    wait.as_secs().max(1)
-                ),
-            }
-        }
-        AdapterError::AppRateLimited { retry_after } => {
-            let wait = retry_after.unwrap_or(policy.rate_limit_wait);
-            Next::Retry {
-                at: now + chrono_duration(wait),
-                code: "app_rate_limited",
-                message: format!(
-                    "{platform}'s limit for this application (all accounts) is used up; trying again in {}s",
+                    "{platform} is rate limiting {whom}; trying again in {}s",
                     wait.as_secs().max(1)
                 ),
             }

@@ -162,31 +162,34 @@ fn target_result(decision: &Decision, target: &PostTarget, now: DateTime<Utc>) -
             last_error: None,
             published_at: Some(now),
         },
-        Decision::Failed { code, message, .. } => TargetResult {
-            status: TargetStatus::Failed,
-            next_attempt_at: target.next_attempt_at,
-            lease_until: None,
-            platform_post_id: None,
-            url: None,
-            error_code: Some((*code).to_owned()),
-            last_error: Some(message.clone()),
-            published_at: None,
-        },
+        Decision::Failed { code, message, .. } => {
+            unpublished(TargetStatus::Failed, target.next_attempt_at, code, message)
+        }
         Decision::Wait {
             status,
             at,
             code,
             message,
-        } => TargetResult {
-            status: *status,
-            next_attempt_at: *at,
-            lease_until: None,
-            platform_post_id: None,
-            url: None,
-            error_code: Some((*code).to_owned()),
-            last_error: Some(message.clone()),
-            published_at: None,
-        },
+        } => unpublished(*status, *at, code, message),
+    }
+}
+
+/// A target that is not on the platform: failed, or waiting until `next_attempt_at`.
+fn unpublished(
+    status: TargetStatus,
+    next_attempt_at: DateTime<Utc>,
+    code: &str,
+    message: &str,
+) -> TargetResult {
+    TargetResult {
+        status,
+        next_attempt_at,
+        lease_until: None,
+        platform_post_id: None,
+        url: None,
+        error_code: Some(code.to_owned()),
+        last_error: Some(message.to_owned()),
+        published_at: None,
     }
 }
 

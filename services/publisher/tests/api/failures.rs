@@ -21,6 +21,38 @@ async fn against(server: &MockServer) -> World {
     world
 }
 
+/// A world whose X points at `server`.
+async fn against_x(server: &MockServer) -> World {
+    let mut world = world().await;
+    world.set("platforms.x.client_id", "x-client");
+    world.set("platforms.x.client_secret", "x-secret");
+    world.set("platforms.x.api_base", &server.uri());
+    world.set("platforms.x.upload_base", &server.uri());
+    world
+}
+
+/// `n` successful posts of `account` in the last 10 minutes (one a second, the oldest first),
+/// as they count against a platform's publishing limit.
+fn published_recently(world: &World, account: db::domain::AccountId, n: i32) {
+    use db::diesel::{self, sql_types, RunQueryDsl};
+    let earlier = world.schedule(&[account], "earlier", Utc::now());
+    let earlier_target = world.targets(earlier)[0].id;
+    diesel::sql_query(
+        "INSERT INTO post_attempts (target_id, account_id, attempt_no, started_at, finished_at, outcome) \
+         SELECT $1, $2, n, now() - interval '10 minutes' + n * interval '1 second', now(), 'success' \
+         FROM generate_series(1, $3) AS n",
+    )
+    .bind::<sql_types::Uuid, _>(earlier_target.0)
+    .bind::<sql_types::Uuid, _>(account.0)
+    .bind::<sql_types::Integer, _>(n)
+    .execute(&mut world.db.conn())
+    .unwrap();
+    diesel::sql_query("UPDATE post_targets SET status = 'published' WHERE id = $1")
+        .bind::<sql_types::Uuid, _>(earlier_target.0)
+        .execute(&mut world.db.conn())
+        .unwrap();
+}
+
 fn created(id: &str) -> ResponseTemplate {
     ResponseTemplate::new(201).set_body_json(json!({
         "id": id, "text": "hello", "media_ids": [], "url": format!("http://sim.test/u/user0/posts/{id}"),
@@ -198,15 +230,7 @@ async fn a_tweet_accepted_but_unanswered_is_found_on_the_timeline_not_posted_twi
         })))
         .mount(&server)
         .await;
-    let mut world = world().await;
-    for (key, value) in [
-        ("platforms.x.client_id", "x-client".to_owned()),
-        ("platforms.x.client_secret", "x-secret".to_owned()),
-        ("platforms.x.api_base", server.uri()),
-        ("platforms.x.upload_base", server.uri()),
-    ] {
-        world.set(key, &value);
-    }
+    let mut world = against_x(&server).await;
     let account = world.account_with_token(Platform::X, USER, "x-token");
     let post = world.schedule(&[account], "launch day", Utc::now());
     world.start_publisher().await;
@@ -238,7 +262,6 @@ async fn a_tweet_accepted_but_unanswered_is_found_on_the_timeline_not_posted_twi
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_account_at_its_platform_publishing_limit_waits_without_calling_the_platform() {
-    use db::diesel::{self, sql_types, RunQueryDsl};
     const USER: &str = "2244994945";
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -248,32 +271,10 @@ async fn an_account_at_its_platform_publishing_limit_waits_without_calling_the_p
         )
         .mount(&server)
         .await;
-    let mut world = world().await;
-    for (key, value) in [
-        ("platforms.x.client_id", "x-client".to_owned()),
-        ("platforms.x.client_secret", "x-secret".to_owned()),
-        ("platforms.x.api_base", server.uri()),
-        ("platforms.x.upload_base", server.uri()),
-    ] {
-        world.set(key, &value);
-    }
+    let mut world = against_x(&server).await;
     let account = world.account_with_token(Platform::X, USER, "x-token");
     // 100 posts in the last 15 minutes: X's per-user limit for POST /2/tweets, used up.
-    let earlier = world.schedule(&[account], "earlier", Utc::now());
-    let earlier_target = world.targets(earlier)[0].id;
-    diesel::sql_query(
-        "INSERT INTO post_attempts (target_id, account_id, attempt_no, started_at, finished_at, outcome) \
-         SELECT $1, $2, n, now() - interval '10 minutes' + n * interval '1 second', now(), 'success' \
-         FROM generate_series(1, 100) AS n",
-    )
-    .bind::<sql_types::Uuid, _>(earlier_target.0)
-    .bind::<sql_types::Uuid, _>(account.0)
-    .execute(&mut world.db.conn())
-    .unwrap();
-    diesel::sql_query("UPDATE post_targets SET status = 'published' WHERE id = $1")
-        .bind::<sql_types::Uuid, _>(earlier_target.0)
-        .execute(&mut world.db.conn())
-        .unwrap();
+    published_recently(&world, account, 100);
 
     let post = world.schedule(&[account], "one too many", Utc::now());
     world.start_publisher().await;
@@ -317,15 +318,7 @@ async fn an_app_wide_limit_holds_back_every_account_without_calling_the_platform
         )
         .mount(&server)
         .await;
-    let mut world = world().await;
-    for (key, value) in [
-        ("platforms.x.client_id", "x-client".to_owned()),
-        ("platforms.x.client_secret", "x-secret".to_owned()),
-        ("platforms.x.api_base", server.uri()),
-        ("platforms.x.upload_base", server.uri()),
-    ] {
-        world.set(key, &value);
-    }
+    let mut world = against_x(&server).await;
     let first_account = world.account_with_token(Platform::X, "1001", "x-token-1");
     let other_account = world.account_with_token(Platform::X, "1002", "x-token-2");
     let first = world.schedule(&[first_account], "first", Utc::now());
@@ -382,7 +375,6 @@ async fn an_app_wide_limit_holds_back_every_account_without_calling_the_platform
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_posts_of_an_account_with_one_slot_left_publish_exactly_one() {
-    use db::diesel::{self, sql_types, RunQueryDsl};
     const USER: &str = "2244994945";
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -394,33 +386,11 @@ async fn concurrent_posts_of_an_account_with_one_slot_left_publish_exactly_one()
         )
         .mount(&server)
         .await;
-    let mut world = world().await;
-    for (key, value) in [
-        ("platforms.x.client_id", "x-client".to_owned()),
-        ("platforms.x.client_secret", "x-secret".to_owned()),
-        ("platforms.x.api_base", server.uri()),
-        ("platforms.x.upload_base", server.uri()),
-        ("publisher.per_account_concurrency", "4".to_owned()),
-    ] {
-        world.set(key, &value);
-    }
+    let mut world = against_x(&server).await;
+    world.set("publisher.per_account_concurrency", "4");
     let account = world.account_with_token(Platform::X, USER, "x-token");
     // 99 of X's 100 posts per 15 minutes used: one slot left.
-    let earlier = world.schedule(&[account], "earlier", Utc::now());
-    let earlier_target = world.targets(earlier)[0].id;
-    diesel::sql_query(
-        "INSERT INTO post_attempts (target_id, account_id, attempt_no, started_at, finished_at, outcome) \
-         SELECT $1, $2, n, now() - interval '10 minutes' + n * interval '1 second', now(), 'success' \
-         FROM generate_series(1, 99) AS n",
-    )
-    .bind::<sql_types::Uuid, _>(earlier_target.0)
-    .bind::<sql_types::Uuid, _>(account.0)
-    .execute(&mut world.db.conn())
-    .unwrap();
-    diesel::sql_query("UPDATE post_targets SET status = 'published' WHERE id = $1")
-        .bind::<sql_types::Uuid, _>(earlier_target.0)
-        .execute(&mut world.db.conn())
-        .unwrap();
+    published_recently(&world, account, 99);
 
     // Four posts due at once, published side by side (4 calls per account allowed).
     let now = Utc::now();
