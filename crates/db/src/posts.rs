@@ -568,19 +568,26 @@ impl PostAttempt {
     }
 
     /// Serializes, until the transaction ends, everyone who counts these accounts' attempts
-    /// against a publishing limit and then starts one (an advisory lock per account, taken in
-    /// id order so two batches cannot deadlock). Without it, two publishes of one account could
-    /// both see one slot left and both take it.
+    /// against a publishing limit and then starts one. Without it, two publishes of one
+    /// account could both see one slot left and both take it. One advisory lock per account,
+    /// keyed by the random tail of its id and taken in key order, so two batches cannot
+    /// deadlock (two accounts sharing a key merely wait for each other).
     pub fn lock_for_counting(conn: &mut PgConnection, accounts: &[AccountId]) -> QueryResult<()> {
         /// Namespace of these advisory locks (the first key), so they collide with no other.
         const COUNTING: i32 = 0x5042_4331; // "PBC1"
-        let mut accounts = accounts.to_vec();
-        accounts.sort_unstable();
-        accounts.dedup();
-        for account in accounts {
-            diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2::text))")
+        let mut keys: Vec<i32> = accounts
+            .iter()
+            .map(|account| {
+                let bytes = account.0.as_bytes();
+                i32::from_be_bytes([bytes[12], bytes[13], bytes[14], bytes[15]])
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for key in keys {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
                 .bind::<sql_types::Integer, _>(COUNTING)
-                .bind::<sql_types::Uuid, _>(account)
+                .bind::<sql_types::Integer, _>(key)
                 .execute(conn)?;
         }
         Ok(())

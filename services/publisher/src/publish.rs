@@ -313,20 +313,19 @@ impl Publisher {
             return self.store(&target, lease, None, decision).await;
         }
         let target_id = target.id;
-        let limit = adapter.descriptor().capabilities.publish_limit;
         let start = StartAttempt {
             target: target_id,
             account: account_id,
             lease,
-            limit,
+            limit: adapter.descriptor().capabilities.publish_limit,
         };
-        let attempt = match (self.starts.submit(start).await?, limit) {
-            (Started::Attempt(attempt), _) => attempt,
-            (Started::OverLimit { free_at }, Some(limit)) => {
+        let attempt = match self.starts.submit(start).await? {
+            Started::Attempt(attempt) => attempt,
+            Started::OverLimit { limit, free_at } => {
                 let decision = self.deferred_by_limit(&target, limit, free_at);
                 return self.store(&target, lease, None, decision).await;
             }
-            (Started::LeaseLost | Started::OverLimit { .. }, _) => {
+            Started::LeaseLost => {
                 tracing::info!(target.id = %target.id, "lease lost before publishing; another publisher has the target");
                 return Ok(());
             }

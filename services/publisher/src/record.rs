@@ -51,9 +51,11 @@ pub enum Started {
     Attempt(PostAttempt),
     /// Another publisher holds the target now.
     LeaseLost,
-    /// The account used up its publishing limit; the oldest counted post leaves the window
-    /// at `free_at`.
-    OverLimit { free_at: DateTime<Utc> },
+    /// The account used up `limit`; the oldest counted post leaves the window at `free_at`.
+    OverLimit {
+        limit: PublishLimit,
+        free_at: DateTime<Utc>,
+    },
 }
 
 /// The writer of [`StartAttempt`]s. Counting against a limit and starting the attempt happen
@@ -85,7 +87,7 @@ impl Batch for StartAttempts {
                 let free_at = recent
                     .last()
                     .map_or_else(Utc::now, |oldest| *oldest + window);
-                return Ok(Started::OverLimit { free_at });
+                return Ok(Started::OverLimit { limit, free_at });
             }
         }
         Ok(
