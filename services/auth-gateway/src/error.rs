@@ -5,7 +5,10 @@
 //! transaction). Anything unexpected is logged once, with its cause chain, and answered as an
 //! opaque 500: internals never reach the client.
 
-use actix_web::{http::StatusCode, HttpResponse, ResponseError};
+use actix_web::{
+    http::{header, StatusCode},
+    HttpResponse, ResponseError,
+};
 use platform_adapters::AdapterError;
 use serde_json::json;
 
@@ -55,6 +58,17 @@ pub enum ApiError {
         code: &'static str,
         /// For people.
         message: String,
+    },
+    /// 503: the gateway is at capacity for this kind of request; try again after
+    /// `retry_after_secs`.
+    #[error("{message}")]
+    Busy {
+        /// Machine-readable reason.
+        code: &'static str,
+        /// For people.
+        message: String,
+        /// Sent as `Retry-After`.
+        retry_after_secs: u64,
     },
     /// The platform refused or failed; the class decides the status.
     #[error(transparent)]
@@ -115,7 +129,8 @@ impl ApiError {
             Self::BadRequest { code, .. }
             | Self::Conflict { code, .. }
             | Self::Unprocessable { code, .. }
-            | Self::Refused { code, .. } => code,
+            | Self::Refused { code, .. }
+            | Self::Busy { code, .. } => code,
             Self::Platform(AdapterError::NeedsReauth { .. }) => "platform_unauthorized",
             Self::Platform(
                 AdapterError::RateLimited { .. } | AdapterError::AppRateLimited { .. },
@@ -157,6 +172,7 @@ impl ResponseError for ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Refused { status, .. } => *status,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Platform(
                 AdapterError::RateLimited { .. } | AdapterError::AppRateLimited { .. },
             ) => StatusCode::TOO_MANY_REQUESTS,
@@ -187,7 +203,14 @@ impl ResponseError for ApiError {
             }
             _ => json!({ "error": { "code": self.code(), "message": message } }),
         };
-        HttpResponse::build(self.status_code()).json(body)
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::Busy {
+            retry_after_secs, ..
+        } = self
+        {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        response.json(body)
     }
 }
 

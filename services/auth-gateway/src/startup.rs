@@ -51,6 +51,9 @@ impl Application {
             blobs,
             signer,
             media: Arc::new(settings.media.clone()),
+            uploads: Arc::new(tokio::sync::Semaphore::new(
+                settings.media.max_concurrent_uploads.max(1),
+            )),
         };
         let max_json = settings.service.max_json_bytes;
         let origins = settings.service.cors_allowed_origins.clone();

@@ -6,6 +6,7 @@ use db::{domain::Platform, Db};
 use events::Outbox;
 use media_store::{BlobStore, MediaSettings, UrlSigner};
 use platform_adapters::Registry;
+use tokio::sync::Semaphore;
 use vault::Vault;
 
 use crate::{configuration::AuthGatewaySettings, error::ApiError};
@@ -30,6 +31,8 @@ pub struct AppState {
     pub signer: UrlSigner,
     /// `[media]`: upload size limits.
     pub media: Arc<MediaSettings>,
+    /// One permit per upload being received (`media.max_concurrent_uploads`).
+    pub uploads: Arc<Semaphore>,
 }
 
 impl AppState {

@@ -641,3 +641,48 @@ async fn uploads_are_not_bound_by_the_json_body_limit() {
         .unwrap();
     assert_eq!(served.len(), bytes.len());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uploads_beyond_the_concurrent_limit_are_told_to_retry_and_nothing_is_stored() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_media_app_with(&[("media.max_concurrent_uploads", "1".into())]).await;
+
+    // An upload whose body is still arriving holds the only slot.
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let head = format!(
+        "POST /v1/media HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 100000\r\n\r\n\
+         --x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n",
+        token_for("alice")
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&png(4, 3)[..16]).await.unwrap();
+    slow.flush().await.unwrap();
+
+    // The gateway takes the slot as soon as it has the headers; give it a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let busy = app
+        .upload("alice", png(4, 3), "b.png", "image/png", None)
+        .await;
+    assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(busy.headers()["retry-after"], "5");
+    let body: Value = busy.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "uploads_busy");
+    assert_eq!(app.media_rows(), 0, "the refused upload stored nothing");
+
+    // The slot frees when that upload ends, however it ends.
+    drop(slow);
+    testkit::eventually(
+        std::time::Duration::from_secs(5),
+        "the slot to free",
+        || async {
+            let response = app
+                .upload("alice", png(4, 3), "c.png", "image/png", None)
+                .await;
+            (response.status() == StatusCode::CREATED).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(app.media_rows(), 1);
+}

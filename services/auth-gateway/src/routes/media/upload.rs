@@ -24,13 +24,23 @@ pub struct UploadForm {
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = MediaView), (status = 400, description = "No `file` part, an unexpected part or a malformed form"),
         (status = 413, description = "Over the size limit"), (status = 415, description = "Not multipart, or the content is not an accepted type"),
-        (status = 422, description = "The declared type disagrees with the content, or the image header is unreadable")))]
+        (status = 422, description = "The declared type disagrees with the content, or the image header is unreadable"),
+        (status = 503, description = "Too many uploads in progress on this gateway; retry after `Retry-After` seconds")))]
 pub async fn upload(
     user: AuthUser,
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    // Held until the file is stored: it is in memory until then.
+    let _slot = state.uploads.try_acquire().map_err(|_| ApiError::Busy {
+        code: "uploads_busy",
+        message: format!(
+            "this server is receiving {} uploads already; try again in a few seconds",
+            state.media.max_concurrent_uploads.max(1)
+        ),
+        retry_after_secs: 5,
+    })?;
     let upload = intake::read(&req, payload, &state.media).await?;
     let media = service::create(&state, user.0, upload).await?;
     Ok(HttpResponse::Created().json(MediaView::new(&media, &state.signer)))
