@@ -147,6 +147,69 @@ pub fn probe(file: &[u8]) -> Option<Probe> {
     })
 }
 
+/// Largest `moov` box [`probe_file`] reads (its index of every sample; tens of megabytes only
+/// for hours of video).
+const MAX_MOOV_BYTES: u64 = 64 * 1024 * 1024;
+
+/// [`probe`] of a file on disk without reading it whole: an image is read (images are small),
+/// a video only as far as its top-level box headers and its `moov` box, wherever that is
+/// (before the media data when "fast start", after it otherwise). `Ok(None)` when the type is
+/// not accepted.
+pub fn probe_file(path: &std::path::Path) -> std::io::Result<Option<Probe>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let mut head = Vec::with_capacity(MediaType::SNIFF_LEN);
+    (&mut file)
+        .take(MediaType::SNIFF_LEN as u64)
+        .read_to_end(&mut head)?;
+    let Some(media_type) = MediaType::sniff(&head) else {
+        return Ok(None);
+    };
+    if !media_type.is_video() {
+        return Ok(probe(&std::fs::read(path)?));
+    }
+    let len = file.metadata()?.len();
+    let mut at = 0u64;
+    let mut header = [0u8; 16];
+    while at.saturating_add(8) <= len {
+        file.seek(SeekFrom::Start(at))?;
+        file.read_exact(&mut header[..8])?;
+        let (header_len, size) = match be32(&header, 0).unwrap_or(0) {
+            0 => (8, len - at),
+            1 => {
+                file.read_exact(&mut header[8..16])?;
+                (16, be64(&header, 8).unwrap_or(0))
+            }
+            s => (8, u64::from(s)),
+        };
+        if size < header_len || at.saturating_add(size) > len {
+            break;
+        }
+        if &header[4..8] == b"moov" {
+            if size > MAX_MOOV_BYTES {
+                break;
+            }
+            let mut moov = vec![0u8; usize::try_from(size).unwrap_or(0)];
+            file.seek(SeekFrom::Start(at))?;
+            file.read_exact(&mut moov)?;
+            let movie = movie_facts(&moov);
+            return Ok(Some(Probe {
+                media_type,
+                width: movie.dimensions.map(|d| d.0),
+                height: movie.dimensions.map(|d| d.1),
+                duration_ms: movie.duration_ms,
+            }));
+        }
+        at += size;
+    }
+    Ok(Some(Probe {
+        media_type,
+        width: None,
+        height: None,
+        duration_ms: None,
+    }))
+}
+
 fn be16(b: &[u8], at: usize) -> Option<u32> {
     let s = b.get(at..at.checked_add(2)?)?;
     Some(u32::from(u16::from_be_bytes([s[0], s[1]])))
@@ -463,6 +526,45 @@ mod tests {
         assert_eq!(mov.media_type, MediaType::QuickTime);
         assert_eq!((mov.width, mov.height), (Some(1080), Some(1920)));
         assert_eq!(mov.duration_ms, Some(2_500));
+    }
+
+    #[test]
+    fn a_file_on_disk_probes_as_its_bytes_would_reading_only_the_movie_box() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        let movie = mp4(b"isom", 1920, 1080, 600, 9000);
+        // The movie box after a large media box, as most encoders write it.
+        let mut big = movie[..24].to_vec();
+        big.extend(mp4_box(b"mdat", &vec![0u8; 3 * 1024 * 1024]));
+        big.extend(&movie[24..]);
+        for (name, bytes) in [
+            ("a.png", png(640, 480)),
+            ("a.jpg", jpeg(800, 600)),
+            ("a.mp4", movie.clone()),
+            ("big.mp4", big),
+        ] {
+            let path = write(name, &bytes);
+            assert_eq!(probe_file(&path).unwrap(), probe(&bytes), "{name}");
+        }
+        let Some(big) = probe_file(&dir.path().join("big.mp4")).unwrap() else {
+            panic!("an mp4 is accepted");
+        };
+        assert_eq!(
+            (big.width, big.height, big.duration_ms),
+            (Some(1920), Some(1080), Some(15_000))
+        );
+        assert_eq!(
+            probe_file(&write("a.txt", b"just some text")).unwrap(),
+            None
+        );
+        // A movie whose boxes are cut short: its type, no facts, no panic.
+        let cut = write("cut.mp4", &movie[..movie.len() - 10]);
+        let cut = probe_file(&cut).unwrap().unwrap();
+        assert_eq!((cut.width, cut.duration_ms), (None, None));
     }
 
     #[test]

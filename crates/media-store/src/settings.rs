@@ -30,9 +30,9 @@ pub struct MediaSettings {
     /// How long a signed content URL stays valid, in seconds: long enough for a platform to
     /// fetch it after the publish call, short enough that a leaked URL soon stops working.
     pub url_ttl_secs: u64,
-    /// Uploads one gateway receives at once. Each is held in memory until it is checked and
-    /// stored (a video up to `max_video_bytes`), so this bounds the gateway's memory; further
-    /// uploads are answered 503 with `Retry-After`.
+    /// Uploads one gateway receives at once. Each streams to a staged file and is probed
+    /// there, so this bounds the disk bandwidth and staging space taken by uploads (up to
+    /// `max_video_bytes` each); further uploads are answered 503 with `Retry-After`.
     pub max_concurrent_uploads: usize,
 }
 
@@ -46,7 +46,7 @@ impl Default for MediaSettings {
             max_image_bytes: 16 * 1024 * 1024,
             max_video_bytes: 512 * 1024 * 1024,
             url_ttl_secs: 3600,
-            max_concurrent_uploads: 4,
+            max_concurrent_uploads: 32,
         }
     }
 }

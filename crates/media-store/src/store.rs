@@ -42,10 +42,43 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     /// Stores `bytes` under `key`, replacing what was there. Either the whole blob is stored
     /// or nothing is: readers never see a partial write.
     fn put<'a>(&'a self, key: &'a str, bytes: Bytes) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// A new, empty file to receive an upload into, so a large upload never sits in memory;
+    /// [`BlobStore::put_staged`] then stores it without copying.
+    fn stage(&self) -> BoxFuture<'_, Result<Staged, StoreError>>;
+    /// Stores the staged file under `key`, replacing what was there; whole or nothing.
+    fn put_staged<'a>(
+        &'a self,
+        key: &'a str,
+        staged: Staged,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
     /// The blob under `key`.
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Bytes, StoreError>>;
     /// Removes the blob under `key`; a missing blob is not an error (deleting twice is fine).
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// A file being received (see [`BlobStore::stage`]). Removed when dropped unless it was
+/// stored, so an upload that fails halfway leaves nothing behind.
+#[derive(Debug)]
+pub struct Staged {
+    path: PathBuf,
+    stored: bool,
+}
+
+impl Staged {
+    /// Where to write it.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.stored {
+            // Gone already is fine; anything else leaves a stray file, never a wrong one.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// The storage key of media `id` uploaded by `owner`: `media/<owner-hash>/<id>`. The owner id
@@ -98,6 +131,59 @@ impl LocalDirStore {
         Ok(segments(key)?
             .into_iter()
             .fold(self.root.clone(), |path, part| path.join(part)))
+    }
+
+    /// Under the root, so that storing is a rename on one filesystem; the dot keeps it apart
+    /// from every valid key.
+    async fn stage_file(&self) -> Result<Staged, StoreError> {
+        let dir = self.root.join(".staging");
+        let io = |operation| {
+            move |source| StoreError::Io {
+                operation,
+                key: ".staging".to_owned(),
+                source,
+            }
+        };
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(io("creating"))?;
+        let path = dir.join(format!("{}.part", uuid::Uuid::new_v4()));
+        tokio::fs::File::create(&path)
+            .await
+            .map_err(io("creating a file in"))?;
+        Ok(Staged {
+            path,
+            stored: false,
+        })
+    }
+
+    async fn put_staged_file(&self, key: &str, mut staged: Staged) -> Result<(), StoreError> {
+        let path = self.path_of(key)?;
+        let io = |operation| {
+            move |source| StoreError::Io {
+                operation,
+                key: key.to_owned(),
+                source,
+            }
+        };
+        let dir = path.parent().unwrap_or(&self.root);
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(io("creating the directory of"))?;
+        // Durable before it becomes visible, as in `put`.
+        let file = tokio::fs::File::open(staged.path())
+            .await
+            .map_err(io("opening the staged file of"))?;
+        file.sync_all().await.map_err(io("syncing"))?;
+        drop(file);
+        tokio::fs::rename(staged.path(), &path)
+            .await
+            .map_err(io("moving the staged file to"))?;
+        staged.stored = true;
+        if let Ok(dir) = tokio::fs::File::open(dir).await {
+            let _ = dir.sync_all().await;
+        }
+        Ok(())
     }
 
     async fn put_file(&self, key: &str, bytes: Bytes) -> Result<(), StoreError> {
@@ -172,6 +258,18 @@ impl BlobStore for LocalDirStore {
         Box::pin(self.put_file(key, bytes))
     }
 
+    fn stage(&self) -> BoxFuture<'_, Result<Staged, StoreError>> {
+        Box::pin(self.stage_file())
+    }
+
+    fn put_staged<'a>(
+        &'a self,
+        key: &'a str,
+        staged: Staged,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.put_staged_file(key, staged))
+    }
+
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Bytes, StoreError>> {
         Box::pin(self.get_file(key))
     }
@@ -233,6 +331,29 @@ mod tests {
         let files = files_under(dir.path());
         assert_eq!(files, vec![store.path_of(&key).unwrap()]);
         assert_eq!(std::fs::read(&files[0]).unwrap().len(), 100_000);
+    }
+
+    #[tokio::test]
+    async fn a_staged_file_is_stored_by_moving_it_and_an_abandoned_one_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn BlobStore> = Arc::new(LocalDirStore::new(dir.path()));
+        let key = key_for("alice", "staged");
+        let staged = store.stage().await.unwrap();
+        std::fs::write(staged.path(), b"received in pieces").unwrap();
+        store.put_staged(&key, staged).await.unwrap();
+        assert_eq!(
+            store.get(&key).await.unwrap(),
+            Bytes::from_static(b"received in pieces")
+        );
+
+        let abandoned = store.stage().await.unwrap();
+        std::fs::write(abandoned.path(), b"half an upload").unwrap();
+        drop(abandoned);
+        assert_eq!(
+            files_under(dir.path()),
+            vec![LocalDirStore::new(dir.path()).path_of(&key).unwrap()],
+            "only the stored file remains"
+        );
     }
 
     #[tokio::test]

@@ -1,16 +1,17 @@
 //! Reading an upload off the wire.
 //!
-//! The body is streamed part by part. The file's type is decided by its first bytes, as soon
-//! as they arrive, and from then on its own limit applies (images and videos differ); the
-//! upload is refused the moment it goes over, so nothing beyond the limit is ever held in
-//! memory. The declared `Content-Type` and the file name are only compared, never believed.
+//! The body is streamed part by part into a staged file of the blob store, so even a large
+//! video is never held in memory. The file's type is decided by its first bytes, as soon as
+//! they arrive, and from then on its own limit applies (images and videos differ); the upload
+//! is refused the moment it goes over, and a refused upload's staged file is removed. The
+//! declared `Content-Type` and the file name are only compared, never believed.
 
 use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::{http::header, web, HttpRequest};
-use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use media_store::{probe, MediaSettings, MediaType, Probe};
+use media_store::{probe, BlobStore, MediaSettings, MediaType, Probe, Staged};
 use serde_json::json;
+use tokio::io::AsyncWriteExt;
 
 use crate::error::ApiError;
 
@@ -25,8 +26,10 @@ const ENVELOPE_BYTES: u64 = 64 * 1024;
 /// A received, checked file.
 #[derive(Debug)]
 pub struct Upload {
-    /// The whole file.
-    pub bytes: Bytes,
+    /// The whole file, staged in the blob store (removed if it is never stored).
+    pub file: Staged,
+    /// Its size in bytes.
+    pub size: u64,
     /// Its SHA-256, computed as it arrived.
     pub sha256: Vec<u8>,
     /// Type, dimensions and duration, from its content.
@@ -40,6 +43,7 @@ pub async fn read(
     req: &HttpRequest,
     payload: web::Payload,
     limits: &MediaSettings,
+    store: &dyn BlobStore,
 ) -> Result<Upload, ApiError> {
     let content_type = req
         .headers()
@@ -80,7 +84,7 @@ pub async fn read(
                     "send one `file` part per upload",
                 ))
             }
-            "file" => file = Some(read_file(field, limits).await?),
+            "file" => file = Some(read_file(field, limits, store).await?),
             "alt_text" => alt_text = read_alt_text(field).await?,
             other => {
                 return Err(ApiError::bad_request(
@@ -93,7 +97,8 @@ pub async fn read(
     let file =
         file.ok_or_else(|| ApiError::bad_request("file_missing", "the form has no `file` part"))?;
     Ok(Upload {
-        bytes: file.bytes,
+        file: file.staged,
+        size: file.size,
         sha256: file.sha256,
         probe: file.probe,
         alt_text,
@@ -101,44 +106,69 @@ pub async fn read(
 }
 
 struct ReceivedFile {
-    bytes: Bytes,
+    staged: Staged,
+    size: u64,
     sha256: Vec<u8>,
     probe: Probe,
 }
 
-async fn read_file(mut field: Field, limits: &MediaSettings) -> Result<ReceivedFile, ApiError> {
+async fn read_file(
+    mut field: Field,
+    limits: &MediaSettings,
+    store: &dyn BlobStore,
+) -> Result<ReceivedFile, ApiError> {
     let declared = field
         .content_type()
         .map(|mime| mime.essence_str().to_ascii_lowercase());
-    let mut buffer = BytesMut::new();
+    let staged = store.stage().await.map_err(ApiError::internal)?;
+    let mut out = tokio::fs::OpenOptions::new()
+        .write(true)
+        .open(staged.path())
+        .await
+        .map_err(ApiError::internal)?;
+    let mut head = Vec::with_capacity(MediaType::SNIFF_LEN);
+    let mut size = 0u64;
     let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
     let mut detected: Option<MediaType> = None;
     // Until the type is known, the largest limit of any type.
     let mut limit = limits.max_upload_bytes();
     while let Some(chunk) = field.next().await {
         let chunk = chunk.map_err(malformed)?;
-        if (buffer.len() + chunk.len()) as u64 > limit {
+        size += chunk.len() as u64;
+        if size > limit {
             return Err(too_large(detected, limit));
         }
         hash.update(&chunk);
-        buffer.extend_from_slice(&chunk);
-        if detected.is_none() && buffer.len() >= MediaType::SNIFF_LEN {
-            let media_type = MediaType::sniff(&buffer).ok_or_else(not_accepted)?;
-            limit = limits.max_bytes_for(media_type);
-            detected = Some(media_type);
-            if buffer.len() as u64 > limit {
-                return Err(too_large(detected, limit));
+        if detected.is_none() {
+            let wanted = MediaType::SNIFF_LEN
+                .saturating_sub(head.len())
+                .min(chunk.len());
+            head.extend_from_slice(&chunk[..wanted]);
+            if head.len() >= MediaType::SNIFF_LEN {
+                let media_type = MediaType::sniff(&head).ok_or_else(not_accepted)?;
+                limit = limits.max_bytes_for(media_type);
+                detected = Some(media_type);
+                if size > limit {
+                    return Err(too_large(detected, limit));
+                }
             }
         }
+        out.write_all(&chunk).await.map_err(ApiError::internal)?;
     }
-    if buffer.is_empty() {
+    if size == 0 {
         return Err(ApiError::bad_request(
             "empty_file",
             "the `file` part is empty",
         ));
     }
-    let bytes = buffer.freeze();
-    let probe = probe::probe(&bytes).ok_or_else(not_accepted)?;
+    out.flush().await.map_err(ApiError::internal)?;
+    drop(out);
+    let path = staged.path().to_owned();
+    let probe = tokio::task::spawn_blocking(move || probe::probe_file(&path))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?
+        .ok_or_else(not_accepted)?;
     check_declared(declared.as_deref(), probe.media_type)?;
     if !probe.media_type.is_video() && (probe.width.is_none() || probe.height.is_none()) {
         return Err(ApiError::Unprocessable {
@@ -151,7 +181,8 @@ async fn read_file(mut field: Field, limits: &MediaSettings) -> Result<ReceivedF
         });
     }
     Ok(ReceivedFile {
-        bytes,
+        staged,
+        size,
         sha256: hash.finish().as_ref().to_vec(),
         probe,
     })

@@ -22,7 +22,7 @@ pub async fn create(state: &AppState, owner: OwnerId, upload: Upload) -> Result<
         id,
         owner_id: owner,
         mime_type: probe.media_type.mime().to_owned(),
-        size_bytes: i64::try_from(upload.bytes.len()).map_err(ApiError::internal)?,
+        size_bytes: i64::try_from(upload.size).map_err(ApiError::internal)?,
         sha256: upload.sha256,
         width: probe.width.and_then(|w| i32::try_from(w).ok()),
         height: probe.height.and_then(|h| i32::try_from(h).ok()),
@@ -32,7 +32,7 @@ pub async fn create(state: &AppState, owner: OwnerId, upload: Upload) -> Result<
     };
     state
         .blobs
-        .put(&key, upload.bytes)
+        .put_staged(&key, upload.file)
         .await
         .map_err(ApiError::internal)?;
     match state.db.query(move |conn| Media::insert(conn, &form)).await {

@@ -32,7 +32,7 @@ pub async fn upload(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    // Held until the file is stored: it is in memory until then.
+    // Held until the file is stored: receiving and probing it costs disk and CPU.
     let _slot = state.uploads.try_acquire().map_err(|_| ApiError::Busy {
         code: "uploads_busy",
         message: format!(
@@ -41,7 +41,7 @@ pub async fn upload(
         ),
         retry_after_secs: 5,
     })?;
-    let upload = intake::read(&req, payload, &state.media).await?;
+    let upload = intake::read(&req, payload, &state.media, state.blobs.as_ref()).await?;
     let media = service::create(&state, user.0, upload).await?;
     Ok(HttpResponse::Created().json(MediaView::new(&media, &state.signer)))
 }
