@@ -11,7 +11,7 @@ pub use bytes::Bytes;
 pub use probe::{MediaType, Probe};
 pub use settings::{MediaSettings, DEVELOPMENT_SIGNING_KEY};
 pub use signer::{SignatureError, SignedParams, UrlSigner};
-pub use store::{key_for, BlobStore, BoxFuture, LocalDirStore, Staged, StoreError};
+pub use store::{key_for, BlobReader, BlobStore, BoxFuture, LocalDirStore, Staged, StoreError};
 
 /// The `[media]` section cannot be used.
 #[derive(Debug, thiserror::Error)]

@@ -4,15 +4,19 @@ use std::{
     fmt::{self, Display},
     future::Future,
     io,
+    ops::RangeInclusive,
     path::{Path, PathBuf},
     pin::Pin,
 };
 
 use bytes::Bytes;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 /// A boxed future, so [`BlobStore`] can be used as `Arc<dyn BlobStore>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A reader of (part of) a blob, for serving it without holding it in memory.
+pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
 
 /// A blob store failed.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +57,14 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     ) -> BoxFuture<'a, Result<(), StoreError>>;
     /// The blob under `key`.
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Bytes, StoreError>>;
+    /// The size in bytes of the blob under `key`.
+    fn size<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<u64, StoreError>>;
+    /// A reader of bytes `range` (inclusive offsets, within the blob) of the blob under `key`.
+    fn read_range<'a>(
+        &'a self,
+        key: &'a str,
+        range: RangeInclusive<u64>,
+    ) -> BoxFuture<'a, Result<BlobReader, StoreError>>;
     /// Removes the blob under `key`; a missing blob is not an error (deleting twice is fine).
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
 }
@@ -77,6 +89,19 @@ impl Drop for Staged {
         if !self.stored {
             // Gone already is fine; anything else leaves a stray file, never a wrong one.
             let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// A failed read: `NotFound` for a missing file, `Io` otherwise.
+fn read_error(key: &str, source: io::Error) -> StoreError {
+    if source.kind() == io::ErrorKind::NotFound {
+        StoreError::NotFound(key.to_owned())
+    } else {
+        StoreError::Io {
+            operation: "reading",
+            key: key.to_owned(),
+            source,
         }
     }
 }
@@ -226,17 +251,34 @@ impl LocalDirStore {
 
     async fn get_file(&self, key: &str) -> Result<Bytes, StoreError> {
         let path = self.path_of(key)?;
-        match tokio::fs::read(&path).await {
-            Ok(bytes) => Ok(Bytes::from(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                Err(StoreError::NotFound(key.to_owned()))
-            }
-            Err(source) => Err(StoreError::Io {
-                operation: "reading",
-                key: key.to_owned(),
-                source,
-            }),
-        }
+        tokio::fs::read(&path)
+            .await
+            .map(Bytes::from)
+            .map_err(|e| read_error(key, e))
+    }
+
+    async fn file_size(&self, key: &str) -> Result<u64, StoreError> {
+        let path = self.path_of(key)?;
+        tokio::fs::metadata(&path)
+            .await
+            .map(|meta| meta.len())
+            .map_err(|e| read_error(key, e))
+    }
+
+    async fn file_range(
+        &self,
+        key: &str,
+        range: RangeInclusive<u64>,
+    ) -> Result<BlobReader, StoreError> {
+        let path = self.path_of(key)?;
+        let mut file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| read_error(key, e))?;
+        file.seek(io::SeekFrom::Start(*range.start()))
+            .await
+            .map_err(|e| read_error(key, e))?;
+        let len = range.end().saturating_sub(*range.start()).saturating_add(1);
+        Ok(Box::pin(file.take(len)))
     }
 
     async fn delete_file(&self, key: &str) -> Result<(), StoreError> {
@@ -272,6 +314,18 @@ impl BlobStore for LocalDirStore {
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Bytes, StoreError>> {
         Box::pin(self.get_file(key))
+    }
+
+    fn size<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(self.file_size(key))
+    }
+
+    fn read_range<'a>(
+        &'a self,
+        key: &'a str,
+        range: RangeInclusive<u64>,
+    ) -> BoxFuture<'a, Result<BlobReader, StoreError>> {
+        Box::pin(self.file_range(key, range))
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
@@ -354,6 +408,34 @@ mod tests {
             vec![LocalDirStore::new(dir.path()).path_of(&key).unwrap()],
             "only the stored file remains"
         );
+    }
+
+    #[tokio::test]
+    async fn a_range_of_a_blob_is_read_without_reading_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn BlobStore> = Arc::new(LocalDirStore::new(dir.path()));
+        let key = key_for("alice", "ranged");
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+        store.put(&key, Bytes::from(bytes.clone())).await.unwrap();
+        assert_eq!(store.size(&key).await.unwrap(), 10_000);
+        let mut part = Vec::new();
+        store
+            .read_range(&key, 300..=1299)
+            .await
+            .unwrap()
+            .read_to_end(&mut part)
+            .await
+            .unwrap();
+        assert_eq!(part, bytes[300..=1299]);
+        let missing = key_for("alice", "missing");
+        assert!(matches!(
+            store.size(&missing).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.read_range(&missing, 0..=1).await,
+            Err(StoreError::NotFound(_))
+        ));
     }
 
     #[tokio::test]

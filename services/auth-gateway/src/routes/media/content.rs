@@ -3,10 +3,15 @@
 use std::ops::RangeInclusive;
 
 use actix_web::{
+    body::SizedStream,
     http::header::{self, CacheControl, CacheDirective, ContentType},
     web, HttpRequest, HttpResponse,
 };
+use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
+use media_store::BlobReader;
 use serde::Deserialize;
+use tokio::io::AsyncReadExt;
 use utoipa::IntoParams;
 
 use super::service;
@@ -37,28 +42,27 @@ pub async fn content(
     id: web::Path<String>,
     query: web::Query<ContentQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (media, bytes, remaining_secs) =
+    let (media, len, remaining_secs) =
         service::content(&state, &id, query.expires.as_deref(), query.sig.as_deref()).await?;
     let content_type = media
         .mime_type
         .parse()
         .map(ContentType)
         .unwrap_or(ContentType::octet_stream());
-    let len = bytes.len() as u64;
     let range = request
         .headers()
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok());
-    let (mut response, body) = match byte_range(range, len) {
-        Wanted::Whole => (HttpResponse::Ok(), bytes),
+    let (mut response, part) = match byte_range(range, len) {
+        Wanted::Whole if len == 0 => (HttpResponse::Ok(), None),
+        Wanted::Whole => (HttpResponse::Ok(), Some(0..=len - 1)),
         Wanted::Part(part) => {
             let mut response = HttpResponse::PartialContent();
             response.insert_header((
                 header::CONTENT_RANGE,
                 format!("bytes {}-{}/{len}", part.start(), part.end()),
             ));
-            let (start, end) = (*part.start() as usize, *part.end() as usize);
-            (response, bytes.slice(start..=end))
+            (response, Some(part))
         }
         Wanted::Unsatisfiable => {
             return Ok(HttpResponse::RangeNotSatisfiable()
@@ -66,7 +70,7 @@ pub async fn content(
                 .finish());
         }
     };
-    Ok(response
+    response
         .insert_header(content_type)
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         // Caches may keep it no longer than the URL is valid.
@@ -74,8 +78,32 @@ pub async fn content(
             CacheDirective::Private,
             CacheDirective::MaxAge(u32::try_from(remaining_secs).unwrap_or(u32::MAX)),
         ]))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .body(body))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    let Some(part) = part else {
+        return Ok(response.finish());
+    };
+    let part_len = part.end() - part.start() + 1;
+    let reader = match state.blobs.read_range(&media.storage_key, part).await {
+        Ok(reader) => reader,
+        Err(media_store::StoreError::NotFound(_)) => return Err(ApiError::NotFound("media")),
+        Err(err) => return Err(ApiError::internal(err)),
+    };
+    // Streamed in pieces with its length declared: a video is never held in memory whole.
+    Ok(response.body(SizedStream::new(part_len, chunks(reader))))
+}
+
+/// The reader's bytes, 64 KiB at a time; a read error ends the body early (the client sees
+/// a short response against the declared length).
+fn chunks(reader: BlobReader) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::unfold(Some(reader), |reader| async move {
+        let mut reader = reader?;
+        let mut buffer = BytesMut::with_capacity(64 * 1024);
+        match reader.read_buf(&mut buffer).await {
+            Ok(0) => None,
+            Ok(_) => Some((Ok(buffer.freeze()), Some(reader))),
+            Err(err) => Some((Err(err), None)),
+        }
+    })
 }
 
 /// What a `Range` header asks of a file of `len` bytes.

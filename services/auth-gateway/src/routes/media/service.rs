@@ -2,7 +2,6 @@
 //! after it, so a row always points at a whole file; a crash in between leaves at worst an
 //! unreachable blob, never a row without bytes.
 
-use bytes::Bytes;
 use chrono::Utc;
 use db::{
     domain::{MediaId, OwnerId},
@@ -88,14 +87,14 @@ pub async fn delete(state: &AppState, owner: OwnerId, id: MediaId) -> Result<(),
     Ok(())
 }
 
-/// The upload behind a signed content URL, and its bytes. The signature is checked before
-/// anything is looked up, so unsigned requests cost nothing.
+/// The upload behind a signed content URL, its size, and how many seconds the URL has left.
+/// The signature is checked before anything is looked up, so unsigned requests cost nothing.
 pub async fn content(
     state: &AppState,
     raw_id: &str,
     expires: Option<&str>,
     sig: Option<&str>,
-) -> Result<(Media, Bytes, i64), ApiError> {
+) -> Result<(Media, u64, i64), ApiError> {
     let expires: i64 = expires
         .and_then(|e| e.parse().ok())
         .ok_or_else(ApiError::forbidden)?;
@@ -114,8 +113,8 @@ pub async fn content(
         .query(move |conn| Media::find(conn, id))
         .await?
         .ok_or(ApiError::NotFound("media"))?;
-    let bytes = match state.blobs.get(&media.storage_key).await {
-        Ok(bytes) => bytes,
+    let size = match state.blobs.size(&media.storage_key).await {
+        Ok(size) => size,
         Err(media_store::StoreError::NotFound(_)) => {
             tracing::warn!(media.id = %id, "media row without its blob");
             return Err(ApiError::NotFound("media"));
@@ -123,5 +122,5 @@ pub async fn content(
         Err(err) => return Err(ApiError::internal(err)),
     };
     let remaining = (expires - Utc::now().timestamp()).max(0);
-    Ok((media, bytes, remaining))
+    Ok((media, size, remaining))
 }
