@@ -134,11 +134,7 @@ async fn read_file(
     let mut limit = limits.max_upload_bytes();
     while let Some(chunk) = field.next().await {
         let chunk = chunk.map_err(malformed)?;
-        size += chunk.len() as u64;
-        if size > limit {
-            return Err(too_large(detected, limit));
-        }
-        hash.update(&chunk);
+        // The type first, so a refusal names the right limit whatever the chunk sizes.
         if detected.is_none() {
             let wanted = MediaType::SNIFF_LEN
                 .saturating_sub(head.len())
@@ -148,11 +144,13 @@ async fn read_file(
                 let media_type = MediaType::sniff(&head).ok_or_else(not_accepted)?;
                 limit = limits.max_bytes_for(media_type);
                 detected = Some(media_type);
-                if size > limit {
-                    return Err(too_large(detected, limit));
-                }
             }
         }
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(too_large(detected, limit));
+        }
+        hash.update(&chunk);
         out.write_all(&chunk).await.map_err(ApiError::internal)?;
     }
     if size == 0 {
