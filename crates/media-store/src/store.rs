@@ -10,7 +10,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
 
 /// A boxed future, so [`BlobStore`] can be used as `Arc<dyn BlobStore>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -211,42 +211,19 @@ impl LocalDirStore {
         Ok(())
     }
 
+    /// Through a staged file, as an upload would be stored.
     async fn put_file(&self, key: &str, bytes: Bytes) -> Result<(), StoreError> {
-        let path = self.path_of(key)?;
-        let io = |operation| {
-            move |source| StoreError::Io {
-                operation,
+        // A bad key is refused before anything is written.
+        self.path_of(key)?;
+        let staged = self.stage_file().await?;
+        tokio::fs::write(staged.path(), &bytes)
+            .await
+            .map_err(|source| StoreError::Io {
+                operation: "writing",
                 key: key.to_owned(),
                 source,
-            }
-        };
-        let dir = path.parent().unwrap_or(&self.root);
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(io("creating the directory of"))?;
-        // Same directory as the target, so the rename is atomic (one filesystem); the dot
-        // prefix can never collide with a valid key.
-        let temp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4()));
-        let written = async {
-            let mut file = tokio::fs::File::create(&temp).await?;
-            file.write_all(&bytes).await?;
-            // Durable before it becomes visible: after a crash the key holds the whole blob
-            // or nothing, never a truncated file.
-            file.sync_all().await?;
-            drop(file);
-            tokio::fs::rename(&temp, &path).await
-        }
-        .await;
-        if let Err(source) = written {
-            let _ = tokio::fs::remove_file(&temp).await;
-            return Err(io("writing")(source));
-        }
-        // Persist the directory entry too (best effort: not every platform can open a
-        // directory for syncing).
-        if let Ok(dir) = tokio::fs::File::open(dir).await {
-            let _ = dir.sync_all().await;
-        }
-        Ok(())
+            })?;
+        self.put_staged_file(key, staged).await
     }
 
     async fn get_file(&self, key: &str) -> Result<Bytes, StoreError> {
