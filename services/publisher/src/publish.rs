@@ -295,21 +295,12 @@ impl Publisher {
         let _gate = self.gates.enter(account.id).await;
         // Checked after the gate: a pause may have begun while this publish waited for it.
         if let Some(until) = self.pauses.paused_until(target.platform, Utc::now()) {
-            self.metrics
-                .deferred
-                .with_label_values(&[target.platform.as_str()])
-                .inc();
             let message = format!(
                 "{} has paused this application (all its accounts) until {}; publishing then",
                 target.platform,
                 until.to_rfc3339()
             );
-            let decision = Decision::Wait {
-                status: TargetStatus::Scheduled,
-                at: until,
-                code: "app_rate_limited",
-                message,
-            };
+            let decision = self.defer(&target, until, "app_rate_limited", message);
             return self.store(&target, lease, None, decision).await;
         }
         let target_id = target.id;
@@ -500,6 +491,25 @@ impl Publisher {
         limit: PublishLimit,
         at: DateTime<Utc>,
     ) -> Decision {
+        let message = format!(
+            "{} allows {} posts per {} per account; publishing at {}",
+            target.platform,
+            limit.max,
+            window_text(limit.window),
+            at.to_rfc3339()
+        );
+        self.defer(target, at, "publish_limit", message)
+    }
+
+    /// Holds the target back until `at` without calling the platform (a limit known before
+    /// the call), counted in the deferred metric.
+    fn defer(
+        &self,
+        target: &PostTarget,
+        at: DateTime<Utc>,
+        code: &'static str,
+        message: String,
+    ) -> Decision {
         self.metrics
             .deferred
             .with_label_values(&[target.platform.as_str()])
@@ -507,14 +517,8 @@ impl Publisher {
         Decision::Wait {
             status: TargetStatus::Scheduled,
             at,
-            code: "publish_limit",
-            message: format!(
-                "{} allows {} posts per {} per account; publishing at {}",
-                target.platform,
-                limit.max,
-                window_text(limit.window),
-                at.to_rfc3339()
-            ),
+            code,
+            message,
         }
     }
 
