@@ -52,6 +52,10 @@ token: ## print a development JWT: make token USER=alice
 bench: toolchain infra-up ## the benchmarks (never part of make test); figures go to docs/BENCHMARKS.md
 	@bash deploy/local/bench.sh
 
+.PHONY: chaos
+chaos: toolchain ## the fault suite: each fault injected into the real system during a burst, then audited (minutes; not in make test)
+	@bash deploy/local/chaos.sh
+
 .PHONY: infra-up infra-down infra-status
 infra-up: ## start local PostgreSQL (127.0.0.1:55432) and RabbitMQ (127.0.0.1:55672)
 	@if [ "$${POSTBRIDGE_SKIP_INFRA:-0}" = 1 ]; then echo "[infra] POSTBRIDGE_SKIP_INFRA=1: using the PostgreSQL and RabbitMQ already provided"; else bash $(INFRA) up; fi
