@@ -105,16 +105,20 @@ ctl() { "$RMQ_BIN/rabbitmqctl" -n "$NODE" "$@"; }
 
 load_node() {
     NODE=
-    [[ -f $DATADIR/nodename ]] && NODE=$(<"$DATADIR/nodename")
+    NODE=$(read_file "$DATADIR/nodename") || true
     [[ -z $NODE ]] && return 1
     rmq_env
 }
 
+# read_file FILE: its contents, or exit 1 when it does not exist (any more). The broker deletes
+# its pid file while it stops, so a file seen a moment ago may be gone by the time it is read;
+# a plain $(<file) then kills the whole script even inside an `if`/`while` condition.
+read_file() { cat -- "$1" 2>/dev/null; }
+
 # The pid of the node's Erlang VM if it is running, else nothing (exit 1).
 node_pid() {
     local pid
-    [[ -f $DATADIR/rabbit.pid ]] || return 1
-    pid=$(<"$DATADIR/rabbit.pid")
+    pid=$(read_file "$DATADIR/rabbit.pid") || return 1
     [[ $pid =~ ^[0-9]+$ ]] || return 1
     alive "$pid" || return 1
     # A stale pid file may name an unrelated process: check it is our node.
@@ -125,8 +129,7 @@ node_pid() {
 # The pid of the wrapper shell started by us (set while the VM boots, before rabbit.pid exists).
 wrapper_pid() {
     local pid
-    [[ -f $DATADIR/server.pid ]] || return 1
-    pid=$(<"$DATADIR/server.pid")
+    pid=$(read_file "$DATADIR/server.pid") || return 1
     [[ $pid =~ ^[0-9]+$ ]] || return 1
     alive "$pid" || return 1
     tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qxF "RABBITMQ_NODENAME=$NODE" || return 1
@@ -169,7 +172,7 @@ prepare_datadir() {
     mkdir -p "$DATADIR/log" "$DATADIR/mnesia"
     if [[ ! -s $DATADIR/nodename ]]; then
         printf 'pb%s@localhost\n' "$port" >"$DATADIR/nodename"
-        log "new node $(<"$DATADIR/nodename") in $DATADIR"
+        log "new node $(read_file "$DATADIR/nodename") in $DATADIR"
     fi
     if [[ ! -s $DATADIR/.erlang.cookie ]]; then
         (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr 'a-f' 'A-F' >"$DATADIR/.erlang.cookie")
