@@ -1,5 +1,6 @@
 //! Behaviour switches: consent page or auto-approval, token lifetime, fault injection for the
-//! server-to-server endpoints, and the "accepted but unanswered" stall of post creation. Set at start from `[platform_sim]` and changeable at run
+//! server-to-server endpoints, the "accepted but unanswered" stall of post creation, and the
+//! "rotated but not yet answered" hold of refresh grants. Set at start from `[platform_sim]` and changeable at run
 //! time (`POST /_sim/knobs`, [`crate::Sim::set_knobs`]) so one running sim can serve a demo and
 //! then a chaos test.
 
@@ -32,6 +33,12 @@ pub struct Knobs {
     pub accept_then_stall_rate: f64,
     /// How long a stalled answer is held back, in milliseconds (at most ten minutes).
     pub stall_ms: u64,
+    /// How long the answer to every successful refresh-token grant is held back *after* the
+    /// refresh token was rotated, in milliseconds (0: answer at once; at most ten minutes).
+    /// Opens the window between "the platform rotated" and "the client has the new token" wide
+    /// enough to kill a client, stop its database or drop its request inside it on purpose.
+    #[serde(default)]
+    pub refresh_hold_ms: u64,
 }
 
 impl Default for Knobs {
@@ -44,6 +51,7 @@ impl Default for Knobs {
             rate_limit_rate: 0.0,
             accept_then_stall_rate: 0.0,
             stall_ms: 30_000,
+            refresh_hold_ms: 0,
         }
     }
 }
@@ -71,6 +79,9 @@ impl Knobs {
         if self.stall_ms > MAX_STALL_MS {
             return Err(format!("stall_ms must be within 0..={MAX_STALL_MS}"));
         }
+        if self.refresh_hold_ms > MAX_STALL_MS {
+            return Err(format!("refresh_hold_ms must be within 0..={MAX_STALL_MS}"));
+        }
         Ok(())
     }
 
@@ -88,6 +99,7 @@ impl Knobs {
                 .accept_then_stall_rate
                 .unwrap_or(self.accept_then_stall_rate),
             stall_ms: update.stall_ms.unwrap_or(self.stall_ms),
+            refresh_hold_ms: update.refresh_hold_ms.unwrap_or(self.refresh_hold_ms),
         }
     }
 
@@ -137,6 +149,8 @@ pub struct KnobsUpdate {
     pub accept_then_stall_rate: Option<f64>,
     /// See [`Knobs::stall_ms`].
     pub stall_ms: Option<u64>,
+    /// See [`Knobs::refresh_hold_ms`].
+    pub refresh_hold_ms: Option<u64>,
 }
 
 /// An injected failure.
@@ -183,6 +197,12 @@ mod tests {
         .is_err());
         assert!(Knobs {
             stall_ms: MAX_STALL_MS + 1,
+            ..ok
+        }
+        .validate()
+        .is_err());
+        assert!(Knobs {
+            refresh_hold_ms: MAX_STALL_MS + 1,
             ..ok
         }
         .validate()

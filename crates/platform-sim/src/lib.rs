@@ -58,6 +58,10 @@ pub struct SimSettings {
     /// How long such a stalled answer is held back, in milliseconds.
     #[serde(default = "default_stall_ms")]
     pub stall_ms: u64,
+    /// Milliseconds the answer to a refresh-token grant is held back after the token was
+    /// rotated (0: none): "the platform rotated, the client has not heard yet".
+    #[serde(default)]
+    pub refresh_hold_ms: u64,
     /// Origin put into `avatar_url` and `profile_url` (e.g. `http://127.0.0.1:8090` when
     /// services reach the sim under a name the browser cannot resolve, as in docker compose);
     /// empty: the origin each API request used.
@@ -85,6 +89,7 @@ impl SimSettings {
                 rate_limit_rate: self.rate_limit_rate,
                 accept_then_stall_rate: self.accept_then_stall_rate,
                 stall_ms: self.stall_ms,
+                refresh_hold_ms: self.refresh_hold_ms,
             },
             public_url: Some(self.public_url.clone()).filter(|u| !u.is_empty()),
             ..SimOptions::default()

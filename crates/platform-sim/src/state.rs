@@ -68,6 +68,8 @@ pub struct SimStats {
     pub media_uploads: u64,
     /// Post creations whose answer was held back by the `accept_then_stall_rate` knob.
     pub injected_stalls: u64,
+    /// Refresh grants whose answer was held back (after rotating) by the `refresh_hold_ms` knob.
+    pub held_refreshes: u64,
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -291,6 +293,16 @@ impl Sim {
             Fault::Unavailable => state.stats.injected_errors += 1,
         }
         Some(fault)
+    }
+
+    /// How long to hold back the answer of one successful refresh grant, if at all; counted.
+    pub(crate) fn draw_refresh_hold(&self) -> Option<Duration> {
+        let hold = self.knobs().refresh_hold_ms;
+        if hold == 0 {
+            return None;
+        }
+        self.lock().stats.held_refreshes += 1;
+        Some(Duration::from_millis(hold))
     }
 
     /// Draws whether to hold back the answer of one successful post creation, and counts it.

@@ -1,5 +1,10 @@
 //! `POST /oauth/token`: code exchange (RFC 6749 §4.1.3 with RFC 7636 §4.5) and refresh
 //! (§6), answered as §5.1 / §5.2.
+//!
+//! The `refresh_hold_ms` knob holds a refresh grant's answer *after* the refresh token was
+//! rotated: the presented token is spent, its successor is known only to this answer. Killing
+//! or cutting off the client inside that window is the "rotated, never saved" case a refresher
+//! must be tested against.
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -38,10 +43,20 @@ pub(super) async fn token(
                 "code_verifier is required (PKCE)",
             )?,
         )?,
-        Some("refresh_token") => sim.refresh(
-            &client_id,
-            required(form.refresh_token.as_deref(), "refresh_token is required")?,
-        )?,
+        Some("refresh_token") => {
+            let grant = sim.refresh(
+                &client_id,
+                required(form.refresh_token.as_deref(), "refresh_token is required")?,
+            )?;
+            if let Some(hold) = sim.draw_refresh_hold() {
+                tracing::debug!(
+                    hold_ms = hold.as_millis() as u64,
+                    "holding back a rotated refresh grant"
+                );
+                tokio::time::sleep(hold).await;
+            }
+            grant
+        }
         Some(_) => return Err(OAuthError::UnsupportedGrantType),
         None => return Err(OAuthError::InvalidRequest("grant_type is required")),
     };

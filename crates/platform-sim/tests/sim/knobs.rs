@@ -145,3 +145,43 @@ async fn sim_stats_reports_the_counters_as_json() {
     assert_eq!(stats["refresh_reuse_rejections"], 1);
     assert_eq!(stats["revocations"], 0);
 }
+
+#[tokio::test]
+async fn refresh_hold_rotates_the_refresh_token_first_and_answers_only_after_the_hold() {
+    let sim = spawn_sim();
+    let tokens = sim.connect("alice").await;
+    let set = sim
+        .http
+        .post(sim.url("/_sim/knobs"))
+        .json(&json!({ "refresh_hold_ms": 1500 }))
+        .send()
+        .await
+        .expect("POST /_sim/knobs");
+    assert_eq!(set.status(), 200);
+
+    let started = Instant::now();
+    let sim = std::sync::Arc::new(sim);
+    let refreshing = {
+        let sim = sim.clone();
+        let old = tokens.refresh_token.clone();
+        tokio::spawn(async move { sim.refresh(&old).await })
+    };
+    // While the answer is held, the platform has already rotated the token: the old one is
+    // spent and presenting it again would be a reuse.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!refreshing.is_finished(), "the answer is still held");
+    assert_eq!(sim.handle.stats().refreshes, 1, "rotated before answering");
+    assert!(!sim.handle.is_token_active(&tokens.refresh_token));
+
+    let answer = refreshing.await.expect("join");
+    assert_eq!(answer.status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    let grant: serde_json::Value = answer.json().await.expect("grant");
+    let successor = grant["refresh_token"].as_str().expect("a refresh token");
+    assert!(sim.handle.is_token_active(successor));
+    let stats = sim.handle.stats();
+    assert_eq!(
+        (stats.held_refreshes, stats.refresh_reuse_rejections),
+        (1, 0)
+    );
+}
