@@ -15,7 +15,7 @@ pub mod schema;
 
 pub use diesel::{self, Connection, PgConnection};
 pub use domain;
-pub use pool::{Db, DbError, PoolSettings};
+pub use pool::{is_unavailable, Db, DbError, PoolSettings};
 
 /// Fingerprint of the embedded migrations; changes whenever any migration file changes.
 pub const MIGRATIONS_FINGERPRINT: &str = env!("POSTBRIDGE_MIGRATIONS_FINGERPRINT");

@@ -30,6 +30,59 @@ impl DbError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, DbError::Query(diesel::result::Error::NotFound))
     }
+
+    /// True when the database could not be reached or went away (see [`is_unavailable`]):
+    /// worth retrying later, not a bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Pool(_) => true,
+            DbError::Query(err) => is_unavailable(err),
+            DbError::Migration(_) | DbError::Task(_) => false,
+        }
+    }
+}
+
+/// Whether a diesel error means "the database is unavailable" rather than "this statement is
+/// wrong": the connection was refused, closed or reset, or the server is shutting down,
+/// starting up or in recovery (SQLSTATE classes 08 and 57P0x, which diesel reports as
+/// `ClosedConnection` or, for the 57P0x codes, only through their message).
+///
+/// Such an error may have hit a `COMMIT` after the server applied it, so callers must treat
+/// the outcome of the interrupted transaction as unknown (the gateway answers 503 and relies
+/// on the client's `Idempotency-Key` for a safe retry).
+pub fn is_unavailable(err: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    /// libpq and server messages of a lost or refused connection (the server's 57P01–57P03
+    /// have no `DatabaseErrorKind` of their own).
+    const MESSAGES: &[&str] = &[
+        "terminating connection due to administrator command",
+        "terminating connection due to crash of another server process",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+        "the database system is not yet accepting connections",
+        "server closed the connection unexpectedly",
+        "no connection to the server",
+        "could not receive data from server",
+        "could not send data to server",
+        "connection to server was lost",
+        "SSL connection has been closed unexpectedly",
+    ];
+    match err {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message();
+            MESSAGES.iter().any(|m| message.contains(m))
+        }
+        // A commit whose connection died: the rollback failed for the same reason.
+        Error::RollbackErrorOnCommit {
+            commit_error,
+            rollback_error,
+        } => is_unavailable(commit_error) || is_unavailable(rollback_error),
+        // Diesel marks the transaction manager broken when a connection dies mid-transaction.
+        Error::BrokenTransactionManager => true,
+        _ => false,
+    }
 }
 
 /// Pool sizing and timeouts.

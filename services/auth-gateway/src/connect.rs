@@ -268,6 +268,7 @@ pub async fn callback(
                     "no_accounts"
                 }
                 ApiError::Internal(_) => "server_error",
+                ApiError::Unavailable(_) => "temporarily_unavailable",
                 _ => "authorization_failed",
             };
             tracing::warn!(%platform, error = %err, "callback failed");

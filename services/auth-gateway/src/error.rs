@@ -4,6 +4,12 @@
 //! a refused request changes nothing (handlers validate before they write, and write in one
 //! transaction). Anything unexpected is logged once, with its cause chain, and answered as an
 //! opaque 500: internals never reach the client.
+//!
+//! An outage is not a bug: when PostgreSQL (or RabbitMQ) cannot be reached, the answer is 503
+//! `unavailable` with `Retry-After`, so clients and load balancers retry. Such a failure can
+//! interrupt a `COMMIT` the server had already applied, so a 503 on a write does not mean
+//! "nothing happened": a retry of `POST /v1/posts` with the same `Idempotency-Key` is the safe
+//! way to find out (it answers the post if the first attempt committed, or creates it).
 
 use actix_web::{
     http::{header, StatusCode},
@@ -11,6 +17,10 @@ use actix_web::{
 };
 use platform_adapters::AdapterError;
 use serde_json::json;
+
+/// `Retry-After` of a 503 `unavailable`: long enough for a pool timeout or a database restart
+/// to pass, short enough that a user's retry feels immediate.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +83,10 @@ pub enum ApiError {
     /// The platform refused or failed; the class decides the status.
     #[error(transparent)]
     Platform(#[from] AdapterError),
+    /// 503: the database or the broker is unreachable right now (see the module doc: a write
+    /// that ends here may still have committed).
+    #[error("service temporarily unavailable")]
+    Unavailable(#[source] anyhow::Error),
     /// A bug or an outage on our side.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -115,9 +129,24 @@ impl ApiError {
         }
     }
 
-    /// Wraps an unexpected failure.
+    /// Wraps an unexpected failure; an outage of the database or the broker anywhere in its
+    /// cause chain makes it [`ApiError::Unavailable`] instead.
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
-        Self::Internal(err.into())
+        let err = err.into();
+        let outage = err.chain().any(|cause| {
+            cause
+                .downcast_ref::<db::DbError>()
+                .is_some_and(db::DbError::is_unavailable)
+                || cause
+                    .downcast_ref::<db::diesel::result::Error>()
+                    .is_some_and(db::is_unavailable)
+                || cause.downcast_ref::<events::AmqpError>().is_some()
+        });
+        if outage {
+            Self::Unavailable(err)
+        } else {
+            Self::Internal(err)
+        }
     }
 
     /// The machine-readable code: ours, or the platform's for a rejection (e.g.
@@ -140,6 +169,7 @@ impl ApiError {
             ) => "platform_unavailable",
             Self::Platform(AdapterError::Rejected { code, .. }) => code,
             Self::Platform(AdapterError::Unsupported { .. }) => "unsupported",
+            Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -147,13 +177,13 @@ impl ApiError {
 
 impl From<db::DbError> for ApiError {
     fn from(err: db::DbError) -> Self {
-        Self::Internal(err.into())
+        Self::internal(err)
     }
 }
 
 impl From<db::diesel::result::Error> for ApiError {
     fn from(err: db::diesel::result::Error) -> Self {
-        Self::Internal(err.into())
+        Self::internal(err)
     }
 }
 
@@ -172,7 +202,7 @@ impl ResponseError for ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Refused { status, .. } => *status,
-            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Platform(
                 AdapterError::RateLimited { .. } | AdapterError::AppRateLimited { .. },
             ) => StatusCode::TOO_MANY_REQUESTS,
@@ -194,6 +224,13 @@ impl ResponseError for ApiError {
                 tracing::error!(error = ?err, "request failed");
                 "something went wrong on our side".to_owned()
             }
+            Self::Unavailable(err) => {
+                // Expected during an outage and retried by the client: not an ERROR.
+                tracing::warn!(error = ?err, "request failed: database or broker unavailable");
+                "a service we depend on is briefly unavailable; retry after the Retry-After \
+                 delay (a POST retried with the same Idempotency-Key is never applied twice)"
+                    .to_owned()
+            }
             // Adapter messages are sanitized excerpts; keep the class and the platform's reason.
             other => other.to_string(),
         };
@@ -204,11 +241,19 @@ impl ResponseError for ApiError {
             _ => json!({ "error": { "code": self.code(), "message": message } }),
         };
         let mut response = HttpResponse::build(self.status_code());
-        if let Self::Busy {
-            retry_after_secs, ..
-        } = self
-        {
-            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        match self {
+            Self::Busy {
+                retry_after_secs, ..
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            Self::Unavailable(_) => {
+                response.insert_header((
+                    header::RETRY_AFTER,
+                    UNAVAILABLE_RETRY_AFTER_SECS.to_string(),
+                ));
+            }
+            _ => {}
         }
         response.json(body)
     }

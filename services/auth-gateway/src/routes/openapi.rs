@@ -28,7 +28,7 @@ impl Modify for BearerAuth {
 /// The gateway's API description.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Postbridge API", description = "Connect social accounts and publish to them. Errors are `{\"error\": {\"code\", \"message\"}}`; lists are `{\"items\", \"next_cursor\"}`."),
+    info(title = "Postbridge API", description = "Connect social accounts and publish to them. Errors are `{\"error\": {\"code\", \"message\"}}`; lists are `{\"items\", \"next_cursor\"}`. Any endpoint may answer 503 with the code `unavailable` and a `Retry-After` header while the database or the message broker is unreachable; retry after that delay. A 503 on a write may still have been applied: send `POST /v1/posts` with an `Idempotency-Key` so that its retry is safe."),
     paths(
         routes::platforms::list,
         routes::connections::start,

@@ -9,6 +9,7 @@ mod connections;
 mod direct;
 mod drafts;
 mod media;
+mod outage;
 mod posts;
 mod startup;
 mod support;

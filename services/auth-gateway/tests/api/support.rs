@@ -33,7 +33,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] with extra configuration keys set.
 pub async fn spawn_app_with(overrides: &[(&str, String)]) -> TestApp {
-    let db = TestDb::new();
+    spawn_app_on(TestDb::new(), overrides).await
+}
+
+/// [`spawn_app_with`] on a given database (e.g. one on a [`testkit::PrivatePostgres`]).
+pub async fn spawn_app_on(db: TestDb, overrides: &[(&str, String)]) -> TestApp {
     let (sim, server) = platform_sim::start(
         TcpListener::bind("127.0.0.1:0").unwrap(),
         SimOptions::default(),

@@ -16,7 +16,8 @@ use crate::{
 #[utoipa::path(post, path = "/v1/posts", tag = "posts", security(("bearer" = [])), request_body = CreatePost,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries of this request safe")),
     responses((status = 201, description = "Accepted", body = PostView), (status = 200, description = "The same request again", body = PostView),
-        (status = 409, description = "Idempotency-Key reused with another body"), (status = 422, description = "Refused; `details.targets` says why per account")))]
+        (status = 409, description = "Idempotency-Key reused with another body"), (status = 422, description = "Refused; `details.targets` says why per account"),
+        (status = 503, description = "`unavailable`: the database is briefly unreachable; retry after `Retry-After` seconds. The post may nevertheless have been accepted (the outage can cut the answer to a commit that happened), so retry with the same Idempotency-Key: it answers the existing post instead of creating a second one")))]
 pub async fn create(
     user: AuthUser,
     state: web::Data<AppState>,
