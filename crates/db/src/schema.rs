@@ -167,6 +167,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         refresh_claimed_until -> Nullable<Timestamptz>,
+        refresh_fence -> Nullable<Uuid>,
+        refresh_lease_until -> Nullable<Timestamptz>,
     }
 }
 

@@ -30,7 +30,18 @@ pub struct TokenRefresherSettings {
     /// Accounts claimed per pass.
     pub claim_batch: i64,
     /// Seconds a claim holds an account: if the instance dies, another claims it after this.
+    /// The worker's claim of one account for its refresh lasts this long and is renewed by its
+    /// owner every third of it while the platform call runs, so it may be far shorter than
+    /// `refresh_timeout_secs`.
     pub claim_lease_secs: i64,
+    /// Seconds a scheduled `token.expiring` may wait in the queue before the scheduler asks for
+    /// the same account again. Only a lost request waits this long: a worker's claim replaces
+    /// the scheduler's, and an account whose worker died is asked for again once its lease
+    /// (`claim_lease_secs`) has run out.
+    pub request_claim_secs: i64,
+    /// Refreshes one instance runs at once. A refresh holds a database connection only for
+    /// its claim and its write, not during the platform call, so this may exceed the pool.
+    pub concurrency: usize,
     /// Seconds one refresh call may take before it counts as a transient failure.
     pub refresh_timeout_secs: u64,
 }

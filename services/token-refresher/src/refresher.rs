@@ -1,22 +1,51 @@
 //! The refresh worker: consumes `token.expiring` and refreshes each token exactly once.
 //!
-//! How "exactly once" holds with any number of replicas:
-//! - the account row is locked (`SELECT … FOR UPDATE`) for the whole refresh, so a second
-//!   worker for the same account waits, then re-reads it;
-//! - a request older than the account's last refresh is skipped: someone already refreshed it
-//!   after the request was made (this is what makes duplicates and redeliveries harmless);
-//! - the new tokens are written in that same transaction, right after the platform answers,
-//!   before any event or other work; a grant without a refresh token keeps the stored one
-//!   (wiping it would force the user to reconnect).
+//! A refresh is three short steps, and no database transaction or pooled connection is held
+//! across the platform call:
+//! 1. **Claim** (one committed `UPDATE … RETURNING`): a fresh fence (uuid) and a short lease on
+//!    the account, taken only if no live lease holds it, it was not refreshed since the request
+//!    was made (`last_refreshed_at >= requested_at`), its grant is not known dead
+//!    (`needs_reauth`) or going away, and (for a scheduled request) it is due. Anything else is
+//!    acknowledged as skipped: that is what coalesces any number of requests for one account,
+//!    across replicas, into one refresh, and what keeps a dead refresh token from being
+//!    presented again and again.
+//! 2. **Call** the platform with no connection held. The owner renews its lease every third of
+//!    it while the call runs (fence-guarded heartbeat), so a slow call keeps the account and a
+//!    dead replica's account is free again within one lease.
+//! 3. **Write** the outcome in one short transaction with its event. New tokens are written
+//!    before anything else and, if the write fails (database unreachable), kept in memory and
+//!    written again with backoff for as long as the new access token lives; meanwhile this
+//!    process presents no token of that account (the in-process set of accounts in hand, which
+//!    every worker checks before claiming), and other replicas cannot claim it while the lease
+//!    lives. Failures are written guarded by the fence: a replica that lost its claim does not
+//!    overwrite its successor's outcome.
+//!
+//! No `processed_events` inbox marker is written: the refresh is idempotent on its own. A
+//! redelivered or duplicated request finds the account refreshed after it was made (skipped),
+//! its lease held (skipped), or, after a failure, rescheduled (a scheduled request is not due;
+//! an on-demand one is a legitimate retry). The marker would add a statement and a row per
+//! request to the hottest path for no extra guarantee.
+//!
+//! What no design can close: if the process dies *after* the platform rotated a refresh token
+//! and *before* its answer reached us, the new token is known only to the dead process (the
+//! platform-sim `refresh_hold_ms` knob opens that window on purpose). The next refresh presents
+//! the spent token and the account lands in `needs_reauth`, once. What this design guarantees is
+//! everything after the answer reached us: the token is not lost even if the database write
+//! fails, and it is never traded for another one while its write is pending.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashSet,
+    future::Future,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use db::{
     accounts::Account,
-    domain::{AccountStatus, Platform},
-    refresh::{RefreshFailureForm, RefreshSuccessForm},
-    PgConnection,
+    domain::{AccountId, AccountStatus, Platform},
+    refresh::{RefreshClaim, RefreshFailureForm, RefreshSuccessForm},
+    Connection, Db, DbError,
 };
 use events::{
     Event, ExpiringReason, Handler, HandlerError, Incoming, Outbox, RefreshFailureReason,
@@ -25,6 +54,7 @@ use events::{
 use platform_adapters::{AccountRef, AdapterError, PlatformAdapter, Registry, TokenSet};
 use rand::Rng;
 use service_kit::tokens::{self, ACCESS_TOKEN, REFRESH_TOKEN};
+use uuid::Uuid;
 use vault::Vault;
 
 use crate::metrics::RefreshMetrics;
@@ -34,13 +64,20 @@ pub const OUTBOX: Outbox = Outbox::new(crate::SERVICE);
 
 /// Wait after a 429 that named no reset time.
 const DEFAULT_RATE_LIMIT_WAIT: chrono::Duration = chrono::Duration::seconds(60);
+/// How long new tokens are kept for a write that keeps failing when the platform named no
+/// lifetime (the documented default of most platforms).
+const DEFAULT_TOKEN_LIFE: chrono::Duration = chrono::Duration::hours(1);
+/// Longest pause between two attempts of a pending write.
+const MAX_WRITE_BACKOFF: Duration = Duration::from_secs(2);
+/// How often a worker looks whether another worker of this process let go of an account.
+const IN_HAND_POLL: Duration = Duration::from_millis(10);
 
 /// What happened to one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// New tokens stored.
     Refreshed,
-    /// Nothing to do (already refreshed, not due, gone, disconnected).
+    /// Nothing to do (already refreshed, held by another worker, not due, dead grant, gone).
     Skipped,
     /// The grant is gone: the user must reconnect.
     NeedsReauth,
@@ -65,36 +102,92 @@ impl Outcome {
     }
 }
 
-/// Refreshes tokens; cheap to clone.
+/// Timing of the refresh worker.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshSettings {
+    /// The longest a platform's token call may take.
+    pub timeout: Duration,
+    /// A claim's lease; renewed every third of it while the call runs.
+    pub lease: Duration,
+}
+
+/// Refreshes tokens; cheap to clone (clones share the set of accounts in hand).
 #[derive(Clone)]
 pub struct Refresher {
+    db: Db,
     vault: Arc<Vault>,
     adapters: Registry,
-    timeout: Duration,
+    settings: RefreshSettings,
     metrics: RefreshMetrics,
+    in_hand: Arc<Mutex<HashSet<AccountId>>>,
 }
 
 impl std::fmt::Debug for Refresher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Refresher")
-            .field("timeout", &self.timeout)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
 
+/// An account this process is working on, from before its claim until its outcome is written
+/// (or given up): no other worker of the process claims it meanwhile. Released on drop.
+struct InHand {
+    set: Arc<Mutex<HashSet<AccountId>>>,
+    id: AccountId,
+}
+
+impl InHand {
+    /// Waits until no other worker of this process holds `id`, then holds it.
+    async fn take(set: &Arc<Mutex<HashSet<AccountId>>>, id: AccountId) -> Self {
+        loop {
+            if set
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(id)
+            {
+                return Self {
+                    set: set.clone(),
+                    id,
+                };
+            }
+            tokio::time::sleep(IN_HAND_POLL).await;
+        }
+    }
+}
+
+impl Drop for InHand {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.id);
+    }
+}
+
+/// A claimed account and its fence.
+struct Claimed {
+    account: Account,
+    fence: Uuid,
+}
+
 impl Refresher {
-    /// A refresher decrypting with `vault` and calling platforms through `adapters`.
+    /// A refresher writing through `db`, decrypting with `vault` and calling platforms
+    /// through `adapters`.
     pub fn new(
+        db: Db,
         vault: Arc<Vault>,
         adapters: Registry,
-        timeout: Duration,
+        settings: RefreshSettings,
         metrics: RefreshMetrics,
     ) -> Self {
         Self {
+            db,
             vault,
             adapters,
-            timeout,
+            settings,
             metrics,
+            in_hand: Arc::default(),
         }
     }
 
@@ -107,47 +200,53 @@ impl Refresher {
         }
     }
 
-    /// Handles one request inside the caller's transaction (which also holds the inbox
-    /// marker). Runs on a blocking thread; `runtime` drives the platform call.
-    pub fn refresh_locked(
+    fn lease(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::seconds(15))
+    }
+
+    /// Handles one request made at `requested_at`: claim, call, write (see the module docs).
+    #[tracing::instrument(name = "refresh", skip_all, fields(account.id = %request.account_id, platform = %request.platform, urgent = request.urgent))]
+    pub async fn refresh(
         &self,
-        conn: &mut PgConnection,
-        runtime: &tokio::runtime::Handle,
         request: &TokenExpiring,
         requested_at: DateTime<Utc>,
     ) -> Result<Outcome, HandlerError> {
-        let Some(account) = Account::lock_for_refresh(conn, request.account_id)? else {
-            return Ok(Outcome::Skipped);
-        };
+        let id = request.account_id;
+        let _in_hand = InHand::take(&self.in_hand, id).await;
         let now = Utc::now();
-        let on_demand = request.urgent || request.reason != ExpiringReason::Scheduled;
-        let skip = match account.status {
-            AccountStatus::Disconnecting | AccountStatus::Disconnected => true,
-            // No loops: a dead grant waits for the user, unless someone explicitly asks.
-            AccountStatus::NeedsReauth => !on_demand,
-            _ => false,
-        } || account
-            .last_refreshed_at
-            .is_some_and(|at| at >= requested_at)
-            || (!on_demand && account.next_refresh_at.is_none_or(|at| at > now));
-        if skip {
-            clear_claim(conn, &account)?;
-            return Ok(Outcome::Skipped);
-        }
-        let Some(adapter) = self.adapter(account.platform) else {
-            return self.unsupported(conn, &account);
+        let claim = RefreshClaim {
+            fence: Uuid::new_v4(),
+            now,
+            lease_until: now + self.lease(),
+            requested_at,
+            on_demand: request.urgent || request.reason != ExpiringReason::Scheduled,
         };
-        let permanent = |e: vault::VaultError| {
-            HandlerError::Permanent(format!(
-                "cannot decrypt the tokens of account {}: {e}",
-                account.id
-            ))
-        };
-        let Some(access_token) = tokens::access_token(&self.vault, &account).map_err(permanent)?
+        let Some(account) = self
+            .db
+            .query(move |conn| Account::claim_for_refresh(conn, id, &claim))
+            .await?
         else {
             return Ok(Outcome::Skipped);
         };
-        let refresh_token = tokens::refresh_token(&self.vault, &account).map_err(permanent)?;
+        let claimed = Claimed {
+            account,
+            fence: claim.fence,
+        };
+        let Some(adapter) = self.adapter(claimed.account.platform) else {
+            return self.unsupported(&claimed).await;
+        };
+        let (access_token, refresh_token) = match self.decrypt(&claimed.account) {
+            Ok(Some(pair)) => pair,
+            Ok(None) => {
+                self.release(&claimed).await?;
+                return Ok(Outcome::Skipped);
+            }
+            Err(err) => {
+                self.release(&claimed).await?;
+                return Err(err);
+            }
+        };
+        let account = &claimed.account;
         let account_ref = AccountRef {
             platform_account_id: &account.platform_account_id,
             access_token: &access_token,
@@ -155,34 +254,86 @@ impl Refresher {
             instance_url: account.instance_url.as_deref(),
         };
         let started = std::time::Instant::now();
-        let result = runtime
-            .block_on(tokio::time::timeout(
-                self.timeout,
-                adapter.refresh(&account_ref),
-            ))
-            .unwrap_or_else(|_| {
-                Err(AdapterError::Transient {
-                    message: format!("no answer within {:?}", self.timeout),
-                })
-            });
+        let result = self
+            .call_with_heartbeat(&claimed, adapter.refresh(&account_ref))
+            .await;
         self.metrics
             .latency
             .with_label_values(&[account.platform.as_str()])
             .observe(started.elapsed().as_secs_f64());
         match result {
-            Ok(tokens) => self.store(conn, &account, tokens),
-            Err(AdapterError::Unsupported { .. }) => self.unsupported(conn, &account),
-            Err(err) => self.failed(conn, &account, &err),
+            Ok(tokens) => self.store(&claimed, tokens).await,
+            Err(AdapterError::Unsupported { .. }) => self.unsupported(&claimed).await,
+            Err(err) => self.failed(&claimed, &err).await,
         }
     }
 
-    /// Persists a fresh token set, then announces it.
-    fn store(
+    #[expect(
+        clippy::type_complexity,
+        reason = "a pair of secrets, or none when the account holds no access token"
+    )]
+    fn decrypt(
         &self,
-        conn: &mut PgConnection,
         account: &Account,
-        tokens: TokenSet,
-    ) -> Result<Outcome, HandlerError> {
+    ) -> Result<Option<(secrecy::SecretString, Option<secrecy::SecretString>)>, HandlerError> {
+        let permanent = |e: vault::VaultError| {
+            HandlerError::Permanent(format!(
+                "cannot decrypt the tokens of account {}: {e}",
+                account.id
+            ))
+        };
+        let Some(access) = tokens::access_token(&self.vault, account).map_err(permanent)? else {
+            return Ok(None);
+        };
+        let refresh = tokens::refresh_token(&self.vault, account).map_err(permanent)?;
+        Ok(Some((access, refresh)))
+    }
+
+    /// Runs the platform call within the timeout, renewing the lease every third of it.
+    async fn call_with_heartbeat(
+        &self,
+        claimed: &Claimed,
+        call: impl Future<Output = Result<TokenSet, AdapterError>>,
+    ) -> Result<TokenSet, AdapterError> {
+        let timeout = self.settings.timeout;
+        let call = tokio::time::timeout(timeout, call);
+        tokio::pin!(call);
+        let every = self.settings.lease / 3;
+        loop {
+            tokio::select! {
+                result = &mut call => {
+                    return result.unwrap_or_else(|_| {
+                        Err(AdapterError::Transient {
+                            message: format!("no answer within {timeout:?}"),
+                        })
+                    });
+                }
+                () = tokio::time::sleep(every) => self.renew(claimed).await,
+            }
+        }
+    }
+
+    async fn renew(&self, claimed: &Claimed) {
+        let (id, fence) = (claimed.account.id, claimed.fence);
+        let until = Utc::now() + self.lease();
+        match self
+            .db
+            .query(move |conn| Account::renew_refresh_lease(conn, id, fence, until))
+            .await
+        {
+            Ok(true) => tracing::debug!("refresh lease renewed"),
+            // Nothing to undo: the request is out. If the platform answers, the write below
+            // still lands as long as the row holds the token we presented.
+            Ok(false) => tracing::warn!("refresh lease lost while the platform call runs"),
+            Err(err) => tracing::warn!(error = %err, "cannot renew the refresh lease"),
+        }
+    }
+
+    /// Persists a fresh token set with its event, retrying until it is written or the new
+    /// access token has expired: once the platform rotated the refresh token, these are the
+    /// only live tokens of the grant.
+    async fn store(&self, claimed: &Claimed, tokens: TokenSet) -> Result<Outcome, HandlerError> {
+        let account = &claimed.account;
         let seal_error = |e: vault::VaultError| {
             HandlerError::Permanent(format!("cannot encrypt the new tokens: {e}"))
         };
@@ -204,35 +355,80 @@ impl Refresher {
             refresh_expires_at: tokens.refresh_expires_at.or(account.refresh_expires_at),
             last_refreshed_at: Some(now),
             next_refresh_at: tokens::next_refresh_at(now, tokens.expires_at),
-            refresh_claimed_until: None,
             refresh_attempts: 0,
             status: AccountStatus::Active,
             last_error: None,
         };
-        let updated = Account::record_refresh(conn, account.id, &form)?;
         let recovered = account.status != AccountStatus::Active || account.refresh_attempts > 0;
-        OUTBOX.write(
-            conn,
-            TokenRefreshed {
-                account_id: updated.id,
-                platform: updated.platform,
-                expires_at: updated.token_expires_at,
-                recovered,
-            },
-        )?;
+        let event = TokenRefreshed {
+            account_id: account.id,
+            platform: account.platform,
+            expires_at: tokens.expires_at,
+            recovered,
+        };
+        let (id, fence) = (account.id, claimed.fence);
+        let presented = account.refresh_token_enc.clone();
+        let keep_until = tokens.expires_at.unwrap_or(now + DEFAULT_TOKEN_LIFE);
+        let written = self
+            .persist("new tokens", keep_until, move |conn| {
+                conn.transaction(|conn| {
+                    if !Account::record_refresh(conn, id, fence, presented.as_deref(), &form)? {
+                        return Ok(false);
+                    }
+                    OUTBOX.write(conn, event.clone())?;
+                    Ok(true)
+                })
+            })
+            .await?;
+        if !written {
+            // Disconnected meanwhile, or reconnected with other tokens (and our claim lost).
+            tracing::warn!("new tokens not stored: the account was disconnected or reconnected during the refresh");
+            return Ok(Outcome::Skipped);
+        }
         if recovered {
-            tracing::info!(account.id = %account.id, platform = %account.platform, "token refreshed; account recovered");
+            tracing::info!("token refreshed; account recovered");
         }
         Ok(Outcome::Refreshed)
     }
 
-    /// Classifies a failure, schedules what comes next and announces it.
-    fn failed(
+    /// Runs `write` until it commits; a failed attempt is retried with backoff (100 ms
+    /// doubling to 2 s, with jitter) until `until`. Only then is the write given up.
+    async fn persist<F>(
         &self,
-        conn: &mut PgConnection,
-        account: &Account,
-        err: &AdapterError,
-    ) -> Result<Outcome, HandlerError> {
+        what: &'static str,
+        until: DateTime<Utc>,
+        write: F,
+    ) -> Result<bool, HandlerError>
+    where
+        F: Fn(&mut db::PgConnection) -> db::diesel::QueryResult<bool> + Clone + Send + 'static,
+    {
+        let mut attempt = 0u32;
+        loop {
+            let write = write.clone();
+            match self.db.query(write).await {
+                Ok(written) => {
+                    if attempt > 0 {
+                        tracing::info!(attempts = attempt + 1, "pending {what} written");
+                    }
+                    return Ok(written);
+                }
+                Err(err) if Utc::now() >= until => {
+                    tracing::error!(error = %err, attempts = attempt + 1, "giving up writing {what}");
+                    return Err(HandlerError::Db(err));
+                }
+                Err(err) => {
+                    attempt += 1;
+                    let delay = write_backoff(attempt);
+                    tracing::warn!(error = %err, attempt, retry_in_ms = delay.as_millis() as u64, "cannot write {what} yet; keeping them and retrying");
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    /// Classifies a failure, schedules what comes next and announces it.
+    async fn failed(&self, claimed: &Claimed, err: &AdapterError) -> Result<Outcome, HandlerError> {
+        let account = &claimed.account;
         let now = Utc::now();
         let platform = account.platform;
         let attempts = account.refresh_attempts.saturating_add(1);
@@ -285,6 +481,7 @@ impl Refresher {
                 )
             }
         };
+        tracing::warn!(outcome = outcome.label(), error = %err, "token refresh failed");
         let form = RefreshFailureForm {
             status,
             last_error: Some(message.clone()),
@@ -295,49 +492,68 @@ impl Refresher {
             },
             refresh_attempts: attempts,
             next_refresh_at: next,
-            refresh_claimed_until: None,
         };
-        Account::record_refresh_failure(conn, account.id, &form)?;
-        OUTBOX.write(
-            conn,
-            TokenRefreshFailed {
-                account_id: account.id,
-                platform,
-                reason,
-                message,
-                retry_at: next,
-            },
-        )?;
-        tracing::warn!(account.id = %account.id, %platform, outcome = outcome.label(), error = %err, "token refresh failed");
+        let event = TokenRefreshFailed {
+            account_id: account.id,
+            platform,
+            reason,
+            message,
+            retry_at: next,
+        };
+        let (id, fence) = (account.id, claimed.fence);
+        // A failure presented nothing new: once our lease is over, someone else may try again,
+        // so there is no point in holding on to it longer.
+        let written = self
+            .persist("the refresh failure", now + self.lease(), move |conn| {
+                conn.transaction(|conn| {
+                    if !Account::record_refresh_failure(conn, id, fence, &form)? {
+                        return Ok(false);
+                    }
+                    OUTBOX.write(conn, event.clone())?;
+                    Ok(true)
+                })
+            })
+            .await?;
+        if !written {
+            tracing::info!(
+                "refresh failure not recorded: the account was taken over or refreshed meanwhile"
+            );
+        }
         Ok(outcome)
     }
 
-    fn unsupported(
-        &self,
-        conn: &mut PgConnection,
-        account: &Account,
-    ) -> Result<Outcome, HandlerError> {
+    async fn unsupported(&self, claimed: &Claimed) -> Result<Outcome, HandlerError> {
+        let account = &claimed.account;
         let form = RefreshFailureForm {
             status: account.status,
             last_error: account.last_error.clone(),
             health_score: account.health_score,
             refresh_attempts: account.refresh_attempts,
             next_refresh_at: None,
-            refresh_claimed_until: None,
         };
-        Account::record_refresh_failure(conn, account.id, &form)?;
+        let (id, fence) = (account.id, claimed.fence);
+        self.db
+            .query(move |conn| Account::record_refresh_failure(conn, id, fence, &form))
+            .await?;
         Ok(Outcome::Unsupported)
+    }
+
+    async fn release(&self, claimed: &Claimed) -> Result<(), DbError> {
+        let (id, fence) = (claimed.account.id, claimed.fence);
+        self.db
+            .query(move |conn| Account::release_refresh_claim(conn, id, fence))
+            .await?;
+        Ok(())
     }
 }
 
-fn clear_claim(conn: &mut PgConnection, account: &Account) -> Result<(), HandlerError> {
-    if account.refresh_claimed_until.is_some() {
-        use db::diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
-        db::diesel::update(db::schema::social_accounts::table.find(account.id))
-            .set(db::schema::social_accounts::refresh_claimed_until.eq(None::<DateTime<Utc>>))
-            .execute(conn)?;
-    }
-    Ok(())
+/// 100 ms doubling to [`MAX_WRITE_BACKOFF`], plus up to 20 % jitter.
+fn write_backoff(attempt: u32) -> Duration {
+    let base = Duration::from_millis(100)
+        .saturating_mul(1 << attempt.clamp(1, 6).saturating_sub(1))
+        .min(MAX_WRITE_BACKOFF);
+    let jitter = rand::thread_rng().gen_range(0..=base.as_millis() as u64 / 5);
+    base + Duration::from_millis(jitter)
 }
 
 /// Exponential backoff with jitter (30 s, 1 min, 2 min, … up to an hour), kept within half of
@@ -355,6 +571,8 @@ pub fn transient_backoff(attempts: i32, remaining: Option<chrono::Duration>) -> 
 }
 
 impl Handler for Refresher {
+    /// Not through [`Incoming::commit`]: the refresh writes no inbox marker (see the module
+    /// docs) and must not hold a transaction across the platform call.
     async fn handle(&self, incoming: &Incoming) -> Result<(), HandlerError> {
         if incoming.envelope.event_type != TokenExpiring::TYPE {
             return Ok(());
@@ -364,19 +582,13 @@ impl Handler for Refresher {
             .decode::<TokenExpiring>()
             .map_err(HandlerError::Permanent)?
             .data;
-        let requested_at = incoming.envelope.occurred_at;
-        let platform = request.platform;
-        let this = self.clone();
-        let runtime = tokio::runtime::Handle::current();
-        let committed = incoming
-            .commit(move |conn| this.refresh_locked(conn, &runtime, &request, requested_at))
+        let outcome = self
+            .refresh(&request, incoming.envelope.occurred_at)
             .await?;
-        if let events::Committed::Done(outcome) = committed {
-            self.metrics
-                .refreshes
-                .with_label_values(&[platform.as_str(), outcome.label()])
-                .inc();
-        }
+        self.metrics
+            .refreshes
+            .with_label_values(&[request.platform.as_str(), outcome.label()])
+            .inc();
         Ok(())
     }
 }
@@ -401,5 +613,14 @@ mod tests {
     #[test]
     fn transient_backoff_is_capped_at_an_hour_plus_jitter() {
         assert!(transient_backoff(30, None) <= chrono::Duration::seconds(3600 + 720));
+    }
+
+    #[test]
+    fn a_pending_write_is_retried_at_least_every_two_and_a_half_seconds() {
+        assert!(write_backoff(1) >= Duration::from_millis(100));
+        assert!(write_backoff(1) <= Duration::from_millis(120));
+        for attempt in 1..50 {
+            assert!(write_backoff(attempt) <= MAX_WRITE_BACKOFF + MAX_WRITE_BACKOFF / 5);
+        }
     }
 }

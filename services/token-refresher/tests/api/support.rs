@@ -25,6 +25,8 @@ pub struct World {
     /// Exchange and queue prefix of this test.
     pub prefix: String,
     stops: Vec<CancellationToken>,
+    /// Ops (metrics) ports of the in-process replicas, in start order.
+    pub ports: Vec<u16>,
 }
 
 impl Drop for World {
@@ -36,7 +38,11 @@ impl Drop for World {
 }
 
 pub async fn world() -> World {
-    let db = TestDb::new();
+    world_on(TestDb::new()).await
+}
+
+/// A world whose database is `db` (e.g. on a [`testkit::PrivatePostgres`] the test stops).
+pub async fn world_on(db: TestDb) -> World {
     let (sim, server) = platform_sim::start(
         TcpListener::bind("127.0.0.1:0").unwrap(),
         SimOptions::default(),
@@ -68,6 +74,7 @@ pub async fn world() -> World {
         loaded,
         prefix,
         stops: Vec::new(),
+        ports: Vec::new(),
     }
 }
 
@@ -78,9 +85,64 @@ impl World {
         let app = Application::build(configuration::from(&self.loaded).unwrap(), stop.clone())
             .await
             .unwrap();
+        self.ports.push(app.port());
         tokio::spawn(app.run_until_stopped());
         self.stops.push(stop.clone());
         stop
+    }
+
+    /// `postbridge_token_refreshes_total` of the replica serving metrics on `port`, summed
+    /// over platforms, by outcome.
+    pub async fn outcomes(&self, port: u16) -> std::collections::BTreeMap<String, u64> {
+        let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let mut outcomes = std::collections::BTreeMap::new();
+        for line in text
+            .lines()
+            .filter(|l| l.starts_with("postbridge_token_refreshes_total{"))
+        {
+            let outcome = line
+                .split("outcome=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap()
+                .to_owned();
+            let value: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+            *outcomes.entry(outcome).or_insert(0) += value as u64;
+        }
+        outcomes
+    }
+
+    /// Requests handled by every in-process replica so far, whatever the outcome.
+    pub async fn requests_handled(&self) -> u64 {
+        let mut total = 0;
+        for port in &self.ports {
+            total += self.outcomes(*port).await.values().sum::<u64>();
+        }
+        total
+    }
+
+    /// Writes an on-demand `token.expiring` for `id` to the outbox, as the publisher does
+    /// after a 401.
+    pub fn request_urgent_refresh(&self, id: AccountId) {
+        let mut conn = self.db.conn();
+        db::diesel::Connection::transaction(&mut conn, |conn| {
+            token_refresher::refresher::OUTBOX.write(
+                conn,
+                events::TokenExpiring {
+                    account_id: id,
+                    platform: Platform::Sandbox,
+                    expires_at: None,
+                    urgent: true,
+                    reason: events::ExpiringReason::Unauthorized,
+                },
+            )
+        })
+        .unwrap();
     }
 
     /// Sets a configuration key for replicas started after this call.

@@ -1,0 +1,3 @@
+ALTER TABLE social_accounts
+    DROP COLUMN refresh_lease_until,
+    DROP COLUMN refresh_fence;
