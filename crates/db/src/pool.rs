@@ -180,11 +180,19 @@ impl Db {
 
     /// Answers whether the database responds to a trivial query right now.
     pub async fn ping(&self) -> Result<(), DbError> {
+        self.ping_within(self.pool.connection_timeout()).await
+    }
+
+    /// [`Db::ping`], waiting at most `timeout` for a connection (not the pool's checkout
+    /// timeout), so a health check can answer in time while the database is down.
+    pub async fn ping_within(&self, timeout: std::time::Duration) -> Result<(), DbError> {
         use diesel::RunQueryDsl;
-        self.run(|conn| {
-            diesel::sql_query("SELECT 1").execute(conn)?;
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get_timeout(timeout)?;
+            diesel::sql_query("SELECT 1").execute(&mut conn)?;
             Ok::<_, DbError>(())
         })
-        .await
+        .await?
     }
 }

@@ -33,12 +33,15 @@ pub async fn connect(url: &str, name: &str) -> Result<Connection, AmqpError> {
 }
 
 /// Answers whether RabbitMQ accepts a connection within `timeout` (for `/readyz`).
+/// The whole probe, closing included, ends within `timeout`.
 pub async fn probe(url: &str, timeout: Duration) -> Result<(), AmqpError> {
-    let conn = tokio::time::timeout(timeout, connect(url, "readyz-probe"))
-        .await
-        .map_err(|_| AmqpError::Timeout(timeout))??;
-    let _ = conn.close(200, "probe done").await;
-    Ok(())
+    tokio::time::timeout(timeout, async {
+        let conn = connect(url, "readyz-probe").await?;
+        let _ = conn.close(200, "probe done").await;
+        Ok(())
+    })
+    .await
+    .map_err(|_| AmqpError::Timeout(timeout))?
 }
 
 /// Exponential backoff with full jitter, capped: spreads reconnect storms after an outage.
