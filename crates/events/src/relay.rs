@@ -20,7 +20,7 @@ use futures_util::{future::try_join_all, StreamExt};
 use lapin::{
     options::{BasicPublishOptions, ConfirmSelectOptions},
     publisher_confirm::Confirmation,
-    BasicProperties, Channel,
+    BasicProperties, Channel, Connection as AmqpConnection,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -120,13 +120,14 @@ impl Relay {
         let mut last_housekeeping = tokio::time::Instant::now();
 
         while !shutdown.is_cancelled() {
-            let channel = match self.open_channel().await {
-                Ok(channel) => {
-                    if failures > 0 {
-                        tracing::info!("outbox relay reconnected to rabbitmq");
-                    }
+            let (conn, channel) = match self.open_channel().await {
+                Ok(session) => {
+                    tracing::info!(
+                        reconnect = failures > 0,
+                        "outbox relay connected to rabbitmq"
+                    );
                     failures = 0;
-                    channel
+                    session
                 }
                 Err(err) => {
                     failures += 1;
@@ -181,13 +182,17 @@ impl Relay {
                     }
                 }
             }
+            // Close the connection, not just the channel: a connection left open is torn down
+            // by the runtime's shutdown instead, and lapin logs that as an I/O ERROR.
             let _ = channel.close(200, "relay stopping or reconnecting").await;
+            let _ = conn.close(200, "relay stopping or reconnecting").await;
         }
         listener.abort();
         tracing::info!("outbox relay stopped");
     }
 
-    async fn open_channel(&self) -> Result<Channel, AmqpError> {
+    /// A connection and its confirm-mode channel, the topology declared.
+    async fn open_channel(&self) -> Result<(AmqpConnection, Channel), AmqpError> {
         let conn = connect(&self.amqp_url, &format!("{}-relay", self.name)).await?;
         let channel = conn.create_channel().await?;
         channel
@@ -205,8 +210,7 @@ impl Relay {
                 tracing::warn!(error = %err, "cannot declare the consumer queues; publishing anyway")
             }
         }
-        // The channel keeps the connection alive; dropping `conn` here does not close it.
-        Ok(channel)
+        Ok((conn, channel))
     }
 
     /// Locks, publishes and marks one batch; returns how many rows were published.

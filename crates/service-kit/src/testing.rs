@@ -128,3 +128,154 @@ pub async fn assert_ops_endpoints(port: u16) {
         "outbox metrics exported"
     );
 }
+
+/// A service binary run as a child process, as it runs in production, configured like
+/// [`loaded_for_tests`] through `POSTBRIDGE__…` variables and logging JSON, every line kept.
+///
+/// For what only a real process shows: how it behaves on SIGTERM, and what it logs meanwhile.
+#[derive(Debug)]
+pub struct ServiceProcess {
+    child: std::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+#[expect(clippy::expect_used, clippy::unwrap_used, reason = "test helper")]
+impl ServiceProcess {
+    /// Starts `binary` (e.g. `env!("CARGO_BIN_EXE_account-registry")`) whose own section is
+    /// `section` (e.g. `account_registry`), listening on a free port.
+    pub fn start(
+        binary: &str,
+        section: &str,
+        database_url: &str,
+        amqp_url: &str,
+        exchange_prefix: &str,
+    ) -> Self {
+        use std::{
+            io::{BufRead, BufReader},
+            process::{Command, Stdio},
+        };
+        let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let mut child = Command::new(binary)
+            .env_remove("RUST_LOG")
+            .env("POSTBRIDGE_CONFIG_DIR", config)
+            .env("POSTBRIDGE_ENV", "development")
+            .env("POSTBRIDGE__DATABASE__URL", database_url)
+            .env("POSTBRIDGE__DATABASE__STARTUP_PATIENCE_SECS", "5")
+            .env("POSTBRIDGE__AMQP__URL", amqp_url)
+            .env(
+                "POSTBRIDGE__EVENTS__EXCHANGE",
+                format!("{exchange_prefix}.events"),
+            )
+            .env(
+                "POSTBRIDGE__EVENTS__DEAD_LETTER_EXCHANGE",
+                format!("{exchange_prefix}.dlx"),
+            )
+            .env(
+                "POSTBRIDGE__EVENTS__QUEUE_PREFIX",
+                format!("{exchange_prefix}."),
+            )
+            .env("POSTBRIDGE__TELEMETRY__FORMAT", "json")
+            .env(
+                format!("POSTBRIDGE__{}__LISTEN", section.to_uppercase()),
+                "127.0.0.1:0",
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the service binary");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stdout: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().unwrap());
+        let stderr: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().unwrap());
+        for stream in [stdout, stderr] {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        Self { child, lines }
+    }
+
+    /// Every line logged so far.
+    pub fn log(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// The first log event whose message is `message`, waiting up to `timeout` for it.
+    pub async fn wait_for(
+        &mut self,
+        message: &str,
+        timeout: std::time::Duration,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let found = self.log().iter().find_map(|line| {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .ok()
+                    .filter(|event| event["message"] == message)
+            });
+            if let Some(event) = found {
+                return event;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "the service exited ({status}) before logging {message:?}:\n{}",
+                    self.log().join("\n")
+                );
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {message:?} logged within {timeout:?}:\n{}",
+                self.log().join("\n")
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the process to exit; returns whether it
+    /// exited successfully, and its whole log.
+    pub async fn terminate(mut self, timeout: std::time::Duration) -> (bool, Vec<String>) {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid}");
+        let deadline = std::time::Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the service") {
+                break status;
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "still running {timeout:?} after SIGTERM:\n{}",
+                    self.log().join("\n")
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        // Let the readers take the last lines written before the exit.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        (status.success(), self.log())
+    }
+
+    /// The log lines at level ERROR.
+    pub fn errors(log: &[String]) -> Vec<&String> {
+        log.iter()
+            .filter(|line| {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .map_or(line.contains("ERROR"), |event| event["level"] == "ERROR")
+            })
+            .collect()
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

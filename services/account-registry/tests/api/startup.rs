@@ -26,3 +26,41 @@ async fn starts_migrated_and_ready_then_stops_on_shutdown() {
         "stops cleanly within 20 s: {stopped:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_stopped_by_sigterm_closes_its_rabbitmq_connections_and_logs_no_error() {
+    let db = TestDb::new();
+    let mut service = service_kit::testing::ServiceProcess::start(
+        env!("CARGO_BIN_EXE_account-registry"),
+        "account_registry",
+        db.url(),
+        &testkit::amqp_url(),
+        &testkit::unique_name("account-registry-test"),
+    );
+    // Both kinds of AMQP connection are open: the outbox relay's and the consumer's.
+    service
+        .wait_for(
+            "outbox relay connected to rabbitmq",
+            Duration::from_secs(30),
+        )
+        .await;
+    service.wait_for("consuming", Duration::from_secs(30)).await;
+
+    let (exited_ok, log) = service.terminate(Duration::from_secs(30)).await;
+    let errors = service_kit::testing::ServiceProcess::errors(&log);
+    assert!(
+        errors.is_empty(),
+        "a graceful stop logs no ERROR:\n{}",
+        errors
+            .iter()
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(exited_ok, "exit status 0:\n{}", log.join("\n"));
+    assert!(
+        log.iter().any(|l| l.contains("\"stopped\"")),
+        "it says it stopped:\n{}",
+        log.join("\n")
+    );
+}
