@@ -1,4 +1,5 @@
-//! One database per test, cloned from a migrated template.
+//! One database per test, cloned from a migrated template (or empty, for the tests of
+//! migrating itself).
 
 use db::{diesel::RunQueryDsl, Connection, Db, PgConnection, PoolSettings};
 use diesel::sql_types::{BigInt, Text};
@@ -34,6 +35,61 @@ impl TestDb {
             name,
             admin_url: admin_url.to_owned(),
         }
+    }
+
+    /// An empty database of this test's own: no tables, no migrations applied. For tests of
+    /// what a service does on a fresh database (it must migrate it).
+    pub fn empty() -> Self {
+        Self::empty_on(&crate::database_url())
+    }
+
+    /// [`TestDb::empty`] on the server at `admin_url`.
+    pub fn empty_on(admin_url: &str) -> Self {
+        let name = format!("pb_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(admin_url)
+            .expect("connect to test PostgreSQL (is `make infra-up` running?)");
+        // template0 is pristine by definition; template1 may have been changed on this server.
+        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE template0"))
+            .execute(&mut admin)
+            .expect("create empty test database");
+        Self {
+            url: with_database(admin_url, &name),
+            name,
+            admin_url: admin_url.to_owned(),
+        }
+    }
+
+    /// Versions recorded in `__diesel_schema_migrations`, sorted; empty when no migration ever
+    /// ran here (the table does not exist).
+    pub fn applied_migrations(&self) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Version {
+            #[diesel(sql_type = Text)]
+            version: String,
+        }
+        let mut conn = self.conn();
+        #[derive(diesel::QueryableByName)]
+        struct Exists {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            exists: bool,
+        }
+        let table: Exists = diesel::sql_query(
+            "SELECT to_regclass('public.__diesel_schema_migrations') IS NOT NULL AS exists",
+        )
+        .get_result(&mut conn)
+        .expect("look for the migrations table");
+        if !table.exists {
+            return Vec::new();
+        }
+        let mut versions: Vec<String> =
+            diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+                .load::<Version>(&mut conn)
+                .expect("read applied migrations")
+                .into_iter()
+                .map(|v| v.version)
+                .collect();
+        versions.sort();
+        versions
     }
 
     /// URL of this test's database.

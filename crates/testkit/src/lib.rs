@@ -19,6 +19,20 @@ pub fn database_url() -> String {
         .unwrap_or_else(|_| "postgres://postbridge:postbridge@127.0.0.1:55432/postbridge".into())
 }
 
+/// Versions of every migration embedded in the code (`migrations/`), sorted: what
+/// [`TestDb::applied_migrations`] lists once a database is fully migrated.
+pub fn embedded_migrations() -> Vec<String> {
+    use diesel::migration::MigrationSource;
+    let mut versions: Vec<String> =
+        MigrationSource::<diesel::pg::Pg>::migrations(&db::migrations::MIGRATIONS)
+            .expect("list embedded migrations")
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect();
+    versions.sort();
+    versions
+}
+
 /// URL of the shared test RabbitMQ.
 pub fn amqp_url() -> String {
     std::env::var("POSTBRIDGE_TEST_AMQP_URL")

@@ -18,6 +18,20 @@ fn run(script_name: &str, args: &[&str]) {
     );
 }
 
+/// [`run`] for `Drop`: a failure there is reported, not a panic (which would abort a test
+/// that is already unwinding).
+fn run_quietly(script_name: &str, args: &[&str]) {
+    match Command::new("bash")
+        .arg(script(script_name))
+        .args(args)
+        .status()
+    {
+        Ok(status) if status.success() => {}
+        Ok(status) => eprintln!("{script_name} {args:?} failed with {status}"),
+        Err(e) => eprintln!("cannot run {script_name}: {e}"),
+    }
+}
+
 fn scratch_dir(kind: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "postbridge-{kind}-{}",
@@ -76,7 +90,7 @@ impl PrivatePostgres {
 
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
-        self.stop();
+        run_quietly("pg.sh", &["stop", &self.data_dir().to_string_lossy()]);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -119,7 +133,7 @@ impl PrivateRabbit {
 
 impl Drop for PrivateRabbit {
     fn drop(&mut self) {
-        self.stop();
+        run_quietly("rabbitmq.sh", &["stop", &self.dir.to_string_lossy()]);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -1,9 +1,4 @@
 //! The local infrastructure scripts survive the races the tests put them through.
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test assertions"
-)]
 
 use std::{
     process::{Command, Stdio},

@@ -4,8 +4,12 @@ use account_registry::{configuration, startup::Application};
 use testkit::TestDb;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn starts_migrated_and_ready_then_stops_on_shutdown() {
-    let db = TestDb::new();
+async fn migrates_an_empty_database_at_start_is_ready_then_stops_on_shutdown() {
+    let db = TestDb::empty();
+    assert!(
+        db.applied_migrations().is_empty(),
+        "the test starts from a database no migration ran on"
+    );
     let loaded = service_kit::testing::loaded_for_tests(
         db.url(),
         &testkit::amqp_url(),
@@ -18,6 +22,11 @@ async fn starts_migrated_and_ready_then_stops_on_shutdown() {
         .unwrap();
 
     service_kit::testing::assert_ops_endpoints(app.port()).await;
+    assert_eq!(
+        db.applied_migrations(),
+        testkit::embedded_migrations(),
+        "the service applied every migration before serving"
+    );
 
     shutdown.cancel();
     let stopped = tokio::time::timeout(Duration::from_secs(20), app.run_until_stopped()).await;

@@ -4,8 +4,12 @@ use auth_gateway::{configuration, startup::Application};
 use testkit::TestDb;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn starts_migrated_and_ready_then_stops_on_shutdown() {
-    let db = TestDb::new();
+async fn migrates_an_empty_database_at_start_is_ready_then_stops_on_shutdown() {
+    let db = TestDb::empty();
+    assert!(
+        db.applied_migrations().is_empty(),
+        "the test starts from a database no migration ran on"
+    );
     let loaded = service_kit::testing::loaded_for_tests(
         db.url(),
         &testkit::amqp_url(),
@@ -18,11 +22,53 @@ async fn starts_migrated_and_ready_then_stops_on_shutdown() {
         .unwrap();
 
     service_kit::testing::assert_ops_endpoints(app.port()).await;
+    assert_eq!(
+        db.applied_migrations(),
+        testkit::embedded_migrations(),
+        "the service applied every migration before serving"
+    );
 
     shutdown.cancel();
     let stopped = tokio::time::timeout(Duration::from_secs(20), app.run_until_stopped()).await;
     assert!(
         matches!(stopped, Ok(Ok(()))),
         "stops cleanly within 20 s: {stopped:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_stopped_by_sigterm_closes_its_rabbitmq_connections_and_logs_no_error() {
+    let db = TestDb::new();
+    let mut service = service_kit::testing::ServiceProcess::start(
+        env!("CARGO_BIN_EXE_auth-gateway"),
+        "auth_gateway",
+        db.url(),
+        &testkit::amqp_url(),
+        &testkit::unique_name("auth-gateway-test"),
+    );
+    // Its AMQP connections are open: the outbox relay's.
+    service
+        .wait_for(
+            "outbox relay connected to rabbitmq",
+            Duration::from_secs(30),
+        )
+        .await;
+
+    let (exited_ok, log) = service.terminate(Duration::from_secs(30)).await;
+    let errors = service_kit::testing::ServiceProcess::errors(&log);
+    assert!(
+        errors.is_empty(),
+        "a graceful stop logs no ERROR:\n{}",
+        errors
+            .iter()
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(exited_ok, "exit status 0:\n{}", log.join("\n"));
+    assert!(
+        log.iter().any(|l| l.contains("\"stopped\"")),
+        "it says it stopped:\n{}",
+        log.join("\n")
     );
 }
