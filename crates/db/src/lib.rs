@@ -8,6 +8,7 @@ pub mod media;
 pub mod migrations;
 pub mod oauth_states;
 pub mod outbox;
+pub mod pending_connections;
 mod pool;
 pub mod posts;
 pub mod refresh;

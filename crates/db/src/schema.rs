@@ -72,6 +72,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    pending_connections (ticket_hash) {
+        ticket_hash -> Bytea,
+        owner_id -> Text,
+        platform -> Text,
+        instance_url -> Nullable<Text>,
+        payload_enc -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     post_attempts (id) {
         id -> Uuid,
         target_id -> Uuid,
@@ -185,6 +197,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_states,
     outbox,
     post_attempts,
+    pending_connections,
     post_targets,
     posts,
     processed_events,

@@ -46,6 +46,22 @@ pub struct AuthGatewaySettings {
     /// Allow Mastodon instances on loopback/private addresses (tests and local setups only):
     /// otherwise refused, so users cannot make the gateway call internal hosts (SSRF).
     pub allow_private_instances: bool,
+    /// Connections one user may start per minute (each gateway process counts on its own;
+    /// 0 = unlimited). Over it: 429 `rate_limited` with `Retry-After`.
+    #[serde(default = "default_connection_starts_per_minute")]
+    pub connection_starts_per_minute: u32,
+    /// Authorizations one user may have waiting for the platform's answer at once (states
+    /// live for 10 minutes). Over it: 429 `too_many_pending_connections`.
+    #[serde(default = "default_max_pending_connections")]
+    pub max_pending_connections: u32,
+}
+
+fn default_connection_starts_per_minute() -> u32 {
+    30
+}
+
+fn default_max_pending_connections() -> u32 {
+    20
 }
 
 /// Reads the layered configuration (see `service_kit::config::load`).

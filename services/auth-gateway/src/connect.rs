@@ -1,30 +1,41 @@
-//! Connecting accounts: starting an authorization, finishing it in the callback, Bluesky's app
-//! passwords and Mastodon's per-instance apps, and storing the result.
+//! Connecting accounts: starting an authorization, exchanging the code in the callback,
+//! completing it in the starting user's session, Bluesky's app passwords and Mastodon's
+//! per-instance apps, and storing the result.
 //!
 //! Invariants enforced here:
 //! - a `state` is 256 random bits, stored only as its sha256, bound to the user and platform,
 //!   valid 10 minutes and consumed exactly once (`DELETE … RETURNING`);
+//! - the callback never connects an account. It runs in whichever browser the platform
+//!   redirected, which need not belong to the user who started the flow (a user could send
+//!   their own authorize URL to someone else and collect that person's account). So it parks
+//!   the exchanged tokens under a one-time ticket (256 random bits, stored as its sha256, valid
+//!   [`TICKET_TTL_MINUTES`]) and hands the ticket to the frontend; only
+//!   `POST /v1/connections/complete` with the starting user's token turns it into accounts.
+//!   Any other user's attempt consumes the ticket, discards the tokens and emits nothing;
+//! - a user holds at most `max_pending_connections` live authorizations and starts at most
+//!   `connection_starts_per_minute` connections per minute (per gateway process);
 //! - the PKCE verifier is encrypted at rest, bound to its state;
 //! - tokens are encrypted before they touch the database, bound to their row and column, and
 //!   written with `account.connected` in one transaction;
 //! - a callback failure sends the browser back with a short error code only; details go to the
 //!   log, without secrets.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use db::{
     accounts::{Account, AccountConnectForm},
     domain::{AccountId, AccountKind, AccountStatus, MastodonAppId, OwnerId, Platform},
     mastodon_apps::MastodonApp,
     oauth_states::OAuthState,
+    pending_connections::PendingConnection,
 };
 use events::AccountConnected;
 use oauth2::{CsrfToken, PkceCodeChallenge};
 use platform_adapters::{
     platforms::mastodon, AdapterError, AuthorizeParams, ClientCredentials, CodeExchange,
-    Connection, PlatformAdapter,
+    Connection, PlatformAdapter, Profile, Stats, TokenSet,
 };
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use service_kit::tokens::{self, ACCESS_TOKEN, REFRESH_TOKEN};
 use utoipa::ToSchema;
 use vault::Aad;
@@ -36,6 +47,21 @@ use crate::{
 
 /// How long a started authorization stays valid.
 const STATE_TTL_MINUTES: i64 = 10;
+
+/// How long the frontend has to complete a connection after the callback: it does so as soon
+/// as the browser lands, so a short life limits what a leaked redirect URL is worth.
+pub const TICKET_TTL_MINUTES: i64 = 5;
+
+/// Longest ticket worth looking up (ours are 43 characters).
+const MAX_TICKET_LEN: usize = 128;
+
+/// Body of `POST /v1/connections/complete`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteConnection {
+    /// The `ticket` query parameter of the callback's redirect to the frontend.
+    pub ticket: String,
+}
 
 /// Body of `POST /v1/connections/{platform}`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -85,6 +111,7 @@ pub async fn start(
     platform: Platform,
     request: StartConnection,
 ) -> Result<Started, ApiError> {
+    state.connection_starts.check(&owner)?;
     let redirect_to = state.allowed_redirect(request.redirect_to.as_deref())?;
     if !state.adapters.is_configured(platform) {
         let env = platform.as_str().to_uppercase();
@@ -175,13 +202,27 @@ async fn authorize(
         created_at: now,
         expires_at: now + Duration::minutes(STATE_TTL_MINUTES),
     };
-    state
+    let cap = state.settings.max_pending_connections;
+    let stored = state
         .db
         .query(move |conn| {
             OAuthState::purge_expired(conn, now)?;
-            OAuthState::insert(conn, &row)
+            if PendingConnection::live_states(conn, &row.owner_id, now)? >= i64::from(cap) {
+                return Ok(false);
+            }
+            OAuthState::insert(conn, &row).map(|_| true)
         })
         .await?;
+    if !stored {
+        return Err(ApiError::TooManyRequests {
+            code: "too_many_pending_connections",
+            message: format!(
+                "{cap} connections are already waiting for the platform's answer; finish or \
+                 abandon them (they expire after {STATE_TTL_MINUTES} minutes) before starting another"
+            ),
+            retry_after_secs: 60,
+        });
+    }
     tracing::info!(%platform, owner = %owner, "authorization started");
     Ok(url)
 }
@@ -197,9 +238,11 @@ pub struct CallbackQuery {
     pub error: Option<String>,
 }
 
-/// Finishes an authorization and returns where to send the browser: the state's `redirect_to`
-/// with `?connected=<platform>&account=<id>`, or `?error=<code>`. `caller` is the bearer's
-/// owner when the request carries one: a state started by someone else is then refused.
+/// Exchanges the code of an authorization, parks the result for the user who started it and
+/// returns where to send the browser: the state's `redirect_to` with
+/// `?platform=<platform>&ticket=<ticket>` (see [`complete`]), or `?error=<code>`. `caller` is
+/// the bearer's owner when the request carries one: a state started by someone else is then
+/// refused.
 pub async fn callback(
     state: &AppState,
     platform: Platform,
@@ -244,16 +287,12 @@ pub async fn callback(
     let Some(code) = query.code.filter(|c| !c.is_empty()) else {
         return fail(&pending.redirect_to, "authorization_failed");
     };
-    match finish(state, &pending, &code).await {
-        Ok(accounts) => {
-            let first = accounts
-                .first()
-                .map(|a| a.id.to_string())
-                .unwrap_or_default();
-            tracing::info!(%platform, owner = %pending.owner_id, accounts = accounts.len(), "accounts connected");
+    match exchange(state, &pending, &code).await {
+        Ok(ticket) => {
+            tracing::info!(%platform, owner = %pending.owner_id, "authorization exchanged; waiting for the user to complete it");
             with_query(
                 &pending.redirect_to,
-                &[("connected", platform.as_str()), ("account", &first)],
+                &[("platform", platform.as_str()), ("ticket", &ticket)],
             )
         }
         Err(err) => {
@@ -277,11 +316,8 @@ pub async fn callback(
     }
 }
 
-async fn finish(
-    state: &AppState,
-    pending: &OAuthState,
-    code: &str,
-) -> Result<Vec<Account>, ApiError> {
+/// Exchanges the code and parks the connections under a new ticket, which it returns.
+async fn exchange(state: &AppState, pending: &OAuthState, code: &str) -> Result<String, ApiError> {
     let verifier = pending
         .pkce_verifier_enc
         .as_deref()
@@ -316,7 +352,7 @@ async fn finish(
         }
         .into());
     }
-    save_connections(
+    park(
         state,
         pending.owner_id.clone(),
         pending.platform,
@@ -324,6 +360,160 @@ async fn finish(
         connections,
     )
     .await
+}
+
+fn ticket_aad(ticket_hash: &[u8]) -> Aad {
+    Aad::new("pending_connections", hex::encode(ticket_hash), "payload")
+}
+
+/// One exchanged connection as it waits in `pending_connections` (inside one ciphertext).
+#[derive(Serialize, Deserialize)]
+struct Parked {
+    platform_account_id: String,
+    account_kind: Option<AccountKind>,
+    display_name: Option<String>,
+    handle: Option<String>,
+    avatar_url: Option<String>,
+    profile_url: Option<String>,
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+    refresh_expires_at: Option<DateTime<Utc>>,
+    scopes: Vec<String>,
+    followers_count: Option<i64>,
+    following_count: Option<i64>,
+    posts_count: Option<i64>,
+}
+
+impl From<&Connection> for Parked {
+    fn from(c: &Connection) -> Self {
+        let stats = c.stats.unwrap_or_default();
+        Self {
+            platform_account_id: c.profile.platform_account_id.clone(),
+            account_kind: c.profile.account_kind,
+            display_name: c.profile.display_name.clone(),
+            handle: c.profile.handle.clone(),
+            avatar_url: c.profile.avatar_url.clone(),
+            profile_url: c.profile.profile_url.clone(),
+            access_token: c.tokens.access_token.expose_secret().to_owned(),
+            refresh_token: c
+                .tokens
+                .refresh_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
+            expires_at: c.tokens.expires_at,
+            refresh_expires_at: c.tokens.refresh_expires_at,
+            scopes: c.tokens.scopes.clone(),
+            followers_count: stats.followers_count,
+            following_count: stats.following_count,
+            posts_count: stats.posts_count,
+        }
+    }
+}
+
+impl From<Parked> for Connection {
+    fn from(p: Parked) -> Self {
+        let has_stats =
+            p.followers_count.is_some() || p.following_count.is_some() || p.posts_count.is_some();
+        Connection {
+            profile: Profile {
+                platform_account_id: p.platform_account_id,
+                account_kind: p.account_kind,
+                display_name: p.display_name,
+                handle: p.handle,
+                avatar_url: p.avatar_url,
+                profile_url: p.profile_url,
+            },
+            tokens: TokenSet {
+                access_token: SecretString::from(p.access_token),
+                refresh_token: p.refresh_token.map(SecretString::from),
+                expires_at: p.expires_at,
+                refresh_expires_at: p.refresh_expires_at,
+                scopes: p.scopes,
+            },
+            stats: has_stats.then_some(Stats {
+                followers_count: p.followers_count,
+                following_count: p.following_count,
+                posts_count: p.posts_count,
+            }),
+        }
+    }
+}
+
+/// Stores `connections` for `owner` under a fresh ticket, encrypted; returns the ticket.
+async fn park(
+    state: &AppState,
+    owner: OwnerId,
+    platform: Platform,
+    instance_url: Option<String>,
+    connections: Vec<Connection>,
+) -> Result<String, ApiError> {
+    let ticket = CsrfToken::new_random_len(32).secret().clone();
+    let ticket_hash = sha256(&ticket);
+    let parked: Vec<Parked> = connections.iter().map(Parked::from).collect();
+    let plaintext = SecretString::from(serde_json::to_string(&parked).map_err(ApiError::internal)?);
+    drop(parked);
+    let payload_enc = state.vault.encrypt(&plaintext, &ticket_aad(&ticket_hash))?;
+    let now = Utc::now();
+    let row = PendingConnection {
+        ticket_hash,
+        owner_id: owner,
+        platform,
+        instance_url,
+        payload_enc,
+        created_at: now,
+        expires_at: now + Duration::minutes(TICKET_TTL_MINUTES),
+    };
+    state
+        .db
+        .query(move |conn| PendingConnection::insert(conn, &row))
+        .await?;
+    Ok(ticket)
+}
+
+/// `POST /v1/connections/complete`: turns a parked authorization into accounts, for the user
+/// who started it and nobody else. The ticket is consumed by the first attempt whoever makes
+/// it; another user's attempt is answered exactly like an unknown ticket (404), and the
+/// tokens are dropped unsaved, so a victim's frontend completing an attacker's flow connects
+/// nothing and tells the attacker nothing.
+pub async fn complete(
+    state: &AppState,
+    owner: OwnerId,
+    ticket: &str,
+) -> Result<(Platform, Vec<Account>), ApiError> {
+    const NOT_FOUND: ApiError = ApiError::NotFound("pending connection");
+    if ticket.is_empty() || ticket.len() > MAX_TICKET_LEN {
+        return Err(NOT_FOUND);
+    }
+    let ticket_hash = sha256(ticket);
+    let parked = state
+        .db
+        .query(move |conn| PendingConnection::consume(conn, &ticket_hash, Utc::now()))
+        .await?
+        .ok_or(NOT_FOUND)?;
+    if parked.owner_id != owner {
+        tracing::warn!(
+            platform = %parked.platform,
+            "a pending connection was presented by a user other than the one who started it; its tokens are discarded"
+        );
+        return Err(NOT_FOUND);
+    }
+    let plaintext = state
+        .vault
+        .decrypt(&parked.payload_enc, &ticket_aad(&parked.ticket_hash))?;
+    let connections: Vec<Parked> =
+        serde_json::from_str(plaintext.expose_secret()).map_err(ApiError::internal)?;
+    drop(plaintext);
+    let accounts = save_connections(
+        state,
+        owner,
+        parked.platform,
+        parked.instance_url,
+        connections.into_iter().map(Connection::from).collect(),
+    )
+    .await?;
+    tracing::info!(platform = %parked.platform, accounts = accounts.len(), "accounts connected");
+    Ok((parked.platform, accounts))
 }
 
 async fn connect_bluesky(

@@ -80,6 +80,17 @@ pub enum ApiError {
         /// Sent as `Retry-After`.
         retry_after_secs: u64,
     },
+    /// 429: this caller is asking too often (connection starts) or holds too many pending
+    /// authorizations; try again after `retry_after_secs`.
+    #[error("{message}")]
+    TooManyRequests {
+        /// Machine-readable reason.
+        code: &'static str,
+        /// For people.
+        message: String,
+        /// Sent as `Retry-After`.
+        retry_after_secs: u64,
+    },
     /// The platform refused or failed; the class decides the status.
     #[error(transparent)]
     Platform(#[from] AdapterError),
@@ -159,7 +170,8 @@ impl ApiError {
             | Self::Conflict { code, .. }
             | Self::Unprocessable { code, .. }
             | Self::Refused { code, .. }
-            | Self::Busy { code, .. } => code,
+            | Self::Busy { code, .. }
+            | Self::TooManyRequests { code, .. } => code,
             Self::Platform(AdapterError::NeedsReauth { .. }) => "platform_unauthorized",
             Self::Platform(
                 AdapterError::RateLimited { .. } | AdapterError::AppRateLimited { .. },
@@ -203,6 +215,7 @@ impl ResponseError for ApiError {
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Refused { status, .. } => *status,
             Self::Busy { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Platform(
                 AdapterError::RateLimited { .. } | AdapterError::AppRateLimited { .. },
             ) => StatusCode::TOO_MANY_REQUESTS,
@@ -243,6 +256,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         match self {
             Self::Busy {
+                retry_after_secs, ..
+            }
+            | Self::TooManyRequests {
                 retry_after_secs, ..
             } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));

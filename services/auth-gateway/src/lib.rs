@@ -6,6 +6,7 @@ pub mod configuration;
 pub mod connect;
 pub mod cursor;
 pub mod error;
+pub mod limits;
 pub mod posts;
 pub mod routes;
 pub mod startup;

@@ -54,6 +54,9 @@ impl Application {
             uploads: Arc::new(tokio::sync::Semaphore::new(
                 settings.media.max_concurrent_uploads.max(1),
             )),
+            connection_starts: crate::limits::PerUserLimit::new(
+                settings.service.connection_starts_per_minute,
+            ),
         };
         let max_json = settings.service.max_json_bytes;
         let origins = settings.service.cors_allowed_origins.clone();

@@ -9,7 +9,7 @@ use platform_adapters::Registry;
 use tokio::sync::Semaphore;
 use vault::Vault;
 
-use crate::{configuration::AuthGatewaySettings, error::ApiError};
+use crate::{configuration::AuthGatewaySettings, error::ApiError, limits::PerUserLimit};
 
 /// The outbox of this service.
 pub const OUTBOX: Outbox = Outbox::new(crate::SERVICE);
@@ -33,6 +33,8 @@ pub struct AppState {
     pub media: Arc<MediaSettings>,
     /// One permit per upload being received (`media.max_concurrent_uploads`).
     pub uploads: Arc<Semaphore>,
+    /// `auth_gateway.connection_starts_per_minute`, per user.
+    pub connection_starts: PerUserLimit,
 }
 
 impl AppState {

@@ -125,6 +125,15 @@ pub struct AuthorizeView {
     pub authorize_url: String,
 }
 
+/// The answer of `POST /v1/connections/complete`: what was connected.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompletedView {
+    /// The platform, e.g. `sandbox`.
+    pub platform: String,
+    /// The connected accounts (several for a Facebook login that manages several pages).
+    pub accounts: Vec<AccountView>,
+}
+
 /// `{"status": "..."}` for accepted asynchronous requests.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AcceptedView {

@@ -1,5 +1,9 @@
 //! Connecting, syncing and disconnecting a sandbox account through the running gateway,
-//! account-registry and RabbitMQ, against platform-sim.
+//! account-registry and RabbitMQ, against platform-sim; and the connect flow's guard against
+//! someone else's browser finishing it (issue 16).
+//!
+//! Every status line, header, redirect and body the test receives, every event on the bus,
+//! every log line and both token columns at rest are scanned for the tokens platform-sim issued.
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,7 +23,7 @@ use lapin::{
     types::FieldTable,
 };
 use platform_sim::SimOptions;
-use reqwest::{redirect::Policy, StatusCode};
+use reqwest::{redirect::Policy, Response, StatusCode};
 use serde_json::Value;
 
 const FRONTEND: &str = "http://localhost:3000";
@@ -56,6 +60,63 @@ fn capture_logs() -> LogSink {
     tracing::subscriber::set_global_default(subscriber)
         .expect("one test per binary installs the subscriber");
     sink
+}
+
+/// Everything the gateway answered: each header as
+/// `name: value` and each body, to be scanned for secrets at the end.
+#[derive(Default)]
+struct Seen(Vec<String>);
+
+/// One answer, kept for assertions after its text went into [`Seen`].
+struct Answer {
+    status: StatusCode,
+    location: Option<String>,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+impl Seen {
+    async fn record(&mut self, response: Response) -> Answer {
+        let status = response.status();
+        for (name, value) in response.headers() {
+            self.0.push(format!(
+                "{name}: {}",
+                String::from_utf8_lossy(value.as_bytes())
+            ));
+        }
+        let location = response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = response.text().await.unwrap();
+        self.0.push(body.clone());
+        Answer {
+            status,
+            location,
+            body,
+        }
+    }
+
+    /// Which of `secrets` appear anywhere in what was seen.
+    fn leaks<'a>(&self, secrets: &'a [String]) -> Vec<&'a str> {
+        secrets
+            .iter()
+            .filter(|secret| self.0.iter().any(|text| text.contains(secret.as_str())))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// Whether `plaintext` appears in `ciphertext` (a column at rest).
+fn contains_bytes(ciphertext: &[u8], plaintext: &str) -> bool {
+    ciphertext
+        .windows(plaintext.len())
+        .any(|w| w == plaintext.as_bytes())
 }
 
 fn token_for(user: &str) -> String {
@@ -149,22 +210,24 @@ async fn a_sandbox_account_connects_syncs_and_disconnects_across_the_services_wi
         .redirect(Policy::none())
         .build()
         .unwrap();
-    let mut bodies = Vec::new();
+    let mut seen = Seen::default();
     let bearer = token_for("alice");
 
-    // start → authorize → callback
-    let started: Value = http
-        .post(format!("{gateway_url}/v1/connections/sandbox"))
-        .bearer_auth(&bearer)
-        .json(&serde_json::json!({ "redirect_to": FRONTEND }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    bodies.push(started.to_string());
-    let authorize_url = started["authorize_url"].as_str().unwrap();
+    // start → authorize → callback → complete (in the starting user's session)
+    let started = seen
+        .record(
+            http.post(format!("{gateway_url}/v1/connections/sandbox"))
+                .bearer_auth(&bearer)
+                .json(&serde_json::json!({ "redirect_to": FRONTEND }))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let authorize_url = started.json()["authorize_url"].as_str().unwrap().to_owned();
+    // platform-sim's redirect carries the authorization code by design: not the gateway's
+    // answer, so not scanned (the code is single-use and already spent when the scan runs).
     let approved = http
         .get(format!("{authorize_url}&login_hint=carol"))
         .send()
@@ -174,15 +237,52 @@ async fn a_sandbox_account_connects_syncs_and_disconnects_across_the_services_wi
         .to_str()
         .unwrap()
         .replace(PUBLIC_URL, &gateway_url);
-    let back = http.get(&callback).send().await.unwrap();
-    assert_eq!(back.status(), StatusCode::FOUND);
-    let back = back.headers()["location"].to_str().unwrap().to_owned();
+    let back = seen.record(http.get(&callback).send().await.unwrap()).await;
+    assert_eq!(back.status, StatusCode::FOUND);
+    let back = back.location.unwrap();
+    assert!(back.starts_with(FRONTEND), "{back}");
     assert_eq!(
-        param(&back, "connected").as_deref(),
+        param(&back, "platform").as_deref(),
         Some("sandbox"),
         "{back}"
     );
-    let account_id = param(&back, "account").unwrap();
+    assert!(
+        param(&back, "account").is_none(),
+        "the callback connects nothing: {back}"
+    );
+    let ticket = param(&back, "ticket").expect("a ticket for the frontend");
+    // Parked, encrypted: no plaintext token in the pending row either.
+    let pending: Vec<Vec<u8>> = {
+        use db::diesel::{QueryDsl, RunQueryDsl};
+        db::schema::pending_connections::table
+            .select(db::schema::pending_connections::payload_enc)
+            .load(&mut test_db.conn())
+            .unwrap()
+    };
+    assert_eq!(pending.len(), 1, "one parked authorization");
+    let completed = seen
+        .record(
+            http.post(format!("{gateway_url}/v1/connections/complete"))
+                .bearer_auth(&bearer)
+                .json(&serde_json::json!({ "ticket": ticket }))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(completed.status, StatusCode::OK, "{}", completed.body);
+    let account_id = completed.json()["accounts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let at_rest = db::accounts::Account::find(&mut test_db.conn(), account_id.parse().unwrap())
+        .unwrap()
+        .unwrap();
+    let access_at_rest = at_rest.access_token_enc.clone().expect("an access token");
+    let refresh_at_rest = at_rest
+        .refresh_token_enc
+        .clone()
+        .expect("platform-sim grants a refresh token");
 
     // The registry syncs it: profile and counts, and account.synced on the bus.
     let account = testkit::eventually(Duration::from_secs(20), "the first sync", || {
@@ -203,32 +303,42 @@ async fn a_sandbox_account_connects_syncs_and_disconnects_across_the_services_wi
         }
     })
     .await;
-    bodies.push(account.to_string());
     assert_eq!(account["handle"], "carol");
     assert!(account["followers_count"].as_i64().unwrap() >= 0);
     assert_eq!(account["health_score"], 100);
-    let listed = http
-        .get(format!("{gateway_url}/v1/accounts"))
-        .bearer_auth(&bearer)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(listed.contains(&account_id));
-    bodies.push(listed);
+    let listed = seen
+        .record(
+            http.get(format!("{gateway_url}/v1/accounts"))
+                .bearer_auth(&bearer)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+    assert!(listed.body.contains(&account_id));
+    let one = seen
+        .record(
+            http.get(format!("{gateway_url}/v1/accounts/{account_id}"))
+                .bearer_auth(&bearer)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(one.status, StatusCode::OK);
 
     // Disconnect: revoked at platform-sim, wiped, account.disconnected.
     let revoked_before = sim.revoked_tokens().len();
-    let deleted = http
-        .delete(format!("{gateway_url}/v1/accounts/{account_id}"))
-        .bearer_auth(&bearer)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), StatusCode::ACCEPTED);
-    bodies.push(deleted.text().await.unwrap());
+    let deleted = seen
+        .record(
+            http.delete(format!("{gateway_url}/v1/accounts/{account_id}"))
+                .bearer_auth(&bearer)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::ACCEPTED);
     testkit::eventually(Duration::from_secs(20), "the disconnect to finish", || {
         let http = http.clone();
         let url = format!("{gateway_url}/v1/accounts/{account_id}");
@@ -259,10 +369,10 @@ async fn a_sandbox_account_connects_syncs_and_disconnects_across_the_services_wi
     );
 
     // Every event this account produced, from the bus.
-    let mut seen = Vec::new();
+    let mut bus = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while tokio::time::Instant::now() < deadline
-        && !seen
+        && !bus
             .iter()
             .any(|e: &Value| e["type"] == "account.disconnected")
     {
@@ -271,11 +381,11 @@ async fn a_sandbox_account_connects_syncs_and_disconnects_across_the_services_wi
             .await
             .unwrap()
         {
-            seen.push(serde_json::from_slice::<Value>(&message.delivery.data).unwrap());
+            bus.push(serde_json::from_slice::<Value>(&message.delivery.data).unwrap());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let types: Vec<&str> = seen
+    let types: Vec<&str> = bus
         .iter()
         .filter(|e| e["data"]["account_id"] == account_id.as_str())
         .map(|e| e["type"].as_str().unwrap())
@@ -291,7 +401,7 @@ async fn a_sandbox_account_connects_syncs_and_disconnects_across_the_services_wi
             "{expected} on the bus; saw {types:?}"
         );
     }
-    let disconnected = seen
+    let disconnected = bus
         .iter()
         .find(|e| e["type"] == "account.disconnected")
         .unwrap();
@@ -301,24 +411,186 @@ async fn a_sandbox_account_connects_syncs_and_disconnects_across_the_services_wi
     gateway_task.await.unwrap().unwrap();
     registry_task.await.unwrap().unwrap();
 
-    // No token the platform issued appears in a response, an event or a log line.
+    // No token the platform issued appears in a response (status, header, redirect or body),
+    // an event, a log line, or in plaintext in either token column or the parked payload.
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("accounts connected"), "logs were captured");
-    let events_text: Vec<String> = seen.iter().map(Value::to_string).collect();
+    let events_text: Vec<String> = bus.iter().map(Value::to_string).collect();
     let issued = sim.issued_tokens();
-    assert!(!issued.is_empty());
-    for token in issued
-        .iter()
-        .chain(std::iter::once(&"postbridge-local-secret".to_owned()))
-    {
+    assert!(
+        issued.len() >= 2,
+        "an access and a refresh token were issued"
+    );
+    let mut secrets = issued.clone();
+    secrets.push("postbridge-local-secret".to_owned());
+    assert!(
+        seen.0.len() > 40,
+        "headers and bodies of every answer were collected: {}",
+        seen.0.len()
+    );
+    assert_eq!(
+        seen.leaks(&secrets),
+        Vec::<&str>::new(),
+        "a secret reached a response"
+    );
+    for token in &secrets {
         assert!(!logs.contains(token.as_str()), "a secret reached the logs");
-        assert!(
-            !bodies.iter().any(|b| b.contains(token.as_str())),
-            "a secret reached a response"
-        );
         assert!(
             !events_text.iter().any(|e| e.contains(token.as_str())),
             "a secret reached an event"
         );
+        for (column, bytes) in [
+            ("access_token_enc", &access_at_rest),
+            ("refresh_token_enc", &refresh_at_rest),
+            ("pending_connections.payload_enc", &pending[0]),
+        ] {
+            assert!(
+                !contains_bytes(bytes, token),
+                "a plaintext token in {column}"
+            );
+        }
     }
+}
+
+/// The scanner itself: a token planted in a header, a redirect, a body or a column is found.
+#[test]
+fn the_leak_scan_finds_a_token_in_headers_redirects_bodies_and_columns() {
+    let secret = "tok_planted_123".to_owned();
+    for planted in [
+        "location: http://localhost:3000/?t=tok_planted_123",
+        "x-debug: tok_planted_123",
+        "{\"access_token\":\"tok_planted_123\"}",
+    ] {
+        let seen = Seen(vec![
+            "content-type: application/json".into(),
+            planted.into(),
+        ]);
+        assert_eq!(
+            seen.leaks(std::slice::from_ref(&secret)),
+            vec!["tok_planted_123"]
+        );
+    }
+    assert!(Seen(vec!["nothing here".into()])
+        .leaks(std::slice::from_ref(&secret))
+        .is_empty());
+    assert!(contains_bytes(b"\x01\x02tok_planted_123\x03", &secret));
+    assert!(!contains_bytes(b"\x01\x02tok_planted_12", &secret));
+}
+
+/// Issue 16, finding 1, end to end: Mallory starts a connection and gets Alice's browser to
+/// follow it. Alice approves with her platform account; her frontend, in her session, is handed
+/// the ticket and tries to complete it: 404. Nothing is connected to anyone, nothing reaches
+/// the outbox, and the parked tokens are gone, so Mallory has nothing to redeem either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flow_finished_in_another_users_browser_connects_nothing_and_emits_nothing() {
+    let test_db = testkit::TestDb::new();
+    let (sim, server) = platform_sim::start(
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+        SimOptions::default(),
+    )
+    .unwrap();
+    tokio::spawn(server);
+    let prefix = testkit::unique_name("e2e-xuser");
+    let mut loaded =
+        service_kit::testing::loaded_for_tests(test_db.url(), &testkit::amqp_url(), &prefix);
+    let base = sim.base_url();
+    for (key, value) in [
+        (
+            "platforms.sandbox.authorize_url",
+            format!("{base}/oauth/authorize"),
+        ),
+        ("platforms.sandbox.token_url", format!("{base}/oauth/token")),
+        ("platforms.sandbox.api_base", base.clone()),
+        ("auth_gateway.public_url", PUBLIC_URL.into()),
+    ] {
+        loaded.set(key, &value);
+    }
+    let shutdown = CancellationToken::new();
+    let gateway = auth_gateway::startup::Application::build(
+        auth_gateway::configuration::from(&loaded).unwrap(),
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let gateway_url = format!("http://127.0.0.1:{}", gateway.port());
+    let gateway_task = tokio::spawn(gateway.run_until_stopped());
+    let http = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let mut seen = Seen::default();
+
+    let started = seen
+        .record(
+            http.post(format!("{gateway_url}/v1/connections/sandbox"))
+                .bearer_auth(token_for("mallory"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+    let authorize_url = started.json()["authorize_url"].as_str().unwrap().to_owned();
+    // Alice's browser: approve as "alice", follow the callback (no bearer, as a redirect).
+    let approved = http
+        .get(format!("{authorize_url}&login_hint=alice"))
+        .send()
+        .await
+        .unwrap();
+    let callback = approved.headers()["location"]
+        .to_str()
+        .unwrap()
+        .replace(PUBLIC_URL, &gateway_url);
+    let back = seen.record(http.get(&callback).send().await.unwrap()).await;
+    let ticket = param(back.location.as_deref().unwrap(), "ticket").expect("a ticket");
+    for user in ["alice", "mallory"] {
+        let refused = seen
+            .record(
+                http.post(format!("{gateway_url}/v1/connections/complete"))
+                    .bearer_auth(token_for(user))
+                    .json(&serde_json::json!({ "ticket": ticket }))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::NOT_FOUND,
+            "{user}: {}",
+            refused.body
+        );
+        assert_eq!(refused.json()["error"]["code"], "not_found");
+    }
+    let (accounts, outbox, pending): (i64, i64, i64) = {
+        use db::{
+            diesel::{dsl::count_star, QueryDsl, RunQueryDsl},
+            schema::{outbox, pending_connections, social_accounts},
+        };
+        let mut conn = test_db.conn();
+        (
+            social_accounts::table
+                .select(count_star())
+                .first(&mut conn)
+                .unwrap(),
+            outbox::table.select(count_star()).first(&mut conn).unwrap(),
+            pending_connections::table
+                .select(count_star())
+                .first(&mut conn)
+                .unwrap(),
+        )
+    };
+    assert_eq!(
+        (accounts, outbox, pending),
+        (0, 0, 0),
+        "nothing connected, emitted or kept"
+    );
+    shutdown.cancel();
+    gateway_task.await.unwrap().unwrap();
+    let issued = sim.issued_tokens();
+    assert!(!issued.is_empty(), "the code was exchanged");
+    assert_eq!(
+        seen.leaks(&issued),
+        Vec::<&str>::new(),
+        "a token reached a response"
+    );
 }

@@ -50,12 +50,21 @@ impl Gateway {
             .replace(PUBLIC_URL, &self.url);
         let back = self.http.get(&callback).send().await.unwrap();
         let back = back.headers()["location"].to_str().unwrap().to_owned();
-        reqwest::Url::parse(&back)
+        // The callback hands the frontend a one-time ticket; the user's session completes it.
+        let ticket = reqwest::Url::parse(&back)
             .unwrap()
             .query_pairs()
-            .find(|(k, _)| k == "account")
+            .find(|(k, _)| k == "ticket")
             .map(|(_, v)| v.into_owned())
+            .expect("a ticket");
+        let (status, completed) = self
+            .post("/v1/connections/complete", json!({ "ticket": ticket }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{completed}");
+        completed["accounts"][0]["id"]
+            .as_str()
             .expect("connected")
+            .to_owned()
     }
 
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {

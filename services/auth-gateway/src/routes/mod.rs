@@ -2,6 +2,7 @@
 //! maps the result. No SQL and no platform calls here.
 
 pub mod accounts;
+pub mod complete_connection;
 pub mod connections;
 pub mod drafts;
 pub mod media;
@@ -19,6 +20,11 @@ use crate::error::ApiError;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/openapi.json", web::get().to(openapi::get))
         .route("/v1/platforms", web::get().to(platforms::list))
+        // Before `/v1/connections/{platform}`, which would otherwise match it.
+        .route(
+            "/v1/connections/complete",
+            web::post().to(complete_connection::complete),
+        )
         .route(
             "/v1/connections/{platform}",
             web::post().to(connections::start),

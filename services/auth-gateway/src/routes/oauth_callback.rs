@@ -9,11 +9,13 @@ use crate::{
     state::AppState,
 };
 
-/// Where the platform sends the browser back. Always answers with a redirect to the frontend:
-/// `?connected=<platform>&account=<id>` or `?error=<code>`.
+/// Where the platform sends the browser back. Connects nothing by itself: it exchanges the
+/// code and always answers with a redirect to the frontend, either
+/// `?platform=<platform>&ticket=<ticket>` (the frontend then calls
+/// `POST /v1/connections/complete {"ticket"}` with its user's token) or `?error=<code>`.
 #[utoipa::path(get, path = "/v1/oauth/{platform}/callback", tag = "connections",
     params(("platform" = String, Path), ("code" = Option<String>, Query), ("state" = Option<String>, Query), ("error" = Option<String>, Query)),
-    responses((status = 302, description = "Back to the frontend with `connected` or `error`")))]
+    responses((status = 302, description = "Back to the frontend with `platform` and a one-time `ticket` to complete the connection (`POST /v1/connections/complete`), or with `error`")))]
 pub async fn callback(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -32,6 +32,7 @@ impl Modify for BearerAuth {
     paths(
         routes::platforms::list,
         routes::connections::start,
+        routes::complete_connection::complete,
         routes::oauth_callback::callback,
         routes::accounts::list::list,
         routes::accounts::get::get,
@@ -54,7 +55,7 @@ impl Modify for BearerAuth {
         routes::posts::cancel::cancel,
         routes::posts::retry::retry,
     ),
-    components(schemas(views::AccountView, views::PlatformView, views::CapabilitiesView, views::AuthorizeView, views::AcceptedView, connect::StartConnection, routes::media::view::MediaView, routes::media::upload::UploadForm, routes::drafts::view::DraftView, routes::drafts::request::CreateDraft, routes::drafts::request::UpdateDraft, posts::view::PostView, posts::view::TargetView, posts::view::AttemptView, posts::view::ErrorView, posts::request::CreatePost, posts::request::UpdatePost, posts::request::Variant)),
+    components(schemas(views::AccountView, views::PlatformView, views::CapabilitiesView, views::AuthorizeView, views::CompletedView, views::AcceptedView, connect::StartConnection, connect::CompleteConnection, routes::media::view::MediaView, routes::media::upload::UploadForm, routes::drafts::view::DraftView, routes::drafts::request::CreateDraft, routes::drafts::request::UpdateDraft, posts::view::PostView, posts::view::TargetView, posts::view::AttemptView, posts::view::ErrorView, posts::request::CreatePost, posts::request::UpdatePost, posts::request::Variant)),
     modifiers(&BearerAuth)
 )]
 #[derive(Debug)]

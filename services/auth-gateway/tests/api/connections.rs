@@ -214,10 +214,13 @@ async fn a_replayed_state_is_rejected() {
     let app = spawn_app().await;
     let url = app.start_sandbox("alice").await;
     let callback = app.approve(&url, "alice").await;
-    let first = app.follow_callback(&callback, None).await;
-    assert_eq!(param(&first, "connected").as_deref(), Some("sandbox"));
+    let ticket = app.ticket_from_callback(&callback).await;
     let replay = app.follow_callback(&callback, None).await;
     assert_eq!(param(&replay, "error").as_deref(), Some("invalid_state"));
+    assert_eq!(
+        app.complete("alice", &ticket).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(app.account_rows(), 1);
 }
 
@@ -359,4 +362,144 @@ async fn reconnecting_with_a_grant_that_omits_the_refresh_token_keeps_the_stored
         "first-refresh",
         "the refresh token survives a grant without one"
     );
+}
+
+/// Issue 16, finding 1: someone who sends their own authorize URL to a victim must not get the
+/// victim's account. The victim's browser follows the callback (no bearer token, as a real
+/// redirect): nothing is connected to anyone by the callback itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_callback_followed_by_another_browser_connects_nothing_by_itself() {
+    let app = spawn_app().await;
+    let mallorys_url = app.start_sandbox("mallory").await;
+    // Alice approves with her platform account ("alice") in her own browser.
+    let callback = app.approve(&mallorys_url, "alice").await;
+    let back = app.follow_callback(&callback, None).await;
+    assert!(back.starts_with(FRONTEND), "{back}");
+    assert!(param(&back, "account").is_none(), "no account id: {back}");
+    assert!(
+        param(&back, "ticket").is_some(),
+        "a ticket for the frontend: {back}"
+    );
+    assert_eq!(
+        app.account_rows(),
+        0,
+        "the callback connects nothing by itself"
+    );
+    assert_eq!(app.outbox_rows(), 0, "and announces nothing");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_users_ticket_is_404_its_tokens_are_discarded_and_nothing_is_emitted() {
+    let app = spawn_app().await;
+    let mallorys_url = app.start_sandbox("mallory").await;
+    let callback = app.approve(&mallorys_url, "alice").await;
+    let ticket = app.ticket_from_callback(&callback).await;
+
+    // Alice's frontend redeems the ticket in Alice's session: the flow was Mallory's.
+    let response = app.complete("alice", &ticket).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    // Mallory cannot redeem it afterwards either: the tokens are gone.
+    assert_eq!(
+        app.complete("mallory", &ticket).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.account_rows(), 0);
+    assert_eq!(app.outbox_rows(), 0, "nothing emitted");
+    let pending: i64 = {
+        use db::diesel::{dsl::count_star, QueryDsl};
+        db::schema::pending_connections::table
+            .select(count_star())
+            .first(&mut app.db.conn())
+            .unwrap()
+    };
+    assert_eq!(pending, 0, "the exchanged tokens are discarded");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_starting_user_completes_once_with_the_ticket() {
+    let app = spawn_app().await;
+    let url = app.start_sandbox("alice").await;
+    let callback = app.approve(&url, "alice").await;
+    let ticket = app.ticket_from_callback(&callback).await;
+    assert_eq!(app.account_rows(), 0);
+
+    let response = app.complete("alice", &ticket).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["platform"], "sandbox");
+    assert_eq!(body["accounts"][0]["handle"], "alice");
+    assert_eq!(app.account_rows(), 1);
+    assert_eq!(
+        app.complete("alice", &ticket).await.status(),
+        StatusCode::NOT_FOUND,
+        "a ticket is single-use"
+    );
+    for garbage in ["", "not-a-ticket", &"x".repeat(5000)] {
+        let response = app.complete("alice", garbage).await;
+        assert!(
+            response.status() == StatusCode::NOT_FOUND
+                || response.status() == StatusCode::BAD_REQUEST,
+            "{garbage:?}: {}",
+            response.status()
+        );
+    }
+    assert_eq!(app.account_rows(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_ticket_is_refused() {
+    let app = spawn_app().await;
+    let url = app.start_sandbox("alice").await;
+    let callback = app.approve(&url, "alice").await;
+    let ticket = app.ticket_from_callback(&callback).await;
+    db::diesel::update(db::schema::pending_connections::table)
+        .set(
+            db::schema::pending_connections::expires_at
+                .eq(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        )
+        .execute(&mut app.db.conn())
+        .unwrap();
+    assert_eq!(
+        app.complete("alice", &ticket).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.account_rows(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn live_authorizations_are_capped_per_user() {
+    let app = spawn_app().await;
+    for _ in 0..20 {
+        app.start_sandbox("alice").await;
+    }
+    let response = app
+        .post("alice", "/v1/connections/sandbox", json!({}))
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_pending_connections");
+    // Another user is not affected.
+    app.start_sandbox("bob").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn starting_connections_is_rate_limited_per_user() {
+    let app = crate::support::spawn_app_with(&[(
+        "auth_gateway.connection_starts_per_minute",
+        "3".into(),
+    )])
+    .await;
+    for _ in 0..3 {
+        app.start_sandbox("alice").await;
+    }
+    let response = app
+        .post("alice", "/v1/connections/sandbox", json!({}))
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    app.start_sandbox("bob").await;
 }

@@ -188,21 +188,60 @@ impl TestApp {
         location(&response)
     }
 
-    /// The whole connect flow for `user` as sim user `login`; returns the new account's id.
-    pub async fn connect_sandbox(&self, user: &str, login: &str) -> AccountId {
-        let authorize_url = self.start_sandbox(user).await;
-        let callback = self.approve(&authorize_url, login).await;
-        let back = self.follow_callback(&callback, None).await;
+    /// Follows a callback URL without a bearer token (as a browser does) and returns the
+    /// one-time ticket the gateway sends the frontend, asserting the redirect's shape.
+    pub async fn ticket_from_callback(&self, callback_url: &str) -> String {
+        let back = self.follow_callback(callback_url, None).await;
         assert!(
             back.starts_with(&format!("{FRONTEND}/accounts?")),
             "back to the frontend: {back}"
         );
         assert_eq!(
-            param(&back, "connected").as_deref(),
+            param(&back, "platform").as_deref(),
             Some("sandbox"),
-            "connected: {back}"
+            "{back}"
         );
-        param(&back, "account").unwrap().parse().unwrap()
+        assert!(
+            param(&back, "account").is_none() && param(&back, "connected").is_none(),
+            "the callback itself connects nothing: {back}"
+        );
+        let ticket = param(&back, "ticket");
+        assert!(ticket.is_some(), "a ticket in the redirect: {back}");
+        ticket.unwrap()
+    }
+
+    /// `POST /v1/connections/complete {ticket}` as `user`.
+    pub async fn complete(&self, user: &str, ticket: &str) -> Response {
+        self.post(
+            user,
+            "/v1/connections/complete",
+            serde_json::json!({ "ticket": ticket }),
+        )
+        .await
+    }
+
+    /// The whole connect flow for `user` as sim user `login`; returns the new account's id.
+    pub async fn connect_sandbox(&self, user: &str, login: &str) -> AccountId {
+        let authorize_url = self.start_sandbox(user).await;
+        let callback = self.approve(&authorize_url, login).await;
+        let ticket = self.ticket_from_callback(&callback).await;
+        let response = self.complete(user, &ticket).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "the starting user completes"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["platform"], "sandbox", "{body}");
+        body["accounts"][0]["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    pub fn outbox_rows(&self) -> i64 {
+        use db::diesel::{dsl::count_star, QueryDsl, RunQueryDsl};
+        db::schema::outbox::table
+            .select(count_star())
+            .first(&mut self.db.conn())
+            .unwrap()
     }
 
     pub fn account_rows(&self) -> i64 {
