@@ -10,6 +10,7 @@ use domain::{
     AccountId, AttemptOutcome, DraftId, MediaId, OwnerId, Platform, PostAttemptId, PostId,
     PostStatus, PostTargetId, TargetStatus,
 };
+use uuid::Uuid;
 
 use crate::schema::{post_attempts, post_targets, posts};
 
@@ -70,6 +71,8 @@ pub struct PostTarget {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub options: serde_json::Value,
+    /// The fence of the publisher holding the target (see [`PostTarget::claim_due`]).
+    pub claim_id: Option<Uuid>,
 }
 
 /// A new target; `next_attempt_at` starts at `due_at`.
@@ -117,13 +120,14 @@ pub struct AttemptResult {
     pub response: Option<serde_json::Value>,
 }
 
-/// Where a target stands after an attempt. The lease is always released.
+/// Where a target stands after an attempt. The lease and the claim are always released.
 #[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = post_targets, treat_none_as_null = true)]
 pub struct TargetResult {
     pub status: TargetStatus,
     pub next_attempt_at: DateTime<Utc>,
     pub lease_until: Option<DateTime<Utc>>,
+    pub claim_id: Option<Uuid>,
     pub platform_post_id: Option<String>,
     pub url: Option<String>,
     pub error_code: Option<String>,
@@ -151,6 +155,9 @@ pub struct PostFilter {
 pub struct ClaimedTarget {
     pub target: PostTarget,
     pub previous: TargetStatus,
+    /// The claim's fence: every write of this publish is made only while the target still
+    /// carries it.
+    pub claim: Uuid,
 }
 
 #[derive(QueryableByName)]
@@ -415,13 +422,19 @@ impl PostTarget {
 
     /// Claims up to `limit` targets that are due (scheduled, or unknown and due for
     /// reconciliation) and up to `limit` whose publisher's lease ran out, leasing
-    /// them until `lease_until`. Rows another replica is claiming are skipped (`SKIP LOCKED`),
-    /// so replicas split the work. Locks targets only: the caller refreshes the posts'
-    /// status in a transaction of its own (posts are always locked before targets).
+    /// them until `lease_until` under the fence `claim`. Rows another replica is claiming are
+    /// skipped (`SKIP LOCKED`), so replicas split the work. Locks targets only: the caller
+    /// refreshes the posts' status in a transaction of its own (posts are always locked
+    /// before targets).
+    ///
+    /// The fence, not the lease, proves ownership: the owner renews the lease while it
+    /// publishes ([`PostTarget::renew_leases`]), and a target taken over after its lease ran
+    /// out gets a new fence, so the old owner's late writes change nothing.
     pub fn claim_due(
         conn: &mut PgConnection,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        claim: Uuid,
         limit: i64,
     ) -> QueryResult<Vec<ClaimedTarget>> {
         let claimed: Vec<Claimed> = diesel::sql_query(
@@ -434,13 +447,15 @@ impl PostTarget {
                 WHERE status = 'publishing' AND lease_until < $1 \
                 ORDER BY lease_until LIMIT $3 FOR UPDATE SKIP LOCKED), \
              due AS (SELECT * FROM waiting UNION ALL SELECT * FROM abandoned) \
-             UPDATE post_targets t SET status = 'publishing', lease_until = $2, updated_at = now() \
+             UPDATE post_targets t SET status = 'publishing', lease_until = $2, claim_id = $4, \
+                updated_at = now() \
              FROM due WHERE t.id = due.id \
              RETURNING t.id, due.previous",
         )
         .bind::<sql_types::Timestamptz, _>(now)
         .bind::<sql_types::Timestamptz, _>(lease_until)
         .bind::<sql_types::BigInt, _>(limit)
+        .bind::<sql_types::Uuid, _>(claim)
         .load(conn)?;
         if claimed.is_empty() {
             return Ok(Vec::new());
@@ -459,6 +474,7 @@ impl PostTarget {
                     .find(|c| c.id == target.id)
                     .map_or(TargetStatus::Scheduled, |c| c.previous),
                 target,
+                claim,
             })
             .collect())
     }
@@ -471,24 +487,82 @@ impl PostTarget {
             .first(conn)
     }
 
-    /// Records the outcome of an attempt on a target this publisher still holds (its lease is
-    /// `lease`). `None` when the lease was lost: another replica took the target over.
+    /// Records the outcome of an attempt on a target this publisher still holds (under the
+    /// fence `claim`). `None` when the claim was lost: another replica took the target over.
     pub fn record_result(
         conn: &mut PgConnection,
         id: PostTargetId,
-        lease: DateTime<Utc>,
+        claim: Uuid,
         result: &TargetResult,
     ) -> QueryResult<Option<PostTarget>> {
         diesel::update(
             post_targets::table
                 .filter(post_targets::id.eq(id))
                 .filter(post_targets::status.eq(TargetStatus::Publishing))
-                .filter(post_targets::lease_until.eq(lease)),
+                .filter(post_targets::claim_id.eq(claim)),
         )
         .set((result, post_targets::updated_at.eq(diesel::dsl::now)))
         .returning(PostTarget::as_returning())
         .get_result(conn)
         .optional()
+    }
+
+    /// The heartbeat: extends to `until` the lease of each `(target, claim)` still held under
+    /// that claim, in one statement for all of a publisher's publishes in flight. Answers the
+    /// `(target, claim)`s renewed; one missing from it was taken over, or skipped because a
+    /// write held its row at that moment (`SKIP LOCKED`: a heartbeat never waits behind, or
+    /// deadlocks with, the writes of the publishes it keeps alive; the next beat renews it).
+    pub fn renew_leases(
+        conn: &mut PgConnection,
+        held: &[(PostTargetId, Uuid)],
+        until: DateTime<Utc>,
+    ) -> QueryResult<Vec<(PostTargetId, Uuid)>> {
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        #[derive(QueryableByName)]
+        struct Renewed {
+            #[diesel(sql_type = sql_types::Uuid)]
+            id: PostTargetId,
+            #[diesel(sql_type = sql_types::Uuid)]
+            claim_id: Uuid,
+        }
+        let (ids, claims): (Vec<PostTargetId>, Vec<Uuid>) = held.iter().copied().unzip();
+        let renewed: Vec<Renewed> = diesel::sql_query(
+            "WITH mine AS ( \
+                SELECT t.id FROM post_targets t \
+                JOIN unnest($1::uuid[], $2::uuid[]) AS h(id, claim) \
+                  ON t.id = h.id AND t.claim_id = h.claim \
+                WHERE t.status = 'publishing' FOR UPDATE OF t SKIP LOCKED) \
+             UPDATE post_targets t SET lease_until = $3 FROM mine WHERE t.id = mine.id \
+             RETURNING t.id, t.claim_id",
+        )
+        .bind::<sql_types::Array<sql_types::Uuid>, _>(&ids)
+        .bind::<sql_types::Array<sql_types::Uuid>, _>(&claims)
+        .bind::<sql_types::Timestamptz, _>(until)
+        .load(conn)?;
+        Ok(renewed.into_iter().map(|r| (r.id, r.claim_id)).collect())
+    }
+
+    /// Makes the account's targets that wait with `error_code` (for its token to be
+    /// refreshed; waiting to publish, or to be reconciled) due at `now`; answers how many.
+    pub fn wake_waiting(
+        conn: &mut PgConnection,
+        account: AccountId,
+        error_code: &str,
+        now: DateTime<Utc>,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            post_targets::table
+                .filter(post_targets::account_id.eq(account))
+                .filter(
+                    post_targets::status.eq_any([TargetStatus::Scheduled, TargetStatus::Unknown]),
+                )
+                .filter(post_targets::error_code.eq(error_code))
+                .filter(post_targets::next_attempt_at.gt(now)),
+        )
+        .set(post_targets::next_attempt_at.eq(now))
+        .execute(conn)
     }
 
     /// Targets per status (the `targets by status` gauge).
@@ -502,20 +576,20 @@ impl PostTarget {
 
 impl PostAttempt {
     /// Marks an attempt in flight before the platform is called, on a target this publisher
-    /// holds under `lease`. Committed before the call: a crash during the call leaves it
-    /// behind, which is how a recovered target knows its outcome is unknown. `None` when the
-    /// lease was lost. One statement (count the attempt, insert it), so it is atomic alone
-    /// and costs one round trip inside a group commit.
+    /// holds under the fence `claim`. Committed before the call: a crash during the call
+    /// leaves it behind, which is how a recovered target knows its outcome is unknown. `None`
+    /// when the claim was lost. One statement (count the attempt, insert it), so it is atomic
+    /// alone and costs one round trip inside a group commit.
     pub fn start(
         conn: &mut PgConnection,
         target: PostTargetId,
         account: AccountId,
-        lease: DateTime<Utc>,
+        claim: Uuid,
     ) -> QueryResult<Option<PostAttempt>> {
         diesel::sql_query(
             "WITH counted AS ( \
                 UPDATE post_targets SET attempts = attempts + 1 \
-                WHERE id = $1 AND status = $2 AND lease_until = $3 \
+                WHERE id = $1 AND status = $2 AND claim_id = $3 \
                 RETURNING attempts) \
              INSERT INTO post_attempts (id, target_id, account_id, attempt_no, outcome) \
              SELECT $4, $1, $5, attempts, $6 FROM counted \
@@ -523,7 +597,7 @@ impl PostAttempt {
         )
         .bind::<sql_types::Uuid, _>(target)
         .bind::<sql_types::Text, _>(TargetStatus::Publishing)
-        .bind::<sql_types::Timestamptz, _>(lease)
+        .bind::<sql_types::Uuid, _>(claim)
         .bind::<sql_types::Uuid, _>(PostAttemptId::new())
         .bind::<sql_types::Uuid, _>(account)
         .bind::<sql_types::Text, _>(AttemptOutcome::InFlight)

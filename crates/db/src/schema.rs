@@ -120,6 +120,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         options -> Jsonb,
+        claim_id -> Nullable<Uuid>,
     }
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE post_targets DROP COLUMN claim_id;
