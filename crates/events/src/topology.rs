@@ -96,11 +96,18 @@ pub fn service_queues(prefix: &str) -> Vec<QueueSpec> {
             format!("{prefix}{PUBLISHER_POSTS}"),
             &[PostScheduled::TYPE, PostCanceled::TYPE],
         ),
+        QueueSpec::new(
+            format!("{prefix}{PUBLISHER_TOKENS}"),
+            &[TokenRefreshed::TYPE, TokenRefreshFailed::TYPE],
+        ),
     ]
 }
 
 /// publisher's queue: posts scheduled (wake the dispatcher) and canceled.
 pub const PUBLISHER_POSTS: &str = "publisher.posts";
+
+/// publisher's queue: refresh outcomes (targets waiting for a fresh token become due).
+pub const PUBLISHER_TOKENS: &str = "publisher.tokens";
 
 /// account-registry's queue: connections, sync and disconnect requests, refresh outcomes.
 pub const ACCOUNT_REGISTRY_LIFECYCLE: &str = "account-registry.lifecycle";
