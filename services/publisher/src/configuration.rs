@@ -32,8 +32,9 @@ pub struct PublisherSettings {
     pub dispatch_interval_ms: u64,
     /// Targets claimed per pass.
     pub claim_batch: i64,
-    /// Seconds a claim holds a target. Longer than any publish (video uploads included): a
-    /// publisher that died is replaced only after this.
+    /// Seconds a claim holds a target without a heartbeat. The publishing replica renews it
+    /// every third of this while a publish runs (however long a video upload takes), so it
+    /// only bounds how soon a dead publisher's targets are taken over.
     pub lease_secs: i64,
     /// Publishes in flight at once, over all accounts. Most of a publish is waiting on the
     /// platform, so this is high; memory is bounded by `media_concurrency`.
@@ -56,6 +57,12 @@ pub struct PublisherSettings {
     pub reconcile_delay_secs: u64,
     /// Seconds one publish (all its calls) may take before its outcome counts as unknown.
     pub publish_timeout_secs: u64,
+    /// A token that expires within this many seconds is refreshed (urgently, through
+    /// token-refresher) before the call rather than presented.
+    pub token_expiry_margin_secs: i64,
+    /// Longest wait, in seconds, for `token.refreshed` after asking for an urgent refresh (or
+    /// after a 401); the target is tried again then, refreshed or not.
+    pub token_wait_secs: u64,
 }
 
 /// Reads the layered configuration (see `service_kit::config::load`).

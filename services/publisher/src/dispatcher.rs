@@ -3,7 +3,8 @@
 //! Durable: the schedule lives in PostgreSQL, so nothing is lost when any process restarts.
 //! Precise: it sleeps exactly until the next known due time (at most `interval`), and
 //! `post.scheduled` wakes it at once for posts due sooner. Safe with replicas: claims take a
-//! lease under `SKIP LOCKED`, and a lease that runs out (its publisher died) is claimed again.
+//! short lease under `SKIP LOCKED`, renewed by its publisher while it publishes (see
+//! [`crate::lease`]), and a lease that runs out (its publisher died) is claimed again.
 //! It claims only as many targets as it can start right away, so no lease ticks while a
 //! target waits in a local queue.
 
@@ -29,7 +30,7 @@ pub struct Dispatch {
     pub interval: Duration,
     /// Most targets claimed per pass.
     pub batch: i64,
-    /// How long a claim lasts.
+    /// How long a claim lasts without a heartbeat.
     pub lease: chrono::Duration,
     /// Publishes in flight at once.
     pub concurrency: usize,
@@ -61,9 +62,17 @@ pub async fn run(
             Vec::new()
         };
         let full = claimed.len() as i64 == room && room > 0;
-        let lease = claimed.first().and_then(|(c, _)| c.target.lease_until);
+        let taken_over = claimed
+            .iter()
+            .filter(|(c, _)| c.previous == db::domain::TargetStatus::Publishing)
+            .count();
+        if taken_over > 0 {
+            tracing::info!(
+                targets = taken_over,
+                "took over targets whose lease ran out (their publisher stopped or lost them)"
+            );
+        }
         for (target, account) in claimed {
-            let Some(lease) = lease else { break };
             let lag = (Utc::now() - target.target.next_attempt_at)
                 .num_milliseconds()
                 .max(0);
@@ -73,7 +82,7 @@ pub async fn run(
             };
             let publisher = publisher.clone();
             tokio::spawn(async move {
-                publisher.handle(target, account, lease).await;
+                publisher.handle(target, account).await;
                 drop(slot);
             });
         }
@@ -114,10 +123,9 @@ async fn claim(db: &Db, dispatch: &Dispatch, room: i64) -> Result<Vec<Claimed>, 
     db.run(move |conn| {
         let claimed = db::Connection::transaction(conn, |conn| {
             let now = Utc::now();
-            // One lease instant for the whole batch: it is also the token that proves, when a
-            // result is stored, that this publisher still holds the target.
-            let until = now + lease;
-            PostTarget::claim_due(conn, now, until, room)
+            // One fence for the whole batch: it proves, when a result is stored, that this
+            // publisher still holds the target (the lease itself is renewed, so it cannot).
+            PostTarget::claim_due(conn, now, now + lease, uuid::Uuid::new_v4(), room)
         })?;
         if claimed.is_empty() {
             return Ok(Vec::new());

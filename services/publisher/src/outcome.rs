@@ -21,7 +21,14 @@ pub struct RetryPolicy {
     pub rate_limit_wait: Duration,
     /// Wait before reconciling an unanswered call.
     pub reconcile_delay: Duration,
+    /// Longest wait for token-refresher after asking it for a fresh token; the target is
+    /// tried again then even if no `token.refreshed` came.
+    pub token_wait: Duration,
 }
+
+/// The target's error code while it waits for its account's token to be refreshed.
+/// `token.refreshed` makes the account's targets that carry it due at once.
+pub const AWAITING_REFRESH: &str = "awaiting_token_refresh";
 
 /// What happens to the target next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,13 +41,21 @@ pub enum Next {
     },
     /// The platform may have the post: look it up at `at` before anything else.
     Reconcile { at: DateTime<Utc>, message: String },
+    /// The token was refused: ask token-refresher for a fresh one and wait for it until `at`
+    /// at the latest.
+    AwaitRefresh { at: DateTime<Utc>, message: String },
     /// Give up: the target fails with this code and message.
-    Fail {
-        code: &'static str,
-        message: String,
-        /// Ask token-refresher for an urgent refresh (the token was refused).
-        urgent_refresh: bool,
-    },
+    Fail { code: &'static str, message: String },
+}
+
+/// What is known of earlier refusals of the account's token on this target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusals {
+    /// None, or none since the token was last refreshed: a refresh may well cure it.
+    NotSinceRefresh,
+    /// The platform refused the token, it was refreshed, and the fresh token was refused
+    /// too: only the user can fix that.
+    AfterRefresh,
 }
 
 /// The attempt's recorded outcome for an error.
@@ -70,32 +85,47 @@ pub fn error_code(err: &AdapterError) -> &str {
     }
 }
 
+/// Why a target of an account in `needs_reauth` fails: the one message that asks the user to
+/// reconnect.
+pub fn reconnect_message(platform: Platform) -> String {
+    format!(
+        "reconnect your {platform} account: {platform} refused Postbridge's access, so the post was not published"
+    )
+}
+
 /// Decides what follows a failed call. `attempts` counts the call that just failed.
+///
+/// A refused token (401) is not final: access tokens expire or are revoked early, and
+/// token-refresher can usually get a new one. The target waits for that refresh and is tried
+/// once more; it fails only when a freshly refreshed token is refused as well (an account the
+/// refresher could not refresh is marked `needs_reauth`, and its targets fail before any call).
 pub fn after_failure(
     err: &AdapterError,
     platform: Platform,
     attempts: i32,
+    refusals: Refusals,
     policy: &RetryPolicy,
     now: DateTime<Utc>,
 ) -> Next {
     let exhausted = attempts >= policy.max_attempts;
     match err {
-        AdapterError::NeedsReauth { .. } => Next::Fail {
+        AdapterError::NeedsReauth { .. } if refusals == Refusals::AfterRefresh => Next::Fail {
             code: "needs_reauth",
+            message: reconnect_message(platform),
+        },
+        AdapterError::NeedsReauth { .. } => Next::AwaitRefresh {
+            at: now + chrono_duration(policy.token_wait),
             message: format!(
-                "reconnect your {platform} account: {platform} refused Postbridge's access, so the post was not published"
+                "{platform} refused the account's token; waiting for it to be refreshed, then trying once more"
             ),
-            urgent_refresh: true,
         },
         AdapterError::Rejected { message, .. } => Next::Fail {
             code: "rejected",
             message: format!("{platform} refused the post: {message}"),
-            urgent_refresh: false,
         },
         AdapterError::Unsupported { what } => Next::Fail {
             code: "unsupported",
             message: format!("{platform} cannot publish this: {what}"),
-            urgent_refresh: false,
         },
         AdapterError::OutcomeUnknown { message } => Next::Reconcile {
             at: now + chrono_duration(policy.reconcile_delay),
@@ -106,7 +136,6 @@ pub fn after_failure(
         _ if exhausted => Next::Fail {
             code: "retries_exhausted",
             message: format!("{platform} kept failing after {attempts} attempts: {err}"),
-            urgent_refresh: false,
         },
         AdapterError::RateLimited { retry_after } | AdapterError::AppRateLimited { retry_after } => {
             let wait = retry_after.unwrap_or(policy.rate_limit_wait);
@@ -167,8 +196,11 @@ mod tests {
             backoff_max: Duration::from_secs(60),
             rate_limit_wait: Duration::from_secs(30),
             reconcile_delay: Duration::from_secs(10),
+            token_wait: Duration::from_secs(60),
         }
     }
+
+    const FIRST: Refusals = Refusals::NotSinceRefresh;
 
     fn transient() -> AdapterError {
         AdapterError::Transient {
@@ -180,7 +212,7 @@ mod tests {
     fn a_transient_failure_retries_with_growing_backoff_until_the_limit() {
         let now = Utc::now();
         let Next::Retry { at, code, .. } =
-            after_failure(&transient(), Platform::X, 1, &policy(), now)
+            after_failure(&transient(), Platform::X, 1, FIRST, &policy(), now)
         else {
             panic!("a first transient failure is retried");
         };
@@ -188,7 +220,8 @@ mod tests {
         assert!(
             at >= now + chrono::Duration::seconds(1) && at <= now + chrono::Duration::seconds(2)
         );
-        let Next::Retry { at, .. } = after_failure(&transient(), Platform::X, 2, &policy(), now)
+        let Next::Retry { at, .. } =
+            after_failure(&transient(), Platform::X, 2, FIRST, &policy(), now)
         else {
             panic!("a second transient failure is retried");
         };
@@ -196,7 +229,7 @@ mod tests {
             at >= now + chrono::Duration::seconds(2) && at <= now + chrono::Duration::seconds(4)
         );
         assert!(matches!(
-            after_failure(&transient(), Platform::X, 3, &policy(), now),
+            after_failure(&transient(), Platform::X, 3, FIRST, &policy(), now),
             Next::Fail {
                 code: "retries_exhausted",
                 ..
@@ -210,14 +243,16 @@ mod tests {
         let err = AdapterError::RateLimited {
             retry_after: Some(Duration::from_secs(900)),
         };
-        let Next::Retry { at, code, .. } = after_failure(&err, Platform::X, 1, &policy(), now)
+        let Next::Retry { at, code, .. } =
+            after_failure(&err, Platform::X, 1, FIRST, &policy(), now)
         else {
             panic!("a rate limit is retried");
         };
         assert_eq!(code, "rate_limited");
         assert_eq!(at, now + chrono::Duration::seconds(900));
         let unstated = AdapterError::RateLimited { retry_after: None };
-        let Next::Retry { at, .. } = after_failure(&unstated, Platform::X, 1, &policy(), now)
+        let Next::Retry { at, .. } =
+            after_failure(&unstated, Platform::X, 1, FIRST, &policy(), now)
         else {
             panic!("a rate limit is retried");
         };
@@ -225,20 +260,36 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_token_fails_at_once_asks_for_a_refresh_and_says_reconnect() {
+    fn a_refused_token_waits_for_a_refresh_at_most_the_token_wait() {
         let err = AdapterError::NeedsReauth {
             message: "401".into(),
         };
-        let Next::Fail {
-            code,
-            message,
-            urgent_refresh,
-        } = after_failure(&err, Platform::Linkedin, 1, &policy(), Utc::now())
-        else {
-            panic!("a refused token is final");
+        let now = Utc::now();
+        // Even on the last attempt: an expired token is no reason to give up.
+        let next = after_failure(&err, Platform::Linkedin, 3, FIRST, &policy(), now);
+        assert!(
+            matches!(next, Next::AwaitRefresh { at, .. } if at == now + chrono::Duration::seconds(60)),
+            "{next:?}"
+        );
+    }
+
+    #[test]
+    fn a_refreshed_token_refused_again_fails_and_says_reconnect() {
+        let err = AdapterError::NeedsReauth {
+            message: "401".into(),
+        };
+        let next = after_failure(
+            &err,
+            Platform::Linkedin,
+            2,
+            Refusals::AfterRefresh,
+            &policy(),
+            Utc::now(),
+        );
+        let Next::Fail { code, message } = next else {
+            panic!("a fresh token refused is final: {next:?}");
         };
         assert_eq!(code, "needs_reauth");
-        assert!(urgent_refresh);
         assert!(
             message.contains("reconnect your linkedin account"),
             "{message}"
@@ -252,7 +303,7 @@ mod tests {
             message: "Status is a duplicate.".into(),
         };
         let Next::Fail { code, message, .. } =
-            after_failure(&err, Platform::X, 1, &policy(), Utc::now())
+            after_failure(&err, Platform::X, 1, FIRST, &policy(), Utc::now())
         else {
             panic!("a rejection is final");
         };
@@ -267,7 +318,7 @@ mod tests {
             message: "timed out".into(),
         };
         // Even on the last attempt: the post may exist, so it is looked up first.
-        let next = after_failure(&err, Platform::X, 3, &policy(), now);
+        let next = after_failure(&err, Platform::X, 3, FIRST, &policy(), now);
         assert!(
             matches!(next, Next::Reconcile { at, .. } if at == now + chrono::Duration::seconds(10)),
             "{next:?}"

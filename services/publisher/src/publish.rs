@@ -20,22 +20,28 @@ use db::{
     posts::{AttemptResult, ClaimedTarget, PostAttempt, PostTarget},
     Db, DbError,
 };
-use events::Outbox;
+use events::{ExpiringReason, Outbox};
 use platform_adapters::{
-    AccountRef, AdapterError, PlatformAdapter, PostOptions, PublishLimit, PublishRequest,
-    Published, Registry,
+    AccountRef, AdapterError, MediaItem, PlatformAdapter, PostOptions, PublishLimit,
+    PublishRequest, Published, Registry,
 };
+use secrecy::SecretString;
 use service_kit::tokens;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
+use uuid::Uuid;
 use vault::Vault;
 
 use crate::{
     gates::{AccountGates, PlatformPauses},
     group_commit::{GroupCommit, WriteError},
+    lease::Leases,
     media::MediaLoader,
     metrics::PublishMetrics,
-    outcome::{self, Next, RetryPolicy},
-    record::{Decision, Outcome, RecordOutcomes, StartAttempt, StartAttempts, Started},
+    outcome::{self, Next, Refusals, RetryPolicy, AWAITING_REFRESH},
+    record::{
+        Decision, Outcome, RecordOutcomes, RefreshRequest, StartAttempt, StartAttempts, Started,
+    },
+    token_wait::{self, RefreshRequests},
     SERVICE,
 };
 
@@ -47,6 +53,24 @@ pub const OUTBOX: Outbox = Outbox::new(SERVICE);
 const WRITERS: usize = 2;
 /// Most writes per transaction.
 const MAX_BATCH: usize = 64;
+/// First and longest pause between tries of an outcome write that failed.
+const WRITE_RETRY_FIRST: Duration = Duration::from_millis(100);
+const WRITE_RETRY_MAX: Duration = Duration::from_secs(2);
+
+/// How a publisher is tuned (from `[publisher]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Tuning {
+    /// Longest a whole publish may take before its outcome counts as unknown.
+    pub timeout: Duration,
+    /// Platform calls in flight at once per account.
+    pub per_account: usize,
+    /// Publishes with media in flight at once.
+    pub media_concurrency: usize,
+    /// How long a claim lasts without a heartbeat.
+    pub lease: chrono::Duration,
+    /// A token expiring within this is refreshed before the call.
+    pub token_margin: chrono::Duration,
+}
 
 /// Publishes claimed targets.
 #[derive(Debug)]
@@ -56,7 +80,7 @@ pub struct Publisher {
     adapters: Registry,
     media: MediaLoader,
     policy: RetryPolicy,
-    timeout: Duration,
+    tuning: Tuning,
     gates: AccountGates,
     pauses: PlatformPauses,
     /// Held by a publish while its media are in memory.
@@ -64,6 +88,8 @@ pub struct Publisher {
     metrics: PublishMetrics,
     starts: GroupCommit<StartAttempts>,
     outcomes: GroupCommit<RecordOutcomes>,
+    leases: Arc<Leases>,
+    requests: Arc<RefreshRequests>,
 }
 
 /// Why publishing a target stopped before its result was recorded. The target keeps its
@@ -81,50 +107,136 @@ pub enum PublishError {
     Write(#[from] WriteError),
 }
 
+/// A claimed target and the fence every write of its publish is made under.
+struct Held {
+    target: PostTarget,
+    claim: Uuid,
+}
+
+impl Held {
+    /// An outcome of this target without a call.
+    fn outcome(&self, decision: Decision) -> Outcome {
+        Outcome {
+            target: self.target.clone(),
+            claim: self.claim,
+            attempt: None,
+            decision,
+            refresh: None,
+        }
+    }
+
+    fn failed(&self, code: &'static str, message: String) -> Outcome {
+        self.outcome(Decision::Failed { code, message })
+    }
+}
+
+/// What a call needs, once the checks before it passed.
+struct Ready<'p> {
+    account: Account,
+    adapter: Arc<dyn PlatformAdapter>,
+    access: SecretString,
+    refresh: Option<SecretString>,
+    media: Vec<MediaItem>,
+    options: PostOptions,
+    /// Held while the media are in memory.
+    _media_slot: Option<SemaphorePermit<'p>>,
+}
+
+impl Ready<'_> {
+    fn account_ref(&self) -> AccountRef<'_> {
+        AccountRef {
+            platform_account_id: &self.account.platform_account_id,
+            access_token: &self.access,
+            refresh_token: self.refresh.as_ref(),
+            instance_url: self.account.instance_url.as_deref(),
+        }
+    }
+
+    fn request<'r>(&'r self, target: &'r PostTarget, key: &'r str) -> PublishRequest<'r> {
+        PublishRequest {
+            idempotency_key: key,
+            text: &target.text,
+            media: &self.media,
+            options: &self.options,
+            account_kind: self.account.account_kind,
+        }
+    }
+}
+
+/// Early ends of a publish are outcomes to store; boxed, they keep `Result`s small.
+type Early = Box<Outcome>;
+
+/// What a claimed target's history says about its last call.
+enum Doubt {
+    /// No call is in doubt: publish.
+    None,
+    /// A call that started then may have reached the platform.
+    Since(DateTime<Utc>),
+    /// Its last call succeeded, but the publisher that made it lost the target before it
+    /// could store that (its lease ran out): the post is on the platform, store it.
+    Recorded(Published),
+}
+
+/// What looking up a post whose call went unanswered settled.
+enum Settled {
+    /// It is certainly not on the platform: publish it.
+    Absent,
+    /// Store this (found, or still unknown, or failed).
+    Store(Early),
+    /// Another publisher holds the target now.
+    Lost,
+}
+
 impl Publisher {
     /// A publisher over `db`, decrypting tokens with `vault`.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         db: Db,
         vault: Arc<Vault>,
         adapters: Registry,
         media: MediaLoader,
         policy: RetryPolicy,
-        timeout: Duration,
-        per_account: usize,
-        media_concurrency: usize,
+        tuning: Tuning,
         metrics: PublishMetrics,
     ) -> Self {
         Self {
             starts: GroupCommit::start(db.clone(), StartAttempts, WRITERS, MAX_BATCH),
             outcomes: GroupCommit::start(db.clone(), RecordOutcomes, WRITERS, MAX_BATCH),
+            leases: Leases::start(db.clone(), tuning.lease),
+            requests: Arc::new(RefreshRequests::new(policy.token_wait)),
             db,
             vault,
             adapters,
             media,
             policy,
-            timeout,
-            gates: AccountGates::new(per_account),
+            tuning,
+            gates: AccountGates::new(tuning.per_account),
             pauses: PlatformPauses::default(),
-            media_slots: Semaphore::new(media_concurrency.max(1)),
+            media_slots: Semaphore::new(tuning.media_concurrency.max(1)),
             metrics,
         }
     }
 
-    /// Publishes (or reconciles) one claimed target held under `lease`, for `account` (loaded
-    /// with the claim; `None` if it is gone). Failures to record are logged: the lease then
-    /// runs out and the target is recovered.
-    pub async fn handle(
-        &self,
-        claimed: ClaimedTarget,
-        account: Option<Account>,
-        lease: DateTime<Utc>,
-    ) {
+    /// The urgent refreshes this publisher asked for (shared with the `token.refreshed`
+    /// consumer, which settles them).
+    pub fn refresh_requests(&self) -> Arc<RefreshRequests> {
+        self.requests.clone()
+    }
+
+    /// Publishes (or reconciles) one claimed target, for `account` (loaded with the claim;
+    /// `None` if it is gone), renewing its lease until the outcome is stored. A publish the
+    /// database stopped (before the call, or an outcome it could not store before the lease
+    /// ended) is logged: its target is taken over when the lease runs out.
+    pub async fn handle(&self, claimed: ClaimedTarget, account: Option<Account>) {
         let target_id = claimed.target.id;
         let platform = claimed.target.platform;
-        if let Err(err) = self.publish(claimed, account, lease).await {
+        let until = claimed
+            .target
+            .lease_until
+            .unwrap_or_else(|| Utc::now() + self.leases.lease());
+        let _held = self.leases.hold(target_id, claimed.claim, until);
+        if let Err(err) = self.publish(claimed, account).await {
             tracing::warn!(target.id = %target_id, %platform, error = %err,
-                "could not record a publish; the target is recovered when its lease runs out");
+                "a publish stopped on a database error; its target is taken over when its lease runs out");
         }
     }
 
@@ -132,167 +244,203 @@ impl Publisher {
         &self,
         claimed: ClaimedTarget,
         account: Option<Account>,
-        lease: DateTime<Utc>,
     ) -> Result<(), PublishError> {
-        let target = claimed.target;
-        let account_id = target.account_id;
-        let usable = account.filter(|a| {
-            !matches!(
-                a.status,
-                AccountStatus::Disconnected
-                    | AccountStatus::Disconnecting
-                    | AccountStatus::NeedsReauth
-            )
-        });
-        let Some(account) = usable else {
-            let message = format!(
-                "the {} account is disconnected or must be reconnected; the post was not published",
-                target.platform
-            );
-            return self
-                .store(
-                    &target,
-                    lease,
-                    None,
-                    Decision::Failed {
-                        code: "account_unavailable",
-                        message,
-                        urgent_refresh: false,
-                    },
-                )
-                .await;
+        let doubt = self
+            .outcome_in_doubt(&claimed.previous, &claimed.target)
+            .await?;
+        let held = Held {
+            target: claimed.target,
+            claim: claimed.claim,
         };
+        let in_doubt = match doubt {
+            Doubt::None => None,
+            Doubt::Since(since) => Some(since),
+            Doubt::Recorded(published) => {
+                return self
+                    .store(held.outcome(Decision::Published(published)))
+                    .await;
+            }
+        };
+        let ready = match self.prepare(&held, account, in_doubt).await {
+            Ok(ready) => ready,
+            Err(early) => return self.store(*early).await,
+        };
+        let key = held.target.id.to_string();
+        let request = ready.request(&held.target, &key);
+        let account_ref = ready.account_ref();
+        let repeatable = ready.adapter.descriptor().capabilities.idempotent_publish
+            && in_doubt.is_none_or(|since| dedup_still_holds(held.target.platform, since));
+        if let Some(since) = in_doubt.filter(|_| !repeatable) {
+            match self
+                .settle_doubt(&held, &ready, &account_ref, &request, since)
+                .await?
+            {
+                Settled::Absent => {}
+                Settled::Store(outcome) => return self.store(*outcome).await,
+                Settled::Lost => return Ok(()),
+            }
+        }
+        self.call(&held, &ready, &account_ref, &request).await
+    }
+
+    /// The checks before a call: the account is usable, the platform configured, the token
+    /// readable and fresh, the media readable. `Err`: what to store instead of calling.
+    async fn prepare(
+        &self,
+        held: &Held,
+        account: Option<Account>,
+        in_doubt: Option<DateTime<Utc>>,
+    ) -> Result<Ready<'_>, Early> {
+        let platform = held.target.platform;
+        let account = usable(held, account)?;
         let Some(adapter) = self
             .adapters
             .for_publishing(account.platform, account.instance_url.as_deref())
         else {
-            let message = format!("{} is not configured on this deployment", account.platform);
-            return self
-                .store(
-                    &target,
-                    lease,
-                    None,
-                    Decision::Failed {
-                        code: "unsupported",
-                        message,
-                        urgent_refresh: false,
-                    },
-                )
-                .await;
+            let message = format!("{platform} is not configured on this deployment");
+            return Err(Box::new(held.failed("unsupported", message)));
         };
-        let (access, refresh) = match (
+        let (Ok(Some(access)), Ok(refresh)) = (
             tokens::access_token(&self.vault, &account),
             tokens::refresh_token(&self.vault, &account),
-        ) {
-            (Ok(Some(access)), Ok(refresh)) => (access, refresh),
-            _ => {
-                let message = format!(
-                    "reconnect your {} account: its token is missing or unreadable",
-                    account.platform
-                );
-                return self
-                    .store(
-                        &target,
-                        lease,
-                        None,
-                        Decision::Failed {
-                            code: "needs_reauth",
-                            message,
-                            urgent_refresh: false,
-                        },
-                    )
-                    .await;
-            }
+        ) else {
+            let message =
+                format!("reconnect your {platform} account: its token is missing or unreadable");
+            return Err(Box::new(held.failed("needs_reauth", message)));
         };
-        let _media_slot = if target.media_ids.iter().any(Option::is_some) {
+        let already_waited = held.target.error_code.as_deref() == Some(AWAITING_REFRESH);
+        if !already_waited && token_wait::expiring(&account, Utc::now(), self.tuning.token_margin) {
+            let message = format!(
+                "the {platform} token has expired or is about to; waiting for it to be refreshed"
+            );
+            let request = RefreshRequest {
+                reason: ExpiringReason::Scheduled,
+                expires_at: account.token_expires_at,
+            };
+            return Err(Box::new(
+                self.await_refresh(held, in_doubt, message, request),
+            ));
+        }
+        let _media_slot = if held.target.media_ids.iter().any(Option::is_some) {
             self.media_slots.acquire().await.ok()
         } else {
             None
         };
-        let media = match self.media.load(&target.media_ids).await {
-            Ok(media) => media,
-            Err(err) => {
+        let media = self
+            .media
+            .load(&held.target.media_ids)
+            .await
+            .map_err(|err| {
                 let message = format!("the post's media could not be read: {err}");
-                return self
-                    .store(
-                        &target,
-                        lease,
-                        None,
-                        Decision::Failed {
-                            code: "media_unavailable",
-                            message,
-                            urgent_refresh: false,
-                        },
-                    )
-                    .await;
-            }
-        };
+                Box::new(held.failed("media_unavailable", message))
+            })?;
         let options: PostOptions =
-            serde_json::from_value(target.options.clone()).unwrap_or_default();
-        let key = target.id.to_string();
-        let request = PublishRequest {
-            idempotency_key: &key,
-            text: &target.text,
-            media: &media,
-            options: &options,
-            account_kind: account.account_kind,
-        };
-        let account_ref = AccountRef {
-            platform_account_id: &account.platform_account_id,
-            access_token: &access,
-            refresh_token: refresh.as_ref(),
-            instance_url: account.instance_url.as_deref(),
-        };
+            serde_json::from_value(held.target.options.clone()).unwrap_or_default();
+        Ok(Ready {
+            account,
+            adapter,
+            access,
+            refresh,
+            media,
+            options,
+            _media_slot,
+        })
+    }
 
-        let in_doubt = self.outcome_in_doubt(&claimed.previous, &target).await?;
-        let repeatable = adapter.descriptor().capabilities.idempotent_publish
-            && in_doubt.is_none_or(|since| dedup_still_holds(target.platform, since));
-        if let Some(since) = in_doubt.filter(|_| !repeatable) {
-            // `None`: certainly not on the platform, so it is published below.
-            if let Some(decision) = self
-                .reconcile(adapter.as_ref(), &account_ref, &request, &target, since)
-                .await
-            {
-                let found = match &decision {
-                    Decision::Published(published) => Some(published.clone()),
-                    _ => None,
-                };
-                let Some(published) = found else {
-                    return self.store(&target, lease, None, decision).await;
-                };
-                // Log the lookup that settled it as the successful call.
-                let target_id = target.id;
-                let Started::Attempt(attempt) = self
-                    .starts
-                    .submit(StartAttempt {
-                        target: target_id,
-                        account: account_id,
-                        lease,
-                        limit: None,
-                    })
-                    .await?
-                else {
-                    return Ok(());
-                };
-                let result = AttemptResult {
-                    finished_at: Some(Utc::now()),
-                    http_status: None,
-                    outcome: AttemptOutcome::Success,
-                    error_code: None,
-                    error_message: None,
-                    response: Some(serde_json::json!({
-                        "reconciled": true,
-                        "platform_post_id": published.platform_post_id,
-                        "url": published.url,
-                    })),
-                };
-                return self
-                    .store(&target, lease, Some((attempt, result)), decision)
-                    .await;
-            }
-        }
+    /// The target waits (at most `token_wait`) for its account's token to be refreshed,
+    /// asking token-refresher for it unless this publisher already asked for the account. A
+    /// target whose last call may have reached the platform waits `unknown`, to be
+    /// reconciled, never blindly repeated.
+    fn await_refresh(
+        &self,
+        held: &Held,
+        in_doubt: Option<DateTime<Utc>>,
+        message: String,
+        request: RefreshRequest,
+    ) -> Outcome {
+        let status = if in_doubt.is_some() {
+            TargetStatus::Unknown
+        } else {
+            TargetStatus::Scheduled
+        };
+        let at =
+            Utc::now() + chrono::Duration::from_std(self.policy.token_wait).unwrap_or_default();
+        let mut outcome = held.outcome(Decision::Wait {
+            status,
+            at,
+            code: AWAITING_REFRESH,
+            message,
+        });
+        outcome.refresh = self
+            .requests
+            .first(held.target.account_id)
+            .then_some(request);
+        outcome
+    }
 
-        let _gate = self.gates.enter(account.id).await;
+    /// Settles a call that may have reached a platform that does not deduplicate: looks the
+    /// post up.
+    async fn settle_doubt(
+        &self,
+        held: &Held,
+        ready: &Ready<'_>,
+        account: &AccountRef<'_>,
+        request: &PublishRequest<'_>,
+        since: DateTime<Utc>,
+    ) -> Result<Settled, PublishError> {
+        let Some(decision) = self
+            .reconcile(
+                ready.adapter.as_ref(),
+                account,
+                request,
+                &held.target,
+                since,
+            )
+            .await
+        else {
+            return Ok(Settled::Absent);
+        };
+        let Decision::Published(published) = &decision else {
+            return Ok(Settled::Store(Box::new(held.outcome(decision))));
+        };
+        // Log the lookup that settled it as the successful call.
+        let start = StartAttempt {
+            target: held.target.id,
+            account: held.target.account_id,
+            claim: held.claim,
+            limit: None,
+        };
+        let Started::Attempt(attempt) = self.starts.submit(start).await? else {
+            return Ok(Settled::Lost);
+        };
+        let result = AttemptResult {
+            finished_at: Some(Utc::now()),
+            http_status: None,
+            outcome: AttemptOutcome::Success,
+            error_code: None,
+            error_message: None,
+            response: Some(serde_json::json!({
+                "reconciled": true,
+                "platform_post_id": published.platform_post_id,
+                "url": published.url,
+            })),
+        };
+        let mut outcome = held.outcome(decision);
+        outcome.attempt = Some((attempt, result));
+        Ok(Settled::Store(Box::new(outcome)))
+    }
+
+    /// Calls the platform (after the account's gate, an app-wide pause and the account's
+    /// publishing limit allow it) and stores what came of it.
+    async fn call(
+        &self,
+        held: &Held,
+        ready: &Ready<'_>,
+        account: &AccountRef<'_>,
+        request: &PublishRequest<'_>,
+    ) -> Result<(), PublishError> {
+        let target = &held.target;
+        let _gate = self.gates.enter(ready.account.id).await;
         // Checked after the gate: a pause may have begun while this publish waited for it.
         if let Some(until) = self.pauses.paused_until(target.platform, Utc::now()) {
             let message = format!(
@@ -300,126 +448,160 @@ impl Publisher {
                 target.platform,
                 until.to_rfc3339()
             );
-            let decision = self.defer(&target, until, "app_rate_limited", message);
-            return self.store(&target, lease, None, decision).await;
+            let decision = self.defer(target, until, "app_rate_limited", message);
+            return self.store(held.outcome(decision)).await;
         }
-        let target_id = target.id;
         let start = StartAttempt {
-            target: target_id,
-            account: account_id,
-            lease,
-            limit: adapter.descriptor().capabilities.publish_limit,
+            target: target.id,
+            account: target.account_id,
+            claim: held.claim,
+            limit: ready.adapter.descriptor().capabilities.publish_limit,
         };
         let attempt = match self.starts.submit(start).await? {
             Started::Attempt(attempt) => attempt,
             Started::OverLimit { limit, free_at } => {
-                let decision = self.deferred_by_limit(&target, limit, free_at);
-                return self.store(&target, lease, None, decision).await;
+                let decision = self.deferred_by_limit(target, limit, free_at);
+                return self.store(held.outcome(decision)).await;
             }
             Started::LeaseLost => {
                 tracing::info!(target.id = %target.id, "lease lost before publishing; another publisher has the target");
                 return Ok(());
             }
         };
-        let started = std::time::Instant::now();
-        let call = platform_adapters::http::observe(adapter.publish(&account_ref, &request));
-        let (result, http_status) = tokio::time::timeout(self.timeout, call)
-            .await
-            .unwrap_or_else(|_| {
-                let message = format!("no answer within {:?}", self.timeout);
-                (Err(AdapterError::OutcomeUnknown { message }), None)
-            });
-        let http_status = http_status.map(i32::from);
-        self.metrics
-            .observe(target.platform, &result, started.elapsed());
-        let finished_at = Some(Utc::now());
-        let (decision, finished) = match result {
-            Ok(published) => {
-                let response = serde_json::json!({
-                    "platform_post_id": published.platform_post_id,
-                    "url": published.url,
-                });
-                let finished = AttemptResult {
-                    finished_at,
-                    http_status,
-                    outcome: AttemptOutcome::Success,
-                    error_code: None,
-                    error_message: None,
-                    response: Some(response),
-                };
-                (Decision::Published(published), finished)
-            }
+        let (result, http_status) = self.timed_publish(ready, account, request, target).await;
+        let finished = attempt_result(&result, http_status);
+        let mut outcome = match result {
+            Ok(published) => held.outcome(Decision::Published(published)),
             Err(err) => {
-                let finished = AttemptResult {
-                    finished_at,
-                    http_status,
-                    outcome: outcome::attempt_outcome(&err),
-                    error_code: Some(outcome::error_code(&err).to_owned()),
-                    error_message: Some(err.to_string()),
-                    response: None,
-                };
-                let decision = self.decide(&err, &target, attempt.attempt_no);
-                if let (AdapterError::AppRateLimited { .. }, Decision::Wait { at, .. }) =
-                    (&err, &decision)
-                {
-                    self.pauses.pause(target.platform, *at);
-                }
-                (decision, finished)
+                self.after_error(held, &ready.account, &err, attempt.attempt_no)
+                    .await
             }
         };
-        self.store(&target, lease, Some((attempt, finished)), decision)
-            .await
+        outcome.attempt = Some((attempt, finished));
+        self.store(outcome).await
     }
 
-    /// When the call that may have reached the platform started, if there is one: the target
-    /// is `unknown`, or it was recovered from a dead publisher with an attempt still in flight
-    /// (which is closed as `unknown` here).
+    /// The publish call, bounded by the publish timeout, with the last HTTP status seen.
+    async fn timed_publish(
+        &self,
+        ready: &Ready<'_>,
+        account: &AccountRef<'_>,
+        request: &PublishRequest<'_>,
+        target: &PostTarget,
+    ) -> (Result<Published, AdapterError>, Option<i32>) {
+        let started = std::time::Instant::now();
+        let call = platform_adapters::http::observe(ready.adapter.publish(account, request));
+        let (result, http_status) = tokio::time::timeout(self.tuning.timeout, call)
+            .await
+            .unwrap_or_else(|_| {
+                let message = format!("no answer within {:?}", self.tuning.timeout);
+                (Err(AdapterError::OutcomeUnknown { message }), None)
+            });
+        self.metrics
+            .observe(target.platform, &result, started.elapsed());
+        (result, http_status.map(i32::from))
+    }
+
+    /// What to store after a failed call.
+    async fn after_error(
+        &self,
+        held: &Held,
+        account: &Account,
+        err: &AdapterError,
+        attempt_no: i32,
+    ) -> Outcome {
+        let target = &held.target;
+        let refusals = match err {
+            AdapterError::NeedsReauth { .. } => self.refusals(target, account, attempt_no).await,
+            _ => Refusals::NotSinceRefresh,
+        };
+        let next = outcome::after_failure(
+            err,
+            target.platform,
+            attempt_no,
+            refusals,
+            &self.policy,
+            Utc::now(),
+        );
+        let decision = match next {
+            Next::AwaitRefresh { message, .. } => {
+                let request = RefreshRequest {
+                    reason: ExpiringReason::Unauthorized,
+                    expires_at: None,
+                };
+                return self.await_refresh(held, None, message, request);
+            }
+            Next::Retry { at, code, message } => Decision::Wait {
+                status: TargetStatus::Scheduled,
+                at,
+                code,
+                message,
+            },
+            Next::Reconcile { at, message } => Decision::Wait {
+                status: TargetStatus::Unknown,
+                at,
+                code: "outcome_unknown",
+                message,
+            },
+            Next::Fail { code, message } => Decision::Failed { code, message },
+        };
+        if let (AdapterError::AppRateLimited { .. }, Decision::Wait { at, .. }) = (err, &decision) {
+            self.pauses.pause(target.platform, *at);
+        }
+        held.outcome(decision)
+    }
+
+    /// Whether the platform refused this target's token before, and the token was refreshed
+    /// since (so the fresh one was refused too). A failed lookup counts as not: waiting for a
+    /// refresh is the harmless choice.
+    async fn refusals(&self, target: &PostTarget, account: &Account, attempt_no: i32) -> Refusals {
+        let id = target.id;
+        let earlier = self
+            .db
+            .query(move |conn| PostAttempt::of_targets(conn, &[id]))
+            .await
+            .unwrap_or_default();
+        let refused_at = earlier
+            .iter()
+            .filter(|a| a.attempt_no < attempt_no && a.outcome == AttemptOutcome::NeedsReauth)
+            .map(|a| a.started_at)
+            .max();
+        match (refused_at, account.last_refreshed_at) {
+            (Some(refused), Some(refreshed)) if refreshed > refused => Refusals::AfterRefresh,
+            _ => Refusals::NotSinceRefresh,
+        }
+    }
+
+    /// What the target's last call may have done: the target is `unknown`, or it was taken
+    /// over from a publisher that lost it (died, or its lease ran out) with an attempt still
+    /// in flight (closed as `unknown` here) or with a success it could not store any more.
     async fn outcome_in_doubt(
         &self,
         previous: &TargetStatus,
         target: &PostTarget,
-    ) -> Result<Option<DateTime<Utc>>, PublishError> {
+    ) -> Result<Doubt, PublishError> {
         let id = target.id;
         match previous {
-            TargetStatus::Unknown => Ok(self
-                .db
-                .query(move |conn| PostAttempt::latest(conn, id))
-                .await?
-                .map(|a| a.started_at)
-                .or(Some(target.updated_at))),
+            TargetStatus::Unknown => Ok(Doubt::Since(
+                self.db
+                    .query(move |conn| PostAttempt::latest(conn, id))
+                    .await?
+                    .map_or(target.updated_at, |a| a.started_at),
+            )),
             TargetStatus::Publishing => {
-                let closed = self
+                let doubt = self
                     .db
                     .query(move |conn| {
-                        let Some(latest) = PostAttempt::latest(conn, id)? else {
-                            return Ok(None);
-                        };
-                        if latest.outcome != AttemptOutcome::InFlight {
-                            return Ok(None);
-                        }
-                        PostAttempt::finish(
-                            conn,
-                            latest.id,
-                            &AttemptResult {
-                                finished_at: Some(Utc::now()),
-                                http_status: None,
-                                outcome: AttemptOutcome::Unknown,
-                                error_code: Some("publisher_stopped".into()),
-                                error_message: Some(
-                                    "the publisher stopped during this call; its outcome is unknown".into(),
-                                ),
-                                response: None,
-                            },
-                        )?;
-                        Ok(Some(latest.started_at))
+                        let latest = PostAttempt::latest(conn, id)?;
+                        taken_over(conn, latest)
                     })
                     .await?;
-                if closed.is_some() {
+                if !matches!(doubt, Doubt::None) {
                     self.metrics.recovered.inc();
                 }
-                Ok(closed)
+                Ok(doubt)
             }
-            _ => Ok(None),
+            _ => Ok(Doubt::None),
         }
     }
 
@@ -435,13 +617,16 @@ impl Publisher {
         since: DateTime<Utc>,
     ) -> Option<Decision> {
         let platform = target.platform;
-        let found = tokio::time::timeout(self.timeout, adapter.find_published(account, request))
-            .await
-            .unwrap_or_else(|_| {
-                Err(AdapterError::Transient {
-                    message: "lookup timed out".into(),
-                })
-            });
+        let found = tokio::time::timeout(
+            self.tuning.timeout,
+            adapter.find_published(account, request),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(AdapterError::Transient {
+                message: "lookup timed out".into(),
+            })
+        });
         self.metrics
             .reconciled
             .with_label_values(&[platform.as_str(), reconcile_label(&found)])
@@ -458,7 +643,6 @@ impl Publisher {
                 message: format!(
                     "{platform} did not answer the publish call and its posts cannot be looked up: check the account; retrying may publish the post twice"
                 ),
-                urgent_refresh: false,
             }),
             Err(err) if in_doubt_for < chrono::Duration::hours(1) => {
                 let wait = (in_doubt_for / 2)
@@ -478,7 +662,6 @@ impl Publisher {
                 message: format!(
                     "{platform} did not answer the publish call and looking the post up kept failing for an hour ({err}): check the account; retrying may publish the post twice"
                 ),
-                urgent_refresh: false,
             }),
         }
     }
@@ -522,56 +705,138 @@ impl Publisher {
         }
     }
 
-    fn decide(&self, err: &AdapterError, target: &PostTarget, attempt_no: i32) -> Decision {
-        match outcome::after_failure(err, target.platform, attempt_no, &self.policy, Utc::now()) {
-            Next::Retry { at, code, message } => Decision::Wait {
-                status: TargetStatus::Scheduled,
-                at,
-                code,
-                message,
-            },
-            Next::Reconcile { at, message } => Decision::Wait {
-                status: TargetStatus::Unknown,
-                at,
-                code: "outcome_unknown",
-                message,
-            },
-            Next::Fail {
-                code,
-                message,
-                urgent_refresh,
-            } => Decision::Failed {
-                code,
-                message,
-                urgent_refresh,
-            },
-        }
-    }
-
-    /// Stores a decision (and the attempt's result) in one transaction, while the lease holds.
-    async fn store(
-        &self,
-        target: &PostTarget,
-        lease: DateTime<Utc>,
-        attempt: Option<(PostAttempt, AttemptResult)>,
-        decision: Decision,
-    ) -> Result<(), PublishError> {
-        let outcome = Outcome {
-            target: target.clone(),
-            lease,
-            attempt,
-            decision,
+    /// Stores an outcome (the attempt's result, the target's new state, events) in one
+    /// transaction, fenced by the claim. A write that fails (the database is restarting) is
+    /// kept and tried again with backoff until it commits or the lease ends: the platform's
+    /// answer is recorded as it was, not lost and later mistaken for a dead publisher's.
+    async fn store(&self, outcome: Outcome) -> Result<(), PublishError> {
+        let target = outcome.target.id;
+        let mut pause = WRITE_RETRY_FIRST;
+        let stored = loop {
+            let err = match self.outcomes.submit(outcome.clone()).await {
+                Ok(stored) => break stored,
+                Err(WriteError::Closed) => return Err(WriteError::Closed.into()),
+                Err(err) => err,
+            };
+            let lease_end = self
+                .leases
+                .until(target, outcome.claim)
+                .unwrap_or_else(Utc::now);
+            if Utc::now() + pause >= lease_end {
+                return Err(err.into());
+            }
+            tracing::warn!(target.id = %target, error = %err, retry_in_ms = pause.as_millis() as u64,
+                "could not record a publish; keeping its outcome and trying again");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(WRITE_RETRY_MAX);
         };
-        match self.outcomes.submit(outcome).await? {
+        match stored {
             Some(stored) => self
                 .metrics
                 .outcomes
                 .with_label_values(&[stored.platform.as_str(), stored.status.as_str()])
                 .inc(),
-            None => tracing::warn!(target.id = %target.id,
+            None => tracing::warn!(target.id = %target,
                 "lease lost while publishing; the attempt is recorded, the target left to its new holder"),
         }
         Ok(())
+    }
+}
+
+/// What a target taken over from another publisher (status `publishing`) is left with, by
+/// its `latest` attempt: one still in flight is closed as `unknown` (its call may have
+/// reached the platform); a success the other publisher recorded but could not store on the
+/// target (it had lost its claim) is the post itself.
+fn taken_over(
+    conn: &mut db::PgConnection,
+    latest: Option<PostAttempt>,
+) -> db::diesel::QueryResult<Doubt> {
+    let Some(latest) = latest else {
+        return Ok(Doubt::None);
+    };
+    match latest.outcome {
+        AttemptOutcome::InFlight => {
+            let stopped = AttemptResult {
+                finished_at: Some(Utc::now()),
+                http_status: None,
+                outcome: AttemptOutcome::Unknown,
+                error_code: Some("publisher_stopped".into()),
+                error_message: Some(
+                    "the publisher stopped (or lost the target) during this call; its outcome is unknown"
+                        .into(),
+                ),
+                response: None,
+            };
+            PostAttempt::finish(conn, latest.id, &stopped)?;
+            Ok(Doubt::Since(latest.started_at))
+        }
+        AttemptOutcome::Success => {
+            Ok(recorded(&latest).map_or(Doubt::Since(latest.started_at), Doubt::Recorded))
+        }
+        _ => Ok(Doubt::None),
+    }
+}
+
+/// The post a successful attempt recorded.
+fn recorded(attempt: &PostAttempt) -> Option<Published> {
+    let response = attempt.response.as_ref()?;
+    Some(Published {
+        platform_post_id: response["platform_post_id"].as_str()?.to_owned(),
+        url: response["url"].as_str().map(str::to_owned),
+    })
+}
+
+/// The account, if it can publish; otherwise the failure to store. An account the refresher
+/// marked `needs_reauth` fails its targets with the message that asks to reconnect it.
+fn usable(held: &Held, account: Option<Account>) -> Result<Account, Early> {
+    let platform = held.target.platform;
+    match account {
+        Some(account) if account.status == AccountStatus::NeedsReauth => Err(Box::new(
+            held.failed("needs_reauth", outcome::reconnect_message(platform)),
+        )),
+        Some(account)
+            if !matches!(
+                account.status,
+                AccountStatus::Disconnected | AccountStatus::Disconnecting
+            ) =>
+        {
+            Ok(account)
+        }
+        _ => {
+            let message = format!(
+                "the {platform} account is disconnected or must be reconnected; the post was not published"
+            );
+            Err(Box::new(held.failed("account_unavailable", message)))
+        }
+    }
+}
+
+/// The attempt's row for the call's result.
+fn attempt_result(
+    result: &Result<Published, AdapterError>,
+    http_status: Option<i32>,
+) -> AttemptResult {
+    let finished_at = Some(Utc::now());
+    match result {
+        Ok(published) => AttemptResult {
+            finished_at,
+            http_status,
+            outcome: AttemptOutcome::Success,
+            error_code: None,
+            error_message: None,
+            response: Some(serde_json::json!({
+                "platform_post_id": published.platform_post_id,
+                "url": published.url,
+            })),
+        },
+        Err(err) => AttemptResult {
+            finished_at,
+            http_status,
+            outcome: outcome::attempt_outcome(err),
+            error_code: Some(outcome::error_code(err).to_owned()),
+            error_message: Some(err.to_string()),
+            response: None,
+        },
     }
 }
 

@@ -11,20 +11,17 @@ use db::{
 };
 use events::{ExpiringReason, PostFailed, PostPublished, TokenExpiring};
 use platform_adapters::{PublishLimit, Published};
+use uuid::Uuid;
 
 use crate::{group_commit::Batch, publish::OUTBOX};
 
 /// What was decided about a target, to be stored.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Decision {
     /// The platform has the post.
     Published(Published),
     /// Final failure, with the reason the user sees.
-    Failed {
-        code: &'static str,
-        message: String,
-        urgent_refresh: bool,
-    },
+    Failed { code: &'static str, message: String },
     /// Not final: the target waits in `status` until `at`.
     Wait {
         status: TargetStatus,
@@ -34,13 +31,13 @@ pub enum Decision {
     },
 }
 
-/// Marks an attempt in flight on a target held under `lease`, unless the account has used up
-/// `limit` (the platform's documented publishing limit, if it has one).
+/// Marks an attempt in flight on a target held under the fence `claim`, unless the account
+/// has used up `limit` (the platform's documented publishing limit, if it has one).
 #[derive(Debug)]
 pub struct StartAttempt {
     pub target: PostTargetId,
     pub account: AccountId,
-    pub lease: DateTime<Utc>,
+    pub claim: Uuid,
     pub limit: Option<PublishLimit>,
 }
 
@@ -91,7 +88,7 @@ impl Batch for StartAttempts {
             }
         }
         Ok(
-            match PostAttempt::start(conn, job.target, job.account, job.lease)? {
+            match PostAttempt::start(conn, job.target, job.account, job.claim)? {
                 Some(attempt) => Started::Attempt(attempt),
                 None => Started::LeaseLost,
             },
@@ -99,13 +96,24 @@ impl Batch for StartAttempts {
     }
 }
 
-/// A decision to store for a target held under `lease`, with the attempt that led to it.
-#[derive(Debug)]
+/// A decision to store for a target held under the fence `claim`, with the attempt that led
+/// to it. Cloned when a write that failed is tried again.
+#[derive(Debug, Clone)]
 pub struct Outcome {
     pub target: PostTarget,
-    pub lease: DateTime<Utc>,
+    pub claim: Uuid,
     pub attempt: Option<(PostAttempt, AttemptResult)>,
     pub decision: Decision,
+    /// Ask token-refresher for an urgent refresh of the account's token, in the same
+    /// transaction (only when the target is still held, so a stale write asks nothing).
+    pub refresh: Option<RefreshRequest>,
+}
+
+/// Why the publisher asks for an urgent refresh.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshRequest {
+    pub reason: ExpiringReason,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// The writer of [`Outcome`]s: attempt result, target row, events, then the posts' derived
@@ -135,11 +143,23 @@ impl Batch for RecordOutcomes {
         }
         let now = Utc::now();
         let result = target_result(&job.decision, &job.target, now);
-        let Some(stored) = PostTarget::record_result(conn, job.target.id, job.lease, &result)?
+        let Some(stored) = PostTarget::record_result(conn, job.target.id, job.claim, &result)?
         else {
             return Ok(None);
         };
         emit(conn, &stored, &job.decision, now)?;
+        if let Some(refresh) = job.refresh {
+            OUTBOX.write(
+                conn,
+                TokenExpiring {
+                    account_id: stored.account_id,
+                    platform: stored.platform,
+                    expires_at: refresh.expires_at,
+                    urgent: true,
+                    reason: refresh.reason,
+                },
+            )?;
+        }
         Ok(Some(stored))
     }
 
@@ -158,6 +178,7 @@ fn target_result(decision: &Decision, target: &PostTarget, now: DateTime<Utc>) -
             status: TargetStatus::Published,
             next_attempt_at: target.next_attempt_at,
             lease_until: None,
+            claim_id: None,
             platform_post_id: Some(published.platform_post_id.clone()),
             url: published.url.clone(),
             error_code: None,
@@ -187,6 +208,7 @@ fn unpublished(
         status,
         next_attempt_at,
         lease_until: None,
+        claim_id: None,
         platform_post_id: None,
         url: None,
         error_code: Some(code.to_owned()),
@@ -195,8 +217,7 @@ fn unpublished(
     }
 }
 
-/// The events of a final decision: `post.published`, or `post.failed` (plus an urgent
-/// `token.expiring` when the platform refused the token). Waiting emits nothing.
+/// The events of a final decision: `post.published` or `post.failed`. Waiting emits nothing.
 fn emit(
     conn: &mut PgConnection,
     target: &PostTarget,
@@ -218,11 +239,7 @@ fn emit(
                 },
             )?;
         }
-        Decision::Failed {
-            code,
-            message,
-            urgent_refresh,
-        } => {
+        Decision::Failed { code, message } => {
             OUTBOX.write(
                 conn,
                 PostFailed {
@@ -235,18 +252,6 @@ fn emit(
                     failed_at: now,
                 },
             )?;
-            if *urgent_refresh {
-                OUTBOX.write(
-                    conn,
-                    TokenExpiring {
-                        account_id: target.account_id,
-                        platform: target.platform,
-                        expires_at: None,
-                        urgent: true,
-                        reason: ExpiringReason::Unauthorized,
-                    },
-                )?;
-            }
         }
         Decision::Wait { .. } => {}
     }

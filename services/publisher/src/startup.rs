@@ -13,7 +13,8 @@ use crate::{
     media::MediaLoader,
     metrics::PublishMetrics,
     outcome::RetryPolicy,
-    publish::Publisher,
+    publish::{Publisher, Tuning},
+    token_wait::TokenNews,
     SERVICE,
 };
 
@@ -53,6 +54,14 @@ impl Application {
             backoff_max: Duration::from_secs(service.backoff_max_secs.max(1)),
             rate_limit_wait: Duration::from_secs(service.rate_limit_wait_secs.max(1)),
             reconcile_delay: Duration::from_secs(service.reconcile_delay_secs),
+            token_wait: Duration::from_secs(service.token_wait_secs.max(1)),
+        };
+        let tuning = Tuning {
+            timeout: Duration::from_secs(service.publish_timeout_secs.max(1)),
+            per_account: service.per_account_concurrency,
+            media_concurrency: service.media_concurrency,
+            lease: chrono::Duration::seconds(service.lease_secs.max(1)),
+            token_margin: chrono::Duration::seconds(service.token_expiry_margin_secs.max(0)),
         };
         let publisher = Arc::new(Publisher::new(
             runtime.db.clone(),
@@ -60,21 +69,23 @@ impl Application {
             adapters,
             MediaLoader::new(runtime.db.clone(), store, signer),
             policy,
-            Duration::from_secs(service.publish_timeout_secs.max(1)),
-            service.per_account_concurrency,
-            service.media_concurrency,
+            tuning,
             metrics.clone(),
         ));
         let wake = Arc::new(Notify::new());
-        let queue = events::service_queues("")
-            .into_iter()
-            .find(|q| q.name == events::PUBLISHER_POSTS)
-            .ok_or_else(|| StartError::Config("no publisher queue in the topology".into()))?;
-        runtime.spawn_consumer(queue, Arc::new(Wake(wake.clone())));
+        runtime.spawn_consumer(
+            queue(events::PUBLISHER_POSTS)?,
+            Arc::new(Wake(wake.clone())),
+        );
+        let news = TokenNews {
+            wake: wake.clone(),
+            requests: publisher.refresh_requests(),
+        };
+        runtime.spawn_consumer(queue(events::PUBLISHER_TOKENS)?, Arc::new(news));
         let dispatch = Dispatch {
             interval: Duration::from_millis(service.dispatch_interval_ms.max(5)),
             batch: service.claim_batch.max(1),
-            lease: chrono::Duration::seconds(service.lease_secs.max(1)),
+            lease: tuning.lease,
             concurrency: service.concurrency.max(1),
         };
         runtime.spawn_task(dispatcher::run(
@@ -98,4 +109,12 @@ impl Application {
     pub async fn run_until_stopped(self) -> Result<(), StartError> {
         self.runtime.run_until_stopped().await
     }
+}
+
+/// This service's queue `name` from the shared topology.
+fn queue(name: &str) -> Result<events::QueueSpec, StartError> {
+    events::service_queues("")
+        .into_iter()
+        .find(|q| q.name == name)
+        .ok_or_else(|| StartError::Config(format!("no queue {name} in the topology")))
 }

@@ -7,27 +7,17 @@ use chrono::Utc;
 use db::domain::{AttemptOutcome, Platform, PostStatus, TargetStatus};
 use serde_json::json;
 use wiremock::{
-    matchers::{header, method, path},
+    matchers::{method, path},
     Mock, MockServer, ResponseTemplate,
 };
 
-use crate::support::{eventually, world, World};
+use crate::support::{against_x, eventually, world, World};
 
 /// A world whose sandbox platform is `server`.
-async fn against(server: &MockServer) -> World {
+pub(crate) async fn against(server: &MockServer) -> World {
     let mut world = world().await;
     world.set("platforms.sandbox.api_base", &server.uri());
     world.set("platforms.sandbox.upload_base", &server.uri());
-    world
-}
-
-/// A world whose X points at `server`.
-async fn against_x(server: &MockServer) -> World {
-    let mut world = world().await;
-    world.set("platforms.x.client_id", "x-client");
-    world.set("platforms.x.client_secret", "x-secret");
-    world.set("platforms.x.api_base", &server.uri());
-    world.set("platforms.x.upload_base", &server.uri());
     world
 }
 
@@ -53,14 +43,14 @@ fn published_recently(world: &World, account: db::domain::AccountId, n: i32) {
         .unwrap();
 }
 
-fn created(id: &str) -> ResponseTemplate {
+pub(crate) fn created(id: &str) -> ResponseTemplate {
     ResponseTemplate::new(201).set_body_json(json!({
         "id": id, "text": "hello", "media_ids": [], "url": format!("http://sim.test/u/user0/posts/{id}"),
         "created_at": Utc::now(),
     }))
 }
 
-async fn settled(world: &World, post: db::domain::PostId) -> db::posts::PostTarget {
+pub(crate) async fn settled(world: &World, post: db::domain::PostId) -> db::posts::PostTarget {
     eventually(Duration::from_secs(20), "the target to settle", || async {
         matches!(
             world.targets(post)[0].status,
@@ -140,37 +130,6 @@ async fn server_errors_are_retried_with_backoff_then_fail_the_target_and_announc
     assert_eq!(failed[0]["error_code"], "retries_exhausted");
     assert_eq!(failed[0]["account_id"], json!(account));
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_refused_token_fails_at_once_says_reconnect_and_asks_for_an_urgent_refresh() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/posts"))
-        .and(header("authorization", "Bearer token-0"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(
-            json!({"error": "invalid_token", "error_description": "The access token expired"}),
-        ))
-        .mount(&server)
-        .await;
-    let mut world = against(&server).await;
-    let account = world.account_with_token(Platform::Sandbox, "sim-user0", "token-0");
-    let post = world.schedule(&[account], "hello", Utc::now());
-    world.start_publisher().await;
-
-    let target = settled(&world, post).await;
-    assert_eq!(target.status, TargetStatus::Failed);
-    assert_eq!(target.error_code.as_deref(), Some("needs_reauth"));
-    assert!(target
-        .last_error
-        .unwrap()
-        .contains("reconnect your sandbox account"));
-    assert_eq!(world.attempts(target.id).len(), 1, "no retry loop");
-    let expiring = world.events("token.expiring");
-    assert_eq!(expiring.len(), 1);
-    assert_eq!(expiring[0]["urgent"], true);
-    assert_eq!(expiring[0]["reason"], "unauthorized");
-    assert_eq!(world.events("post.failed")[0]["error_code"], "needs_reauth");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,7 +4,9 @@
 
 mod failures;
 mod group_commit;
+mod outage;
 mod publishing;
 mod recovery;
 mod startup;
 mod support;
+mod tokens;

@@ -3,9 +3,15 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use db::domain::{AttemptOutcome, PostStatus, TargetStatus};
+use db::domain::{AttemptOutcome, Platform, PostStatus, TargetStatus};
 
-use crate::support::{eventually, world};
+use serde_json::json;
+use wiremock::{
+    matchers::{method, path},
+    Mock, MockServer, Request, Respond, ResponseTemplate,
+};
+
+use crate::support::{against_x, eventually, world};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_due_post_to_two_accounts_is_published_once_recorded_and_announced() {
@@ -124,5 +130,77 @@ async fn two_publishers_share_a_burst_and_publish_each_post_exactly_once() {
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), 200, "one platform post per target");
+    // The sim collapses repeats of a key into one post: count the calls themselves.
+    let repeated: Vec<_> = posts.iter().filter(|p| p.create_calls != 1).collect();
+    assert!(repeated.is_empty(), "create calls repeated: {repeated:?}");
+    assert_eq!(world.sim.stats().posts_deduplicated, 0);
+    assert_eq!(world.events("post.published").len(), 200);
+}
+
+/// X answers each create with a new tweet id (X has no idempotency key: a repeat would be a
+/// second tweet).
+struct NewTweet;
+
+impl Respond for NewTweet {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let id = format!("{}", 1_880_000_000_000_000_000u64 + tweet_number(&body));
+        ResponseTemplate::new(201)
+            .set_body_json(json!({"data": {"id": id, "text": body["text"]}}))
+            .set_delay(Duration::from_millis(20))
+    }
+}
+
+/// A tweet id derived from the text ("burst 17" → 17), so each distinct post has its own.
+fn tweet_number(body: &serde_json::Value) -> u64 {
+    body["text"]
+        .as_str()
+        .and_then(|t| t.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_publishers_share_a_burst_on_a_platform_without_idempotency_keys_and_send_each_post_once(
+) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(NewTweet)
+        .mount(&server)
+        .await;
+    let mut world = against_x(&server).await;
+    // 20 posts per account: under X's 100 per 15 minutes.
+    let accounts: Vec<_> = (0..10)
+        .map(|i| world.account_with_token(Platform::X, &format!("10{i}"), &format!("x-token-{i}")))
+        .collect();
+    let items: Vec<_> = (0..200)
+        .map(|i| (accounts[i % accounts.len()], format!("burst {i}")))
+        .collect();
+    world.schedule_many(Platform::X, &items, Utc::now());
+    world.start_publisher().await;
+    world.start_publisher().await;
+
+    eventually(Duration::from_secs(60), "200 targets published", || async {
+        world.count_in(TargetStatus::Published) == 200
+    })
+    .await;
+    let requests = server.received_requests().await.unwrap();
+    let mut texts: Vec<String> = requests
+        .iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path() == "/2/tweets")
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            body["text"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        texts.len(),
+        200,
+        "one create call per target, none repeated"
+    );
+    texts.sort();
+    texts.dedup();
+    assert_eq!(texts.len(), 200, "every post sent once");
     assert_eq!(world.events("post.published").len(), 200);
 }

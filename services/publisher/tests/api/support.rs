@@ -43,7 +43,29 @@ impl Drop for World {
 }
 
 pub async fn world() -> World {
-    let db = TestDb::new();
+    world_with(TestDb::new()).await
+}
+
+/// A world whose database lives on the server at `admin_url` (a test's private PostgreSQL).
+pub async fn world_on(admin_url: &str) -> World {
+    let admin_url = admin_url.to_owned();
+    let db = tokio::task::spawn_blocking(move || TestDb::on(&admin_url))
+        .await
+        .unwrap();
+    world_with(db).await
+}
+
+/// A world whose X points at `server`.
+pub async fn against_x(server: &wiremock::MockServer) -> World {
+    let mut world = world().await;
+    world.set("platforms.x.client_id", "x-client");
+    world.set("platforms.x.client_secret", "x-secret");
+    world.set("platforms.x.api_base", &server.uri());
+    world.set("platforms.x.upload_base", &server.uri());
+    world
+}
+
+async fn world_with(db: TestDb) -> World {
     let (sim, server) = platform_sim::start(
         TcpListener::bind("127.0.0.1:0").unwrap(),
         SimOptions::default(),
@@ -286,6 +308,71 @@ impl World {
             .into_iter()
             .map(|r| r.envelope["data"].clone())
             .collect()
+    }
+
+    /// Sets the account's token expiry (an expired or expiring token).
+    pub fn token_expires(&self, account: AccountId, at: DateTime<Utc>) {
+        diesel::sql_query("UPDATE social_accounts SET token_expires_at = $1 WHERE id = $2")
+            .bind::<sql_types::Timestamptz, _>(at)
+            .bind::<sql_types::Uuid, _>(account.0)
+            .execute(&mut self.db.conn())
+            .unwrap();
+    }
+
+    /// Does what token-refresher does after a successful refresh: stores `token` (valid for
+    /// two hours) and announces `token.refreshed`.
+    pub fn refreshed(&self, account: AccountId, platform: Platform, token: &str) {
+        let mut conn = self.db.conn();
+        let access = tokens::seal(
+            &self.vault,
+            account,
+            tokens::ACCESS_TOKEN,
+            &secrecy::SecretString::from(token.to_owned()),
+        )
+        .unwrap();
+        let expires_at = Utc::now() + chrono::Duration::hours(2);
+        diesel::sql_query(
+            "UPDATE social_accounts SET access_token_enc = $1, token_expires_at = $2, \
+             last_refreshed_at = now(), status = 'active' WHERE id = $3",
+        )
+        .bind::<sql_types::Bytea, _>(access)
+        .bind::<sql_types::Timestamptz, _>(expires_at)
+        .bind::<sql_types::Uuid, _>(account.0)
+        .execute(&mut conn)
+        .unwrap();
+        events::Outbox::new("token-refresher")
+            .write(
+                &mut conn,
+                events::TokenRefreshed {
+                    account_id: account,
+                    platform,
+                    expires_at: Some(expires_at),
+                    recovered: false,
+                },
+            )
+            .unwrap();
+    }
+
+    /// Does what token-refresher does when the platform refuses the refresh token: marks the
+    /// account `needs_reauth` and announces `token.refresh_failed`.
+    pub fn refresh_refused(&self, account: AccountId, platform: Platform) {
+        let mut conn = self.db.conn();
+        diesel::sql_query("UPDATE social_accounts SET status = 'needs_reauth' WHERE id = $1")
+            .bind::<sql_types::Uuid, _>(account.0)
+            .execute(&mut conn)
+            .unwrap();
+        events::Outbox::new("token-refresher")
+            .write(
+                &mut conn,
+                events::TokenRefreshFailed {
+                    account_id: account,
+                    platform,
+                    reason: events::RefreshFailureReason::NeedsReauth,
+                    message: "reconnect the account".into(),
+                    retry_at: None,
+                },
+            )
+            .unwrap();
     }
 
     /// Targets per status.
