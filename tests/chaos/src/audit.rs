@@ -94,9 +94,11 @@ struct Id {
 }
 
 #[derive(QueryableByName)]
-struct At {
+struct Published {
     #[diesel(sql_type = sql_types::Timestamptz)]
-    at: DateTime<Utc>,
+    due_at: DateTime<Utc>,
+    #[diesel(sql_type = sql_types::Timestamptz)]
+    published_at: DateTime<Utc>,
 }
 
 fn count(conn: &mut db::PgConnection, sql: &str) -> anyhow::Result<i64> {
@@ -174,6 +176,7 @@ pub struct Report {
     pub refreshes: i64,
     pub repeated_calls: usize,
     pub recovery_s: f64,
+    pub unclosable: i64,
 }
 
 /// When the fault was on, for `recovery_s`.
@@ -182,6 +185,10 @@ pub struct FaultWindow {
     pub first_due: DateTime<Utc>,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
+    /// Refreshes the platform had rotated but not yet answered when the process holding them
+    /// died: no design can save these (the new token existed only in the platform's answer),
+    /// so each costs one reconnect and shows as one rejected reuse of the old token.
+    pub unclosable: i64,
 }
 
 /// Audits the settled system.
@@ -234,12 +241,13 @@ pub async fn audit(
     }
     let duplicates = posts.len() - per_key.len();
 
-    let published_at: Vec<DateTime<Utc>> = diesel::sql_query(
-        "SELECT published_at AS at FROM post_targets WHERE status = 'published' ORDER BY 1",
+    let timeline: Vec<(DateTime<Utc>, DateTime<Utc>)> = diesel::sql_query(
+        "SELECT due_at, published_at FROM post_targets WHERE status = 'published' \
+         ORDER BY published_at",
     )
-    .load::<At>(conn)?
+    .load::<Published>(conn)?
     .into_iter()
-    .map(|r| r.at)
+    .map(|r| (r.due_at, r.published_at))
     .collect();
 
     Ok(Report {
@@ -261,40 +269,49 @@ pub async fn audit(
         double_refreshes: stats["refresh_reuse_rejections"].as_i64().unwrap_or(-1),
         refreshes: stats["refreshes"].as_i64().unwrap_or(-1),
         repeated_calls,
-        recovery_s: recovery_secs(&published_at, window),
+        recovery_s: recovery_secs(&timeline, window),
+        unclosable: window.unclosable,
     })
 }
 
-/// Seconds from the fault's end until publishing runs at full rate again: the start of the
-/// first one-second window after the fault in which at least 80 % of the pre-fault rate was
-/// published, or the last publish when the backlog drained slower than that. 0 when nothing
-/// was left to publish after the fault.
-pub fn recovery_secs(published_at: &[DateTime<Utc>], window: FaultWindow) -> f64 {
-    let before = published_at
+/// Seconds from the fault's end until publishing is back to normal: the later of
+/// - the rate: the start of the first one-second window after the fault in which at least 80 %
+///   of the pre-fault rate was published (or the last publish, if the rate never came back), and
+/// - the backlog: the last publish of a target that was due before the fault ended (what a dead
+///   replica held, what waited for the database), so stragglers count, not just the stream.
+///
+/// `timeline` is `(due_at, published_at)` ordered by `published_at`.
+pub fn recovery_secs(timeline: &[(DateTime<Utc>, DateTime<Utc>)], window: FaultWindow) -> f64 {
+    let secs = |at: DateTime<Utc>| (at - window.end).num_milliseconds().max(0) as f64 / 1000.0;
+    let backlog = timeline
         .iter()
-        .filter(|at| **at >= window.first_due && **at < window.start)
+        .filter(|(due, _)| *due < window.end)
+        .map(|(_, published)| secs(*published))
+        .fold(0.0, f64::max);
+    let before = timeline
+        .iter()
+        .filter(|(_, at)| *at >= window.first_due && *at < window.start)
         .count();
     let pre_secs = (window.start - window.first_due).num_milliseconds().max(1) as f64 / 1000.0;
     let full_rate = before as f64 / pre_secs;
-    let after: Vec<DateTime<Utc>> = published_at
+    let after: Vec<DateTime<Utc>> = timeline
         .iter()
-        .copied()
+        .map(|(_, at)| *at)
         .filter(|at| *at >= window.end)
         .collect();
     let Some(last) = after.last() else {
-        return 0.0;
+        return backlog;
     };
-    let secs = |at: DateTime<Utc>| (at - window.end).num_milliseconds().max(0) as f64 / 1000.0;
     let mut from = 0;
     for (i, at) in after.iter().enumerate() {
         while after[from] + chrono::Duration::seconds(1) <= *at {
             from += 1;
         }
         if (i + 1 - from) as f64 >= 0.8 * full_rate {
-            return secs(after[from]);
+            return backlog.max(secs(after[from]));
         }
     }
-    secs(*last)
+    backlog.max(secs(*last))
 }
 
 #[cfg(test)]
@@ -307,26 +324,44 @@ mod tests {
 
     #[test]
     fn recovery_is_when_the_rate_is_back_not_the_first_trickle() {
-        // 10/s for 5 s, a fault from 5 s to 6 s, one straggler at 8 s, full rate from 12 s.
-        let mut published: Vec<_> = (0..50).map(|i| at(i * 100)).collect();
-        published.push(at(8_000));
-        published.extend((0..20).map(|i| at(12_000 + i * 100)));
+        // 10/s for 5 s, a fault from 5 s to 6 s, one post at 8 s, full rate from 12 s.
+        let mut published: Vec<_> = (0..50).map(|i| (at(i * 100), at(i * 100))).collect();
+        published.push((at(7_900), at(8_000)));
+        published.extend((0..20).map(|i| (at(11_900 + i * 100), at(12_000 + i * 100))));
         let window = FaultWindow {
             first_due: at(0),
             start: at(5_000),
             end: at(6_000),
+            unclosable: 0,
         };
         assert_eq!(recovery_secs(&published, window), 6.0);
     }
 
     #[test]
     fn recovery_is_zero_when_nothing_was_left_after_the_fault() {
-        let published: Vec<_> = (0..50).map(|i| at(i * 100)).collect();
+        let published: Vec<_> = (0..50).map(|i| (at(i * 100), at(i * 100))).collect();
         let window = FaultWindow {
             first_due: at(0),
             start: at(5_000),
             end: at(6_000),
+            unclosable: 0,
         };
         assert_eq!(recovery_secs(&published, window), 0.0);
+    }
+
+    #[test]
+    fn recovery_waits_for_the_targets_a_dead_replica_held() {
+        // Full rate again at once, but a target due at 4.9 s (held by the dead replica) is only
+        // published at 30 s.
+        let mut published: Vec<_> = (0..50).map(|i| (at(i * 100), at(i * 100))).collect();
+        published.extend((0..20).map(|i| (at(6_000 + i * 100), at(6_000 + i * 100))));
+        published.push((at(4_900), at(30_000)));
+        let window = FaultWindow {
+            first_due: at(0),
+            start: at(5_000),
+            end: at(6_000),
+            unclosable: 0,
+        };
+        assert_eq!(recovery_secs(&published, window), 24.0);
     }
 }

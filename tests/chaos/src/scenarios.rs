@@ -118,12 +118,7 @@ pub async fn run(scenario: Scenario, load: Load) -> anyhow::Result<Report> {
     );
 
     let mut conn = system.db()?;
-    audit::settle(
-        &mut conn,
-        Duration::from_secs(60),
-        Duration::from_secs(900),
-    )
-    .await?;
+    audit::settle(&mut conn, Duration::from_secs(60), Duration::from_secs(900)).await?;
     let received = audit::drain_audit_queue(&system.rabbit.url()).await?;
     let report = audit::audit(&mut conn, &system.sim.url(), &received, window).await?;
     system.stop_services();
@@ -142,6 +137,7 @@ async fn inject(
         first_due,
         start,
         end: start,
+        unclosable: 0,
     };
     match scenario {
         Scenario::PublisherKill => {
@@ -163,11 +159,11 @@ async fn inject(
         }
         Scenario::RefresherKill => {
             let sim = system.sim.url();
-            let held_before = sim_stat(&sim, "refreshes_held").await?;
+            let held_before = sim_stat(&sim, "held_refreshes").await?;
             knobs(&sim, json!({ "refresh_hold_ms": 60_000 })).await?;
             // Wait until a refresh has been rotated and its answer is being held, then kill.
             let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-            while sim_stat(&sim, "refreshes_held").await? <= held_before {
+            while sim_stat(&sim, "held_refreshes").await? <= held_before {
                 anyhow::ensure!(
                     tokio::time::Instant::now() < deadline,
                     "no refresh happened within a minute (token TTL too long?)"
@@ -176,6 +172,7 @@ async fn inject(
             }
             window.start = Utc::now();
             system.refreshers[0].kill();
+            window.unclosable = sim_stat(&sim, "held_refreshes").await? - held_before;
             knobs(&sim, json!({ "refresh_hold_ms": 0 })).await?;
             tokio::time::sleep(Duration::from_secs(1)).await;
             window.end = Utc::now();
@@ -251,6 +248,7 @@ async fn gateway_kill(
         first_due,
         start: first_due + (start - first_due).max(chrono::Duration::zero()),
         end: first_due + (end - first_due).max(chrono::Duration::zero()),
+        unclosable: 0,
     })
 }
 
@@ -282,7 +280,10 @@ async fn knobs(sim: &str, update: Value) -> anyhow::Result<()> {
 }
 
 async fn sim_stat(sim: &str, key: &str) -> anyhow::Result<i64> {
-    let stats: Value = reqwest::get(format!("{sim}/_sim/stats")).await?.json().await?;
+    let stats: Value = reqwest::get(format!("{sim}/_sim/stats"))
+        .await?
+        .json()
+        .await?;
     stats[key]
         .as_i64()
         .with_context(|| format!("platform-sim has no `{key}` counter"))

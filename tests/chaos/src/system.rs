@@ -315,4 +315,3 @@ impl System {
         self.sim.stop();
     }
 }
-
