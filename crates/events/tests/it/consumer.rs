@@ -12,7 +12,7 @@ use events::{
     HandlerError, Incoming,
 };
 use lapin::{options::BasicPublishOptions, BasicProperties};
-use testkit::TestDb;
+use testkit::{PrivateRabbit, TestDb};
 
 use crate::support::{connected, Fixture};
 
@@ -85,12 +85,21 @@ async fn start(
     fixture: &Fixture,
     handler: Arc<Recorder>,
 ) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+    start_on(&testkit::amqp_url(), test_db, fixture, handler).await
+}
+
+async fn start_on(
+    amqp_url: &str,
+    test_db: &TestDb,
+    fixture: &Fixture,
+    handler: Arc<Recorder>,
+) -> (CancellationToken, tokio::task::JoinHandle<()>) {
     sql_query("CREATE TABLE IF NOT EXISTS effects (event_id uuid NOT NULL)")
         .execute(&mut test_db.conn())
         .unwrap();
     let stop = CancellationToken::new();
     let handle = tokio::spawn(run_consumer(
-        testkit::amqp_url(),
+        amqp_url.to_owned(),
         fixture.topology.clone(),
         ConsumerSettings::new(fixture.queue.clone()),
         test_db.db(),
@@ -229,4 +238,97 @@ async fn an_undecodable_message_is_dead_lettered_at_once() {
         0,
         "the handler never saw it"
     );
+}
+
+/// Event ids in `effects`, each with how many times its effect was applied.
+fn effect_counts(test_db: &TestDb) -> std::collections::HashMap<uuid::Uuid, i64> {
+    #[derive(db::diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = SqlUuid)]
+        event_id: uuid::Uuid,
+        #[diesel(sql_type = db::diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    sql_query("SELECT event_id, count(*) AS n FROM effects GROUP BY event_id")
+        .load::<Row>(&mut test_db.conn())
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.event_id, r.n))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_consumer_survives_a_rabbitmq_restart_and_handles_every_event_once() {
+    const EACH: u32 = 20;
+    let broker = tokio::task::spawn_blocking(PrivateRabbit::start)
+        .await
+        .unwrap();
+    let amqp = broker.url();
+    let test_db = TestDb::new();
+    let fixture = Fixture::new(&amqp).await;
+    let handler = Arc::new(Recorder {
+        calls: AtomicU32::new(0),
+        fail_after_commit_once: false,
+        always_fail: false,
+        duplicates: AtomicU32::new(0),
+    });
+    let (stop, consumer) = start_on(&amqp, &test_db, &fixture, handler.clone()).await;
+
+    // Before the restart: the consumer is connected and handling.
+    let mut sent = std::collections::HashSet::new();
+    for n in 0..EACH {
+        let envelope = Envelope::new("events-tests", connected(n));
+        sent.insert(envelope.id.0);
+        publish_raw(&fixture, &envelope).await;
+    }
+    testkit::eventually(
+        Duration::from_secs(20),
+        "the events published before the restart to be handled",
+        || async { (effects(&test_db) == i64::from(EACH)).then_some(()) },
+    )
+    .await;
+
+    let broker = tokio::task::spawn_blocking(move || {
+        broker.stop();
+        broker.resume();
+        broker
+    })
+    .await
+    .unwrap();
+
+    // After it: the same consumer, which must have reconnected by itself, gets the rest.
+    let publisher = Fixture::reconnect(&amqp, &fixture).await;
+    for n in EACH..2 * EACH {
+        let envelope = Envelope::new("events-tests", connected(n));
+        sent.insert(envelope.id.0);
+        publish_raw(&publisher, &envelope).await;
+    }
+    testkit::eventually(
+        Duration::from_secs(60),
+        "the events published after the restart to be handled",
+        || async { (effects(&test_db) >= i64::from(2 * EACH)).then_some(()) },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.cancel();
+    consumer.await.unwrap();
+
+    let counts = effect_counts(&test_db);
+    assert_eq!(
+        counts
+            .keys()
+            .copied()
+            .collect::<std::collections::HashSet<_>>(),
+        sent,
+        "every event published before and after the restart was handled"
+    );
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "each exactly once: {counts:?}"
+    );
+    assert!(
+        publisher.drain(&fixture.queue.name).await.is_empty(),
+        "nothing left unacknowledged"
+    );
+    drop(broker);
 }

@@ -132,6 +132,26 @@ async fn events_written_while_rabbitmq_is_down_are_all_delivered_once_after_it_r
     let fixture = Fixture::new(&amqp).await;
     let (stop, relay) = spawn(fixture.relay(&db, &amqp));
 
+    // Prove the relay is connected before the broker goes away, so what follows tests a
+    // reconnect and not merely a late first connect.
+    let before = test_db
+        .conn()
+        .transaction(|c| OUTBOX.write(c, connected(u32::MAX)))
+        .unwrap();
+    let delivered = fixture
+        .collect(
+            &fixture.queue.name,
+            1,
+            Duration::from_secs(20),
+            Duration::ZERO,
+        )
+        .await;
+    assert_eq!(
+        delivered.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![before],
+        "the relay delivers while the broker is up"
+    );
+
     let broker = tokio::task::spawn_blocking(move || {
         broker.stop();
         broker
