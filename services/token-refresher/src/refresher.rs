@@ -2,7 +2,8 @@
 //!
 //! A refresh is three short steps, and no database transaction or pooled connection is held
 //! across the platform call:
-//! 1. **Claim** (one committed `UPDATE … RETURNING`): a fresh fence (uuid) and a short lease on
+//! 1. **Claim** (one `UPDATE … RETURNING`, committed before the call, in a group commit with
+//!    the claims of other workers, [`crate::writer`]): a fresh fence (uuid) and a short lease on
 //!    the account, taken only if no live lease holds it, it was not refreshed since the request
 //!    was made (`last_refreshed_at >= requested_at`), its grant is not known dead
 //!    (`needs_reauth`) or going away, and (for a scheduled request) it is due. Anything else is
@@ -12,7 +13,8 @@
 //! 2. **Call** the platform with no connection held. The owner renews its lease every third of
 //!    it while the call runs (fence-guarded heartbeat), so a slow call keeps the account and a
 //!    dead replica's account is free again within one lease.
-//! 3. **Write** the outcome in one short transaction with its event. New tokens are written
+//! 3. **Write** the outcome with its event in one short transaction, shared with the outcomes
+//!    of other workers that are ready at the same moment (group commit, [`crate::writer`]). New tokens are written
 //!    before anything else and, if the write fails (database unreachable), kept in memory and
 //!    written again with backoff for as long as the new access token lives; meanwhile this
 //!    process presents no token of that account (the in-process set of accounts in hand, which
@@ -45,7 +47,7 @@ use db::{
     accounts::Account,
     domain::{AccountId, AccountStatus, Platform},
     refresh::{RefreshClaim, RefreshFailureForm, RefreshSuccessForm},
-    Connection, Db, DbError,
+    Db, DbError,
 };
 use events::{
     Event, ExpiringReason, Handler, HandlerError, Incoming, Outbox, RefreshFailureReason,
@@ -57,7 +59,10 @@ use service_kit::tokens::{self, ACCESS_TOKEN, REFRESH_TOKEN};
 use uuid::Uuid;
 use vault::Vault;
 
-use crate::metrics::RefreshMetrics;
+use crate::{
+    metrics::RefreshMetrics,
+    writer::{Batcher, Write},
+};
 
 /// The outbox of this service.
 pub const OUTBOX: Outbox = Outbox::new(crate::SERVICE);
@@ -69,6 +74,8 @@ const DEFAULT_RATE_LIMIT_WAIT: chrono::Duration = chrono::Duration::seconds(60);
 const DEFAULT_TOKEN_LIFE: chrono::Duration = chrono::Duration::hours(1);
 /// Longest pause between two attempts of a pending write.
 const MAX_WRITE_BACKOFF: Duration = Duration::from_secs(2);
+/// Most claims, or outcomes, committed in one transaction (see [`crate::writer`]).
+const WRITE_BATCH: usize = 256;
 /// How often a worker looks whether another worker of this process let go of an account.
 const IN_HAND_POLL: Duration = Duration::from_millis(10);
 
@@ -115,6 +122,8 @@ pub struct RefreshSettings {
 #[derive(Clone)]
 pub struct Refresher {
     db: Db,
+    claims: Batcher<Option<Account>>,
+    outcomes: Batcher<bool>,
     vault: Arc<Vault>,
     adapters: Registry,
     settings: RefreshSettings,
@@ -182,6 +191,8 @@ impl Refresher {
         metrics: RefreshMetrics,
     ) -> Self {
         Self {
+            claims: Batcher::spawn(db.clone(), WRITE_BATCH),
+            outcomes: Batcher::spawn(db.clone(), WRITE_BATCH),
             db,
             vault,
             adapters,
@@ -222,9 +233,13 @@ impl Refresher {
             on_demand: request.urgent || request.reason != ExpiringReason::Scheduled,
         };
         let Some(account) = self
-            .db
-            .query(move |conn| Account::claim_for_refresh(conn, id, &claim))
-            .await?
+            .claims
+            .run(
+                id,
+                Arc::new(move |conn| Account::claim_for_refresh(conn, id, &claim)),
+            )
+            .await
+            .map_err(|e| HandlerError::Retry(format!("cannot claim the account: {e}")))?
         else {
             return Ok(Outcome::Skipped);
         };
@@ -268,10 +283,7 @@ impl Refresher {
         }
     }
 
-    #[expect(
-        clippy::type_complexity,
-        reason = "a pair of secrets, or none when the account holds no access token"
-    )]
+    /// The access and refresh token, or `None` when the account holds no access token.
     fn decrypt(
         &self,
         account: &Account,
@@ -370,15 +382,18 @@ impl Refresher {
         let presented = account.refresh_token_enc.clone();
         let keep_until = tokens.expires_at.unwrap_or(now + DEFAULT_TOKEN_LIFE);
         let written = self
-            .persist("new tokens", keep_until, move |conn| {
-                conn.transaction(|conn| {
+            .persist(
+                "new tokens",
+                keep_until,
+                id,
+                Arc::new(move |conn| {
                     if !Account::record_refresh(conn, id, fence, presented.as_deref(), &form)? {
                         return Ok(false);
                     }
                     OUTBOX.write(conn, event.clone())?;
                     Ok(true)
-                })
-            })
+                }),
+            )
             .await?;
         if !written {
             // Disconnected meanwhile, or reconnected with other tokens (and our claim lost).
@@ -391,30 +406,29 @@ impl Refresher {
         Ok(Outcome::Refreshed)
     }
 
-    /// Runs `write` until it commits; a failed attempt is retried with backoff (100 ms
-    /// doubling to 2 s, with jitter) until `until`. Only then is the write given up.
-    async fn persist<F>(
+    /// Submits `write` to the group commit until it commits; a failed attempt is retried with
+    /// backoff (100 ms doubling to 2 s, with jitter) until `until`. Only then is it given up.
+    async fn persist(
         &self,
         what: &'static str,
         until: DateTime<Utc>,
-        write: F,
-    ) -> Result<bool, HandlerError>
-    where
-        F: Fn(&mut db::PgConnection) -> db::diesel::QueryResult<bool> + Clone + Send + 'static,
-    {
+        account: AccountId,
+        write: Write<bool>,
+    ) -> Result<bool, HandlerError> {
         let mut attempt = 0u32;
         loop {
-            let write = write.clone();
-            match self.db.query(write).await {
+            match self.outcomes.run(account, write.clone()).await {
                 Ok(written) => {
                     if attempt > 0 {
-                        tracing::info!(attempts = attempt + 1, "pending {what} written");
+                        // A lost answer to a COMMIT that did apply shows up here as "not
+                        // written": the guard no longer matches our own write.
+                        tracing::info!(attempts = attempt + 1, written, "pending {what} written");
                     }
                     return Ok(written);
                 }
                 Err(err) if Utc::now() >= until => {
                     tracing::error!(error = %err, attempts = attempt + 1, "giving up writing {what}");
-                    return Err(HandlerError::Db(err));
+                    return Err(HandlerError::Retry(format!("cannot write {what}: {err}")));
                 }
                 Err(err) => {
                     attempt += 1;
@@ -504,15 +518,18 @@ impl Refresher {
         // A failure presented nothing new: once our lease is over, someone else may try again,
         // so there is no point in holding on to it longer.
         let written = self
-            .persist("the refresh failure", now + self.lease(), move |conn| {
-                conn.transaction(|conn| {
+            .persist(
+                "the refresh failure",
+                now + self.lease(),
+                id,
+                Arc::new(move |conn| {
                     if !Account::record_refresh_failure(conn, id, fence, &form)? {
                         return Ok(false);
                     }
                     OUTBOX.write(conn, event.clone())?;
                     Ok(true)
-                })
-            })
+                }),
+            )
             .await?;
         if !written {
             tracing::info!(
