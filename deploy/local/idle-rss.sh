@@ -17,7 +17,7 @@ readonly LOGS="$ROOT/.data/logs/idle-rss"
 # name  config section  port  readiness path
 readonly SERVICES=(
     "platform-sim platform_sim 18090 /healthz"
-    "auth-gateway auth_gateway 18080 /readyz"
+    "auth-gateway auth_gateway 18080 /healthz"
     "account-registry account_registry 18081 /readyz"
     "token-refresher token_refresher 18082 /readyz"
     "publisher publisher 18083 /readyz"

@@ -21,7 +21,7 @@ readonly READY_TIMEOUT=${READY_TIMEOUT:-60}
 # name  address  readiness path — in start order
 readonly SERVICES=(
     "platform-sim 127.0.0.1:8090 /healthz"
-    "auth-gateway 127.0.0.1:8080 /readyz"
+    "auth-gateway 127.0.0.1:8080 /healthz"
     "account-registry 127.0.0.1:8081 /readyz"
     "token-refresher 127.0.0.1:8082 /readyz"
     "publisher 127.0.0.1:8083 /readyz"
@@ -145,7 +145,10 @@ summary() {
 Connect a sandbox account (no credentials needed; README.md walks through it):
   TOKEN=$(make -s token USER=alice)      # a development JWT for user "alice"
   curl -s -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/v1/connections/sandbox
-  # open the authorize_url in a browser (or follow its redirects with curl), then:
+  # open the authorize_url in a browser (or follow its redirects with curl); the frontend URL it
+  # ends on carries ?ticket=…, which the frontend completes with its user's token:
+  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    http://127.0.0.1:8080/v1/connections/complete -d '{"ticket": "<ticket>"}'
   curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/v1/accounts
 
 Ctrl-C stops the services; PostgreSQL and RabbitMQ keep running (make infra-down stops them).

@@ -125,6 +125,47 @@ pub struct Probe {
     pub duration_ms: Option<u32>,
 }
 
+/// Longest side of an image any target platform takes (X allows 8,192 px; Facebook and
+/// Pinterest accept larger originals and downscale them); a header claiming more is a forgery
+/// or a decompression bomb.
+pub const MAX_IMAGE_SIDE_PX: u32 = 16_384;
+
+/// Most pixels in an image (100 megapixels): well above any camera's photo, far below what
+/// would take gigabytes to decode.
+pub const MAX_IMAGE_PIXELS: u64 = 100_000_000;
+
+/// Longest side of a video (8K: 8,192 px, the most YouTube takes; every other platform less).
+pub const MAX_VIDEO_SIDE_PX: u32 = 8_192;
+
+impl Probe {
+    /// Why these dimensions are outside what any platform accepts, or `None` when they are
+    /// fine (or unknown: a video may not say).
+    pub fn dimensions_problem(&self) -> Option<String> {
+        let (Some(width), Some(height)) = (self.width, self.height) else {
+            return None;
+        };
+        if width == 0 || height == 0 {
+            return Some(format!("{width}×{height} px has no area"));
+        }
+        if self.media_type.is_video() {
+            return (width > MAX_VIDEO_SIDE_PX || height > MAX_VIDEO_SIDE_PX).then(|| {
+                format!("{width}×{height} px: a video may be at most {MAX_VIDEO_SIDE_PX} px on each side")
+            });
+        }
+        if width > MAX_IMAGE_SIDE_PX || height > MAX_IMAGE_SIDE_PX {
+            return Some(format!(
+                "{width}×{height} px: an image may be at most {MAX_IMAGE_SIDE_PX} px on each side"
+            ));
+        }
+        (u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS).then(|| {
+            format!(
+                "{width}×{height} px: an image may have at most {} megapixels",
+                MAX_IMAGE_PIXELS / 1_000_000
+            )
+        })
+    }
+}
+
 /// Detects the type of `file` and reads its dimensions (and a video's duration). `None` when
 /// the type is not accepted.
 pub fn probe(file: &[u8]) -> Option<Probe> {

@@ -21,6 +21,10 @@ use crate::error::ApiError;
 /// How long fetched signing keys are trusted before they are fetched again.
 const JWKS_TTL: Duration = Duration::from_secs(600);
 
+/// Clock skew tolerated on `exp` and `nbf`, in seconds: the identity provider's clock and ours
+/// may differ a little; more than this is a token used outside its life.
+pub const LEEWAY_SECS: u64 = 30;
+
 /// `[auth]`: how users of the frontend are authenticated.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,10 +32,13 @@ pub struct AuthSettings {
     /// Shared HS256 secret (development and `make token`). Ignored in production.
     #[serde(default)]
     pub jwt_hs256_secret: Option<SecretString>,
-    /// Required `iss`, if set.
+    /// Required `iss`, if set: a token without `iss`, or with another, is refused. Production
+    /// refuses to start without it.
     #[serde(default)]
     pub jwt_issuer: Option<String>,
-    /// Required `aud`, if set.
+    /// Required `aud`, if set: a token without `aud`, or for another audience, is refused.
+    /// Production refuses to start without it (a token minted by the same identity provider
+    /// for another application must not work here).
     #[serde(default)]
     pub jwt_audience: Option<String>,
     /// The identity provider's JWKS URL (RS256 tokens), e.g.
@@ -87,27 +94,45 @@ impl Authenticator {
         if hs256.is_none() && jwks_url.is_none() {
             return Err("no way to verify users: set auth.jwks_url (production) or auth.jwt_hs256_secret (development)".into());
         }
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+        let production = !allow_hs256;
+        let checks_iss_and_aud = set(&settings.jwt_issuer) && set(&settings.jwt_audience);
+        if production && !checks_iss_and_aud {
+            return Err("production verifies `iss` and `aud` of every token: set auth.jwt_issuer (POSTBRIDGE__AUTH__JWT_ISSUER) and auth.jwt_audience (POSTBRIDGE__AUTH__JWT_AUDIENCE) to your identity provider's issuer and this API's audience".into());
+        }
         Ok(Self {
             hs256,
             jwks_url,
-            issuer: settings.jwt_issuer.clone(),
-            audience: settings.jwt_audience.clone(),
+            issuer: settings.jwt_issuer.clone().filter(|i| !i.is_empty()),
+            audience: settings.jwt_audience.clone().filter(|a| !a.is_empty()),
             jwks: Arc::default(),
             http,
         })
     }
 
+    /// `exp` always required; `iss` and `aud` required (present and equal) when configured;
+    /// `nbf` honoured when present; [`LEEWAY_SECS`] of skew on both.
     fn validation(&self, algorithm: Algorithm) -> Validation {
         let mut validation = Validation::new(algorithm);
-        validation.leeway = 30;
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        let mut required = vec!["exp"];
         match &self.issuer {
-            Some(iss) => validation.set_issuer(&[iss]),
+            Some(iss) => {
+                validation.set_issuer(&[iss]);
+                required.push("iss");
+            }
             None => validation.iss = None,
         }
         match &self.audience {
-            Some(aud) => validation.set_audience(&[aud]),
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                required.push("aud");
+            }
             None => validation.validate_aud = false,
         }
+        validation.set_required_spec_claims(&required);
         validation
     }
 
@@ -127,6 +152,12 @@ impl Authenticator {
             .map_err(|e| invalid(&e.to_string()))?;
         if data.claims.sub.trim().is_empty() || data.claims.sub.len() > 255 {
             return Err(invalid("`sub` must name the user"));
+        }
+        // A valid signature over an unusable id: the identity provider's, not the user's
+        // doing, so a 400 naming the claim rather than a 401 that would send them to log in
+        // again and again. PostgreSQL cannot store a NUL character.
+        if data.claims.sub.contains('\0') {
+            return Err(crate::hardening::nul_refused("sub (bearer token subject)"));
         }
         Ok(OwnerId(data.claims.sub))
     }
@@ -150,16 +181,22 @@ impl Authenticator {
             }
         }
         // Unknown kid or stale cache: the provider may have rotated its keys.
+        // The identity provider is down or answers garbage: nobody can be verified until it
+        // recovers, which is an outage (503, retry), not a bug.
+        let unavailable = |err: reqwest::Error| {
+            ApiError::Unavailable(anyhow::Error::new(err).context("cannot fetch the JWKS"))
+        };
         let keys: JwkSet = self
             .http
             .get(url)
+            .timeout(Duration::from_secs(10))
             .send()
             .await
             .and_then(|r| r.error_for_status())
-            .map_err(ApiError::internal)?
+            .map_err(unavailable)?
             .json()
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(unavailable)?;
         let jwk = find(&keys);
         *self.jwks.write().await = Some(CachedJwks {
             keys,

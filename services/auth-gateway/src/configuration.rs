@@ -33,6 +33,11 @@ pub struct AuthGatewaySettings {
     pub listen: String,
     /// HTTP worker threads.
     pub workers: usize,
+    /// Address of the ops listener (`/healthz`, `/readyz`, `/metrics`), never to be exposed
+    /// publicly. Default: `listen`'s host with its port + 1000 (`127.0.0.1:8080` →
+    /// `127.0.0.1:9080`), or port 0 when `listen`'s port is 0 (tests).
+    #[serde(default)]
+    pub ops_listen: Option<String>,
     /// The gateway's public origin, from which OAuth callback URLs are built
     /// (`<public_url>/v1/oauth/<platform>/callback`, registered with each platform).
     pub public_url: String,
@@ -62,6 +67,27 @@ fn default_connection_starts_per_minute() -> u32 {
 
 fn default_max_pending_connections() -> u32 {
     20
+}
+
+impl AuthGatewaySettings {
+    /// Where the ops listener binds (see [`AuthGatewaySettings::ops_listen`]).
+    pub fn ops_address(&self) -> String {
+        if let Some(ops) = self.ops_listen.as_deref().filter(|o| !o.is_empty()) {
+            return ops.to_owned();
+        }
+        match self.listen.rsplit_once(':') {
+            Some((host, port)) => {
+                let ops_port = port
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|p| *p != 0)
+                    .and_then(|p| p.checked_add(1000))
+                    .unwrap_or(0);
+                format!("{host}:{ops_port}")
+            }
+            None => "127.0.0.1:0".into(),
+        }
+    }
 }
 
 /// Reads the layered configuration (see `service_kit::config::load`).

@@ -280,14 +280,16 @@ pub fn json_error_handler(
     err: actix_web::error::JsonPayloadError,
     _req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
-    let message = match &err {
+    match &err {
+        // Too large is 413, like every other oversized body.
         actix_web::error::JsonPayloadError::OverflowKnownLength { limit, .. }
         | actix_web::error::JsonPayloadError::Overflow { limit } => {
-            format!("request body larger than {limit} bytes")
+            crate::hardening::too_large(*limit).into()
         }
-        other => format!("invalid JSON body: {other}"),
-    };
-    ApiError::bad_request("invalid_body", message).into()
+        other => {
+            ApiError::bad_request("invalid_body", format!("invalid JSON body: {other}")).into()
+        }
+    }
 }
 
 /// Path and query extraction errors in the same shape.

@@ -1,9 +1,14 @@
 //! Wiring: the shared runtime plus the gateway's state, middleware and routes.
+//!
+//! The gateway listens twice: the public API (plus `/healthz`, which load balancers probe) on
+//! `auth_gateway.listen`, and `/healthz`, `/readyz` and `/metrics` on `auth_gateway.ops_listen`,
+//! which is never exposed publicly: route-level metrics and readiness details are for
+//! operators, not for the internet.
 
-use std::sync::Arc;
+use std::{net::TcpListener, sync::Arc};
 
 use actix_cors::Cors;
-use actix_web::{http::header, web};
+use actix_web::{http::header, middleware::from_fn, web, App, HttpResponse, HttpServer};
 use events::CancellationToken;
 use platform_adapters::Registry;
 use service_kit::{config::Environment, ServiceRuntime, StartError};
@@ -12,7 +17,7 @@ use crate::{
     auth::Authenticator,
     configuration::Settings,
     error::{json_error_handler, path_error_handler, query_error_handler},
-    routes,
+    hardening, routes,
     state::AppState,
     SERVICE,
 };
@@ -21,6 +26,7 @@ use crate::{
 #[derive(Debug)]
 pub struct Application {
     port: u16,
+    ops_port: u16,
     runtime: ServiceRuntime,
 }
 
@@ -60,6 +66,7 @@ impl Application {
         };
         let max_json = settings.service.max_json_bytes;
         let origins = settings.service.cors_allowed_origins.clone();
+        let headers = hardening::Headers { hsts: production };
         let configure = move |cfg: &mut web::ServiceConfig| {
             let cors = origins
                 .iter()
@@ -69,6 +76,7 @@ impl Application {
                     header::AUTHORIZATION,
                     header::CONTENT_TYPE,
                     header::HeaderName::from_static("idempotency-key"),
+                    header::HeaderName::from_static(service_kit::ops::REQUEST_ID),
                 ])
                 .expose_headers([header::HeaderName::from_static(
                     service_kit::ops::REQUEST_ID,
@@ -76,6 +84,7 @@ impl Application {
                 .max_age(600);
             cfg.app_data(web::Data::new(state.clone()))
                 .app_data(web::Data::new(authenticator.clone()))
+                .app_data(web::Data::new(headers))
                 .app_data(
                     web::JsonConfig::default()
                         .limit(max_json)
@@ -84,14 +93,57 @@ impl Application {
                 .app_data(web::PayloadConfig::new(max_json))
                 .app_data(web::PathConfig::default().error_handler(path_error_handler))
                 .app_data(web::QueryConfig::default().error_handler(query_error_handler))
-                .service(web::scope("").wrap(cors).configure(routes::configure));
+                .service(
+                    web::scope("")
+                        .wrap(from_fn(hardening::refuse_nul))
+                        .wrap(cors)
+                        .configure(routes::configure)
+                        .default_service(web::to(hardening::no_route)),
+                );
         };
-        let port = runtime.bind_and_serve(
-            &settings.service.listen,
-            settings.service.workers,
-            configure,
+
+        // Ops: the runtime's listener, with nothing but /healthz, /readyz and /metrics.
+        let ops_port = runtime.bind_and_serve(
+            &settings.service.ops_address(),
+            1,
+            |_: &mut web::ServiceConfig| {},
         )?;
-        Ok(Self { port, runtime })
+
+        // Public: the API and /healthz, observed (request id, latency metrics) like any
+        // service-kit listener, behind the security headers and the error shape.
+        let listener = TcpListener::bind(&settings.service.listen)?;
+        let port = listener.local_addr()?.port();
+        let metrics = web::Data::new(runtime.metrics.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(metrics.clone())
+                .wrap(from_fn(hardening::finish))
+                .wrap(from_fn(service_kit::ops::observe))
+                .route("/healthz", web::get().to(healthz))
+                .configure(configure.clone())
+        })
+        .workers(settings.service.workers.max(1))
+        .disable_signals()
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run();
+        let handle = server.handle();
+        let stop = runtime.shutdown.clone();
+        runtime.spawn_task(async move {
+            stop.cancelled().await;
+            handle.stop(true).await;
+        });
+        runtime.spawn_task(async move {
+            if let Err(err) = server.await {
+                tracing::error!(error = %err, "public http server failed");
+            }
+        });
+        tracing::info!(service = SERVICE, listen = %settings.service.listen, port, ops_port, "listening");
+        Ok(Self {
+            port,
+            ops_port,
+            runtime,
+        })
     }
 
     /// The bound HTTP port.
@@ -99,8 +151,18 @@ impl Application {
         self.port
     }
 
+    /// The bound port of the ops listener (`/healthz`, `/readyz`, `/metrics`).
+    pub fn ops_port(&self) -> u16 {
+        self.ops_port
+    }
+
     /// Runs until the shutdown token is cancelled, then drains.
     pub async fn run_until_stopped(self) -> Result<(), StartError> {
         self.runtime.run_until_stopped().await
     }
+}
+
+/// The process is alive (load balancers probe the public port).
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }

@@ -73,7 +73,10 @@ pub fn due_at(
             ),
             details: json!({ "scheduled_at": at }),
         }),
-        Some(at) => Ok(at.max(now)),
+        Some(at) => {
+            crate::dates::schedule(at, now)?;
+            Ok(at.max(now))
+        }
     }
 }
 

@@ -16,71 +16,72 @@ use db::domain::Platform;
 
 use crate::error::ApiError;
 
+/// One path with its methods; any other method answers 405 in the error shape.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(crate::hardening::wrong_method))
+}
+
 /// Registers every `/v1` route and `/openapi.json`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/openapi.json", web::get().to(openapi::get))
-        .route("/v1/platforms", web::get().to(platforms::list))
+    cfg.service(resource("/openapi.json").route(web::get().to(openapi::get)))
+        .service(resource("/v1/platforms").route(web::get().to(platforms::list)))
         // Before `/v1/connections/{platform}`, which would otherwise match it.
-        .route(
-            "/v1/connections/complete",
-            web::post().to(complete_connection::complete),
+        .service(
+            resource("/v1/connections/complete")
+                .route(web::post().to(complete_connection::complete)),
         )
-        .route(
-            "/v1/connections/{platform}",
-            web::post().to(connections::start),
+        .service(resource("/v1/connections/{platform}").route(web::post().to(connections::start)))
+        .service(
+            resource("/v1/oauth/{platform}/callback")
+                .route(web::get().to(oauth_callback::callback)),
         )
-        .route(
-            "/v1/oauth/{platform}/callback",
-            web::get().to(oauth_callback::callback),
+        .service(resource("/v1/accounts").route(web::get().to(accounts::list::list)))
+        .service(
+            resource("/v1/accounts/{id}")
+                .route(web::get().to(accounts::get::get))
+                .route(web::delete().to(accounts::delete::delete)),
         )
-        .route("/v1/accounts", web::get().to(accounts::list::list))
-        .route("/v1/accounts/{id}", web::get().to(accounts::get::get))
-        .route(
-            "/v1/accounts/{id}",
-            web::delete().to(accounts::delete::delete),
+        .service(resource("/v1/accounts/{id}/sync").route(web::post().to(accounts::sync::sync)))
+        .service(
+            resource("/v1/accounts/{id}/refresh").route(web::post().to(accounts::refresh::refresh)),
         )
-        .route(
-            "/v1/accounts/{id}/sync",
-            web::post().to(accounts::sync::sync),
+        .service(resource("/v1/media").route(web::post().to(media::upload::upload)))
+        .service(
+            resource("/v1/media/{id}")
+                .route(web::get().to(media::get::get))
+                .route(web::delete().to(media::delete::delete)),
         )
-        .route(
-            "/v1/accounts/{id}/refresh",
-            web::post().to(accounts::refresh::refresh),
-        )
-        .route("/v1/media", web::post().to(media::upload::upload))
-        .route("/v1/media/{id}", web::get().to(media::get::get))
-        .route("/v1/media/{id}", web::delete().to(media::delete::delete))
-        .route(
-            "/v1/media/{id}/content",
-            web::get().to(media::content::content),
-        )
-        .route(
-            "/v1/media/{id}/content",
-            web::head().to(media::content::content),
+        .service(
+            resource("/v1/media/{id}/content")
+                .route(web::get().to(media::content::content))
+                .route(web::head().to(media::content::content)),
         )
         // Drafts take larger JSON bodies than the rest of the API (see drafts::MAX_BODY_BYTES).
         .service(
-            web::resource("/v1/drafts")
+            resource("/v1/drafts")
                 .app_data(drafts::json_config())
                 .route(web::post().to(drafts::create::create))
                 .route(web::get().to(drafts::list::list)),
         )
         .service(
-            web::resource("/v1/drafts/{id}")
+            resource("/v1/drafts/{id}")
                 .app_data(drafts::json_config())
                 .route(web::get().to(drafts::get::get))
                 .route(web::patch().to(drafts::update::update))
                 .route(web::delete().to(drafts::delete::delete)),
         )
-        .route("/v1/posts", web::post().to(posts::create::create))
-        .route("/v1/posts", web::get().to(posts::list::list))
-        .route("/v1/posts/{id}", web::get().to(posts::get::get))
-        .route("/v1/posts/{id}", web::patch().to(posts::update::update))
-        .route(
-            "/v1/posts/{id}/cancel",
-            web::post().to(posts::cancel::cancel),
+        .service(
+            resource("/v1/posts")
+                .route(web::post().to(posts::create::create))
+                .route(web::get().to(posts::list::list)),
         )
-        .route("/v1/posts/{id}/retry", web::post().to(posts::retry::retry));
+        .service(
+            resource("/v1/posts/{id}")
+                .route(web::get().to(posts::get::get))
+                .route(web::patch().to(posts::update::update)),
+        )
+        .service(resource("/v1/posts/{id}/cancel").route(web::post().to(posts::cancel::cancel)))
+        .service(resource("/v1/posts/{id}/retry").route(web::post().to(posts::retry::retry)));
 }
 
 /// Parses the `{platform}` path segment.

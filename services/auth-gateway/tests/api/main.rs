@@ -11,5 +11,6 @@ mod drafts;
 mod media;
 mod outage;
 mod posts;
+mod security;
 mod startup;
 mod support;

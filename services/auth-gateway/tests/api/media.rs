@@ -686,3 +686,108 @@ async fn uploads_beyond_the_concurrent_limit_are_told_to_retry_and_nothing_is_st
     .await;
     assert_eq!(app.media_rows(), 1);
 }
+
+/// A small PNG whose header claims `width`×`height` (the probe reads the header only).
+fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = png(4, 3);
+    bytes[16..20].copy_from_slice(&width.to_be_bytes());
+    bytes[20..24].copy_from_slice(&height.to_be_bytes());
+    bytes
+}
+
+/// Issue 16, finding 8: dimensions no platform accepts are refused, not stored (or stored as
+/// NULL when they overflow the column).
+#[tokio::test(flavor = "multi_thread")]
+async fn images_with_absurd_pixel_dimensions_are_refused_and_nothing_is_stored() {
+    let app = spawn_media_app().await;
+    for (width, height) in [(100_000, 100_000), (3_000_000_000, 10), (20_000, 1)] {
+        let response = app
+            .upload(
+                "alice",
+                png_claiming(width, height),
+                "huge.png",
+                "image/png",
+                None,
+            )
+            .await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{width}x{height}: {body}"
+        );
+        assert_eq!(body["error"]["code"], "dimensions_out_of_range", "{body}");
+    }
+    let stored: i64 = {
+        use db::diesel::{dsl::count_star, QueryDsl, RunQueryDsl};
+        db::schema::media::table
+            .select(count_star())
+            .first(&mut app.db.conn())
+            .unwrap()
+    };
+    assert_eq!(stored, 0);
+    let fine = app
+        .upload(
+            "alice",
+            png_claiming(4_000, 3_000),
+            "big.png",
+            "image/png",
+            None,
+        )
+        .await;
+    assert_eq!(fine.status(), StatusCode::CREATED, "a 12 MP photo is fine");
+}
+
+/// Finding 8: a form with thousands of parts is refused instead of read to the end.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_form_with_repeated_or_too_many_parts_is_refused() {
+    let app = spawn_media_app().await;
+    let mut form = Form::new().part(
+        "file",
+        Part::bytes(png(4, 3))
+            .file_name("a.png".to_owned())
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    for i in 0..50 {
+        form = form.text("alt_text", format!("alt {i}"));
+    }
+    let response = app
+        .http
+        .post(app.url("/v1/media"))
+        .bearer_auth(token_for("alice"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("alt_text"),
+        "{body}"
+    );
+}
+
+/// Finding 2: a NUL in the alt text is refused naming the field.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_nul_byte_in_alt_text_is_refused_naming_the_field() {
+    let app = spawn_media_app().await;
+    let response = app
+        .upload("alice", png(4, 3), "a.png", "image/png", Some("a\u{0}b"))
+        .await;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("alt_text"),
+        "{body}"
+    );
+}

@@ -21,7 +21,7 @@ async fn migrates_an_empty_database_at_start_is_ready_then_stops_on_shutdown() {
         .await
         .unwrap();
 
-    service_kit::testing::assert_ops_endpoints(app.port()).await;
+    service_kit::testing::assert_ops_endpoints(app.ops_port()).await;
     assert_eq!(
         db.applied_migrations(),
         testkit::embedded_migrations(),

@@ -15,6 +15,8 @@ const PUBLIC_URL: &str = "http://gateway.test";
 
 pub struct TestApp {
     pub address: String,
+    /// The ops listener (`/healthz`, `/readyz`, `/metrics`).
+    pub ops_address: String,
     pub db: TestDb,
     pub sim: SimHandle,
     pub http: Client,
@@ -74,9 +76,11 @@ pub async fn spawn_app_on(db: TestDb, overrides: &[(&str, String)]) -> TestApp {
         .await
         .unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
+    let ops_address = format!("http://127.0.0.1:{}", app.ops_port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        ops_address,
         db,
         sim,
         http: Client::builder().redirect(Policy::none()).build().unwrap(),

@@ -19,6 +19,10 @@ use crate::error::ApiError;
 /// platform's own limit is checked when a post is accepted.
 pub const MAX_ALT_TEXT_CHARS: usize = 2_000;
 
+/// Most parts a form may have: one `file` and one `alt_text`. A form is refused at the part
+/// after, rather than read to the end (thousands of tiny parts cost a parse each).
+const MAX_PARTS: usize = 2;
+
 /// Room for the multipart framing and the `alt_text` part around the file, when judging a
 /// declared `Content-Length`.
 const ENVELOPE_BYTES: u64 = 64 * 1024;
@@ -74,9 +78,18 @@ pub async fn read(
     let mut form = Multipart::new(req.headers(), payload);
     let mut file = None;
     let mut alt_text = None;
+    let mut parts = 0usize;
+    let mut seen_alt_text = false;
     while let Some(field) = form.next().await {
         let field = field.map_err(malformed)?;
+        parts += 1;
         let name = field.name().unwrap_or_default().to_owned();
+        if parts > MAX_PARTS {
+            return Err(ApiError::bad_request(
+                "too_many_parts",
+                format!("the form has more than {MAX_PARTS} parts: send one `file` and at most one `alt_text`"),
+            ));
+        }
         match name.as_str() {
             "file" if file.is_some() => {
                 return Err(ApiError::bad_request(
@@ -85,7 +98,16 @@ pub async fn read(
                 ))
             }
             "file" => file = Some(read_file(field, limits, store).await?),
-            "alt_text" => alt_text = read_alt_text(field).await?,
+            "alt_text" if seen_alt_text => {
+                return Err(ApiError::bad_request(
+                    "duplicate_part",
+                    "send at most one `alt_text` part",
+                ))
+            }
+            "alt_text" => {
+                seen_alt_text = true;
+                alt_text = read_alt_text(field).await?;
+            }
             other => {
                 return Err(ApiError::bad_request(
                     "unexpected_part",
@@ -178,6 +200,18 @@ async fn read_file(
             details: json!({ "mime_type": probe.media_type.mime() }),
         });
     }
+    if let Some(problem) = probe.dimensions_problem() {
+        return Err(ApiError::Unprocessable {
+            code: "dimensions_out_of_range",
+            message: format!("the {} is {problem}", probe.media_type),
+            details: json!({
+                "width": probe.width,
+                "height": probe.height,
+                "max_side_px": if probe.media_type.is_video() { probe::MAX_VIDEO_SIDE_PX } else { probe::MAX_IMAGE_SIDE_PX },
+                "max_pixels": probe::MAX_IMAGE_PIXELS,
+            }),
+        });
+    }
     Ok(ReceivedFile {
         staged,
         size,
@@ -221,6 +255,9 @@ async fn read_alt_text(mut field: Field) -> Result<Option<String>, ApiError> {
     }
     let text = String::from_utf8(raw)
         .map_err(|_| ApiError::bad_request("invalid_alt_text", "`alt_text` is not UTF-8"))?;
+    if text.contains('\0') {
+        return Err(crate::hardening::nul_refused("alt_text"));
+    }
     let text = text.trim();
     if text.chars().count() > MAX_ALT_TEXT_CHARS {
         return Err(too_long());

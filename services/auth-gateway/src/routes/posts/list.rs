@@ -23,9 +23,9 @@ pub struct ListQuery {
     pub status: Option<String>,
     /// Only posts with a target on this account.
     pub account_id: Option<String>,
-    /// Created at or after (RFC 3339).
+    /// Created at or after (RFC 3339, between 2000-01-01 and 2100-01-01).
     pub from: Option<DateTime<Utc>>,
-    /// Created before (RFC 3339).
+    /// Created before (RFC 3339, between 2000-01-01 and 2100-01-01).
     pub to: Option<DateTime<Utc>>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -35,7 +35,7 @@ pub struct ListQuery {
 
 /// The caller's posts, newest first.
 #[utoipa::path(get, path = "/v1/posts", tag = "posts", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, description = "A page of posts", body = Page<PostView>), (status = 400, description = "A malformed filter or cursor")))]
+    responses((status = 200, description = "A page of posts", body = Page<PostView>), (status = 400, description = "A malformed filter or cursor, or a date outside 2000-01-01..2100-01-01")))]
 pub async fn list(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -67,8 +67,8 @@ pub async fn list(
     let filter = PostFilter {
         status,
         account_id,
-        from: query.from,
-        to: query.to,
+        from: crate::dates::filter("from", query.from)?,
+        to: crate::dates::filter("to", query.to)?,
         before: None,
     };
     let (items, next_cursor) =
