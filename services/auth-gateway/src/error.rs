@@ -307,3 +307,74 @@ pub fn query_error_handler(
 ) -> actix_web::Error {
     ApiError::bad_request("invalid_query", err.to_string()).into()
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{body::MessageBody, ResponseError};
+    use db::diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+    use super::*;
+
+    fn closed() -> DieselError {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("server closed the connection unexpectedly".to_owned()),
+        )
+    }
+
+    fn answer(err: &ApiError) -> (StatusCode, Option<String>, serde_json::Value) {
+        let response = err.error_response();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap_or_default().to_owned());
+        let status = response.status();
+        let body = response.into_body().try_into_bytes().unwrap_or_default();
+        (
+            status,
+            retry_after,
+            serde_json::from_slice(&body).unwrap_or_default(),
+        )
+    }
+
+    #[test]
+    fn database_outages_anywhere_in_the_cause_chain_are_503_unavailable_with_retry_after() {
+        let outages = [
+            ApiError::from(closed()),
+            ApiError::from(db::DbError::Query(closed())),
+            ApiError::from(db::DbError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new("terminating connection due to administrator command".to_owned()),
+            ))),
+            ApiError::internal(anyhow::Error::new(db::DbError::Query(closed())).context("saving")),
+            ApiError::internal(events::AmqpError::Nacked),
+        ];
+        for err in &outages {
+            let (status, retry_after, body) = answer(err);
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{err:?}");
+            assert_eq!(
+                retry_after,
+                Some(UNAVAILABLE_RETRY_AFTER_SECS.to_string()),
+                "{err:?}"
+            );
+            assert_eq!(body["error"]["code"], "unavailable", "{err:?}");
+        }
+    }
+
+    #[test]
+    fn other_database_errors_stay_opaque_500s() {
+        for err in [
+            ApiError::from(DieselError::NotFound),
+            ApiError::from(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                Box::new("duplicate key".to_owned()),
+            )),
+            ApiError::internal(anyhow::anyhow!("a bug")),
+        ] {
+            let (status, retry_after, body) = answer(&err);
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{err:?}");
+            assert_eq!(retry_after, None);
+            assert_eq!(body["error"]["code"], "internal");
+        }
+    }
+}
