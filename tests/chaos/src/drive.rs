@@ -66,11 +66,26 @@ impl Frontend {
                 .await?,
         )?;
         let back = location(self.http.get(&callback).send().await?)?;
-        reqwest::Url::parse(&back)?
+        // The callback only leaves a one-time ticket; the signed-in frontend completes it.
+        let ticket = reqwest::Url::parse(&back)?
             .query_pairs()
-            .find(|(k, _)| k == "account")
+            .find(|(k, _)| k == "ticket")
             .map(|(_, v)| v.into_owned())
-            .with_context(|| format!("the connection did not complete: {back}"))
+            .with_context(|| format!("the callback gave no ticket: {back}"))?;
+        let completed: Value = self
+            .http
+            .post(format!("{}/v1/connections/complete", self.gateway))
+            .bearer_auth(&self.bearer)
+            .json(&json!({ "ticket": ticket }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        completed["accounts"][0]["id"]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("the connection did not complete: {completed}"))
     }
 
     /// Creates post `i` (one account, due at `due`) with the key `chaos-<i>`, repeating the
