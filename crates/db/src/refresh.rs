@@ -1,6 +1,7 @@
-//! token-refresher's queries on `social_accounts`: the scheduler's claim of due accounts, the
-//! worker's short claim of one account for one refresh (fence + lease), and the guarded writes
-//! of the outcome.
+//! token-refresher's queries on `social_accounts`: the short claims (fence + lease) under
+//! which an account is refreshed, taken by the scheduler for due accounts or by a worker for
+//! one on-demand request, and the guarded writes of the outcome. (`refresh_claimed_until`, the
+//! scheduler's claim of the older design, is only cleared now.)
 //!
 //! No statement here is meant to run inside a transaction held across a platform call: the
 //! claim commits on its own, the platform is called with no connection held, and the outcome is
@@ -8,21 +9,10 @@
 
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, sql_types, IntoSql, PgExpressionMethods};
-use domain::{AccountId, AccountStatus, Platform};
+use domain::{AccountId, AccountStatus};
 use uuid::Uuid;
 
 use crate::{accounts::Account, schema::social_accounts};
-
-/// An account the scheduler claimed.
-#[derive(Debug, Clone, QueryableByName)]
-pub struct ClaimedAccount {
-    #[diesel(sql_type = sql_types::Uuid)]
-    pub id: AccountId,
-    #[diesel(sql_type = sql_types::Text)]
-    pub platform: Platform,
-    #[diesel(sql_type = sql_types::Nullable<sql_types::Timestamptz>)]
-    pub token_expires_at: Option<DateTime<Utc>>,
-}
 
 /// A worker's request to take one account for one refresh.
 #[derive(Debug, Clone, Copy)]
@@ -74,35 +64,45 @@ const NEVER_REFRESHED: [AccountStatus; 3] = [
 ];
 
 impl Account {
-    /// Claims up to `limit` accounts whose refresh is due, that no scheduler claim and no
-    /// worker lease holds, leasing them until `lease_until`. Rows another scheduler is claiming
-    /// right now are skipped (`SKIP LOCKED`), so replicas split the work. An account whose
-    /// worker died is asked for again as soon as that worker's lease has lapsed (the worker's
-    /// claim clears the scheduler's, see [`Account::claim_for_refresh`]).
+    /// Claims up to `limit` accounts whose refresh is due and that no live lease holds, for
+    /// the scheduler to refresh them itself at once: every one gets the fence `fence` (one per
+    /// batch; the fence names the claim, the account id the row) and a lease until
+    /// `lease_until`. Rows another replica is claiming right now are skipped (`SKIP LOCKED`),
+    /// so replicas split the work; an account whose claimer died is due again as soon as its
+    /// lease has lapsed. Two statements; run them in one transaction.
     pub fn claim_due_for_refresh(
         conn: &mut PgConnection,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        fence: Uuid,
         limit: i64,
-    ) -> QueryResult<Vec<ClaimedAccount>> {
-        diesel::sql_query(
-            "WITH due AS ( \
-                SELECT id FROM social_accounts \
-                WHERE next_refresh_at IS NOT NULL AND next_refresh_at <= $1 \
-                  AND status NOT IN ('disconnecting', 'disconnected', 'needs_reauth') \
-                  AND (refresh_claimed_until IS NULL OR refresh_claimed_until < $1) \
-                  AND (refresh_lease_until IS NULL OR refresh_lease_until < $1) \
-                ORDER BY next_refresh_at \
-                LIMIT $3 \
-                FOR UPDATE SKIP LOCKED) \
-             UPDATE social_accounts a SET refresh_claimed_until = $2 \
-             FROM due WHERE a.id = due.id \
-             RETURNING a.id, a.platform, a.token_expires_at",
-        )
-        .bind::<sql_types::Timestamptz, _>(now)
-        .bind::<sql_types::Timestamptz, _>(lease_until)
-        .bind::<sql_types::BigInt, _>(limit)
-        .load(conn)
+    ) -> QueryResult<Vec<Account>> {
+        use social_accounts as a;
+        let due: Vec<AccountId> = a::table
+            .select(a::id)
+            .filter(a::next_refresh_at.le(now))
+            .filter(a::status.ne_all(NEVER_REFRESHED))
+            .filter(
+                a::refresh_lease_until
+                    .is_null()
+                    .or(a::refresh_lease_until.lt(now)),
+            )
+            .order(a::next_refresh_at)
+            .limit(limit)
+            .for_update()
+            .skip_locked()
+            .load(conn)?;
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(a::table.filter(a::id.eq_any(due)))
+            .set((
+                a::refresh_fence.eq(Some(fence)),
+                a::refresh_lease_until.eq(Some(lease_until)),
+                a::refresh_claimed_until.eq(None::<DateTime<Utc>>),
+            ))
+            .returning(Account::as_returning())
+            .get_results(conn)
     }
 
     /// Takes the account for one refresh, in one committed statement: sets a fresh fence and a
@@ -111,8 +111,6 @@ impl Account {
     /// is due. Returns the account as claimed, or `None` when there is nothing to do; that is
     /// what coalesces any number of requests for one account into one refresh.
     ///
-    /// The scheduler's claim is cleared: from here on the lease is what keeps the scheduler
-    /// from asking again, and it lapses within a lease of this worker dying.
     pub fn claim_for_refresh(
         conn: &mut PgConnection,
         id: AccountId,

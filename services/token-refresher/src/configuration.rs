@@ -27,20 +27,16 @@ pub struct TokenRefresherSettings {
     pub listen: String,
     /// Milliseconds between two scheduler passes (each claims the accounts now due).
     pub scheduler_interval_ms: u64,
-    /// Accounts claimed per pass.
+    /// Most due accounts claimed per pass (never more than the free refresh slots).
     pub claim_batch: i64,
     /// Seconds a claim holds an account: if the instance dies, another claims it after this.
     /// The worker's claim of one account for its refresh lasts this long and is renewed by its
     /// owner every third of it while the platform call runs, so it may be far shorter than
     /// `refresh_timeout_secs`.
     pub claim_lease_secs: i64,
-    /// Seconds a scheduled `token.expiring` may wait in the queue before the scheduler asks for
-    /// the same account again. Only a lost request waits this long: a worker's claim replaces
-    /// the scheduler's, and an account whose worker died is asked for again once its lease
-    /// (`claim_lease_secs`) has run out.
-    pub request_claim_secs: i64,
-    /// Refreshes one instance runs at once. A refresh holds a database connection only for
-    /// its claim and its write, not during the platform call, so this may exceed the pool.
+    /// Refreshes one instance runs at once, for due accounts and again for `token.expiring`
+    /// requests. A refresh holds a database connection only for its claim and its write (both
+    /// group-committed), not during the platform call, so this may exceed the pool.
     pub concurrency: usize,
     /// Seconds one refresh call may take before it counts as a transient failure.
     pub refresh_timeout_secs: u64,

@@ -147,6 +147,17 @@ struct InHand {
 }
 
 impl InHand {
+    /// Holds `id` if no other worker of this process does.
+    fn try_take(set: &Arc<Mutex<HashSet<AccountId>>>, id: AccountId) -> Option<Self> {
+        set.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id)
+            .then(|| Self {
+                set: set.clone(),
+                id,
+            })
+    }
+
     /// Waits until no other worker of this process holds `id`, then holds it.
     async fn take(set: &Arc<Mutex<HashSet<AccountId>>>, id: AccountId) -> Self {
         loop {
@@ -211,7 +222,8 @@ impl Refresher {
         }
     }
 
-    fn lease(&self) -> chrono::Duration {
+    /// A claim's lease.
+    pub fn lease(&self) -> chrono::Duration {
         chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::seconds(15))
     }
 
@@ -243,10 +255,42 @@ impl Refresher {
         else {
             return Ok(Outcome::Skipped);
         };
-        let claimed = Claimed {
+        self.refresh_claimed(Claimed {
             account,
             fence: claim.fence,
+        })
+        .await
+    }
+
+    /// Refreshes an account the scheduler claimed under `fence` (see
+    /// [`Account::claim_due_for_refresh`]). An account another worker of this process still
+    /// has in hand (its new tokens waiting to be written) is let go untouched.
+    #[tracing::instrument(name = "refresh", skip_all, fields(account.id = %account.id, platform = %account.platform, scheduled = true))]
+    pub async fn refresh_due(&self, account: Account, fence: Uuid) -> Outcome {
+        let platform = account.platform;
+        let claimed = Claimed { account, fence };
+        let result = match InHand::try_take(&self.in_hand, claimed.account.id) {
+            Some(_in_hand) => self.refresh_claimed(claimed).await,
+            None => self
+                .release(&claimed)
+                .await
+                .map(|()| Outcome::Skipped)
+                .map_err(HandlerError::from),
         };
+        let outcome = result.unwrap_or_else(|err| {
+            // The claim lapses by itself; the account is due again after it.
+            tracing::warn!(error = %err, "scheduled refresh not completed");
+            Outcome::Transient
+        });
+        self.metrics
+            .refreshes
+            .with_label_values(&[platform.as_str(), outcome.label()])
+            .inc();
+        outcome
+    }
+
+    /// Decrypt, call, write: the part of a refresh after the claim.
+    async fn refresh_claimed(&self, claimed: Claimed) -> Result<Outcome, HandlerError> {
         let Some(adapter) = self.adapter(claimed.account.platform) else {
             return self.unsupported(&claimed).await;
         };

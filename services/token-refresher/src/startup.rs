@@ -64,17 +64,18 @@ impl Application {
             runtime.common.events.topology(),
             consumer,
             runtime.db.clone(),
-            Arc::new(refresher),
+            Arc::new(refresher.clone()),
             runtime.event_metrics.clone(),
             runtime.shutdown.clone(),
         ));
         let schedule = scheduler::Schedule {
             interval: Duration::from_millis(settings.service.scheduler_interval_ms.max(10)),
             batch: settings.service.claim_batch.max(1),
-            lease: chrono::Duration::seconds(settings.service.request_claim_secs.max(1)),
+            concurrency: settings.service.concurrency.max(1),
         };
         runtime.spawn_task(scheduler::run(
             runtime.db.clone(),
+            refresher,
             schedule,
             metrics,
             runtime.shutdown.clone(),
