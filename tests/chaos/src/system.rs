@@ -21,6 +21,8 @@ pub struct Proc {
     env: BTreeMap<String, String>,
     log: PathBuf,
     pub port: u16,
+    /// Where `/readyz` answers (the gateway's ops listener; the port itself elsewhere).
+    ops_port: u16,
     child: Option<Child>,
     starts: u32,
 }
@@ -88,6 +90,7 @@ impl Proc {
             "/readyz"
         };
         let http = reqwest::Client::new();
+        let ready_url = format!("http://127.0.0.1:{}{path}", self.ops_port);
         let deadline = Instant::now() + within;
         loop {
             if let Some(child) = self.child.as_mut() {
@@ -100,7 +103,7 @@ impl Proc {
                 }
             }
             let answer = http
-                .get(format!("{}{path}", self.url()))
+                .get(&ready_url)
                 .timeout(Duration::from_secs(2))
                 .send()
                 .await;
@@ -211,6 +214,7 @@ impl System {
                 env,
                 log: logs.join(format!("{name}.log")),
                 port,
+                ops_port: port,
                 child: None,
                 starts: 0,
             }
@@ -234,12 +238,20 @@ impl System {
                 ("RUST_LOG".into(), "warn".into()),
             ],
         );
-        let gateway = proc(
+        let gateway_ops_port = testkit::free_port();
+        let mut gateway = proc(
             "auth-gateway",
             "auth-gateway",
             gateway_port,
-            vec![listen("AUTH_GATEWAY", gateway_port)],
+            vec![
+                listen("AUTH_GATEWAY", gateway_port),
+                (
+                    "POSTBRIDGE__AUTH_GATEWAY__OPS_LISTEN".into(),
+                    format!("127.0.0.1:{gateway_ops_port}"),
+                ),
+            ],
         );
+        gateway.ops_port = gateway_ops_port;
         let port = testkit::free_port();
         let registry = proc(
             "account-registry",
