@@ -20,6 +20,11 @@ run: ## bring up PostgreSQL + RabbitMQ, build, start every service and platform-
 test: toolchain infra-up ## the whole test suite against real PostgreSQL and RabbitMQ
 	@echo "[test] cargo nextest run --workspace"
 	cargo nextest run --workspace --profile ci
+	@bash tests/e2e/abuse/run.sh
+
+.PHONY: abuse
+abuse: toolchain infra-up ## the abuse suite: schemathesis (PyPI, pinned, installed into .data/abuse-venv) against the gateway's OpenAPI, plus our checks (part of make test)
+	@bash tests/e2e/abuse/run.sh
 
 .PHONY: lint
 lint: infra-up ## rustfmt check, clippy -D warnings, schema.rs drift, deploy/docs validators

@@ -16,7 +16,7 @@ use crate::{
 /// for OAuth platforms.
 #[utoipa::path(post, path = "/v1/connections/{platform}", tag = "connections", security(("bearer" = [])),
     params(("platform" = String, Path, description = "Platform name, e.g. `x`, `mastodon`, `bluesky`, `sandbox`")),
-    request_body(content = StartConnection, description = "Optional: `redirect_to`; `instance` for Mastodon; `identifier` + `app_password` (+ `service`) for Bluesky"),
+    request_body(content = Option<StartConnection>, description = "Optional (OAuth platforms need no body): `redirect_to`; `instance` for Mastodon; `identifier` + `app_password` (+ `service`) for Bluesky"),
     responses(
         (status = 200, description = "Send the browser to the authorize URL", body = AuthorizeView),
         (status = 201, description = "Bluesky account connected", body = AccountView),
