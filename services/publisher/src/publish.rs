@@ -308,19 +308,7 @@ impl Publisher {
                 format!("reconnect your {platform} account: its token is missing or unreadable");
             return Err(Box::new(held.failed("needs_reauth", message)));
         };
-        let already_waited = held.target.error_code.as_deref() == Some(AWAITING_REFRESH);
-        if !already_waited && token_wait::expiring(&account, Utc::now(), self.tuning.token_margin) {
-            let message = format!(
-                "the {platform} token has expired or is about to; waiting for it to be refreshed"
-            );
-            let request = RefreshRequest {
-                reason: ExpiringReason::Scheduled,
-                expires_at: account.token_expires_at,
-            };
-            return Err(Box::new(
-                self.await_refresh(held, in_doubt, message, request),
-            ));
-        }
+        self.fresh_token(held, &account, in_doubt)?;
         let _media_slot = if held.target.media_ids.iter().any(Option::is_some) {
             self.media_slots.acquire().await.ok()
         } else {
@@ -345,6 +333,32 @@ impl Publisher {
             options,
             _media_slot,
         })
+    }
+
+    /// `Err` (wait for a refresh) when the account's token has expired or is about to, unless
+    /// this target already waited for it once: then it is tried anyway (the refresh may be
+    /// late, and the platform may still take the token).
+    fn fresh_token(
+        &self,
+        held: &Held,
+        account: &Account,
+        in_doubt: Option<DateTime<Utc>>,
+    ) -> Result<(), Early> {
+        let already_waited = held.target.error_code.as_deref() == Some(AWAITING_REFRESH);
+        if already_waited || !token_wait::expiring(account, Utc::now(), self.tuning.token_margin) {
+            return Ok(());
+        }
+        let message = format!(
+            "the {} token has expired or is about to; waiting for it to be refreshed",
+            held.target.platform
+        );
+        let request = RefreshRequest {
+            reason: ExpiringReason::Scheduled,
+            expires_at: account.token_expires_at,
+        };
+        Err(Box::new(
+            self.await_refresh(held, in_doubt, message, request),
+        ))
     }
 
     /// The target waits (at most `token_wait`) for its account's token to be refreshed,
