@@ -78,20 +78,29 @@ impl Account {
         limit: i64,
     ) -> QueryResult<Vec<Account>> {
         use social_accounts as a;
-        let due: Vec<AccountId> = a::table
-            .select(a::id)
-            .filter(a::next_refresh_at.le(now))
-            .filter(a::status.ne_all(NEVER_REFRESHED))
-            .filter(
-                a::refresh_lease_until
-                    .is_null()
-                    .or(a::refresh_lease_until.lt(now)),
-            )
-            .order(a::next_refresh_at)
-            .limit(limit)
-            .for_update()
-            .skip_locked()
-            .load(conn)?;
+        #[derive(QueryableByName)]
+        struct Due {
+            #[diesel(sql_type = sql_types::Uuid)]
+            id: AccountId,
+        }
+        // Spelled out (not built) so that the planner sees the literal status list of the
+        // partial index `social_accounts_next_refresh_idx` and walks it in order, instead of
+        // scanning and sorting every account on each pass.
+        let due: Vec<AccountId> = diesel::sql_query(
+            "SELECT id FROM social_accounts \
+             WHERE next_refresh_at IS NOT NULL AND next_refresh_at <= $1 \
+               AND status NOT IN ('disconnecting', 'disconnected', 'needs_reauth') \
+               AND (refresh_lease_until IS NULL OR refresh_lease_until < $1) \
+             ORDER BY next_refresh_at \
+             LIMIT $2 \
+             FOR UPDATE SKIP LOCKED",
+        )
+        .bind::<sql_types::Timestamptz, _>(now)
+        .bind::<sql_types::BigInt, _>(limit)
+        .load::<Due>(conn)?
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
         if due.is_empty() {
             return Ok(Vec::new());
         }

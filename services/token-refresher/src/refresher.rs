@@ -50,7 +50,7 @@ use db::{
     Db, DbError,
 };
 use events::{
-    Event, ExpiringReason, Handler, HandlerError, Incoming, Outbox, RefreshFailureReason,
+    Envelope, Event, ExpiringReason, Handler, HandlerError, Incoming, Outbox, RefreshFailureReason,
     TokenExpiring, TokenRefreshFailed, TokenRefreshed,
 };
 use platform_adapters::{AccountRef, AdapterError, PlatformAdapter, Registry, TokenSet};
@@ -61,7 +61,7 @@ use vault::Vault;
 
 use crate::{
     metrics::RefreshMetrics,
-    writer::{Batcher, Write},
+    writer::{Batcher, OutboxEvent, Write},
 };
 
 /// The outbox of this service.
@@ -202,8 +202,8 @@ impl Refresher {
         metrics: RefreshMetrics,
     ) -> Self {
         Self {
-            claims: Batcher::spawn(db.clone(), WRITE_BATCH),
-            outcomes: Batcher::spawn(db.clone(), WRITE_BATCH),
+            claims: Batcher::spawn(db.clone(), WRITE_BATCH, |_| false),
+            outcomes: Batcher::spawn(db.clone(), WRITE_BATCH, |written| *written),
             db,
             vault,
             adapters,
@@ -249,6 +249,7 @@ impl Refresher {
             .run(
                 id,
                 Arc::new(move |conn| Account::claim_for_refresh(conn, id, &claim)),
+                None,
             )
             .await
             .map_err(|e| HandlerError::Retry(format!("cannot claim the account: {e}")))?
@@ -431,12 +432,9 @@ impl Refresher {
                 keep_until,
                 id,
                 Arc::new(move |conn| {
-                    if !Account::record_refresh(conn, id, fence, presented.as_deref(), &form)? {
-                        return Ok(false);
-                    }
-                    OUTBOX.write(conn, event.clone())?;
-                    Ok(true)
+                    Account::record_refresh(conn, id, fence, presented.as_deref(), &form)
                 }),
+                outbox_event(event)?,
             )
             .await?;
         if !written {
@@ -458,10 +456,15 @@ impl Refresher {
         until: DateTime<Utc>,
         account: AccountId,
         write: Write<bool>,
+        event: OutboxEvent,
     ) -> Result<bool, HandlerError> {
         let mut attempt = 0u32;
         loop {
-            match self.outcomes.run(account, write.clone()).await {
+            match self
+                .outcomes
+                .run(account, write.clone(), Some(event.clone()))
+                .await
+            {
                 Ok(written) => {
                     if attempt > 0 {
                         // A lost answer to a COMMIT that did apply shows up here as "not
@@ -566,13 +569,8 @@ impl Refresher {
                 "the refresh failure",
                 now + self.lease(),
                 id,
-                Arc::new(move |conn| {
-                    if !Account::record_refresh_failure(conn, id, fence, &form)? {
-                        return Ok(false);
-                    }
-                    OUTBOX.write(conn, event.clone())?;
-                    Ok(true)
-                }),
+                Arc::new(move |conn| Account::record_refresh_failure(conn, id, fence, &form)),
+                outbox_event(event)?,
             )
             .await?;
         if !written {
@@ -606,6 +604,18 @@ impl Refresher {
             .await?;
         Ok(())
     }
+}
+
+/// The envelope of `event` from this service, made once so that every attempt to write it
+/// carries the same event id.
+fn outbox_event<E: Event>(event: E) -> Result<OutboxEvent, HandlerError> {
+    let envelope = Envelope::new(crate::SERVICE, event);
+    Ok(OutboxEvent {
+        id: envelope.id,
+        event_type: E::TYPE,
+        envelope: serde_json::to_value(&envelope)
+            .map_err(|e| HandlerError::Permanent(format!("cannot encode {}: {e}", E::TYPE)))?,
+    })
 }
 
 /// 100 ms doubling to [`MAX_WRITE_BACKOFF`], plus up to 20 % jitter.

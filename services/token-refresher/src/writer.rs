@@ -16,7 +16,13 @@
 
 use std::sync::Arc;
 
-use db::{diesel::QueryResult, domain::AccountId, Connection, Db, DbError, PgConnection};
+use db::{
+    diesel::{QueryResult, RunQueryDsl},
+    domain::{AccountId, EventId},
+    outbox::OutboxInsertForm,
+    schema::outbox,
+    Connection, Db, DbError, PgConnection,
+};
 use tokio::sync::{mpsc, oneshot};
 
 /// One statement (or a few) on behalf of one account.
@@ -40,10 +46,56 @@ impl From<DbError> for WriteFailed {
     }
 }
 
+/// An event to insert into the outbox in the same transaction, if its write changed its row.
+#[derive(Debug, Clone)]
+pub struct OutboxEvent {
+    /// The envelope's id (stable across attempts: consumers deduplicate on it).
+    pub id: EventId,
+    /// Its type (routing key).
+    pub event_type: &'static str,
+    /// The whole envelope.
+    pub envelope: serde_json::Value,
+}
+
 struct Job<T> {
     account: AccountId,
     write: Write<T>,
+    event: Option<OutboxEvent>,
     reply: oneshot::Sender<Result<T, WriteFailed>>,
+}
+
+/// Runs a batch's writes, then inserts the events of those that `wrote` in one statement
+/// (one outbox trigger, one NOTIFY, instead of one per event).
+fn run_batch<T>(
+    conn: &mut PgConnection,
+    writes: &[(Write<T>, Option<OutboxEvent>)],
+    wrote: fn(&T) -> bool,
+) -> QueryResult<Vec<T>> {
+    conn.transaction(|conn| {
+        let mut results = Vec::with_capacity(writes.len());
+        let mut events = Vec::new();
+        for (write, event) in writes {
+            let result = write(conn)?;
+            if let Some(event) = event.as_ref().filter(|_| wrote(&result)) {
+                events.push(event);
+            }
+            results.push(result);
+        }
+        if !events.is_empty() {
+            let forms: Vec<OutboxInsertForm<'_>> = events
+                .iter()
+                .map(|e| OutboxInsertForm {
+                    id: e.id,
+                    event_type: e.event_type,
+                    envelope: &e.envelope,
+                })
+                .collect();
+            db::diesel::insert_into(outbox::table)
+                .values(&forms)
+                .execute(conn)?;
+        }
+        Ok(results)
+    })
 }
 
 /// Handle on one group-commit task; cheap to clone.
@@ -61,21 +113,29 @@ impl<T> Clone for Batcher<T> {
 }
 
 impl<T: Send + 'static> Batcher<T> {
-    /// Starts the task; it ends when every handle is dropped.
-    pub fn spawn(db: Db, max_batch: usize) -> Self {
+    /// Starts the task; it ends when every handle is dropped. `wrote` tells from a write's
+    /// result whether its event is to be inserted.
+    pub fn spawn(db: Db, max_batch: usize, wrote: fn(&T) -> bool) -> Self {
         let (jobs, queue) = mpsc::channel(max_batch.max(1) * 4);
-        tokio::spawn(run(db, queue, max_batch.max(1)));
+        tokio::spawn(run(db, queue, max_batch.max(1), wrote));
         Self { jobs }
     }
 
-    /// Runs `write` (for `account`) in the next batch; answers once that batch committed.
-    pub async fn run(&self, account: AccountId, write: Write<T>) -> Result<T, WriteFailed> {
+    /// Runs `write` (for `account`) in the next batch, with `event` if the write `wrote`;
+    /// answers once that batch committed.
+    pub async fn run(
+        &self,
+        account: AccountId,
+        write: Write<T>,
+        event: Option<OutboxEvent>,
+    ) -> Result<T, WriteFailed> {
         let (reply, answer) = oneshot::channel();
         let stopped = || WriteFailed("the group-commit task has stopped".into());
         self.jobs
             .send(Job {
                 account,
                 write,
+                event,
                 reply,
             })
             .await
@@ -84,24 +144,24 @@ impl<T: Send + 'static> Batcher<T> {
     }
 }
 
-async fn run<T: Send + 'static>(db: Db, mut queue: mpsc::Receiver<Job<T>>, max_batch: usize) {
+async fn run<T: Send + 'static>(
+    db: Db,
+    mut queue: mpsc::Receiver<Job<T>>,
+    max_batch: usize,
+    wrote: fn(&T) -> bool,
+) {
     let mut batch = Vec::with_capacity(max_batch);
     while queue.recv_many(&mut batch, max_batch).await > 0 {
         batch.sort_by_key(|job| job.account);
-        let (writes, replies): (Vec<Write<T>>, Vec<_>) =
-            batch.drain(..).map(|job| (job.write, job.reply)).unzip();
+        let (writes, replies): (Vec<(Write<T>, Option<OutboxEvent>)>, Vec<_>) = batch
+            .drain(..)
+            .map(|job| ((job.write, job.event), job.reply))
+            .unzip();
         let size = writes.len();
+        let writes = Arc::new(writes);
         let together = writes.clone();
         let result = db
-            .run(move |conn| {
-                conn.transaction(|conn| {
-                    together
-                        .iter()
-                        .map(|w| w(conn))
-                        .collect::<QueryResult<Vec<T>>>()
-                })
-                .map_err(DbError::from)
-            })
+            .run(move |conn| run_batch(conn, &together, wrote).map_err(DbError::from))
             .await;
         match result {
             Ok(results) => {
@@ -117,10 +177,13 @@ async fn run<T: Send + 'static>(db: Db, mut queue: mpsc::Receiver<Job<T>>, max_b
             }
             Err(err) => {
                 tracing::warn!(error = %err, statements = size, "a group commit failed; running its statements one by one");
-                for (write, reply) in writes.into_iter().zip(replies) {
+                for (i, reply) in replies.into_iter().enumerate() {
+                    let writes = writes.clone();
                     let result = db
                         .run(move |conn| {
-                            conn.transaction(|conn| write(conn)).map_err(DbError::from)
+                            run_batch(conn, &writes[i..=i], wrote)
+                                .map(|mut r| r.remove(0))
+                                .map_err(DbError::from)
                         })
                         .await;
                     let _ = reply.send(result.map_err(WriteFailed::from));
