@@ -57,6 +57,9 @@ pub struct OutboxEvent {
     pub envelope: serde_json::Value,
 }
 
+/// A write and the event that goes with it.
+type Entry<T> = (Write<T>, Option<OutboxEvent>);
+
 struct Job<T> {
     account: AccountId,
     write: Write<T>,
@@ -68,7 +71,7 @@ struct Job<T> {
 /// (one outbox trigger, one NOTIFY, instead of one per event).
 fn run_batch<T>(
     conn: &mut PgConnection,
-    writes: &[(Write<T>, Option<OutboxEvent>)],
+    writes: &[Entry<T>],
     wrote: fn(&T) -> bool,
 ) -> QueryResult<Vec<T>> {
     conn.transaction(|conn| {
@@ -153,7 +156,7 @@ async fn run<T: Send + 'static>(
     let mut batch = Vec::with_capacity(max_batch);
     while queue.recv_many(&mut batch, max_batch).await > 0 {
         batch.sort_by_key(|job| job.account);
-        let (writes, replies): (Vec<(Write<T>, Option<OutboxEvent>)>, Vec<_>) = batch
+        let (writes, replies): (Vec<Entry<T>>, Vec<_>) = batch
             .drain(..)
             .map(|job| ((job.write, job.event), job.reply))
             .unzip();
