@@ -650,3 +650,88 @@ mod tests {
         assert!(!MediaType::Png.matches(MediaType::Jpeg));
     }
 }
+
+/// Properties of the probe over arbitrary bytes (issue 16): it reads untrusted uploads, so it
+/// must never panic or read out of bounds whatever the bytes claim, and it must read back the
+/// dimensions a well-formed header states.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The signatures the sniffer knows, so random tails reach every header parser.
+    fn signature() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(b"\x89PNG\r\n\x1a\n".to_vec()),
+            Just(b"GIF89a".to_vec()),
+            Just(b"GIF87a".to_vec()),
+            Just(vec![0xFF, 0xD8, 0xFF]),
+            Just(b"RIFF\0\0\0\0WEBPVP8 ".to_vec()),
+            Just(b"RIFF\0\0\0\0WEBPVP8L".to_vec()),
+            Just(b"RIFF\0\0\0\0WEBPVP8X".to_vec()),
+            Just(b"\0\0\0\x18ftypisom".to_vec()),
+            Just(b"\0\0\0\x18ftypqt  ".to_vec()),
+            Just(b"\0\0\0\x08moov".to_vec()),
+        ]
+    }
+
+    fn png_header(width: u32, height: u32) -> Vec<u8> {
+        let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        b.extend(width.to_be_bytes());
+        b.extend(height.to_be_bytes());
+        b.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
+        b
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn any_bytes_are_probed_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            if let Some(p) = probe(&bytes) {
+                let _ = p.dimensions_problem();
+            }
+        }
+
+        #[test]
+        fn any_tail_after_a_known_signature_is_probed_without_panicking(
+            head in signature(),
+            tail in proptest::collection::vec(any::<u8>(), 0..2048),
+        ) {
+            let mut bytes = head;
+            bytes.extend(tail);
+            if let Some(p) = probe(&bytes) {
+                let _ = p.dimensions_problem();
+            }
+        }
+
+        #[test]
+        fn a_png_header_reads_back_its_dimensions(width in 1u32..=u32::MAX >> 1, height in 1u32..=u32::MAX >> 1) {
+            let p = probe(&png_header(width, height)).unwrap();
+            prop_assert_eq!(p.media_type, MediaType::Png);
+            prop_assert_eq!((p.width, p.height), (Some(width), Some(height)));
+            let fits = width <= MAX_IMAGE_SIDE_PX
+                && height <= MAX_IMAGE_SIDE_PX
+                && u64::from(width) * u64::from(height) <= MAX_IMAGE_PIXELS;
+            prop_assert_eq!(p.dimensions_problem().is_none(), fits);
+        }
+
+        #[test]
+        fn probing_a_file_agrees_with_probing_its_bytes(
+            head in signature(),
+            tail in proptest::collection::vec(any::<u8>(), 0..1024),
+        ) {
+            let mut bytes = head;
+            bytes.extend(tail);
+            let file = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(file.path(), &bytes).unwrap();
+            let from_file = probe_file(file.path()).unwrap();
+            let from_bytes = probe(&bytes);
+            prop_assert_eq!(from_file.map(|p| p.media_type), from_bytes.map(|p| p.media_type));
+            if from_bytes.is_some_and(|p| !p.media_type.is_video()) {
+                prop_assert_eq!(from_file, from_bytes);
+            }
+        }
+    }
+}

@@ -2084,3 +2084,78 @@ mod tests {
         assert_eq!(show_duration(0, Rounding::Down), "0 s");
     }
 }
+
+/// Properties of the text counters over arbitrary input (issue 16): they take text from any
+/// user, so they must never panic, and their results must stay within what the definitions
+/// allow, whatever the Unicode.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Text that cannot contain a URL (no `:` for a scheme, no `.` for `www.`) nor a mention.
+    fn url_free() -> impl Strategy<Value = String> {
+        any::<String>().prop_map(|s| s.replace([':', '.', '@'], ""))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn every_counter_takes_any_text(text in any::<String>(), per_url in 0usize..64) {
+            let chars = text.chars().count();
+            prop_assert_eq!(text_length(TextCounting::Chars, &text), chars);
+            prop_assert!(text_length(TextCounting::Graphemes, &text) <= chars);
+            let _ = text_length(TextCounting::XWeighted, &text);
+            let _ = mastodon_length(&text, per_url);
+        }
+
+        #[test]
+        fn x_weighs_each_code_point_once_or_twice_without_urls(text in url_free()) {
+            let weighted = text_length(TextCounting::XWeighted, &text);
+            let graphemes = text_length(TextCounting::Graphemes, &text);
+            let chars = text.chars().count();
+            prop_assert!(graphemes <= weighted, "{} graphemes, weighs {}", graphemes, weighted);
+            prop_assert!(weighted <= 2 * chars, "{} chars, weighs {}", chars, weighted);
+        }
+
+        #[test]
+        fn ascii_without_urls_weighs_its_length_on_x(text in "[a-zA-Z0-9 ,!?'-]{0,400}") {
+            prop_assert_eq!(text_length(TextCounting::XWeighted, &text), text.len());
+        }
+
+        #[test]
+        fn x_counts_any_url_as_23(
+            before in "[a-z ]{0,40}",
+            path in "[a-z0-9]{1,200}",
+            after in "[a-z ]{0,40}",
+        ) {
+            let text = format!("{before} https://example.com/{path} {after}");
+            prop_assert_eq!(
+                text_length(TextCounting::XWeighted, &text),
+                before.len() + 1 + X_TRANSFORMED_URL_LENGTH + 1 + after.len()
+            );
+        }
+
+        #[test]
+        fn mastodon_counts_a_link_as_its_reserved_length_and_the_rest_in_graphemes(
+            before in url_free(),
+            path in "[a-z0-9]{1,200}",
+            after in url_free(),
+            per_url in 1usize..64,
+        ) {
+            let text = format!("{before} https://example.com/{path} {after}");
+            let rewritten = format!("{before} {} {after}", "x".repeat(per_url));
+            prop_assert_eq!(
+                mastodon_length(&text, per_url),
+                rewritten.graphemes(true).count()
+            );
+            prop_assert_eq!(
+                mastodon_length(&before, per_url),
+                before.graphemes(true).count(),
+                "without links or mentions it is the grapheme count"
+            );
+        }
+    }
+}

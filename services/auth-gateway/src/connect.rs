@@ -740,3 +740,49 @@ pub fn with_query(target: &str, params: &[(&str, &str)]) -> String {
         Err(_) => target.to_owned(),
     }
 }
+
+/// The callback's query comes from whatever the browser was sent to: any query string parses
+/// or is refused, never panics, and the parameters we read come back as sent.
+#[cfg(test)]
+mod properties {
+    use actix_web::web::Query;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_query_string_parses_or_is_refused(query in any::<String>()) {
+            let _ = Query::<CallbackQuery>::from_query(&query);
+        }
+
+        #[test]
+        fn code_state_and_error_come_back_as_sent(
+            code in any::<String>(),
+            state in any::<String>(),
+            error in any::<String>(),
+        ) {
+            let query = reqwest::Url::parse_with_params(
+                "http://x/cb",
+                &[("code", &code), ("state", &state), ("error", &error), ("extra", &code)],
+            )
+            .unwrap();
+            let parsed = Query::<CallbackQuery>::from_query(query.query().unwrap_or_default()).unwrap();
+            prop_assert_eq!(parsed.code.as_deref(), Some(code.as_str()));
+            prop_assert_eq!(parsed.state.as_deref(), Some(state.as_str()));
+            prop_assert_eq!(parsed.error.as_deref(), Some(error.as_str()));
+        }
+
+    }
+
+    #[test]
+    fn a_ticket_is_always_a_url_safe_query_value_of_bounded_length() {
+        for _ in 0..256 {
+            let ticket = CsrfToken::new_random_len(32).secret().clone();
+            assert!((43..=MAX_TICKET_LEN).contains(&ticket.len()), "{ticket}");
+            assert!(ticket
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        }
+    }
+}

@@ -52,3 +52,53 @@ mod tests {
         ));
     }
 }
+
+/// Cursors come back from clients: any string must decode or be a 400, never panic, and every
+/// cursor we make must decode to what it was made from.
+#[cfg(test)]
+mod properties {
+    use chrono::TimeZone;
+    use db::domain::AccountId;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_string_decodes_or_is_a_400(cursor in any::<String>()) {
+            if let Err(err) = decode::<AccountId>(&cursor) {
+                let is_invalid_cursor = matches!(err, ApiError::BadRequest { code: "invalid_cursor", .. });
+                prop_assert!(is_invalid_cursor);
+            }
+        }
+
+        #[test]
+        fn base64_of_anything_decodes_or_is_a_400(raw in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = decode::<AccountId>(&URL_SAFE_NO_PAD.encode(raw));
+        }
+
+        #[test]
+        fn every_cursor_we_make_round_trips(
+            secs in 946_684_800i64..4_102_444_800,
+            nanos in 0u32..1_000_000_000,
+            id in any::<u128>(),
+        ) {
+            let at = Utc.timestamp_opt(secs, nanos).unwrap();
+            let id: AccountId = uuid_of(id).parse().unwrap();
+            let (back_at, back_id) = decode::<AccountId>(&encode(at, id)).unwrap();
+            prop_assert_eq!((back_at, back_id), (at, id));
+        }
+    }
+
+    fn uuid_of(n: u128) -> String {
+        let h = format!("{n:032x}");
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
+    }
+}

@@ -268,3 +268,66 @@ mod tests {
         assert_eq!(nul_in_query("status=x%00y").as_deref(), Some("status"));
     }
 }
+
+/// Whatever JSON a client sends, a NUL character anywhere in it is found and named, and a
+/// document without one passes.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[^\\x00]{0,20}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::from),
+                proptest::collection::btree_map("[a-z_]{1,8}", inner, 0..8)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Puts a NUL into the first string found, depth first; false when there is none.
+    fn plant(value: &mut Value) -> bool {
+        match value {
+            Value::String(s) => {
+                s.push('\0');
+                true
+            }
+            Value::Array(items) => items.iter_mut().any(plant),
+            Value::Object(fields) => fields.values_mut().any(plant),
+            _ => false,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_document_without_nul_passes(value in json_value()) {
+            prop_assert_eq!(nul_path(&value), None);
+        }
+
+        #[test]
+        fn a_planted_nul_is_found_and_named(mut value in json_value()) {
+            if plant(&mut value) {
+                let path = nul_path(&value);
+                prop_assert!(path.is_some());
+                // The named path leads to a string holding the NUL.
+                let steps = path.unwrap().replace(['.', '['], "/").replace(']', "");
+                let pointer = format!("/{}", steps.trim_start_matches('/'));
+                let found = if pointer == "/body" { Some(&value) } else { value.pointer(&pointer) };
+                prop_assert!(found.and_then(Value::as_str).is_some_and(|s| s.contains('\0')), "{pointer}");
+            }
+        }
+
+        #[test]
+        fn any_query_string_is_inspected_without_panicking(query in any::<String>()) {
+            let _ = nul_in_query(&query);
+        }
+    }
+}

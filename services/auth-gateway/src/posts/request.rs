@@ -162,3 +162,32 @@ mod tests {
         assert!(check_idempotency_key(&"k".repeat(256)).is_err());
     }
 }
+
+/// `Idempotency-Key` comes from any client: accepted exactly when it is 1 to 255 printable
+/// ASCII characters, never a panic, and the fingerprint of a request does not depend on it.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn a_key_is_accepted_exactly_when_printable_ascii_and_short(key in any::<String>()) {
+            let valid = (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
+            prop_assert_eq!(check_idempotency_key(&key).is_ok(), valid);
+        }
+
+        #[test]
+        fn printable_keys_up_to_255_are_accepted(key in "[!-~]{1,255}") {
+            prop_assert!(check_idempotency_key(&key).is_ok());
+        }
+
+        #[test]
+        fn the_fingerprint_follows_the_content(a in any::<String>(), b in any::<String>()) {
+            let post = |text: &str| CreatePost { text: Some(text.to_owned()), ..CreatePost::default() };
+            prop_assert_eq!(fingerprint(&post(&a)), fingerprint(&post(&a)));
+            prop_assert_eq!(fingerprint(&post(&a)) == fingerprint(&post(&b)), a == b);
+        }
+    }
+}
