@@ -67,11 +67,25 @@ impl RefreshRequests {
 }
 
 /// Whether the account's access token expires within `margin` of `now` (a token without an
-/// expiry never does).
+/// expiry never does). A token whose whole life is shorter than four margins counts as
+/// expiring only in the last quarter of its life: otherwise it would be "about to expire" the
+/// moment it was issued, and every publish would ask for another refresh as soon as the last
+/// one landed.
 pub fn expiring(account: &Account, now: DateTime<Utc>, margin: chrono::Duration) -> bool {
-    account
-        .token_expires_at
-        .is_some_and(|expires| expires <= now + margin)
+    let issued = account.last_refreshed_at.unwrap_or(account.created_at);
+    expires_within(account.token_expires_at, issued, now, margin)
+}
+
+fn expires_within(
+    expires_at: Option<DateTime<Utc>>,
+    issued_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    margin: chrono::Duration,
+) -> bool {
+    expires_at.is_some_and(|expires| {
+        let margin = margin.min((expires - issued_at) / 4);
+        expires <= now + margin
+    })
 }
 
 /// Consumes `token.refreshed` and `token.refresh_failed`: the account's targets waiting for a
@@ -120,4 +134,57 @@ fn decode<E: Event>(incoming: &Incoming) -> Result<E, HandlerError> {
         .decode::<E>()
         .map(|e| e.data)
         .map_err(HandlerError::Permanent)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, Utc};
+
+    use super::expires_within;
+
+    #[test]
+    fn a_long_lived_token_is_expiring_within_the_margin() {
+        let now = Utc::now();
+        let issued = now - Duration::hours(2);
+        let margin = Duration::seconds(30);
+        assert!(expires_within(
+            Some(now + Duration::seconds(20)),
+            issued,
+            now,
+            margin
+        ));
+        assert!(!expires_within(
+            Some(now + Duration::seconds(40)),
+            issued,
+            now,
+            margin
+        ));
+        assert!(!expires_within(None, issued, now, margin));
+    }
+
+    #[test]
+    fn a_token_shorter_lived_than_the_margin_is_not_expiring_when_just_issued() {
+        let now = Utc::now();
+        let margin = Duration::seconds(30);
+        // A 30 s token refreshed a second ago: as fresh as the platform makes them.
+        assert!(!expires_within(
+            Some(now + Duration::seconds(29)),
+            now - Duration::seconds(1),
+            now,
+            margin
+        ));
+        // In the last quarter of its life, or expired, it is.
+        assert!(expires_within(
+            Some(now + Duration::seconds(5)),
+            now - Duration::seconds(25),
+            now,
+            margin
+        ));
+        assert!(expires_within(
+            Some(now - Duration::seconds(1)),
+            now - Duration::seconds(31),
+            now,
+            margin
+        ));
+    }
 }
