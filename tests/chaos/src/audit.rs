@@ -161,6 +161,39 @@ pub async fn settle(
     }
 }
 
+#[derive(QueryableByName)]
+struct Straggler {
+    #[diesel(sql_type = sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = sql_types::Double)]
+    late_s: f64,
+    #[diesel(sql_type = sql_types::Text)]
+    attempts: String,
+}
+
+/// The targets due before the fault ended that were published last, with their attempts:
+/// printed when a recovery is slow, so the line explains itself.
+pub fn print_stragglers(conn: &mut db::PgConnection, end: DateTime<Utc>) -> anyhow::Result<()> {
+    let rows: Vec<Straggler> = diesel::sql_query(
+        "SELECT t.id::text AS id, \
+                EXTRACT(EPOCH FROM (t.published_at - $1))::float8 AS late_s, \
+                coalesce((SELECT string_agg(a.outcome || '/' || coalesce(a.error_code, '-') || '@' \
+                            || to_char(a.started_at, 'HH24:MI:SS.MS'), ' ' ORDER BY a.attempt_no) \
+                          FROM post_attempts a WHERE a.target_id = t.id), '') AS attempts \
+         FROM post_targets t WHERE t.status = 'published' AND t.due_at < $1 \
+         ORDER BY t.published_at DESC LIMIT 5",
+    )
+    .bind::<sql_types::Timestamptz, _>(end)
+    .load(conn)?;
+    for r in rows {
+        eprintln!(
+            "[chaos]   published {:.1} s after the fault: target {} attempts: {}",
+            r.late_s, r.id, r.attempts
+        );
+    }
+    Ok(())
+}
+
 /// The figures of one scenario's line.
 #[derive(Debug)]
 pub struct Report {

@@ -121,6 +121,9 @@ pub async fn run(scenario: Scenario, load: Load) -> anyhow::Result<Report> {
     audit::settle(&mut conn, Duration::from_secs(60), Duration::from_secs(900)).await?;
     let received = audit::drain_audit_queue(&system.rabbit.url()).await?;
     let report = audit::audit(&mut conn, &system.sim.url(), &received, window).await?;
+    if report.recovery_s > 10.0 {
+        audit::print_stragglers(&mut conn, window.end)?;
+    }
     system.stop_services();
     eprintln!("[chaos] {name}: logs in {}", system.logs().display());
     Ok(report)
