@@ -10,6 +10,8 @@
 //!    acknowledged as skipped: that is what coalesces any number of requests for one account,
 //!    across replicas, into one refresh, and what keeps a dead refresh token from being
 //!    presented again and again.
+//!    Due accounts are claimed the same way, many per statement, by the scheduler
+//!    ([`crate::scheduler`]), which then hands each to [`Refresher::refresh_due`].
 //! 2. **Call** the platform with no connection held. The owner renews its lease every third of
 //!    it while the call runs (fence-guarded heartbeat), so a slow call keeps the account and a
 //!    dead replica's account is free again within one lease.
