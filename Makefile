@@ -26,6 +26,10 @@ test: toolchain infra-up ## the whole test suite against real PostgreSQL and Rab
 abuse: toolchain infra-up ## the abuse suite: schemathesis (PyPI, pinned, installed into .data/abuse-venv) against the gateway's OpenAPI, plus our checks (part of make test)
 	@bash tests/e2e/abuse/run.sh
 
+.PHONY: fuzz
+fuzz: ## cargo-fuzz targets (media probe, text counters), FUZZ_SECONDS each (default 60); needs a nightly toolchain (not part of make test)
+	@bash fuzz/run.sh
+
 .PHONY: lint
 lint: infra-up ## rustfmt check, clippy -D warnings, schema.rs drift, deploy/docs validators
 	cargo fmt --all -- --check
