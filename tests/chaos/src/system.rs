@@ -13,6 +13,9 @@ use std::{
 use anyhow::{bail, Context};
 use testkit::{PrivatePostgres, PrivateRabbit};
 
+/// platform-sim's added delay on every call, in milliseconds.
+const PLATFORM_LATENCY_MS: u64 = 150;
+
 /// One service process (or platform-sim), restartable with the same settings.
 #[derive(Debug)]
 pub struct Proc {
@@ -234,6 +237,12 @@ impl System {
                 (
                     "POSTBRIDGE__PLATFORM_SIM__ACCESS_TOKEN_TTL_SECS".into(),
                     token_ttl_secs.to_string(),
+                ),
+                // Real platforms answer in tenths of a second: publishes are in flight when a
+                // fault strikes, which is what the recovery paths are for.
+                (
+                    "POSTBRIDGE__PLATFORM_SIM__LATENCY_MS".into(),
+                    PLATFORM_LATENCY_MS.to_string(),
                 ),
                 ("RUST_LOG".into(), "warn".into()),
             ],
