@@ -262,6 +262,29 @@ impl ServiceProcess {
         (status.success(), self.log())
     }
 
+    /// Sends SIGTERM and asserts a graceful stop within `timeout`: exit status 0, no ERROR
+    /// logged on the way (lapin logs one when a connection is torn down by the runtime
+    /// instead of closed), and the service's own "stopped" line.
+    pub async fn assert_stops_gracefully(self, timeout: std::time::Duration) {
+        let (exited_ok, log) = self.terminate(timeout).await;
+        let errors = Self::errors(&log);
+        assert!(
+            errors.is_empty(),
+            "a graceful stop logs no ERROR:\n{}",
+            errors
+                .iter()
+                .map(|l| l.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        assert!(exited_ok, "exit status 0:\n{}", log.join("\n"));
+        assert!(
+            log.iter().any(|l| l.contains("\"stopped\"")),
+            "it says it stopped:\n{}",
+            log.join("\n")
+        );
+    }
+
     /// The log lines at level ERROR.
     pub fn errors(log: &[String]) -> Vec<&String> {
         log.iter()

@@ -55,21 +55,7 @@ async fn the_binary_stopped_by_sigterm_closes_its_rabbitmq_connections_and_logs_
         .await;
     service.wait_for("consuming", Duration::from_secs(30)).await;
 
-    let (exited_ok, log) = service.terminate(Duration::from_secs(30)).await;
-    let errors = service_kit::testing::ServiceProcess::errors(&log);
-    assert!(
-        errors.is_empty(),
-        "a graceful stop logs no ERROR:\n{}",
-        errors
-            .iter()
-            .map(|l| l.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    assert!(exited_ok, "exit status 0:\n{}", log.join("\n"));
-    assert!(
-        log.iter().any(|l| l.contains("\"stopped\"")),
-        "it says it stopped:\n{}",
-        log.join("\n")
-    );
+    service
+        .assert_stops_gracefully(Duration::from_secs(30))
+        .await;
 }
