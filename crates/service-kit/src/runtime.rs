@@ -151,10 +151,17 @@ impl ServiceRuntime {
         {
             tracing::warn!("background tasks did not stop within 15 s; exiting anyway");
         }
+        // lapin drives each connection from an I/O thread of its own, which finishes the
+        // socket's teardown a moment after `close()` returned; a runtime dropped in that moment
+        // makes it log "A Tokio 1.x context was found, but it is being shutdown" at ERROR.
+        tokio::time::sleep(AMQP_TEARDOWN_GRACE).await;
         tracing::info!(service = self.name, "stopped");
         Ok(())
     }
 }
+
+/// How long the closed AMQP connections' I/O threads get to finish before the runtime stops.
+const AMQP_TEARDOWN_GRACE: Duration = Duration::from_millis(200);
 
 impl ServiceRuntime {
     /// Binds `listen` (`host:port`, port 0 for any), serves on it, and returns the bound port.
