@@ -73,6 +73,15 @@ pub struct Incoming {
 }
 
 impl Incoming {
+    /// The payload as `E`; a payload that does not decode is a permanent failure (the
+    /// message is dead-lettered, never retried).
+    pub fn decode<E: crate::Event>(&self) -> Result<E, HandlerError> {
+        self.envelope
+            .decode::<E>()
+            .map(|e| e.data)
+            .map_err(HandlerError::Permanent)
+    }
+
     /// Runs `f` in a transaction that also records this event as processed by this consumer.
     /// If another delivery got there first, the transaction is rolled back.
     pub async fn commit<T, F>(&self, f: F) -> Result<Committed<T>, HandlerError>

@@ -358,38 +358,33 @@ fn user_message(platform: Platform, err: &AdapterError) -> String {
     }
 }
 
-fn decode<E: Event>(incoming: &Incoming) -> Result<E, HandlerError> {
-    incoming
-        .envelope
-        .decode::<E>()
-        .map(|e| e.data)
-        .map_err(HandlerError::Permanent)
-}
-
 impl Handler for Lifecycle {
     async fn handle(&self, incoming: &Incoming) -> Result<(), HandlerError> {
         match incoming.envelope.event_type.as_str() {
             AccountConnected::TYPE => {
-                self.sync_event(incoming, decode::<AccountConnected>(incoming)?.account_id)
+                self.sync_event(incoming, incoming.decode::<AccountConnected>()?.account_id)
                     .await
             }
             AccountSyncRequested::TYPE => {
                 self.sync_event(
                     incoming,
-                    decode::<AccountSyncRequested>(incoming)?.account_id,
+                    incoming.decode::<AccountSyncRequested>()?.account_id,
                 )
                 .await
             }
             TokenRefreshed::TYPE => {
-                self.rescore(incoming, decode::<TokenRefreshed>(incoming)?.account_id)
+                self.rescore(incoming, incoming.decode::<TokenRefreshed>()?.account_id)
                     .await
             }
             TokenRefreshFailed::TYPE => {
-                self.rescore(incoming, decode::<TokenRefreshFailed>(incoming)?.account_id)
-                    .await
+                self.rescore(
+                    incoming,
+                    incoming.decode::<TokenRefreshFailed>()?.account_id,
+                )
+                .await
             }
             AccountDisconnectRequested::TYPE => {
-                let id = decode::<AccountDisconnectRequested>(incoming)?.account_id;
+                let id = incoming.decode::<AccountDisconnectRequested>()?.account_id;
                 let revoked = self.revoke(id).await?;
                 incoming
                     .commit(move |conn| match revoked {

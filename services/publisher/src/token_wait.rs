@@ -102,9 +102,9 @@ pub struct TokenNews {
 impl Handler for TokenNews {
     async fn handle(&self, incoming: &Incoming) -> Result<(), HandlerError> {
         let account = match incoming.envelope.event_type.as_str() {
-            TokenRefreshed::TYPE => decode::<TokenRefreshed>(incoming)?.account_id,
+            TokenRefreshed::TYPE => incoming.decode::<TokenRefreshed>()?.account_id,
             TokenRefreshFailed::TYPE => {
-                let failed = decode::<TokenRefreshFailed>(incoming)?;
+                let failed = incoming.decode::<TokenRefreshFailed>()?;
                 self.requests.settled(failed.account_id);
                 if failed.reason != RefreshFailureReason::NeedsReauth {
                     return Ok(());
@@ -126,14 +126,6 @@ impl Handler for TokenNews {
         self.wake.notify_one();
         Ok(())
     }
-}
-
-fn decode<E: Event>(incoming: &Incoming) -> Result<E, HandlerError> {
-    incoming
-        .envelope
-        .decode::<E>()
-        .map(|e| e.data)
-        .map_err(HandlerError::Permanent)
 }
 
 #[cfg(test)]

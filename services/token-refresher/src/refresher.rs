@@ -650,11 +650,7 @@ impl Handler for Refresher {
         if incoming.envelope.event_type != TokenExpiring::TYPE {
             return Ok(());
         }
-        let request = incoming
-            .envelope
-            .decode::<TokenExpiring>()
-            .map_err(HandlerError::Permanent)?
-            .data;
+        let request = incoming.decode::<TokenExpiring>()?;
         let outcome = self
             .refresh(&request, incoming.envelope.occurred_at)
             .await?;
