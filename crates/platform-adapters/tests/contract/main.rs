@@ -10,7 +10,6 @@ mod bluesky;
 mod linkedin;
 mod mastodon;
 mod meta;
-mod meta_publish;
 mod pinterest;
 mod sandbox;
 mod support;

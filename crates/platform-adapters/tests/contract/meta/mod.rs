@@ -4,6 +4,8 @@
 //! profile and insights guides, and Graph's error object
 //! `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`.
 
+mod publish;
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
