@@ -223,6 +223,10 @@ pub struct PublishRequest<'a> {
     /// The same for every attempt of this post on this account (the target id): Mastodon and
     /// the sandbox send it as `Idempotency-Key`, Bluesky derives the record key from it.
     pub idempotency_key: &'a str,
+    /// When this post was first asked for on this account (the target's creation), the same
+    /// for every attempt: Bluesky's time-ordered record key carries it, so posts list in the
+    /// order they were made and a retry still writes the same key.
+    pub created_at: DateTime<Utc>,
     /// The text, already resolved for this platform.
     pub text: &'a str,
     /// Media, in order.

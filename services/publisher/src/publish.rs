@@ -155,6 +155,7 @@ impl Ready<'_> {
     fn request<'r>(&'r self, target: &'r PostTarget, key: &'r str) -> PublishRequest<'r> {
         PublishRequest {
             idempotency_key: key,
+            created_at: target.created_at,
             text: &target.text,
             media: &self.media,
             options: &self.options,

@@ -138,6 +138,12 @@ pub fn no_options() -> &'static platform_adapters::PostOptions {
     NONE.get_or_init(Default::default)
 }
 
+/// When the target of [`post`] was created: a fixed instant with microseconds, as PostgreSQL
+/// stores `post_targets.created_at`.
+pub fn target_created_at() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_micros(1_764_750_896_123_456).unwrap_or_default()
+}
+
 /// A publish request of `text` with `media`, keyed like a real target id.
 pub fn post<'a>(
     text: &'a str,
@@ -146,6 +152,7 @@ pub fn post<'a>(
 ) -> platform_adapters::PublishRequest<'a> {
     platform_adapters::PublishRequest {
         idempotency_key: "0b7c6a3e-5f1d-4c2b-9a8e-7d6f5e4c3b2a",
+        created_at: target_created_at(),
         text,
         media,
         options,

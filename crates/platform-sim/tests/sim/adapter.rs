@@ -204,6 +204,7 @@ fn request<'a>(key: &'a str, text: &'a str, media: &'a [MediaItem]) -> PublishRe
     static NO_OPTIONS: std::sync::OnceLock<PostOptions> = std::sync::OnceLock::new();
     PublishRequest {
         idempotency_key: key,
+        created_at: chrono::Utc::now(),
         text,
         media,
         options: NO_OPTIONS.get_or_init(PostOptions::default),
