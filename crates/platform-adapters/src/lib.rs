@@ -47,6 +47,17 @@ pub trait PlatformAdapter: Send + Sync {
         account: &'a AccountRef<'a>,
     ) -> BoxFuture<'a, Result<Stats, AdapterError>>;
 
+    /// The account's profile and counts together: what a sync reads. Platforms that answer
+    /// both in one response (X's `GET /2/users/me` with `public_metrics`, YouTube's channel,
+    /// Mastodon's `verify_credentials`, …) override it with that one call, so a sync costs one
+    /// request of the per-user rate limit instead of two.
+    fn profile_and_stats<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<(Profile, Stats), AdapterError>> {
+        Box::pin(async move { futures_util::try_join!(self.profile(account), self.stats(account)) })
+    }
+
     /// Exchanges the account's refresh token (or, on Meta, its long-lived token) for a fresh
     /// token set. The caller persists the result before anything else: on platforms whose
     /// refresh tokens rotate (X, TikTok, Bluesky, sandbox) the old one is dead from now on.

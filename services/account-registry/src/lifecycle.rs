@@ -140,10 +140,7 @@ impl Lifecycle {
             refresh_token: refresh_token.as_ref(),
             instance_url: account.instance_url.as_deref(),
         };
-        let fetched = match tokio::try_join!(
-            adapter.profile(&account_ref),
-            adapter.stats(&account_ref)
-        ) {
+        let fetched = match adapter.profile_and_stats(&account_ref).await {
             Ok((profile, stats)) => Fetched::Ok(profile, stats),
             Err(err) => {
                 tracing::warn!(account.id = %account.id, platform = %account.platform, error = %err, "sync failed at the platform");

@@ -402,6 +402,19 @@ impl PlatformAdapter for FacebookAdapter {
         })
     }
 
+    /// One call answers both.
+    fn profile_and_stats<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<(Profile, Stats), AdapterError>> {
+        Box::pin(async move {
+            let both: PageWithCounts = self
+                .page(account, &format!("{PROFILE_FIELDS},{STATS_FIELDS}"))
+                .await?;
+            Ok((both.page.into_profile(), both.counts.stats()))
+        })
+    }
+
     /// Not supported: Meta revokes a grant with `DELETE /{user-id}/permissions`, which takes a
     /// user (or app) token, and we keep only Page tokens. Revoking the user's grant would also
     /// disconnect every other Page the user connected through the same login. The Page token is
@@ -478,6 +491,15 @@ impl Page {
             profile_url: self.link,
         }
     }
+}
+
+/// A Page's profile and counts, asked for in one request.
+#[derive(Debug, Deserialize)]
+struct PageWithCounts {
+    #[serde(flatten)]
+    page: Page,
+    #[serde(flatten)]
+    counts: PageCounts,
 }
 
 /// A Page's audience counts.

@@ -387,6 +387,19 @@ impl PlatformAdapter for InstagramAdapter {
         })
     }
 
+    /// One call answers both.
+    fn profile_and_stats<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<(Profile, Stats), AdapterError>> {
+        Box::pin(async move {
+            let both: IgUserWithCounts = self
+                .account(account, &format!("{PROFILE_FIELDS},{STATS_FIELDS}"))
+                .await?;
+            Ok((both.user.into_profile(), both.counts.stats()))
+        })
+    }
+
     /// Not supported, for the reasons of Facebook Pages: revoking takes the user's token, which
     /// we do not keep, and would cut every Page and Instagram account of that login at once.
     fn revoke<'a>(
@@ -468,6 +481,15 @@ impl IgUser {
             profile_url,
         }
     }
+}
+
+/// An Instagram account's profile and counts, asked for in one request.
+#[derive(Debug, Deserialize)]
+struct IgUserWithCounts {
+    #[serde(flatten)]
+    user: IgUser,
+    #[serde(flatten)]
+    counts: IgCounts,
 }
 
 /// An IG User's counts.

@@ -465,6 +465,14 @@ impl PlatformAdapter for PinterestAdapter {
         Box::pin(async move { Ok(self.account(account.access_token).await?.1) })
     }
 
+    /// One call answers both.
+    fn profile_and_stats<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<(Profile, Stats), AdapterError>> {
+        Box::pin(self.account(account.access_token))
+    }
+
     /// Exchanges the continuous refresh token for a new 30-day access token and, normally, a new
     /// 60-day refresh token (`POST /oauth/token`, Basic client authentication,
     /// `continuous_refresh=true`). An answer without a refresh token returns `None`: keep the

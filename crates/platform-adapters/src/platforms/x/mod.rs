@@ -371,6 +371,14 @@ impl PlatformAdapter for XAdapter {
         Box::pin(async move { Ok(self.me(account.access_token).await?.1) })
     }
 
+    /// One call answers both.
+    fn profile_and_stats<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<(Profile, Stats), AdapterError>> {
+        Box::pin(self.me(account.access_token))
+    }
+
     /// Exchanges the single-use refresh token for a new two-hour access token and a new refresh
     /// token (`POST /2/oauth2/token`, Basic client authentication). The caller must persist the
     /// returned set at once: the refresh token it sent no longer works, and losing the answer

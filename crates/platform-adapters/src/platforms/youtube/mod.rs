@@ -421,6 +421,14 @@ impl PlatformAdapter for YoutubeAdapter {
         Box::pin(async move { Ok(self.channel(account.access_token).await?.1) })
     }
 
+    /// One call answers both.
+    fn profile_and_stats<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<(Profile, Stats), AdapterError>> {
+        Box::pin(self.channel(account.access_token))
+    }
+
     /// `POST token_url` with `grant_type=refresh_token`, the refresh token and the client
     /// credentials in the form body (Google's documented client authentication for web servers,
     /// as at the code exchange). The answer's `refresh_token` is normally absent, so the returned

@@ -276,6 +276,23 @@ async fn stats_read_post_count_as_named_in_the_openapi_description() {
 }
 
 #[tokio::test]
+async fn a_profile_sync_reads_profile_and_counts_with_one_users_me_call() {
+    let server = MockServer::start().await;
+    mount_me(&server, "x-access-sync").await;
+    let token = secret("x-access-sync");
+    let (profile, stats) = adapter(&server)
+        .profile_and_stats(&account(&token, None))
+        .await
+        .expect("profile and stats");
+    assert_eq!(profile.handle.as_deref(), Some("XDevelopers"));
+    assert_eq!(stats.followers_count, Some(583_423));
+    assert_eq!(stats.posts_count, Some(14_052));
+    // `mount_me` expects exactly one call; dropping the server verifies it.
+    let calls = server.received_requests().await.expect("recorded").len();
+    assert_eq!(calls, 1, "one GET /2/users/me per sync, not one for the profile and one for the counts");
+}
+
+#[tokio::test]
 async fn a_users_me_answer_with_only_errors_is_a_rejection() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
