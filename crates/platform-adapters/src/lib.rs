@@ -55,7 +55,10 @@ pub trait PlatformAdapter: Send + Sync {
         &'a self,
         account: &'a AccountRef<'a>,
     ) -> BoxFuture<'a, Result<(Profile, Stats), AdapterError>> {
-        Box::pin(async move { futures_util::try_join!(self.profile(account), self.stats(account)) })
+        Box::pin(futures_util::future::try_join(
+            self.profile(account),
+            self.stats(account),
+        ))
     }
 
     /// Exchanges the account's refresh token (or, on Meta, its long-lived token) for a fresh
