@@ -19,10 +19,11 @@
 //!   `createRecord` of an `app.bsky.feed.post`, `app.bsky.embed.images` with `alt` and
 //!   `aspectRatio`)
 //! - <https://docs.bsky.app/docs/advanced-guides/post-richtext> (facets: UTF-8 byte ranges,
-//!   `#link` and `#mention`, handles resolved with `com.atproto.identity.resolveHandle`)
+//!   `#link`, `#mention` and `#tag`, handles resolved with `com.atproto.identity.resolveHandle`;
+//!   what counts as a link or tag: [`richtext`])
 //! - <https://atproto.com/specs/record-key> and <https://atproto.com/specs/tid> (record keys of
 //!   type `tid`: 13 base32-sortable characters, top bit 0, 53 bits of microseconds, 10 bits of
-//!   clock id)
+//!   clock id; ours: [`tid`])
 //! - <https://docs.bsky.app/docs/api/com-atproto-repo-get-record> (400 `RecordNotFound`)
 //!
 //! Why app passwords only: the reference PDS answers a main-password login of an account with
@@ -31,6 +32,9 @@
 //! `com.atproto.access` (an app password yields `com.atproto.appPass`). A full-access session can
 //! change the account's email, password and identity; a publishing tool has no business holding
 //! one, and the user can revoke an app password on its own without touching anything else.
+
+mod richtext;
+pub mod tid;
 
 use std::{collections::HashMap, time::Duration};
 
@@ -44,6 +48,8 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::http::Transmit;
+use richtext::{find_spans, SpanKind};
+pub use tid::{is_valid_tid, record_key};
 use crate::{
     classify_response, http, parse_retry_after, AccountRef, AdapterError, AdapterSettings,
     AuthorizeParams, Capabilities, CodeExchange, Connection, Descriptor, Endpoints, MediaItem,
@@ -105,6 +111,7 @@ pub fn descriptor() -> Descriptor {
             // A PDS allows 5,000 write points an hour; a createRecord costs 3.
             publish_limit: Some(PublishLimit::per_hour(1666)),
             idempotent_publish: true,
+            dedup_window: None,
         },
     }
 }
@@ -115,6 +122,14 @@ pub fn descriptor() -> Descriptor {
 pub fn default_endpoints() -> Endpoints {
     endpoints_for(DEFAULT_SERVICE)
 }
+
+/// Bluesky in the registry: one adapter, accounts on the service their user chose.
+pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
+    descriptor,
+    default_endpoints,
+    reach: crate::spec::Reach::UserHost,
+    build: |b| std::sync::Arc::new(BlueskyAdapter::new(b.http, b.settings)),
+};
 
 fn endpoints_for(service: &str) -> Endpoints {
     Endpoints {
@@ -134,72 +149,6 @@ pub fn looks_like_app_password(password: &str) -> bool {
         && groups
             .iter()
             .all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
-
-/// The record key of the post published for `idempotency_key`: a TID that every attempt of the
-/// same post derives alike, which is what makes publishing idempotent. A repeated
-/// `createRecord` with a key that already exists cannot create a second post (the repository
-/// already has a record at that path), so an attempt whose outcome was lost is simply repeated.
-///
-/// How the key is built, so it stays a syntactically valid TID (`^[2-7a-j][2-7a-z]{12}$`):
-/// 1. the key is trimmed and lowercased (a UUID prints either way), then hashed with 64-bit
-///    FNV-1a followed by the SplitMix64 finalizer, both written out here because the standard
-///    library's hasher may change between Rust releases, and a hash that changes between two
-///    attempts of one post would post it twice;
-/// 2. the top 4 bits of the hash are dropped, leaving 60 bits: the upper 50 become the TID's
-///    microsecond timestamp, the lower 10 its clock id. The top bit is therefore 0, as TIDs
-///    require, and the first character is always `2`.
-///
-/// The timestamp then lies between 1970 and 2005 (2^50 microseconds is about 35.7 years). No
-/// clock-based generator (the Bluesky app, other clients, the PDS itself) makes TIDs that old,
-/// so our keys cannot collide with posts made elsewhere; among our own posts two keys meet with
-/// probability about n²/2^61. The cost is cosmetic: tools that read a creation time out of the
-/// record key show an old date. Feeds sort by the record's `createdAt`, which is the real time.
-///
-/// Changing this function changes the key of posts still being retried: it must stay as it is
-/// (a contract test pins its output).
-pub fn record_key(idempotency_key: &str) -> String {
-    let canonical = idempotency_key.trim().to_ascii_lowercase();
-    let hash = splitmix64_finalize(fnv1a64(canonical.as_bytes()));
-    encode_tid(hash >> 4)
-}
-
-/// Whether `candidate` is a syntactically valid TID: 13 characters of the base32-sortable
-/// alphabet, the first one from `2`–`7` or `a`–`j` (the top bit is 0).
-pub fn is_valid_tid(candidate: &str) -> bool {
-    let bytes = candidate.as_bytes();
-    bytes.len() == 13
-        && bytes.iter().all(|b| TID_ALPHABET.contains(b))
-        && TID_ALPHABET[..16].contains(&bytes[0])
-}
-
-/// The base32-sortable alphabet of TIDs: digits `2`–`7`, then `a`–`z`, in ascending order so
-/// that string order is numeric order.
-const TID_ALPHABET: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
-
-fn encode_tid(value: u64) -> String {
-    // 13 characters of 5 bits each cover 65 bits; the first character holds the top 4.
-    (0..13)
-        .rev()
-        .map(|i| {
-            let digit = (value >> (i * 5)) & 0x1f;
-            char::from(TID_ALPHABET[digit as usize])
-        })
-        .collect()
-}
-
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-/// Spreads every input bit over the whole output: FNV-1a alone leaves the high bits (which
-/// become the TID's leading characters) weakly mixed.
-fn splitmix64_finalize(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// The public web address of a post: `https://bsky.app/profile/<did>/post/<rkey>`, from its
@@ -394,7 +343,7 @@ impl BlueskyAdapter {
     ) -> Result<Published, AdapterError> {
         check_media(post.media)?;
         let service = self.account_service(account);
-        let rkey = record_key(post.idempotency_key);
+        let rkey = record_key(post.created_at, post.idempotency_key);
 
         let facets = self.facets(&service, post.text).await?;
         let mut images = Vec::with_capacity(post.media.len());
@@ -477,14 +426,15 @@ impl BlueskyAdapter {
         Ok(uploaded.blob)
     }
 
-    /// The facets of `text`: its links, and its mentions whose handles resolve. Each handle is
-    /// resolved once however often it appears.
+    /// The facets of `text` ([`richtext`]): its links, its tags, and its mentions whose handles
+    /// resolve. Each handle is resolved once however often it appears.
     async fn facets(&self, service: &str, text: &str) -> Result<Vec<Value>, AdapterError> {
         let mut dids: HashMap<String, Option<String>> = HashMap::new();
         let mut facets = Vec::new();
         for span in find_spans(text) {
             let feature = match &span.kind {
                 SpanKind::Link(uri) => json!({"$type": "app.bsky.richtext.facet#link", "uri": uri}),
+                SpanKind::Tag(tag) => json!({"$type": "app.bsky.richtext.facet#tag", "tag": tag}),
                 SpanKind::Mention(handle) => {
                     let did = match dids.get(handle) {
                         Some(known) => known.clone(),
@@ -552,6 +502,15 @@ impl BlueskyAdapter {
 impl PlatformAdapter for BlueskyAdapter {
     fn descriptor(&self) -> &Descriptor {
         &self.descriptor
+    }
+
+    fn connect_with_password<'a>(
+        &'a self,
+        identifier: &'a str,
+        password: &'a SecretString,
+        service: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Connection, AdapterError>> {
+        Box::pin(self.create_session(identifier, password, service))
     }
 
     fn authorize_url(&self, _params: &AuthorizeParams<'_>) -> Result<String, AdapterError> {
@@ -653,13 +612,14 @@ impl PlatformAdapter for BlueskyAdapter {
         })
     }
 
-    /// Publishes with a record key derived from the idempotency key ([`record_key`]), so every
-    /// attempt of one post writes the same repository path and a repeat can never add a second
-    /// post: images go up with `uploadBlob` (re-uploading an identical blob is harmless), links
-    /// and resolvable mentions become facets, then `createRecord` writes the post. When that
-    /// create fails in a way an existing record explains, the record is looked up and, if it is
-    /// there, answered as published. `ExpiredToken` is [`AdapterError::NeedsReauth`] (the caller
-    /// refreshes the session and tries again).
+    /// Publishes with a record key derived from the target's creation time and idempotency key
+    /// ([`record_key`]), so every attempt of one post writes the same repository path and a
+    /// repeat can never add a second post: images go up with `uploadBlob` (re-uploading an
+    /// identical blob is harmless), links, tags and resolvable mentions become facets, then
+    /// `createRecord` writes the post. When that create fails in a way an existing record
+    /// explains, the record is looked up and, if it is there, answered as published.
+    /// `ExpiredToken` is [`AdapterError::NeedsReauth`] (the caller refreshes the session and
+    /// tries again).
     fn publish<'a>(
         &'a self,
         account: &'a AccountRef<'a>,
@@ -678,7 +638,11 @@ impl PlatformAdapter for BlueskyAdapter {
     ) -> BoxFuture<'a, Result<Option<Published>, AdapterError>> {
         Box::pin(async move {
             let service = self.account_service(account);
-            self.find_post(&service, account, &record_key(post.idempotency_key))
+            self.find_post(
+                &service,
+                account,
+                &record_key(post.created_at, post.idempotency_key),
+            )
                 .await
         })
     }
@@ -741,136 +705,6 @@ fn published(uri: String) -> Published {
         url: post_web_url(&uri),
         platform_post_id: uri,
     }
-}
-
-/// A link or a mention in a post's text, by UTF-8 byte range (`start` inclusive, `end`
-/// exclusive), which is how facets index text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Span {
-    start: usize,
-    end: usize,
-    kind: SpanKind,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum SpanKind {
-    /// The URI the link points to.
-    Link(String),
-    /// The handle, lowercased, without the `@`.
-    Mention(String),
-}
-
-/// Finds `http(s)://` links and `@handle` mentions that begin the text or follow whitespace or
-/// `(`, as the Bluesky app does: `bob@example.com` is no mention and `…/@alice.test` no link.
-/// Bare domains (`example.com`) stay text, since telling them from `notes.txt` takes a list of
-/// top-level domains; hashtags stay text too.
-fn find_spans(text: &str) -> Vec<Span> {
-    let mut spans = Vec::new();
-    let mut previous: Option<char> = None;
-    let mut resume_at = 0;
-    for (at, c) in text.char_indices() {
-        let at_boundary = previous.is_none_or(|p| p.is_whitespace() || p == '(');
-        previous = Some(c);
-        if at < resume_at || !at_boundary {
-            continue;
-        }
-        let span = match c {
-            'h' | 'H' => link_at(text, at),
-            '@' => mention_at(text, at),
-            _ => None,
-        };
-        if let Some(span) = span {
-            resume_at = span.end;
-            spans.push(span);
-        }
-    }
-    spans
-}
-
-fn link_at(text: &str, start: usize) -> Option<Span> {
-    let rest = text.get(start..)?;
-    let has_prefix = |prefix: &str| {
-        rest.get(..prefix.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
-    };
-    let scheme_len = if has_prefix("https://") {
-        "https://".len()
-    } else if has_prefix("http://") {
-        "http://".len()
-    } else {
-        return None;
-    };
-    let mut candidate = rest.get(..rest.find(char::is_whitespace).unwrap_or(rest.len()))?;
-    // Punctuation that ends a sentence, and a closing parenthesis that closes text around the
-    // link, are not part of it.
-    loop {
-        if let Some(shorter) = candidate.strip_suffix(|c: char| {
-            matches!(
-                c,
-                '.' | ',' | ';' | ':' | '!' | '?' | '"' | '\'' | '»' | '”' | '’'
-            )
-        }) {
-            candidate = shorter;
-        } else if candidate.ends_with(')')
-            && candidate.matches(')').count() > candidate.matches('(').count()
-        {
-            candidate = candidate.strip_suffix(')')?;
-        } else {
-            break;
-        }
-    }
-    if candidate.len() <= scheme_len {
-        return None;
-    }
-    let url = reqwest::Url::parse(candidate).ok()?;
-    if url.host_str().is_none_or(str::is_empty) {
-        return None;
-    }
-    // The facet's `uri` must be a URI: non-ASCII text (an IRI) goes in percent-encoded.
-    let uri = if candidate.is_ascii() {
-        candidate.to_owned()
-    } else {
-        url.to_string()
-    };
-    Some(Span {
-        start,
-        end: start + candidate.len(),
-        kind: SpanKind::Link(uri),
-    })
-}
-
-fn mention_at(text: &str, start: usize) -> Option<Span> {
-    let rest = text.get(start + 1..)?;
-    let len = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
-        .unwrap_or(rest.len());
-    let handle = rest.get(..len)?.trim_end_matches(['.', '-']);
-    is_valid_handle(handle).then(|| Span {
-        start,
-        end: start + 1 + handle.len(),
-        kind: SpanKind::Mention(handle.to_ascii_lowercase()),
-    })
-}
-
-/// The handle syntax of <https://atproto.com/specs/handle>: at least two dot-separated labels of
-/// ASCII letters, digits and inner hyphens (1–63 characters each, 253 in all), the last one not
-/// starting with a digit.
-fn is_valid_handle(handle: &str) -> bool {
-    let labels: Vec<&str> = handle.split('.').collect();
-    handle.len() <= 253
-        && labels.len() >= 2
-        && labels.iter().all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
-        && labels
-            .last()
-            .is_some_and(|tld| tld.starts_with(|c: char| c.is_ascii_alphabetic()))
 }
 
 /// Classifies an XRPC error answer. XRPC errors are JSON `{"error": "<Name>", "message": "…"}`:
@@ -1317,88 +1151,6 @@ mod tests {
             Some(4_102_444_800)
         );
         assert!(jwt_claims("not-a-jwt").is_none());
-    }
-
-    fn spans(text: &str) -> Vec<(&str, SpanKind)> {
-        find_spans(text)
-            .into_iter()
-            .map(|span| {
-                (
-                    text.get(span.start..span.end)
-                        .unwrap_or("<not a char boundary>"),
-                    span.kind,
-                )
-            })
-            .collect()
-    }
-
-    #[test]
-    fn links_end_before_sentence_punctuation_and_unbalanced_parentheses() {
-        assert_eq!(
-            spans("see https://example.com/a_(b)?q=1. and (https://example.org/x), ok"),
-            vec![
-                (
-                    "https://example.com/a_(b)?q=1",
-                    SpanKind::Link("https://example.com/a_(b)?q=1".into())
-                ),
-                (
-                    "https://example.org/x",
-                    SpanKind::Link("https://example.org/x".into())
-                ),
-            ]
-        );
-    }
-
-    #[test]
-    fn only_words_that_start_with_the_sign_or_scheme_are_spans() {
-        assert_eq!(
-            spans("mail bob@example.com or see x/https://a.example"),
-            vec![]
-        );
-        assert_eq!(spans("example.com and https:// alone"), vec![]);
-        assert_eq!(
-            spans("(@Alice.Bsky.Social) @nodot @9lives.123 @bob.test."),
-            vec![
-                (
-                    "@Alice.Bsky.Social",
-                    SpanKind::Mention("alice.bsky.social".into())
-                ),
-                ("@bob.test", SpanKind::Mention("bob.test".into())),
-            ]
-        );
-    }
-
-    #[test]
-    fn non_ascii_links_are_percent_encoded_in_the_facet() {
-        assert_eq!(
-            spans("→ https://example.com/päge"),
-            vec![(
-                "https://example.com/päge",
-                SpanKind::Link("https://example.com/p%C3%A4ge".into())
-            )]
-        );
-    }
-
-    #[test]
-    fn record_keys_are_tids_whatever_the_key() {
-        for key in [
-            "",
-            " ",
-            "x",
-            "0B7C6A3E-5F1D-4C2B-9A8E-7D6F5E4C3B2A",
-            "ünïcödé",
-        ] {
-            let rkey = record_key(key);
-            assert!(is_valid_tid(&rkey), "{key:?} gave {rkey}");
-        }
-        assert_eq!(
-            record_key("0B7C6A3E-5F1D-4C2B-9A8E-7D6F5E4C3B2A"),
-            record_key(" 0b7c6a3e-5f1d-4c2b-9a8e-7d6f5e4c3b2a ")
-        );
-        assert!(is_valid_tid("3jzfcijpj2z2a"));
-        assert!(!is_valid_tid("kjzfcijpj2z2a"));
-        assert!(!is_valid_tid("3jzfcijpj2z2"));
-        assert!(!is_valid_tid("3jzfcijpj2z21"));
     }
 
     #[test]
