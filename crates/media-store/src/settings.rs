@@ -14,9 +14,19 @@ pub const DEVELOPMENT_SIGNING_KEY: &str = "cG9zdGJyaWRnZS1kZXYtbWVkaWEtdXJsLXNpZ
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MediaSettings {
+    /// Where media bytes live: `local` (a directory, [`MediaSettings::root_dir`]; one machine
+    /// or a shared volume) or `s3` (a bucket, `[media.s3]`; any number of replicas).
+    pub store: StoreKind,
     /// Directory that holds the uploaded files (`LocalDirStore`); relative paths are relative to
     /// the working directory.
     pub root_dir: PathBuf,
+    /// Where the `s3` store receives uploads before streaming them to the bucket (a local,
+    /// writable directory with room for `max_concurrent_uploads` uploads); empty = the
+    /// system's temporary directory. The `local` store stages under `root_dir` instead, so
+    /// that storing is a rename.
+    pub staging_dir: PathBuf,
+    /// The bucket, when `store = "s3"`.
+    pub s3: crate::S3Settings,
     /// Origin under which the gateway is reachable by the platforms that fetch media by URL;
     /// signed content URLs start with it.
     pub public_base_url: String,
@@ -36,9 +46,23 @@ pub struct MediaSettings {
     pub max_concurrent_uploads: usize,
 }
 
+/// `media.store`: which [`crate::BlobStore`] holds media.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// [`crate::LocalDirStore`] under `root_dir`.
+    #[default]
+    Local,
+    /// [`crate::S3Store`] in `[media.s3]`'s bucket, credentials from the environment.
+    S3,
+}
+
 impl Default for MediaSettings {
     fn default() -> Self {
         Self {
+            store: StoreKind::Local,
+            staging_dir: PathBuf::new(),
+            s3: crate::S3Settings::default(),
             root_dir: PathBuf::from(".data/media"),
             public_base_url: "http://127.0.0.1:8080".into(),
             // No key by default: building a signer then fails with a message naming the key.
@@ -98,6 +122,15 @@ mod tests {
         assert_eq!(settings.max_video_bytes, 512 * 1024 * 1024);
         assert_eq!(settings.url_ttl_secs, 3600);
         assert_eq!(settings.public_base_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_store_is_local_unless_s3_is_chosen() {
+        assert_eq!(MediaSettings::default().store, StoreKind::Local);
+        let settings = from_pairs(&[("store", "s3")]).unwrap();
+        assert_eq!(settings.store, StoreKind::S3);
+        let err = from_pairs(&[("store", "gcs")]).unwrap_err();
+        assert!(err.to_string().contains("gcs"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::{
     ops::RangeInclusive,
     path::{Path, PathBuf},
     pin::Pin,
+    time::Duration,
 };
 
 use bytes::Bytes;
@@ -38,6 +39,17 @@ pub enum StoreError {
         #[source]
         source: io::Error,
     },
+    /// The object store answered with an error (unreachable, refused, throttled…).
+    #[error("{operation} `{key}` in the object store: {source}")]
+    Backend {
+        /// What was being done.
+        operation: &'static str,
+        /// With which key.
+        key: String,
+        /// The store's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// Bytes by key. Keys are relative, `/`-separated paths of `[A-Za-z0-9._-]` segments, e.g.
@@ -67,6 +79,17 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     ) -> BoxFuture<'a, Result<BlobReader, StoreError>>;
     /// Removes the blob under `key`; a missing blob is not an error (deleting twice is fine).
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// A URL that fetches the blob under `key` without other credentials for `ttl`, when the
+    /// store can issue one (an object store's presigned GET); `None` means the gateway's own
+    /// signed URL must be used (see [`crate::fetch_url`]).
+    fn presigned_get<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
+        let _ = (key, ttl);
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// A file being received (see [`BlobStore::stage`]). Removed when dropped unless it was
@@ -78,6 +101,28 @@ pub struct Staged {
 }
 
 impl Staged {
+    /// A new empty file in `dir` (created if missing), named so it never collides with a key.
+    pub(crate) async fn create_in(dir: &Path) -> Result<Self, StoreError> {
+        let io = |operation| {
+            move |source| StoreError::Io {
+                operation,
+                key: dir.display().to_string(),
+                source,
+            }
+        };
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(io("creating"))?;
+        let path = dir.join(format!(".{}.part", uuid::Uuid::new_v4()));
+        tokio::fs::File::create(&path)
+            .await
+            .map_err(io("creating a file in"))?;
+        Ok(Self {
+            path,
+            stored: false,
+        })
+    }
+
     /// Where to write it.
     pub fn path(&self) -> &Path {
         &self.path
@@ -116,7 +161,7 @@ pub fn key_for(owner: &str, id: impl Display) -> String {
 }
 
 /// Checks `key` and answers its segments.
-fn segments(key: &str) -> Result<Vec<&str>, StoreError> {
+pub(crate) fn segments(key: &str) -> Result<Vec<&str>, StoreError> {
     let invalid = || StoreError::InvalidKey(key.to_owned());
     if key.is_empty() || key.len() > 512 {
         return Err(invalid());
@@ -161,25 +206,7 @@ impl LocalDirStore {
     /// Under the root, so that storing is a rename on one filesystem; the dot keeps it apart
     /// from every valid key.
     async fn stage_file(&self) -> Result<Staged, StoreError> {
-        let dir = self.root.join(".staging");
-        let io = |operation| {
-            move |source| StoreError::Io {
-                operation,
-                key: ".staging".to_owned(),
-                source,
-            }
-        };
-        tokio::fs::create_dir_all(&dir)
-            .await
-            .map_err(io("creating"))?;
-        let path = dir.join(format!("{}.part", uuid::Uuid::new_v4()));
-        tokio::fs::File::create(&path)
-            .await
-            .map_err(io("creating a file in"))?;
-        Ok(Staged {
-            path,
-            stored: false,
-        })
+        Staged::create_in(&self.root.join(".staging")).await
     }
 
     async fn put_staged_file(&self, key: &str, mut staged: Staged) -> Result<(), StoreError> {

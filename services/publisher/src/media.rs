@@ -83,7 +83,18 @@ impl MediaLoader {
                 height: row.height.and_then(|v| u32::try_from(v).ok()),
                 duration_ms: row.duration_ms.and_then(|v| u32::try_from(v).ok()),
                 alt_text: row.alt_text.clone(),
-                url: self.signer.sign(id),
+                // A presigned URL of the bucket with media.store = "s3", else a gateway URL.
+                url: media_store::fetch_url(
+                    self.store.as_ref(),
+                    &self.signer,
+                    id,
+                    &row.storage_key,
+                )
+                .await
+                .map_err(|e| MediaError::Store {
+                    id,
+                    message: e.to_string(),
+                })?,
                 bytes,
             });
         }
