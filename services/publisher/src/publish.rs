@@ -227,20 +227,32 @@ impl Publisher {
     /// `None` if it is gone), renewing its lease until the outcome is stored. A publish the
     /// database stopped (before the call, or an outcome it could not store before the lease
     /// ended) is logged: its target is taken over when the lease runs out.
+    ///
+    /// Everything it logs, here and in the adapter it calls, is inside one `publish` span that
+    /// carries the post's, target's and account's ids and the platform.
+    #[tracing::instrument(name = "publish", skip_all, fields(
+        post.id = %claimed.target.post_id,
+        target.id = %claimed.target.id,
+        account.id = %claimed.target.account_id,
+        platform = %claimed.target.platform,
+        previous = %claimed.previous,
+    ))]
     pub async fn handle(&self, claimed: ClaimedTarget, account: Option<Account>) {
         let target_id = claimed.target.id;
-        let platform = claimed.target.platform;
         let until = claimed
             .target
             .lease_until
             .unwrap_or_else(|| Utc::now() + self.leases.lease());
         let _held = self.leases.hold(target_id, claimed.claim, until);
         if let Err(err) = self.publish(claimed, account).await {
-            tracing::warn!(target.id = %target_id, %platform, error = %err,
+            tracing::warn!(error = %err,
                 "a publish stopped on a database error; its target is taken over when its lease runs out");
         }
     }
 
+    /// One publish in three steps: [`Self::preflight`] (the checks before a call, or what to
+    /// store instead), [`Self::reconcile`] (a call that may have reached a platform that does
+    /// not deduplicate is looked up first) and [`Self::call`].
     async fn publish(
         &self,
         claimed: ClaimedTarget,
@@ -262,7 +274,7 @@ impl Publisher {
                     .await;
             }
         };
-        let ready = match self.prepare(&held, account, in_doubt).await {
+        let ready = match self.preflight(&held, account, in_doubt).await {
             Ok(ready) => ready,
             Err(early) => return self.store(*early).await,
         };
@@ -273,7 +285,7 @@ impl Publisher {
             && in_doubt.is_none_or(|since| dedup_still_holds(held.target.platform, since));
         if let Some(since) = in_doubt.filter(|_| !repeatable) {
             match self
-                .settle_doubt(&held, &ready, &account_ref, &request, since)
+                .reconcile(&held, &ready, &account_ref, &request, since)
                 .await?
             {
                 Settled::Absent => {}
@@ -286,7 +298,7 @@ impl Publisher {
 
     /// The checks before a call: the account is usable, the platform configured, the token
     /// readable and fresh, the media readable. `Err`: what to store instead of calling.
-    async fn prepare(
+    async fn preflight(
         &self,
         held: &Held,
         account: Option<Account>,
@@ -395,7 +407,7 @@ impl Publisher {
 
     /// Settles a call that may have reached a platform that does not deduplicate: looks the
     /// post up.
-    async fn settle_doubt(
+    async fn reconcile(
         &self,
         held: &Held,
         ready: &Ready<'_>,
@@ -404,7 +416,7 @@ impl Publisher {
         since: DateTime<Utc>,
     ) -> Result<Settled, PublishError> {
         let Some(decision) = self
-            .reconcile(
+            .look_up(
                 ready.adapter.as_ref(),
                 account,
                 request,
@@ -479,7 +491,7 @@ impl Publisher {
                 return self.store(held.outcome(decision)).await;
             }
             Started::LeaseLost => {
-                tracing::info!(target.id = %target.id, "lease lost before publishing; another publisher has the target");
+                tracing::info!("lease lost before publishing; another publisher has the target");
                 return Ok(());
             }
         };
@@ -623,7 +635,7 @@ impl Publisher {
     /// Looks the post up. `None`: not there, publish it; otherwise what to store. A lookup
     /// that finds the post is logged as a successful attempt (the call that settled it);
     /// failing lookups are retried with backoff for up to an hour after the unanswered call.
-    async fn reconcile(
+    async fn look_up(
         &self,
         adapter: &dyn PlatformAdapter,
         account: &AccountRef<'_>,
@@ -649,7 +661,7 @@ impl Publisher {
         let in_doubt_for = Utc::now() - since;
         match found {
             Ok(Some(published)) => {
-                tracing::info!(target.id = %target.id, %platform, "reconciled: the post was already on the platform");
+                tracing::info!("reconciled: the post was already on the platform");
                 Some(Decision::Published(published))
             }
             Ok(None) => None,
@@ -740,7 +752,7 @@ impl Publisher {
             if Utc::now() + pause >= lease_end {
                 return Err(err.into());
             }
-            tracing::warn!(target.id = %target, error = %err, retry_in_ms = pause.as_millis() as u64,
+            tracing::warn!(error = %err, retry_in_ms = pause.as_millis() as u64,
                 "could not record a publish; keeping its outcome and trying again");
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(WRITE_RETRY_MAX);
@@ -751,7 +763,7 @@ impl Publisher {
                 .outcomes
                 .with_label_values(&[stored.platform.as_str(), stored.status.as_str()])
                 .inc(),
-            None => tracing::warn!(target.id = %target,
+            None => tracing::warn!(
                 "lease lost while publishing; the attempt is recorded, the target left to its new holder"),
         }
         Ok(())
