@@ -47,6 +47,11 @@ pub struct Capabilities {
     /// rkey, Mastodon's and the sandbox's `Idempotency-Key`): a call whose outcome is unknown
     /// can then simply be repeated instead of reconciled.
     pub idempotent_publish: bool,
+    /// How long the platform remembers a publish request for deduplication, where that is
+    /// limited (Mastodon keeps an `Idempotency-Key` for an hour); `None`: for good (Bluesky's
+    /// record keys, the sandbox's keys). Past it, a repeat could post twice.
+    #[serde(skip)]
+    pub dedup_window: Option<Duration>,
 }
 
 /// At most `max` posts per account in any sliding `window`.

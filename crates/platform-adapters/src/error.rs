@@ -71,6 +71,9 @@ impl AdapterError {
     /// For a call that creates something (a post): a failure to connect is transient (the
     /// request never left), any other network failure leaves the outcome unknown.
     pub fn from_transport_unsure(err: &reqwest::Error) -> Self {
+        if let Some(refused) = crate::hosts::refusal_in(err) {
+            return refused;
+        }
         if err.is_connect() || err.is_builder() {
             Self::from_transport(err)
         } else {
@@ -80,8 +83,12 @@ impl AdapterError {
         }
     }
 
-    /// A network-level failure (connect, timeout, reading the body) is transient.
+    /// A network-level failure (connect, timeout, reading the body) is transient; a host the
+    /// resolver refused as private is a permanent configuration error instead.
     pub fn from_transport(err: &reqwest::Error) -> Self {
+        if let Some(refused) = crate::hosts::refusal_in(err) {
+            return refused;
+        }
         // reqwest's Display never includes headers, so no token can leak through it.
         Self::Transient {
             message: err.to_string(),

@@ -17,13 +17,32 @@ pub fn client() -> Client {
 /// [`client`] with a longer limit per request, for the publisher: a video upload to YouTube,
 /// TikTok or Pinterest can take minutes, far beyond what a token or profile call needs.
 pub fn client_with_timeout(timeout: Duration) -> Client {
-    Client::builder()
+    client_trusting(timeout, &[])
+}
+
+/// [`client_with_timeout`] that also trusts `extra_roots` (a test server's own certificate
+/// authority, `[platforms] extra_root_certificates`) besides the built-in roots.
+pub fn client_trusting(timeout: Duration, extra_roots: &[reqwest::Certificate]) -> Client {
+    builder(timeout, extra_roots)
+        .build()
+        .unwrap_or_else(|_| Client::new())
+}
+
+/// The settings every client of this crate shares: timeouts, no redirects, our user agent,
+/// and the built-in roots plus `extra_roots`.
+pub(crate) fn builder(
+    timeout: Duration,
+    extra_roots: &[reqwest::Certificate],
+) -> reqwest::ClientBuilder {
+    let mut builder = Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Postbridge/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_else(|_| Client::new())
+        .user_agent(concat!("Postbridge/", env!("CARGO_PKG_VERSION")));
+    for root in extra_roots {
+        builder = builder.add_root_certificate(root.clone());
+    }
+    builder
 }
 
 tokio::task_local! {

@@ -3,18 +3,21 @@
 mod classify;
 mod descriptor;
 mod error;
+pub mod hosts;
 pub mod http;
 pub mod platforms;
 mod registry;
+pub mod spec;
 mod types;
 pub mod validate;
 
 use futures_util::future::BoxFuture;
+use secrecy::SecretString;
 
 pub use classify::{classify_response, parse_retry_after};
 pub use descriptor::{Capabilities, Descriptor, MediaKind, PublishLimit, TextCounting};
 pub use error::AdapterError;
-pub use registry::{PlatformConfig, PlatformsConfig, Registry};
+pub use registry::{InstanceAppsOf, PlatformConfig, PlatformsConfig, Registry};
 pub use types::*;
 
 /// What every OAuth platform adapter offers for connecting accounts. Methods a platform lacks
@@ -34,6 +37,23 @@ pub trait PlatformAdapter: Send + Sync {
         &'a self,
         exchange: &'a CodeExchange<'a>,
     ) -> BoxFuture<'a, Result<Vec<Connection>, AdapterError>>;
+
+    /// Connects an account with a password the user made for us (Bluesky's app passwords),
+    /// on `service` where the user named one. Only [`domain::AuthKind::AppPassword`] platforms
+    /// offer it; the rest keep this default, `Unsupported`.
+    fn connect_with_password<'a>(
+        &'a self,
+        _identifier: &'a str,
+        _password: &'a SecretString,
+        _service: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Connection, AdapterError>> {
+        let platform = self.descriptor().platform;
+        Box::pin(async move {
+            Err(AdapterError::Unsupported {
+                what: format!("{platform} accounts are not connected with a password"),
+            })
+        })
+    }
 
     /// The account's current profile.
     fn profile<'a>(

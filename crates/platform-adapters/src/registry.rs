@@ -1,17 +1,16 @@
 //! Every platform's adapter, built once from configuration.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use domain::Platform;
+use reqwest::Client;
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use crate::{
-    platforms::{
-        bluesky, facebook, instagram, linkedin, mastodon, pinterest, sandbox, threads, tiktok, x,
-        youtube,
-    },
-    AdapterSettings, ClientCredentials, Descriptor, Endpoints, PlatformAdapter,
+    hosts::{self, HostPolicy},
+    spec::{Build, InstanceLimits, PlatformSpec, Reach},
+    AdapterError, AdapterSettings, ClientCredentials, Descriptor, Endpoints, PlatformAdapter,
 };
 
 /// `[platforms.<name>]`: credentials and, optionally, endpoint overrides of one platform.
@@ -44,61 +43,152 @@ pub struct PlatformConfig {
 
 impl PlatformConfig {
     fn settings(&self, defaults: Endpoints) -> AdapterSettings {
-        let credentials = match (&self.client_id, &self.client_secret) {
+        AdapterSettings {
+            credentials: self.credentials(),
+            endpoints: self.endpoints(defaults),
+        }
+    }
+
+    fn credentials(&self) -> Option<ClientCredentials> {
+        match (&self.client_id, &self.client_secret) {
             (Some(id), Some(secret)) if !id.is_empty() => Some(ClientCredentials {
                 client_id: id.clone(),
                 client_secret: secret.clone(),
             }),
             _ => None,
-        };
+        }
+    }
+
+    /// `defaults` with every URL this table sets in its place.
+    fn endpoints(&self, defaults: Endpoints) -> Endpoints {
         let pick = |over: &Option<String>, default: String| {
             over.clone().filter(|u| !u.is_empty()).unwrap_or(default)
         };
-        AdapterSettings {
-            credentials,
-            endpoints: Endpoints {
-                authorize_url: pick(&self.authorize_url, defaults.authorize_url),
-                token_url: pick(&self.token_url, defaults.token_url),
-                revoke_url: self
-                    .revoke_url
-                    .clone()
-                    .filter(|u| !u.is_empty())
-                    .or(defaults.revoke_url),
-                api_base: pick(&self.api_base, defaults.api_base),
-                upload_base: pick(&self.upload_base, defaults.upload_base),
-            },
+        Endpoints {
+            authorize_url: pick(&self.authorize_url, defaults.authorize_url),
+            token_url: pick(&self.token_url, defaults.token_url),
+            revoke_url: self
+                .revoke_url
+                .clone()
+                .filter(|u| !u.is_empty())
+                .or(defaults.revoke_url),
+            api_base: pick(&self.api_base, defaults.api_base),
+            upload_base: pick(&self.upload_base, defaults.upload_base),
         }
     }
 }
 
-/// `[platforms]`: one optional table per platform, keyed by its wire name (`x`, `facebook`, …).
-pub type PlatformsConfig = BTreeMap<String, PlatformConfig>;
+/// `[platforms]`: settings every service that builds adapters reads alike, and one optional
+/// table per platform keyed by its wire name (`x`, `facebook`, …).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PlatformsConfig {
+    /// Lets user-chosen hosts (Mastodon instances, Bluesky services) be on loopback, private
+    /// or reserved addresses, and Mastodon instances be named with `http://`: tests and local
+    /// setups only, never production (the guard against server-side request forgery is off).
+    #[serde(default, deserialize_with = "flexible_bool")]
+    pub allow_private_instances: bool,
+    /// PEM files of certificate authorities to trust besides the built-in roots (a test
+    /// server's own CA).
+    #[serde(default)]
+    pub extra_root_certificates: Vec<String>,
+    /// One table per platform.
+    #[serde(flatten)]
+    pub platforms: BTreeMap<String, PlatformConfig>,
+}
 
-/// The adapters of every platform plus whether each is configured.
+impl PlatformsConfig {
+    /// The table of `platform`, or an empty one.
+    pub fn of(&self, platform: Platform) -> PlatformConfig {
+        self.platforms
+            .get(platform.as_str())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Sets the table of `platform`.
+    pub fn set(&mut self, platform: Platform, config: PlatformConfig) {
+        self.platforms.insert(platform.as_str().to_owned(), config);
+    }
+
+    /// The host policy these settings ask for.
+    pub fn host_policy(&self) -> HostPolicy {
+        HostPolicy {
+            allow_private: self.allow_private_instances,
+        }
+    }
+
+    fn root_certificates(&self) -> Result<Vec<reqwest::Certificate>, String> {
+        self.extra_root_certificates
+            .iter()
+            .map(|path| {
+                let pem = std::fs::read(path)
+                    .map_err(|e| format!("`platforms.extra_root_certificates`: {path}: {e}"))?;
+                reqwest::Certificate::from_pem(&pem)
+                    .map_err(|e| format!("`platforms.extra_root_certificates`: {path}: {e}"))
+            })
+            .collect()
+    }
+}
+
+/// A boolean written as one (TOML) or as a string (an environment variable, which reaches a
+/// flattened table as text).
+fn flexible_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flexible {
+        Bool(bool),
+        Text(String),
+    }
+    match Flexible::deserialize(deserializer)? {
+        Flexible::Bool(b) => Ok(b),
+        Flexible::Text(t) => t
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("`{t}` is not true or false"))),
+    }
+}
+
+/// One built platform.
+#[derive(Clone)]
+struct Entry {
+    spec: PlatformSpec,
+    config: PlatformConfig,
+    /// The shared adapter: every [`Reach::App`] and [`Reach::UserHost`] platform has one;
+    /// [`Reach::InstanceApp`] platforms are built per account.
+    shared: Option<Arc<dyn PlatformAdapter>>,
+}
+
+/// Every platform's adapter, built once from configuration and the list of
+/// [`crate::platforms::ALL`] specs.
 #[derive(Clone)]
 pub struct Registry {
-    oauth: BTreeMap<Platform, (Arc<dyn PlatformAdapter>, bool)>,
-    bluesky: Arc<bluesky::BlueskyAdapter>,
-    bluesky_settings: AdapterSettings,
-    /// For hosts users choose (Mastodon instances, Bluesky services): its resolver drops
-    /// private addresses, so a name that passed the SSRF check cannot re-resolve to an
+    entries: BTreeMap<Platform, Entry>,
+    policy: HostPolicy,
+    /// For hosts users choose: unless private hosts are allowed, its resolver drops private
+    /// addresses, so a name that passed the check when connecting cannot re-resolve to an
     /// internal host later (DNS rebinding).
-    user_hosts_http: reqwest::Client,
+    user_hosts_http: Client,
 }
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registry")
-            .field("platforms", &self.oauth.keys().collect::<Vec<_>>())
+            .field("platforms", &self.entries.keys().collect::<Vec<_>>())
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
 
 impl Registry {
-    /// Builds every adapter on one shared HTTP client. Unknown platform names in `config` are
-    /// an error, so a typo does not silently leave a platform unconfigured.
-    pub fn from_config(http: reqwest::Client, config: &PlatformsConfig) -> Result<Self, String> {
-        if let Some(unknown) = config.keys().find(|name| name.parse::<Platform>().is_err()) {
+    /// Builds every adapter, on `http` for platforms with one global service and on a client
+    /// for user-chosen hosts for the others. Unknown platform names in `config` are an error,
+    /// so a typo does not silently leave a platform unconfigured.
+    pub fn from_config(http: Client, config: &PlatformsConfig) -> Result<Self, String> {
+        if let Some(unknown) = config
+            .platforms
+            .keys()
+            .find(|name| name.parse::<Platform>().is_err())
+        {
             return Err(format!(
                 "unknown platform `[platforms.{unknown}]`; known: {}",
                 Platform::ALL
@@ -108,160 +198,235 @@ impl Registry {
                     .join(", ")
             ));
         }
-        let cfg = |p: Platform| config.get(p.as_str()).cloned().unwrap_or_default();
-        let mut oauth: BTreeMap<Platform, (Arc<dyn PlatformAdapter>, bool)> = BTreeMap::new();
-        let mut add =
-            |platform: Platform,
-             settings: AdapterSettings,
-             build: &dyn Fn(AdapterSettings) -> Arc<dyn PlatformAdapter>| {
-                let configured = settings.credentials.is_some();
-                oauth.insert(platform, (build(settings), configured));
-            };
-        let h = http.clone();
-        add(
-            Platform::Facebook,
-            cfg(Platform::Facebook).settings(facebook::default_endpoints()),
-            &|s| Arc::new(facebook::FacebookAdapter::new(h.clone(), s)),
-        );
-        add(
-            Platform::Instagram,
-            cfg(Platform::Instagram).settings(instagram::default_endpoints()),
-            &|s| Arc::new(instagram::InstagramAdapter::new(h.clone(), s)),
-        );
-        add(
-            Platform::Threads,
-            cfg(Platform::Threads).settings(threads::default_endpoints()),
-            &|s| Arc::new(threads::ThreadsAdapter::new(h.clone(), s)),
-        );
-        add(
-            Platform::X,
-            cfg(Platform::X).settings(x::default_endpoints()),
-            &|s| Arc::new(x::XAdapter::new(h.clone(), s)),
-        );
-        add(
-            Platform::Linkedin,
-            cfg(Platform::Linkedin).settings(linkedin::default_endpoints()),
-            &|s| Arc::new(linkedin::LinkedinAdapter::new(h.clone(), s)),
-        );
-        add(
-            Platform::Youtube,
-            cfg(Platform::Youtube).settings(youtube::default_endpoints()),
-            &|s| Arc::new(youtube::YoutubeAdapter::new(h.clone(), s)),
-        );
-        add(
-            Platform::Tiktok,
-            cfg(Platform::Tiktok).settings(tiktok::default_endpoints()),
-            &|s| Arc::new(tiktok::TiktokAdapter::new(h.clone(), s)),
-        );
-        add(
-            Platform::Pinterest,
-            cfg(Platform::Pinterest).settings(pinterest::default_endpoints()),
-            &|s| Arc::new(pinterest::PinterestAdapter::new(h.clone(), s)),
-        );
-        add(
-            Platform::Sandbox,
-            cfg(Platform::Sandbox).settings(sandbox::default_endpoints()),
-            &|s| Arc::new(sandbox::SandboxAdapter::new(h.clone(), s)),
-        );
-        let user_hosts_http = mastodon::public_only_client();
-        let bluesky_settings = cfg(Platform::Bluesky).settings(bluesky::default_endpoints());
-        let bluesky = Arc::new(bluesky::BlueskyAdapter::new(
-            user_hosts_http.clone(),
-            bluesky_settings.clone(),
-        ));
+        let policy = config.host_policy();
+        let roots = config.root_certificates()?;
+        let http = if roots.is_empty() {
+            http
+        } else {
+            crate::http::client_trusting(Duration::from_secs(30), &roots)
+        };
+        let user_hosts_http = policy.client(Duration::from_secs(30), &roots);
+        let entries = crate::platforms::ALL
+            .iter()
+            .map(|spec| {
+                let platform = spec.platform();
+                let config = config.of(platform);
+                let client = match spec.reach {
+                    Reach::App => http.clone(),
+                    Reach::UserHost | Reach::InstanceApp(_) => user_hosts_http.clone(),
+                };
+                let shared = match spec.reach {
+                    Reach::InstanceApp(_) => None,
+                    Reach::App | Reach::UserHost => Some((spec.build)(Build {
+                        http: client,
+                        settings: config.settings((spec.default_endpoints)()),
+                        instance: None,
+                    })),
+                };
+                (
+                    platform,
+                    Entry {
+                        spec: *spec,
+                        config,
+                        shared,
+                    },
+                )
+            })
+            .collect();
         Ok(Self {
-            oauth,
-            bluesky,
-            bluesky_settings,
+            entries,
+            policy,
             user_hosts_http,
         })
     }
 
+    fn entry(&self, platform: Platform) -> Result<&Entry, AdapterError> {
+        self.entries
+            .get(&platform)
+            .ok_or_else(|| AdapterError::Unsupported {
+                what: format!("{platform} has no adapter"),
+            })
+    }
+
     /// The static facts of `platform`.
     pub fn descriptor(&self, platform: Platform) -> Descriptor {
-        match platform {
-            Platform::Bluesky => bluesky::descriptor(),
-            Platform::Mastodon => mastodon::descriptor(),
-            other => self
-                .oauth
-                .get(&other)
-                .map(|(a, _)| a.descriptor().clone())
-                .unwrap_or_else(sandbox::descriptor),
+        match self.entries.get(&platform) {
+            Some(entry) => (entry.spec.descriptor)(),
+            None => crate::platforms::sandbox::descriptor(),
         }
     }
 
-    /// Whether users can start connecting `platform`: OAuth platforms need client credentials;
-    /// Bluesky and Mastodon need none (app passwords; an app registered per instance).
+    /// Whether users can start connecting `platform`: [`Reach::App`] platforms need client
+    /// credentials; the others need none (app passwords; an app registered per instance).
     pub fn is_configured(&self, platform: Platform) -> bool {
-        match platform {
-            Platform::Bluesky | Platform::Mastodon => true,
-            other => self
-                .oauth
-                .get(&other)
-                .is_some_and(|(_, configured)| *configured),
+        self.entries.get(&platform).is_some_and(|entry| match entry.spec.reach {
+            Reach::App => entry.config.credentials().is_some(),
+            Reach::UserHost | Reach::InstanceApp(_) => true,
+        })
+    }
+
+    /// The policy for user-chosen hosts (`[platforms] allow_private_instances`).
+    pub fn host_policy(&self) -> HostPolicy {
+        self.policy
+    }
+
+    /// The per-instance steps of `platform`, when it is a [`Reach::InstanceApp`] platform.
+    pub fn instance_apps(&self, platform: Platform) -> Option<InstanceAppsOf<'_>> {
+        let entry = self.entries.get(&platform)?;
+        match entry.spec.reach {
+            Reach::InstanceApp(apps) => Some(InstanceAppsOf {
+                apps,
+                registry: self,
+                config: &entry.config,
+            }),
+            Reach::App | Reach::UserHost => None,
         }
     }
 
-    /// The OAuth adapter of a platform with one global app (not Bluesky or Mastodon).
-    pub fn oauth(&self, platform: Platform) -> Option<Arc<dyn PlatformAdapter>> {
-        self.oauth
-            .get(&platform)
-            .map(|(adapter, _)| adapter.clone())
-    }
-
-    /// The Bluesky adapter.
-    pub fn bluesky(&self) -> Arc<bluesky::BlueskyAdapter> {
-        self.bluesky.clone()
-    }
-
-    /// A Mastodon adapter for one instance, with the app registered there.
-    pub fn mastodon(
+    /// The adapter for an account of `platform` on `instance_url` (where its platform lets
+    /// users choose hosts), with `app`, the credentials of our app on that instance, for
+    /// [`Reach::InstanceApp`] platforms (`None`: the adapter publishes and reads only).
+    /// Refused: a platform this deployment does not configure (`Unsupported`), and a host off
+    /// the public internet unless the [`HostPolicy`] allows it (`instance_not_allowed`).
+    pub fn for_account(
         &self,
-        instance_origin: String,
-        credentials: ClientCredentials,
-    ) -> mastodon::MastodonAdapter {
-        mastodon::MastodonAdapter::for_instance(
-            self.user_hosts_http.clone(),
-            instance_origin,
-            credentials,
-        )
+        platform: Platform,
+        instance_url: Option<&str>,
+        app: Option<ClientCredentials>,
+    ) -> Result<Arc<dyn PlatformAdapter>, AdapterError> {
+        let entry = self.entry(platform)?;
+        match entry.spec.reach {
+            Reach::App => entry
+                .shared
+                .clone()
+                .filter(|_| entry.config.credentials().is_some())
+                .ok_or_else(|| AdapterError::Unsupported {
+                    what: format!("{platform} is not configured on this deployment"),
+                }),
+            Reach::UserHost => {
+                let host = instance_url
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| entry.config.endpoints((entry.spec.default_endpoints)()).api_base);
+                self.policy.check_url(&host)?;
+                entry.shared.clone().ok_or_else(|| AdapterError::Unsupported {
+                    what: format!("{platform} has no adapter"),
+                })
+            }
+            Reach::InstanceApp(apps) => {
+                let instance = instance_url.ok_or_else(|| AdapterError::Rejected {
+                    code: "instance_required".into(),
+                    message: format!("a {platform} account without its instance"),
+                })?;
+                self.policy.check_url(instance)?;
+                let instance = instance.trim().trim_end_matches('/').to_owned();
+                Ok((entry.spec.build)(Build {
+                    http: self.user_hosts_http.clone(),
+                    settings: AdapterSettings {
+                        credentials: app,
+                        endpoints: entry.config.endpoints(apps.endpoints(&instance)),
+                    },
+                    instance: Some(instance),
+                }))
+            }
+        }
     }
 
-    /// The adapter that publishes for an account of `platform` (on `instance_url`, for
-    /// Mastodon). Posting needs only the account's own token, never the app's credentials.
-    /// `None` for a platform this deployment does not configure.
+    /// The adapter that publishes for an account of `platform` (on `instance_url` where the
+    /// platform has instances). Posting needs only the account's own token, never an app's.
     pub fn for_publishing(
         &self,
         platform: Platform,
         instance_url: Option<&str>,
-    ) -> Option<Arc<dyn PlatformAdapter>> {
-        match platform {
-            Platform::Bluesky => Some(self.bluesky.clone()),
-            Platform::Mastodon => Some(Arc::new(mastodon::MastodonAdapter::for_publishing(
-                self.user_hosts_http.clone(),
-                instance_url?.to_owned(),
-            ))),
-            other => self
-                .oauth
-                .get(&other)
-                .filter(|(_, configured)| *configured)
-                .map(|(adapter, _)| adapter.clone()),
+    ) -> Result<Arc<dyn PlatformAdapter>, AdapterError> {
+        self.for_account(platform, instance_url, None)
+    }
+
+    /// The adapter users connect `platform` through, for platforms with one service
+    /// ([`Reach::App`], [`Reach::UserHost`]); `None` for per-instance platforms
+    /// (use [`Self::for_account`] with the instance's app) and unconfigured ones.
+    pub fn for_connecting(&self, platform: Platform) -> Option<Arc<dyn PlatformAdapter>> {
+        let entry = self.entries.get(&platform)?;
+        match entry.spec.reach {
+            Reach::App => entry
+                .shared
+                .clone()
+                .filter(|_| entry.config.credentials().is_some()),
+            Reach::UserHost => entry.shared.clone(),
+            Reach::InstanceApp(_) => None,
         }
     }
 
-    /// The client for hosts users choose (Mastodon app registration).
-    pub fn user_hosts_http(&self) -> &reqwest::Client {
+    /// The adapter that refreshes tokens of `platform`, where its tokens expire and can be
+    /// refreshed with one app (`None` otherwise: those accounts are never scheduled).
+    pub fn for_refreshing(&self, platform: Platform) -> Option<Arc<dyn PlatformAdapter>> {
+        self.entries.get(&platform)?.shared.clone()
+    }
+
+    /// What a user typed as their server (`mastodon.social`, `https://bsky.social/`), as an
+    /// origin, refused when it is off the public internet and the policy does not allow that.
+    pub async fn normalize_host(&self, input: &str) -> Result<String, AdapterError> {
+        let origin = crate::platforms::mastodon::normalize_instance_with(input, self.policy)?;
+        self.resolve_public(&origin).await?;
+        Ok(origin)
+    }
+
+    /// The client for hosts users choose.
+    pub fn user_hosts_http(&self) -> &Client {
         &self.user_hosts_http
     }
 
-    /// Lets user-chosen hosts resolve to private addresses too (tests and local setups whose
-    /// Mastodon or Bluesky server runs on a private network); never in production.
-    pub fn allow_private_user_hosts(mut self, http: reqwest::Client) -> Self {
-        self.bluesky = Arc::new(bluesky::BlueskyAdapter::new(
-            http.clone(),
-            self.bluesky_settings.clone(),
-        ));
-        self.user_hosts_http = http;
-        self
+    /// Refuses `instance_origin` when it is off the public internet and the policy does not
+    /// allow that (see [`hosts::resolve_public`]).
+    pub async fn resolve_public(&self, instance_origin: &str) -> Result<(), AdapterError> {
+        hosts::resolve_public(instance_origin, self.policy.allow_private).await
+    }
+}
+
+/// The per-instance steps of one [`Reach::InstanceApp`] platform, on the registry's client for
+/// user-chosen hosts and with `[platforms.<name>]` URL overrides applied.
+#[derive(Clone, Copy)]
+pub struct InstanceAppsOf<'a> {
+    apps: &'static dyn crate::spec::InstanceApps,
+    registry: &'a Registry,
+    config: &'a PlatformConfig,
+}
+
+impl std::fmt::Debug for InstanceAppsOf<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstanceAppsOf").finish_non_exhaustive()
+    }
+}
+
+impl InstanceAppsOf<'_> {
+    /// What the user typed, as an instance origin (`http://` kept only where the policy allows
+    /// private hosts), checked against the host policy.
+    pub async fn normalize(&self, input: &str) -> Result<String, AdapterError> {
+        let instance = self.apps.normalize(input, self.registry.policy)?;
+        self.registry.resolve_public(&instance).await?;
+        Ok(instance)
+    }
+
+    fn api_base(&self, instance: &str) -> String {
+        self.config.endpoints(self.apps.endpoints(instance)).api_base
+    }
+
+    /// Registers our app on `instance`.
+    pub async fn register(
+        &self,
+        instance: &str,
+        redirect_uri: &str,
+    ) -> Result<ClientCredentials, AdapterError> {
+        let api_base = self.api_base(instance);
+        self.apps
+            .register(&self.registry.user_hosts_http, &api_base, redirect_uri)
+            .await
+    }
+
+    /// The instance's own limits for a post.
+    pub async fn limits(&self, instance: &str) -> Result<InstanceLimits, AdapterError> {
+        let api_base = self.api_base(instance);
+        self.apps
+            .limits(&self.registry.user_hosts_http, &api_base)
+            .await
     }
 }

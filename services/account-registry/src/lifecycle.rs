@@ -75,42 +75,43 @@ impl Lifecycle {
         &self,
         account: &Account,
     ) -> Result<Arc<dyn PlatformAdapter>, HandlerError> {
-        match account.platform {
-            Platform::Bluesky => Ok(self.adapters.bluesky()),
-            Platform::Mastodon => {
-                let instance = account.instance_url.clone().ok_or_else(|| {
-                    HandlerError::Permanent("mastodon account without instance".into())
-                })?;
-                let lookup = instance.clone();
-                let app = self
-                    .db
-                    .query(move |conn| MastodonApp::find_by_instance(conn, &lookup))
-                    .await?
-                    .ok_or_else(|| {
-                        HandlerError::Permanent(format!(
-                            "no Mastodon app registered for {instance}"
-                        ))
-                    })?;
-                let client_secret = self
-                    .vault
-                    .decrypt(
-                        &app.client_secret_enc,
-                        &tokens::mastodon_client_secret_aad(&app.instance),
-                    )
-                    .map_err(|e| HandlerError::Permanent(e.to_string()))?;
-                Ok(Arc::new(self.adapters.mastodon(
-                    instance,
-                    ClientCredentials {
-                        client_id: app.client_id,
-                        client_secret,
-                    },
-                )))
-            }
-            other => self
-                .adapters
-                .oauth(other)
-                .ok_or_else(|| HandlerError::Permanent(format!("no adapter for {other}"))),
-        }
+        let app = match self.adapters.instance_apps(account.platform) {
+            Some(_) => Some(self.instance_app(account).await?),
+            None => None,
+        };
+        self.adapters
+            .for_account(account.platform, account.instance_url.as_deref(), app)
+            .map_err(|e| HandlerError::Permanent(e.to_string()))
+    }
+
+    /// The credentials of our app on the account's instance, for platforms with an app per
+    /// instance.
+    async fn instance_app(&self, account: &Account) -> Result<ClientCredentials, HandlerError> {
+        let instance = account.instance_url.clone().ok_or_else(|| {
+            HandlerError::Permanent(format!("{} account without instance", account.platform))
+        })?;
+        let lookup = instance.clone();
+        let app = self
+            .db
+            .query(move |conn| MastodonApp::find_by_instance(conn, &lookup))
+            .await?
+            .ok_or_else(|| {
+                HandlerError::Permanent(format!(
+                    "no {} app registered for {instance}",
+                    account.platform
+                ))
+            })?;
+        let client_secret = self
+            .vault
+            .decrypt(
+                &app.client_secret_enc,
+                &tokens::mastodon_client_secret_aad(&app.instance),
+            )
+            .map_err(|e| HandlerError::Permanent(e.to_string()))?;
+        Ok(ClientCredentials {
+            client_id: app.client_id,
+            client_secret,
+        })
     }
 
     /// Reads profile and counts from the platform. `None` when there is nothing to sync (the

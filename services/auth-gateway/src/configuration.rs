@@ -48,9 +48,6 @@ pub struct AuthGatewaySettings {
     pub cors_allowed_origins: Vec<String>,
     /// Largest accepted JSON body, in bytes.
     pub max_json_bytes: usize,
-    /// Allow Mastodon instances on loopback/private addresses (tests and local setups only):
-    /// otherwise refused, so users cannot make the gateway call internal hosts (SSRF).
-    pub allow_private_instances: bool,
     /// Connections one user may start per minute (each gateway process counts on its own;
     /// 0 = unlimited). Over it: 429 `rate_limited` with `Retry-After`.
     #[serde(default = "default_connection_starts_per_minute")]

@@ -23,7 +23,7 @@
 use chrono::{DateTime, Duration, Utc};
 use db::{
     accounts::{Account, AccountConnectForm},
-    domain::{AccountId, AccountKind, AccountStatus, MastodonAppId, OwnerId, Platform},
+    domain::{AccountId, AccountKind, AccountStatus, AuthKind, MastodonAppId, OwnerId, Platform},
     mastodon_apps::MastodonApp,
     oauth_states::OAuthState,
     pending_connections::PendingConnection,
@@ -31,7 +31,7 @@ use db::{
 use events::AccountConnected;
 use oauth2::{CsrfToken, PkceCodeChallenge};
 use platform_adapters::{
-    platforms::mastodon, AdapterError, AuthorizeParams, ClientCredentials, CodeExchange,
+    AdapterError, InstanceAppsOf, AuthorizeParams, ClientCredentials, CodeExchange,
     Connection, PlatformAdapter, Profile, Stats, TokenSet,
 };
 use secrecy::{ExposeSecret, SecretString};
@@ -120,44 +120,43 @@ pub async fn start(
             format!("{platform} is not configured on this server: set POSTBRIDGE__PLATFORMS__{env}__CLIENT_ID and POSTBRIDGE__PLATFORMS__{env}__CLIENT_SECRET"),
         ));
     }
-    match platform {
-        Platform::Bluesky => connect_bluesky(state, owner, request)
+    if state.adapters.descriptor(platform).auth_kind == AuthKind::AppPassword {
+        return connect_with_password(state, owner, platform, request)
             .await
-            .map(|account| Started::Connected(Box::new(account))),
-        Platform::Mastodon => {
-            let input = request.instance.as_deref().ok_or_else(|| {
-                ApiError::bad_request(
-                    "instance_required",
-                    "Mastodon needs `instance`, e.g. \"mastodon.social\"",
-                )
-            })?;
-            let instance = mastodon::normalize_instance(input)?;
-            mastodon::resolve_public(&instance, state.settings.allow_private_instances).await?;
-            let credentials = mastodon_app(state, &instance).await?;
-            let adapter = state.adapters.mastodon(instance.clone(), credentials);
-            authorize(
-                state,
-                &owner,
-                platform,
-                &adapter,
-                redirect_to,
-                Some(instance),
-            )
-            .await
-            .map(Started::Authorize)
-        }
-        other => {
-            let adapter = state.adapters.oauth(other).ok_or_else(|| {
-                ApiError::bad_request(
-                    "platform_not_configured",
-                    format!("{other} has no OAuth adapter"),
-                )
-            })?;
-            authorize(state, &owner, platform, adapter.as_ref(), redirect_to, None)
-                .await
-                .map(Started::Authorize)
-        }
+            .map(|account| Started::Connected(Box::new(account)));
     }
+    if let Some(apps) = state.adapters.instance_apps(platform) {
+        let input = request.instance.as_deref().ok_or_else(|| {
+            ApiError::bad_request(
+                "instance_required",
+                format!("{platform} needs `instance`, the server your account is on, e.g. \"mastodon.social\""),
+            )
+        })?;
+        let instance = apps.normalize(input).await?;
+        let credentials = instance_app(state, platform, &instance).await?;
+        let adapter = state
+            .adapters
+            .for_account(platform, Some(&instance), Some(credentials))?;
+        return authorize(
+            state,
+            &owner,
+            platform,
+            adapter.as_ref(),
+            redirect_to,
+            Some(instance),
+        )
+        .await
+        .map(Started::Authorize);
+    }
+    let adapter = state.adapters.for_connecting(platform).ok_or_else(|| {
+        ApiError::bad_request(
+            "platform_not_configured",
+            format!("{platform} has no OAuth adapter"),
+        )
+    })?;
+    authorize(state, &owner, platform, adapter.as_ref(), redirect_to, None)
+        .await
+        .map(Started::Authorize)
 }
 
 async fn authorize(
@@ -329,22 +328,20 @@ async fn exchange(state: &AppState, pending: &OAuthState, code: &str) -> Result<
         pkce_verifier: verifier.as_ref().map(|v| v.expose_secret()),
         redirect_uri: &redirect_uri,
     };
-    let connections = if pending.platform == Platform::Mastodon {
+    let adapter = if state.adapters.instance_apps(pending.platform).is_some() {
         let instance = pending.instance.clone().ok_or_else(|| {
-            ApiError::internal(anyhow::anyhow!("mastodon state without instance"))
+            ApiError::internal(anyhow::anyhow!("{} state without instance", pending.platform))
         })?;
-        let credentials = mastodon_app(state, &instance).await?;
+        let credentials = instance_app(state, pending.platform, &instance).await?;
         state
             .adapters
-            .mastodon(instance, credentials)
-            .exchange_code(&exchange)
-            .await?
+            .for_account(pending.platform, Some(&instance), Some(credentials))?
     } else {
-        let adapter = state.adapters.oauth(pending.platform).ok_or_else(|| {
+        state.adapters.for_connecting(pending.platform).ok_or_else(|| {
             ApiError::internal(anyhow::anyhow!("no adapter for {}", pending.platform))
-        })?;
-        adapter.exchange_code(&exchange).await?
+        })?
     };
+    let connections = adapter.exchange_code(&exchange).await?;
     if connections.is_empty() {
         return Err(AdapterError::Rejected {
             code: "no_accounts".into(),
@@ -516,9 +513,12 @@ pub async fn complete(
     Ok((parked.platform, accounts))
 }
 
-async fn connect_bluesky(
+/// Connects an account of an [`AuthKind::AppPassword`] platform at once, with the password the
+/// user made for us.
+async fn connect_with_password(
     state: &AppState,
     owner: OwnerId,
+    platform: Platform,
     request: StartConnection,
 ) -> Result<Account, ApiError> {
     let identifier = request
@@ -527,7 +527,7 @@ async fn connect_bluesky(
         .ok_or_else(|| {
             ApiError::bad_request(
                 "identifier_required",
-                "Bluesky needs `identifier` (your handle) and `app_password`",
+                format!("{platform} needs `identifier` (your handle) and `app_password`"),
             )
         })?;
     let password = request
@@ -536,31 +536,34 @@ async fn connect_bluesky(
         .ok_or_else(|| {
             ApiError::bad_request(
                 "app_password_required",
-                "Bluesky needs `app_password`: create one under Settings → App passwords",
+                format!("{platform} needs `app_password`: create one under Settings → App passwords"),
             )
         })?;
     let service = match request.service.as_deref().filter(|s| !s.is_empty()) {
-        Some(service) => {
-            let origin = mastodon::normalize_instance(service)?;
-            mastodon::resolve_public(&origin, state.settings.allow_private_instances).await?;
-            Some(origin)
-        }
+        Some(service) => Some(state.adapters.normalize_host(service).await?),
         None => None,
     };
-    let connection = state
-        .adapters
-        .bluesky()
-        .create_session(identifier.trim(), &password, service.as_deref())
+    let adapter = state.adapters.for_connecting(platform).ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("no adapter for {platform}"))
+    })?;
+    let connection = adapter
+        .connect_with_password(identifier.trim(), &password, service.as_deref())
         .await?;
-    let mut saved =
-        save_connections(state, owner, Platform::Bluesky, service, vec![connection]).await?;
+    let mut saved = save_connections(state, owner, platform, service, vec![connection]).await?;
     saved
         .pop()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("bluesky connection not saved")))
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("{platform} connection not saved")))
 }
 
-/// The app registered on `instance`, registering it on first use.
-async fn mastodon_app(state: &AppState, instance: &str) -> Result<ClientCredentials, ApiError> {
+/// Our app on `instance` of a platform with an app per instance, registering it on first use.
+async fn instance_app(
+    state: &AppState,
+    platform: Platform,
+    instance: &str,
+) -> Result<ClientCredentials, ApiError> {
+    let apps = state.adapters.instance_apps(platform).ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("{platform} has no app per instance"))
+    })?;
     let lookup = instance.to_owned();
     let existing = state
         .db
@@ -569,15 +572,9 @@ async fn mastodon_app(state: &AppState, instance: &str) -> Result<ClientCredenti
     let app = match existing {
         Some(app) => app,
         None => {
-            let redirect_uri = state.callback_uri(Platform::Mastodon);
-            let scopes = mastodon::descriptor().scopes.join(" ");
-            let registered = mastodon::register_app(
-                state.adapters.user_hosts_http(),
-                instance,
-                &redirect_uri,
-                &scopes,
-            )
-            .await?;
+            let redirect_uri = state.callback_uri(platform);
+            let scopes = state.adapters.descriptor(platform).scopes.join(" ");
+            let registered = apps.register(instance, &redirect_uri).await?;
             let row = MastodonApp {
                 id: MastodonAppId::new(),
                 instance: instance.to_owned(),
@@ -595,7 +592,7 @@ async fn mastodon_app(state: &AppState, instance: &str) -> Result<ClientCredenti
                 max_media_attachments: None,
                 characters_reserved_per_url: None,
             };
-            tracing::info!(%instance, "registered a Mastodon app");
+            tracing::info!(%platform, %instance, "registered our app on an instance");
             state
                 .db
                 .query(move |conn| MastodonApp::insert_or_get(conn, &row))
@@ -603,7 +600,7 @@ async fn mastodon_app(state: &AppState, instance: &str) -> Result<ClientCredenti
         }
     };
     if app.max_characters.is_none() {
-        remember_instance_limits(state, &app.instance).await;
+        remember_instance_limits(state, apps, &app.instance).await;
     }
     let client_secret = state.vault.decrypt(
         &app.client_secret_enc,
@@ -618,8 +615,8 @@ async fn mastodon_app(state: &AppState, instance: &str) -> Result<ClientCredenti
 /// Reads the instance's own status limits (`GET /api/v2/instance`) so posts are checked
 /// against them rather than Mastodon's defaults. Best effort: without them, the defaults apply
 /// and the next connection tries again.
-async fn remember_instance_limits(state: &AppState, instance: &str) {
-    match mastodon::instance_limits(state.adapters.user_hosts_http(), instance).await {
+async fn remember_instance_limits(state: &AppState, apps: InstanceAppsOf<'_>, instance: &str) {
+    match apps.limits(instance).await {
         Ok(limits) => {
             let instance = instance.to_owned();
             let as_i32 = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
@@ -636,11 +633,11 @@ async fn remember_instance_limits(state: &AppState, instance: &str) {
                 })
                 .await;
             if let Err(err) = stored {
-                tracing::warn!(error = %err, "could not store a Mastodon instance's limits");
+                tracing::warn!(error = %err, "could not store an instance's limits");
             }
         }
         Err(err) => {
-            tracing::info!(%instance, error = %err, "could not read a Mastodon instance's limits; using the defaults");
+            tracing::info!(%instance, error = %err, "could not read an instance's limits; using the defaults");
         }
     }
 }

@@ -281,8 +281,9 @@ impl Publisher {
         let key = held.target.id.to_string();
         let request = ready.request(&held.target, &key);
         let account_ref = ready.account_ref();
-        let repeatable = ready.adapter.descriptor().capabilities.idempotent_publish
-            && in_doubt.is_none_or(|since| dedup_still_holds(held.target.platform, since));
+        let capabilities = &ready.adapter.descriptor().capabilities;
+        let repeatable = capabilities.idempotent_publish
+            && in_doubt.is_none_or(|since| dedup_still_holds(capabilities.dedup_window, since));
         if let Some(since) = in_doubt.filter(|_| !repeatable) {
             match self
                 .reconcile(&held, &ready, &account_ref, &request, since)
@@ -306,12 +307,18 @@ impl Publisher {
     ) -> Result<Ready<'_>, Early> {
         let platform = held.target.platform;
         let account = usable(held, account)?;
-        let Some(adapter) = self
+        let adapter = match self
             .adapters
             .for_publishing(account.platform, account.instance_url.as_deref())
-        else {
-            let message = format!("{platform} is not configured on this deployment");
-            return Err(Box::new(held.failed("unsupported", message)));
+        {
+            Ok(adapter) => adapter,
+            Err(AdapterError::Rejected { code, message }) if code == "instance_not_allowed" => {
+                return Err(Box::new(held.failed("instance_not_allowed", message)));
+            }
+            Err(_) => {
+                let message = format!("{platform} is not configured on this deployment");
+                return Err(Box::new(held.failed("unsupported", message)));
+            }
         };
         let (Ok(Some(access)), Ok(refresh)) = (
             tokens::access_token(&self.vault, &account),
@@ -867,12 +874,14 @@ fn attempt_result(
     }
 }
 
-/// Whether the platform still deduplicates a request first sent at `since`. Mastodon remembers
-/// an `Idempotency-Key` for one hour only; past that, repeating could post twice, so the
-/// target is treated like one on a platform without deduplication. Bluesky's record keys and
-/// the sandbox's keys never expire.
-fn dedup_still_holds(platform: db::domain::Platform, since: DateTime<Utc>) -> bool {
-    platform != db::domain::Platform::Mastodon || Utc::now() - since < chrono::Duration::minutes(55)
+/// Whether the platform still deduplicates a request first sent at `since`: always where its
+/// keys never expire (`window` `None`), otherwise within the platform's window. Past it,
+/// repeating could post twice, so the target is treated like one on a platform without
+/// deduplication.
+fn dedup_still_holds(window: Option<Duration>, since: DateTime<Utc>) -> bool {
+    window.is_none_or(|window| {
+        chrono::Duration::from_std(window).is_ok_and(|window| Utc::now() - since < window)
+    })
 }
 
 /// "15 minutes", "24 hours".

@@ -215,13 +215,10 @@ impl Refresher {
         }
     }
 
+    /// The platform's refreshing adapter; `None` where tokens never expire (an app per
+    /// instance, tokens without a lifetime): such accounts are never scheduled.
     fn adapter(&self, platform: Platform) -> Option<Arc<dyn PlatformAdapter>> {
-        match platform {
-            Platform::Bluesky => Some(self.adapters.bluesky()),
-            // Mastodon tokens do not expire; its accounts are never scheduled.
-            Platform::Mastodon => None,
-            other => self.adapters.oauth(other),
-        }
+        self.adapters.for_refreshing(platform)
     }
 
     /// A claim's lease.

@@ -1,5 +1,6 @@
-//! One module per platform. Each exposes `descriptor()`, `default_endpoints()` and an adapter
-//! type built from a shared `reqwest::Client` and its [`crate::AdapterSettings`].
+//! One folder per platform. Each exposes `descriptor()`, `default_endpoints()`, an adapter
+//! type, and `SPEC`, the [`crate::spec::PlatformSpec`] that ties them together; [`ALL`] lists
+//! the specs, and is the only place a new platform is named outside its folder.
 
 pub mod bluesky;
 pub mod facebook;
@@ -13,3 +14,18 @@ pub mod threads;
 pub mod tiktok;
 pub mod x;
 pub mod youtube;
+
+/// Every platform, in the order of [`domain::Platform::ALL`].
+pub const ALL: &[crate::spec::PlatformSpec] = &[
+    facebook::SPEC,
+    instagram::SPEC,
+    threads::SPEC,
+    x::SPEC,
+    linkedin::SPEC,
+    youtube::SPEC,
+    tiktok::SPEC,
+    pinterest::SPEC,
+    bluesky::SPEC,
+    mastodon::SPEC,
+    sandbox::SPEC,
+];

@@ -7,6 +7,7 @@
 //! (method, path, parameters, client authentication) and the parsing of documented answers.
 
 mod bluesky;
+mod hosts;
 mod bluesky_richtext;
 mod linkedin;
 mod mastodon;

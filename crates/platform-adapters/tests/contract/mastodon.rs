@@ -192,7 +192,7 @@ async fn loopback_and_private_instances_are_refused_unless_allowed() {
         "https://localhost",
     ];
     for origin in refused {
-        let err = mastodon::resolve_public(origin, false)
+        let err = platform_adapters::hosts::resolve_public(origin, false)
             .await
             .expect_err(origin);
         let AdapterError::Rejected { code, message } = &err else {
@@ -201,17 +201,17 @@ async fn loopback_and_private_instances_are_refused_unless_allowed() {
         assert_eq!(code, "instance_not_allowed", "{origin}");
         assert!(message.contains("public"), "{origin}: {message}");
         assert_eq!(
-            mastodon::resolve_public(origin, true).await,
+            platform_adapters::hosts::resolve_public(origin, true).await,
             Ok(()),
             "{origin} allowed for tests"
         );
     }
     assert_eq!(
-        mastodon::resolve_public("https://8.8.8.8", false).await,
+        platform_adapters::hosts::resolve_public("https://8.8.8.8", false).await,
         Ok(())
     );
     let server = MockServer::start().await;
-    assert_eq!(mastodon::resolve_public(&server.uri(), true).await, Ok(()));
+    assert_eq!(platform_adapters::hosts::resolve_public(&server.uri(), true).await, Ok(()));
 }
 
 #[tokio::test]

@@ -162,8 +162,8 @@ pub fn resolve(
                 }),
             }
         }
-        let limits = if platform == Platform::Mastodon {
-            mastodon_limits(conn, account)?
+        let limits = if adapters.instance_apps(platform).is_some() {
+            instance_limits(conn, account)?
         } else {
             None
         };
@@ -253,8 +253,8 @@ fn account_problems(account: &Account) -> Vec<ProblemView> {
     problem.into_iter().collect()
 }
 
-/// The Mastodon instance's own limits, where they were read at registration.
-fn mastodon_limits(
+/// The account's instance's own limits, where they were read when our app was registered there.
+fn instance_limits(
     conn: &mut PgConnection,
     account: &Account,
 ) -> Result<Option<AccountLimits>, ApiError> {

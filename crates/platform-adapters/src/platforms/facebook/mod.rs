@@ -81,6 +81,7 @@ pub fn descriptor() -> Descriptor {
             requires_media: false,
             publish_limit: None,
             idempotent_publish: false,
+            dedup_window: None,
         },
     }
 }
@@ -89,6 +90,14 @@ pub fn descriptor() -> Descriptor {
 pub fn default_endpoints() -> Endpoints {
     meta::graph_endpoints()
 }
+
+/// Facebook Pages in the registry: one app of ours, configured in `[platforms.facebook]`.
+pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
+    descriptor,
+    default_endpoints,
+    reach: crate::spec::Reach::App,
+    build: |b| std::sync::Arc::new(FacebookAdapter::new(b.http, b.settings)),
+};
 
 /// The Facebook Pages adapter.
 ///

@@ -87,6 +87,7 @@ pub fn descriptor() -> Descriptor {
             // "100 API-published posts within a 24-hour moving period" (content publishing docs).
             publish_limit: Some(PublishLimit::per_day(100)),
             idempotent_publish: false,
+            dedup_window: None,
         },
     }
 }
@@ -96,6 +97,14 @@ pub fn descriptor() -> Descriptor {
 pub fn default_endpoints() -> Endpoints {
     meta::graph_endpoints()
 }
+
+/// Instagram in the registry: one app of ours, configured in `[platforms.instagram]`.
+pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
+    descriptor,
+    default_endpoints,
+    reach: crate::spec::Reach::App,
+    build: |b| std::sync::Arc::new(InstagramAdapter::new(b.http, b.settings)),
+};
 
 /// The Instagram adapter.
 ///

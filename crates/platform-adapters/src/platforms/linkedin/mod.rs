@@ -90,6 +90,7 @@ pub fn descriptor() -> Descriptor {
             requires_media: false,
             publish_limit: None,
             idempotent_publish: false,
+            dedup_window: None,
         },
     }
 }
@@ -104,6 +105,14 @@ pub fn default_endpoints() -> Endpoints {
         upload_base: "https://api.linkedin.com".into(),
     }
 }
+
+/// LinkedIn in the registry: one app of ours, configured in `[platforms.linkedin]`.
+pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
+    descriptor,
+    default_endpoints,
+    reach: crate::spec::Reach::App,
+    build: |b| std::sync::Arc::new(LinkedinAdapter::new(b.http, b.settings)),
+};
 
 /// The LinkedIn adapter.
 #[derive(Debug)]

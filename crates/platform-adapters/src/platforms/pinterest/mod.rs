@@ -113,6 +113,7 @@ pub fn descriptor() -> Descriptor {
             requires_media: true,
             publish_limit: None,
             idempotent_publish: false,
+            dedup_window: None,
         },
     }
 }
@@ -127,6 +128,14 @@ pub fn default_endpoints() -> Endpoints {
         upload_base: "https://api.pinterest.com/v5".into(),
     }
 }
+
+/// Pinterest in the registry: one app of ours, configured in `[platforms.pinterest]`.
+pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
+    descriptor,
+    default_endpoints,
+    reach: crate::spec::Reach::App,
+    build: |b| std::sync::Arc::new(PinterestAdapter::new(b.http, b.settings)),
+};
 
 /// The Pinterest adapter.
 #[derive(Debug)]

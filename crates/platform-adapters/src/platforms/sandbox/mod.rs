@@ -52,6 +52,7 @@ pub fn descriptor() -> Descriptor {
             requires_media: false,
             publish_limit: None,
             idempotent_publish: true,
+            dedup_window: None,
         },
     }
 }
@@ -67,6 +68,14 @@ pub fn default_endpoints() -> Endpoints {
         upload_base: base.into(),
     }
 }
+
+/// The sandbox in the registry: one app of ours, configured in `[platforms.sandbox]`.
+pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
+    descriptor,
+    default_endpoints,
+    reach: crate::spec::Reach::App,
+    build: |b| std::sync::Arc::new(SandboxAdapter::new(b.http, b.settings)),
+};
 
 /// The sandbox adapter.
 #[derive(Debug)]

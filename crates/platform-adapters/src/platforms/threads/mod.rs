@@ -89,6 +89,7 @@ pub fn descriptor() -> Descriptor {
             // "250 API-published posts within a 24-hour moving period".
             publish_limit: Some(PublishLimit::per_day(250)),
             idempotent_publish: false,
+            dedup_window: None,
         },
     }
 }
@@ -106,6 +107,14 @@ pub fn default_endpoints() -> Endpoints {
         api_base,
     }
 }
+
+/// Threads in the registry: one app of ours, configured in `[platforms.threads]`.
+pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
+    descriptor,
+    default_endpoints,
+    reach: crate::spec::Reach::App,
+    build: |b| std::sync::Arc::new(ThreadsAdapter::new(b.http, b.settings)),
+};
 
 /// The Threads adapter.
 #[derive(Debug, Clone)]

@@ -134,6 +134,7 @@ pub fn descriptor() -> Descriptor {
             // Direct Post allows about 15 posts a day per creator.
             publish_limit: Some(PublishLimit::per_day(15)),
             idempotent_publish: false,
+            dedup_window: None,
         },
     }
 }
@@ -150,6 +151,14 @@ pub fn default_endpoints() -> Endpoints {
         upload_base: "https://open.tiktokapis.com".into(),
     }
 }
+
+/// TikTok in the registry: one app of ours, configured in `[platforms.tiktok]`.
+pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
+    descriptor,
+    default_endpoints,
+    reach: crate::spec::Reach::App,
+    build: |b| std::sync::Arc::new(TiktokAdapter::new(b.http, b.settings)),
+};
 
 /// The TikTok adapter.
 #[derive(Debug)]

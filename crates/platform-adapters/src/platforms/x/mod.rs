@@ -123,6 +123,7 @@ pub fn descriptor() -> Descriptor {
                 window: std::time::Duration::from_secs(15 * 60),
             }),
             idempotent_publish: false,
+            dedup_window: None,
         },
     }
 }
@@ -137,6 +138,14 @@ pub fn default_endpoints() -> Endpoints {
         upload_base: "https://api.x.com".into(),
     }
 }
+
+/// X in the registry: one app of ours, configured in `[platforms.x]`.
+pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
+    descriptor,
+    default_endpoints,
+    reach: crate::spec::Reach::App,
+    build: |b| std::sync::Arc::new(XAdapter::new(b.http, b.settings)),
+};
 
 /// The X adapter.
 #[derive(Debug)]

@@ -106,6 +106,7 @@ pub fn descriptor() -> Descriptor {
             requires_media: true,
             publish_limit: None,
             idempotent_publish: false,
+            dedup_window: None,
         },
     }
 }
@@ -120,6 +121,14 @@ pub fn default_endpoints() -> Endpoints {
         upload_base: "https://www.googleapis.com/upload/youtube/v3".into(),
     }
 }
+
+/// YouTube in the registry: one app of ours, configured in `[platforms.youtube]`.
+pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
+    descriptor,
+    default_endpoints,
+    reach: crate::spec::Reach::App,
+    build: |b| std::sync::Arc::new(YoutubeAdapter::new(b.http, b.settings)),
+};
 
 /// The YouTube adapter.
 #[derive(Debug)]
