@@ -31,11 +31,12 @@ fuzz: ## cargo-fuzz targets (media probe, text counters), FUZZ_SECONDS each (def
 	@bash fuzz/run.sh
 
 .PHONY: lint
-lint: infra-up ## rustfmt check, clippy -D warnings, schema.rs drift, deploy/docs validators
+lint: infra-up ## rustfmt check, clippy -D warnings, schema.rs drift, deploy/docs validators, redocly on docs/openapi.json
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	@bash deploy/local/schema-check.sh
 	@bash deploy/lint-deploy.sh
+	@bash tools/openapi-lint/lint.sh
 
 .PHONY: fmt
 fmt: ## format the code
@@ -44,6 +45,11 @@ fmt: ## format the code
 .PHONY: migrate
 migrate: infra-up ## apply pending migrations to the local database
 	POSTBRIDGE_MIGRATE_ONLY=1 cargo run -q -p auth-gateway --bin auth-gateway
+
+.PHONY: openapi
+openapi: ## regenerate docs/openapi.json from the gateway's code, then the TypeScript client's types
+	POSTBRIDGE_UPDATE_SCHEMAS=1 cargo nextest run -p auth-gateway the_committed_openapi_json_is_what_the_gateway_serves
+	@if command -v npm >/dev/null; then cd clients/typescript && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run -s generate; else echo "[openapi] npm is missing: the TypeScript client's types were not regenerated"; fi
 
 .PHONY: schemas
 schemas: ## regenerate docs/schemas/events/*.json from the Rust event types

@@ -8,35 +8,22 @@ use db::{
 use events::{AccountDisconnectRequested, AccountSyncRequested, ExpiringReason, TokenExpiring};
 
 use crate::{
+    cursor::PageRequest,
     error::ApiError,
     state::{AppState, OUTBOX},
 };
 
-/// Largest page of `GET /v1/accounts`.
-pub const MAX_PAGE: i64 = 100;
-
-/// A page of the owner's accounts and the cursor of the next one.
+/// A page of the owner's accounts, oldest first, and the cursor of the next one.
 pub async fn list(
     state: &AppState,
     owner: OwnerId,
-    cursor: Option<String>,
-    limit: Option<i64>,
+    page: PageRequest<AccountId>,
 ) -> Result<(Vec<Account>, Option<String>), ApiError> {
-    let limit = limit.unwrap_or(50).clamp(1, MAX_PAGE);
-    let after = cursor.as_deref().map(crate::cursor::decode).transpose()?;
-    let mut accounts = state
+    let accounts = state
         .db
-        .query(move |conn| Account::list_for_owner(conn, &owner, after, limit + 1))
+        .query(move |conn| Account::list_for_owner(conn, &owner, page.position, page.fetch()))
         .await?;
-    let next = if accounts.len() as i64 > limit {
-        accounts.truncate(limit as usize);
-        accounts
-            .last()
-            .map(|a| crate::cursor::encode(a.created_at, a.id))
-    } else {
-        None
-    };
-    Ok((accounts, next))
+    Ok(page.page(accounts, |a| (a.created_at, a.id)))
 }
 
 /// One of the owner's accounts.

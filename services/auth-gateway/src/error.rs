@@ -18,6 +18,114 @@ use actix_web::{
 use platform_adapters::AdapterError;
 use serde_json::json;
 
+/// The documented shape of every refusal, for the OpenAPI document (the answer itself is
+/// written by [`ApiError`]'s `error_response`; the gateway's tests pin that the two agree).
+pub mod schema {
+    use utoipa::ToSchema;
+
+    use crate::views::enums::PlatformSchema;
+
+    /// Every error answer: `{"error": {"code", "message", "details"?}}`.
+    #[derive(Debug, ToSchema)]
+    #[schema(as = Error, example = json!({"error": {"code": "not_found", "message": "account not found"}}))]
+    pub struct ErrorBody {
+        /// What went wrong.
+        pub error: ErrorObject,
+    }
+
+    /// The error itself.
+    #[derive(Debug, ToSchema)]
+    pub struct ErrorObject {
+        /// Machine-readable reason, stable across releases: `unauthorized`, `not_found`,
+        /// `invalid_body`, `invalid_query`, `invalid_cursor`, `unknown_platform`,
+        /// `invalid_post`, `text_too_long`, `scheduled_in_past`, `unavailable`, … or, for a
+        /// platform's refusal, the platform's reason (e.g. `app_password_required`).
+        #[schema(example = "invalid_post")]
+        pub code: String,
+        /// For people; may change wording between releases.
+        #[schema(example = "the post cannot go to 1 of its 2 accounts: x 1b4e…: 312 characters; X allows 280")]
+        pub message: String,
+        /// 422 only: what was refused, item by item. Which keys appear depends on `code`.
+        #[schema(required = false)]
+        pub details: Option<ErrorDetails>,
+    }
+
+    /// The structured part of a 422. `invalid_post`: `targets`; `text_too_long`: `field`,
+    /// `length`, `max`; `scheduled_in_past` / `scheduled_too_far`: `scheduled_at` (and
+    /// `latest`); `unknown_draft`: `draft_id`; `unknown_media` / `unknown_account`: `media_ids`,
+    /// `account_ids`;
+    /// media refusals: `declared`, `detected`, `width`, `height`, ….
+    #[derive(Debug, ToSchema)]
+    pub struct ErrorDetails {
+        /// `invalid_post`: every account the post cannot go to, and why.
+        #[schema(required = false)]
+        pub targets: Option<Vec<TargetProblems>>,
+        /// `text_too_long`: the field that is too long (`text` or `variants.<platform>.text`).
+        #[schema(required = false)]
+        pub field: Option<String>,
+        /// `text_too_long`: its length in characters.
+        #[schema(required = false)]
+        pub length: Option<u64>,
+        /// `text_too_long`: the most allowed.
+        #[schema(required = false)]
+        pub max: Option<u64>,
+        /// `scheduled_in_past`, `scheduled_too_far`: the time refused.
+        #[schema(required = false)]
+        pub scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// `scheduled_too_far`: the latest time allowed.
+        #[schema(required = false)]
+        pub latest: Option<chrono::DateTime<chrono::Utc>>,
+        /// `unknown_draft`, `invalid_draft`: the draft named.
+        #[schema(required = false, format = Uuid)]
+        pub draft_id: Option<String>,
+        /// `unknown_media`: media ids that are not the caller's.
+        #[schema(required = false)]
+        pub media_ids: Option<Vec<String>>,
+        /// `unknown_account`: account ids that are not the caller's.
+        #[schema(required = false)]
+        pub account_ids: Option<Vec<String>>,
+    }
+
+    /// One account a post cannot go to.
+    #[derive(Debug, ToSchema)]
+    pub struct TargetProblems {
+        /// The account.
+        #[schema(format = Uuid)]
+        pub account_id: String,
+        /// Its platform; absent when the account is unknown.
+        #[schema(required = false, value_type = Option<PlatformSchema>)]
+        pub platform: Option<String>,
+        /// Everything wrong with this target.
+        pub problems: Vec<Problem>,
+    }
+
+    /// One problem of a target.
+    #[derive(Debug, ToSchema)]
+    pub struct Problem {
+        /// Machine-readable, e.g. `text_too_long`, `too_many_media`, `media_required`,
+        /// `account_needs_reauth`.
+        #[schema(example = "text_too_long")]
+        pub code: String,
+        /// For people.
+        pub message: String,
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use serde_json::json;
+
+        use super::*;
+
+        #[test]
+        fn the_documented_error_has_the_wrapper_and_typed_targets() {
+            let doc = serde_json::to_value(<ErrorDetails as utoipa::PartialSchema>::schema()).unwrap();
+            assert_eq!(doc["properties"]["targets"]["type"][0], "array", "{doc}");
+            let error = serde_json::to_value(<ErrorBody as utoipa::PartialSchema>::schema()).unwrap();
+            assert_eq!(error["required"], json!(["error"]));
+        }
+    }
+}
+
 /// `Retry-After` of a 503 `unavailable`: long enough for a pool timeout or a database restart
 /// to pass, short enough that a user's retry feels immediate.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;

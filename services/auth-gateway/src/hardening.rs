@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use crate::error::ApiError;
 
 /// Largest body read for inspection: the largest JSON body any route accepts (drafts).
-pub const MAX_INSPECTED_BODY: usize = crate::routes::drafts::MAX_BODY_BYTES;
+pub const MAX_INSPECTED_BODY: usize = crate::drafts::MAX_BODY_BYTES;
 
 /// How the response headers are set; in app data.
 #[derive(Debug, Clone, Copy)]

@@ -10,22 +10,140 @@ use platform_adapters::{Descriptor, MediaKind, TextCounting};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use self::enums::{
+    AccountKindSchema, AccountSourceSchema, AccountStatusSchema, AuthKindSchema, MediaKindSchema,
+    PlatformSchema, TextCountingSchema,
+};
+
+/// The closed sets the API speaks, as named OpenAPI enums. Built from the domain's own lists
+/// (`Platform::ALL`, …), so a new variant reaches the document, its drift test and the
+/// generated clients without editing this module.
+pub mod enums {
+    use std::borrow::Cow;
+
+    use db::domain::{
+        AccountKind, AccountStatus, AttemptOutcome, AuthKind, Platform, PostStatus, TargetStatus,
+    };
+    use platform_adapters::{MediaKind, TextCounting};
+    use utoipa::openapi::{schema::Type, ObjectBuilder, RefOr, Schema};
+
+    /// The wire form of a serde-serialized unit variant.
+    fn wire<T: serde::Serialize>(value: T) -> String {
+        match serde_json::to_value(value) {
+            Ok(serde_json::Value::String(text)) => text,
+            other => format!("{other:?}"),
+        }
+    }
+
+    macro_rules! enum_schema {
+        ($(#[$meta:meta])* $schema:ident as $name:literal, $description:literal, $values:expr) => {
+            $(#[$meta])*
+            #[derive(Debug)]
+            pub struct $schema;
+
+            impl utoipa::PartialSchema for $schema {
+                fn schema() -> RefOr<Schema> {
+                    let values: Vec<String> = $values;
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .description(Some($description))
+                        .enum_values(Some(values))
+                        .into()
+                }
+            }
+
+            impl utoipa::ToSchema for $schema {
+                fn name() -> Cow<'static, str> {
+                    Cow::Borrowed($name)
+                }
+            }
+        };
+    }
+
+    enum_schema!(
+        /// `Platform`.
+        PlatformSchema as "Platform",
+        "A social platform.",
+        Platform::ALL.iter().map(|p| p.as_str().to_owned()).collect()
+    );
+    enum_schema!(
+        /// `AccountStatus`.
+        AccountStatusSchema as "AccountStatus",
+        "Where a connected account stands: `active`; `needs_reauth` (reconnect it); `disconnecting`; …",
+        AccountStatus::ALL.iter().map(|s| s.as_str().to_owned()).collect()
+    );
+    enum_schema!(
+        /// `AccountKind`.
+        AccountKindSchema as "AccountKind",
+        "What kind of presence the account is on its platform (a profile, a page, …).",
+        AccountKind::ALL.iter().map(|s| s.as_str().to_owned()).collect()
+    );
+    enum_schema!(
+        /// `AuthKind`.
+        AuthKindSchema as "AuthKind",
+        "How a platform is connected: OAuth 2.0 in the browser, or an app password.",
+        AuthKind::ALL.iter().map(|s| s.as_str().to_owned()).collect()
+    );
+    enum_schema!(
+        /// `PostStatus`.
+        PostStatusSchema as "PostStatus",
+        "A post's status, derived from its targets.",
+        PostStatus::ALL.iter().map(|s| s.as_str().to_owned()).collect()
+    );
+    enum_schema!(
+        /// `TargetStatus`.
+        TargetStatusSchema as "TargetStatus",
+        "One target's status; `unknown`: the platform may have the post, being checked.",
+        TargetStatus::ALL.iter().map(|s| s.as_str().to_owned()).collect()
+    );
+    enum_schema!(
+        /// `AttemptOutcome`.
+        AttemptOutcomeSchema as "AttemptOutcome",
+        "How one call to a platform ended (`in_flight` while it runs).",
+        AttemptOutcome::ALL.iter().map(|s| s.as_str().to_owned()).collect()
+    );
+    enum_schema!(
+        /// `TextCounting`.
+        TextCountingSchema as "TextCounting",
+        "How a platform counts the length of a text.",
+        [TextCounting::Chars, TextCounting::Graphemes, TextCounting::XWeighted]
+            .into_iter()
+            .map(wire)
+            .collect()
+    );
+    enum_schema!(
+        /// `MediaKind`.
+        MediaKindSchema as "MediaKind",
+        "A kind of media a platform accepts.",
+        [MediaKind::Image, MediaKind::Video].into_iter().map(wire).collect()
+    );
+    enum_schema!(
+        /// `AccountSource`.
+        AccountSourceSchema as "AccountSource",
+        "How an account was connected.",
+        vec!["oauth".to_owned(), "app_password".to_owned()]
+    );
+}
+
 /// A connected account, sanitized: never a token, secret or ciphertext.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AccountView {
     #[schema(value_type = String, format = Uuid)]
     pub id: AccountId,
-    #[schema(value_type = String, example = "x")]
+    #[schema(value_type = PlatformSchema)]
     pub platform: Platform,
+    /// The account's id on its platform.
     pub platform_account_id: String,
-    #[schema(value_type = String, example = "profile")]
+    #[schema(value_type = AccountKindSchema)]
     pub account_kind: AccountKind,
     pub display_name: Option<String>,
     pub handle: Option<String>,
     pub avatar_url: Option<String>,
     pub profile_url: Option<String>,
-    #[schema(value_type = String, example = "active")]
+    #[schema(value_type = AccountStatusSchema)]
     pub status: AccountStatus,
+    /// 0 (failing) to 100 (healthy), from recent refreshes and publishes.
+    #[schema(minimum = 0, maximum = 100, example = 100)]
     pub health_score: i16,
     pub followers_count: Option<i64>,
     pub following_count: Option<i64>,
@@ -35,6 +153,7 @@ pub struct AccountView {
     pub last_error: Option<String>,
     pub connected_at: DateTime<Utc>,
     /// How the account was connected: `oauth` or `app_password`.
+    #[schema(value_type = AccountSourceSchema)]
     pub source: &'static str,
 }
 
@@ -70,17 +189,20 @@ impl From<&Account> for AccountView {
 /// A list page: `{"items": [...], "next_cursor": null|string}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T: ToSchema> {
+    /// This page's items.
     pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 
 /// A platform and whether this deployment can connect it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlatformView {
-    #[schema(value_type = String, example = "mastodon")]
+    #[schema(value_type = PlatformSchema)]
     pub platform: Platform,
+    /// Whether this deployment has credentials for it (only these can be connected).
     pub configured: bool,
-    #[schema(value_type = String, example = "oauth2")]
+    #[schema(value_type = AuthKindSchema)]
     pub auth_kind: AuthKind,
     pub capabilities: CapabilitiesView,
 }
@@ -89,9 +211,9 @@ pub struct PlatformView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CapabilitiesView {
     pub text_limit: usize,
-    #[schema(value_type = String, example = "chars")]
+    #[schema(value_type = TextCountingSchema)]
     pub text_counting: TextCounting,
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<MediaKindSchema>)]
     pub media_kinds: Vec<MediaKind>,
     pub max_media: usize,
     pub requires_media: bool,
@@ -122,6 +244,8 @@ impl PlatformView {
 /// `{"authorize_url": "..."}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuthorizeView {
+    /// Send the browser here; it comes back to the frontend with `?platform=…&ticket=…`.
+    #[schema(example = "http://127.0.0.1:8090/oauth/authorize?response_type=code&client_id=postbridge-local&state=…")]
     pub authorize_url: String,
 }
 
@@ -129,6 +253,7 @@ pub struct AuthorizeView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CompletedView {
     /// The platform, e.g. `sandbox`.
+    #[schema(value_type = PlatformSchema)]
     pub platform: String,
     /// The connected accounts (several for a Facebook login that manages several pages).
     pub accounts: Vec<AccountView>,
@@ -137,5 +262,7 @@ pub struct CompletedView {
 /// `{"status": "..."}` for accepted asynchronous requests.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AcceptedView {
+    /// What was asked for: `sync_requested` or `refresh_requested`.
+    #[schema(example = "sync_requested")]
     pub status: &'static str,
 }

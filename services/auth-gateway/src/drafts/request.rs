@@ -25,6 +25,7 @@ pub const MAX_IDS: usize = 100;
 /// A new draft. Every field may be left out; a draft is a work in progress.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"text": "Ideas for Friday", "variants": {"bluesky": {"text": "Friday ideas 🦋"}}}))]
 pub struct CreateDraft {
     /// The base text, used where no variant overrides it (at most 100,000 characters).
     #[serde(default)]

@@ -11,10 +11,7 @@ use db::{
 use serde_json::json;
 
 use super::request::{self, Checked, CreateDraft, UpdateDraft};
-use crate::{error::ApiError, state::AppState};
-
-/// Largest page of `GET /v1/drafts`.
-pub const MAX_PAGE: i64 = 100;
+use crate::{cursor::PageRequest, error::ApiError, state::AppState};
 
 /// Saves a new draft.
 pub async fn create(
@@ -54,24 +51,13 @@ pub async fn create(
 pub async fn list(
     state: &AppState,
     owner: OwnerId,
-    cursor: Option<String>,
-    limit: Option<i64>,
+    page: PageRequest<DraftId>,
 ) -> Result<(Vec<Draft>, Option<String>), ApiError> {
-    let limit = limit.unwrap_or(50).clamp(1, MAX_PAGE);
-    let before = cursor.as_deref().map(crate::cursor::decode).transpose()?;
-    let mut drafts = state
+    let drafts = state
         .db
-        .query(move |conn| Draft::list_for_owner(conn, &owner, before, limit + 1))
+        .query(move |conn| Draft::list_for_owner(conn, &owner, page.position, page.fetch()))
         .await?;
-    let next = if drafts.len() as i64 > limit {
-        drafts.truncate(limit as usize);
-        drafts
-            .last()
-            .map(|d| crate::cursor::encode(d.updated_at, d.id))
-    } else {
-        None
-    };
-    Ok((drafts, next))
+    Ok(page.page(drafts, |d| (d.updated_at, d.id)))
 }
 
 /// One of the owner's drafts.

@@ -107,7 +107,7 @@ pub async fn content(
             tracing::debug!(reason = %err, "content URL refused");
             ApiError::forbidden()
         })?;
-    let id = super::parse_media_id(raw_id)?;
+    let id = crate::params::parse_media_id(raw_id)?;
     let media = state
         .db
         .query(move |conn| Media::find(conn, id))

@@ -16,6 +16,7 @@ use db::{
 use events::{PostCanceled, PostScheduled, ScheduledTarget};
 
 use crate::{
+    cursor::PageRequest,
     error::ApiError,
     posts::{
         checks::{Content, ResolvedTarget},
@@ -24,9 +25,6 @@ use crate::{
     },
     state::{AppState, OUTBOX},
 };
-
-/// Largest page of `GET /v1/posts`.
-pub const MAX_PAGE: i64 = 100;
 
 /// Whether `create` made a new post or found the one an earlier request with the same
 /// `Idempotency-Key` made.
@@ -222,23 +220,14 @@ pub async fn list(
     state: &AppState,
     owner: OwnerId,
     mut filter: PostFilter,
-    cursor: Option<String>,
-    limit: Option<i64>,
+    page: PageRequest<PostId>,
 ) -> Result<(Vec<PostView>, Option<String>), ApiError> {
-    let limit = limit.unwrap_or(50).clamp(1, MAX_PAGE);
-    filter.before = cursor.as_deref().map(crate::cursor::decode).transpose()?;
+    filter.before = page.position;
     state
         .db
         .run(move |conn| {
-            let mut posts = Post::list_for_owner(conn, &owner, &filter, limit + 1)?;
-            let next = if posts.len() as i64 > limit {
-                posts.truncate(limit as usize);
-                posts
-                    .last()
-                    .map(|p| crate::cursor::encode(p.created_at, p.id))
-            } else {
-                None
-            };
+            let posts = Post::list_for_owner(conn, &owner, &filter, page.fetch())?;
+            let (posts, next) = page.page(posts, |p| (p.created_at, p.id));
             let ids: Vec<PostId> = posts.iter().map(|p| p.id).collect();
             let targets = PostTarget::of_posts(conn, &ids)?;
             let views = posts

@@ -13,6 +13,13 @@ use crate::error::ApiError;
 /// A publish request: inline, or from a draft (fields given here override the draft's).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "text": "Launch day! https://example.com",
+    "account_ids": ["6f1c9a52-8d0e-4b7a-9c3e-2f5d1e8a7b64"],
+    "media_ids": ["0d9b7c1e-3a2f-4e5d-8c6b-1a2b3c4d5e6f"],
+    "scheduled_at": "2026-12-24T09:00:00Z",
+    "variants": {"x": {"text": "Launch day!"}}
+}))]
 pub struct CreatePost {
     /// The base text, used where no variant overrides it.
     #[serde(default)]
@@ -95,7 +102,7 @@ pub fn parse_variants(
 ) -> Result<BTreeMap<Platform, Variant>, ApiError> {
     raw.iter()
         .map(|(name, variant)| {
-            let platform = crate::routes::parse_platform(name).map_err(|_| {
+            let platform = crate::params::parse_platform(name).map_err(|_| {
                 ApiError::bad_request(
                     "unknown_platform",
                     format!(

@@ -11,6 +11,10 @@ use db::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::views::enums::{
+    AttemptOutcomeSchema, PlatformSchema, PostStatusSchema, TargetStatusSchema,
+};
+
 /// A publish request and where each of its targets stands.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostView {
@@ -19,7 +23,7 @@ pub struct PostView {
     pub id: PostId,
     /// Derived from the targets: scheduled, publishing, published, partially_failed, failed,
     /// canceled.
-    #[schema(value_type = String)]
+    #[schema(value_type = PostStatusSchema)]
     pub status: PostStatus,
     /// The base text.
     pub text: String,
@@ -49,11 +53,11 @@ pub struct TargetView {
     #[schema(value_type = String, format = Uuid)]
     pub account_id: AccountId,
     /// Its platform.
-    #[schema(value_type = String)]
+    #[schema(value_type = PlatformSchema)]
     pub platform: Platform,
     /// scheduled, publishing, published, failed, canceled or unknown (the platform may have
     /// it; being checked).
-    #[schema(value_type = String)]
+    #[schema(value_type = TargetStatusSchema)]
     pub status: TargetStatus,
     /// The text as sent to this platform.
     pub text: String,
@@ -96,7 +100,7 @@ pub struct AttemptView {
     pub finished_at: Option<DateTime<Utc>>,
     /// in_flight, success, transient, rate_limited, needs_reauth, rejected, unsupported,
     /// unknown.
-    #[schema(value_type = String)]
+    #[schema(value_type = AttemptOutcomeSchema)]
     pub outcome: AttemptOutcome,
     /// The HTTP status the platform answered, where one came back.
     pub http_status: Option<i32>,

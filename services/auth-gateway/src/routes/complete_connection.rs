@@ -15,7 +15,7 @@ use crate::{
 /// the user who started the connection can complete it; the ticket works once and for
 /// 5 minutes. Another user's ticket, an unknown, used or expired one: 404 (another user's
 /// tokens are discarded, nothing is connected or announced).
-#[utoipa::path(post, path = "/v1/connections/complete", tag = "connections", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/connections/complete", tag = "connections", operation_id = "completeConnection",
     request_body(content = CompleteConnection, description = "The `ticket` from the callback's redirect"),
     responses(
         (status = 200, description = "Connected: the platform and its accounts", body = CompletedView),

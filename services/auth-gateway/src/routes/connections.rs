@@ -6,16 +6,16 @@ use crate::{
     auth::AuthUser,
     connect::{self, StartConnection, Started},
     error::ApiError,
-    routes::parse_platform,
+    params::parse_platform,
     state::AppState,
-    views::{AccountView, AuthorizeView},
+    views::{enums::PlatformSchema, AccountView, AuthorizeView},
 };
 
 /// Starts connecting a platform: answers `{authorize_url}` for OAuth platforms (send the
 /// browser there), or the new account at once for Bluesky (app password). The body is optional
 /// for OAuth platforms.
-#[utoipa::path(post, path = "/v1/connections/{platform}", tag = "connections", security(("bearer" = [])),
-    params(("platform" = String, Path, description = "Platform name, e.g. `x`, `mastodon`, `bluesky`, `sandbox`")),
+#[utoipa::path(post, path = "/v1/connections/{platform}", tag = "connections", operation_id = "startConnection",
+    params(("platform" = PlatformSchema, Path, description = "The platform to connect")),
     request_body(content = Option<StartConnection>, description = "Optional (OAuth platforms need no body): `redirect_to`; `instance` for Mastodon; `identifier` + `app_password` (+ `service`) for Bluesky"),
     responses(
         (status = 200, description = "Send the browser to the authorize URL", body = AuthorizeView),

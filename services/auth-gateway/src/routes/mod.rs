@@ -1,5 +1,7 @@
-//! HTTP routes: one small file per endpoint; each extracts, authorizes, calls a function and
-//! maps the result. No SQL and no platform calls here.
+//! HTTP routes: one small file per endpoint; each extracts, authorizes, calls a feature
+//! module and maps the result. No SQL and no platform calls here. Imports point one way:
+//! routes use the features (`accounts`, `connect`, `drafts`, `media`, `posts`), never the
+//! reverse.
 
 pub mod accounts;
 pub mod complete_connection;
@@ -12,13 +14,24 @@ pub mod platforms;
 pub mod posts;
 
 use actix_web::web;
-use db::domain::Platform;
-
-use crate::error::ApiError;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// One path with its methods; any other method answers 405 in the error shape.
 fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(crate::hardening::wrong_method))
+}
+
+/// Paging of a list (`GET /v1/accounts`, `/v1/drafts`; `/v1/posts` adds filters).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100, example = 50)]
+    pub limit: Option<i64>,
 }
 
 /// Registers every `/v1` route and `/openapi.json`.
@@ -82,20 +95,4 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/v1/posts/{id}/cancel").route(web::post().to(posts::cancel::cancel)))
         .service(resource("/v1/posts/{id}/retry").route(web::post().to(posts::retry::retry)));
-}
-
-/// Parses the `{platform}` path segment.
-pub fn parse_platform(raw: &str) -> Result<Platform, ApiError> {
-    raw.parse().map_err(|_| {
-        let known: Vec<&str> = Platform::ALL.iter().map(|p| p.as_str()).collect();
-        ApiError::bad_request(
-            "unknown_platform",
-            format!("unknown platform `{raw}`; known: {}", known.join(", ")),
-        )
-    })
-}
-
-/// Parses an `{id}` path segment; a malformed id is as unknown as a missing one.
-pub fn parse_account_id(raw: &str) -> Result<db::domain::AccountId, ApiError> {
-    raw.parse().map_err(|_| ApiError::NotFound("account"))
 }

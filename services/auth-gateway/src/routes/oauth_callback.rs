@@ -5,17 +5,22 @@ use actix_web::{http::header::LOCATION, web, HttpRequest, HttpResponse};
 use crate::{
     auth::{bearer_token, Authenticator},
     connect::{self, CallbackQuery},
-    routes::parse_platform,
+    params::parse_platform,
     state::AppState,
+    views::enums::PlatformSchema,
 };
 
 /// Where the platform sends the browser back. Connects nothing by itself: it exchanges the
 /// code and always answers with a redirect to the frontend, either
 /// `?platform=<platform>&ticket=<ticket>` (the frontend then calls
 /// `POST /v1/connections/complete {"ticket"}` with its user's token) or `?error=<code>`.
-#[utoipa::path(get, path = "/v1/oauth/{platform}/callback", tag = "connections",
-    params(("platform" = String, Path), ("code" = Option<String>, Query), ("state" = Option<String>, Query), ("error" = Option<String>, Query)),
-    responses((status = 302, description = "Back to the frontend with `platform` and a one-time `ticket` to complete the connection (`POST /v1/connections/complete`), or with `error`")))]
+#[utoipa::path(get, path = "/v1/oauth/{platform}/callback", tag = "connections", operation_id = "oauthCallback",
+    params(("platform" = PlatformSchema, Path, description = "The platform sending the browser back"),
+        ("code" = Option<String>, Query, description = "The authorization code"),
+        ("state" = Option<String>, Query, description = "The state Postbridge sent"),
+        ("error" = Option<String>, Query, description = "The platform's refusal, e.g. `access_denied`")),
+    responses((status = 302, description = "Back to the frontend with `platform` and a one-time `ticket` to complete the connection (`POST /v1/connections/complete`), or with `error`",
+        headers(("Location" = String, description = "The frontend URL, e.g. `http://localhost:3000/?platform=sandbox&ticket=…` or `…/?error=access_denied`")))))]
 pub async fn callback(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -3,13 +3,14 @@
 use actix_web::{web, HttpResponse};
 
 use crate::{
-    accounts, auth::AuthUser, error::ApiError, routes::parse_account_id, state::AppState,
+    accounts, auth::AuthUser, error::ApiError, params::parse_account_id, state::AppState,
     views::AccountView,
 };
 
 /// Disconnects the account: it turns `disconnecting` at once; account-registry then revokes the
 /// grant at the platform where possible, wipes the tokens and emits `account.disconnected`.
-#[utoipa::path(delete, path = "/v1/accounts/{id}", tag = "accounts", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/accounts/{id}", tag = "accounts", operation_id = "disconnectAccount",
+    params(("id" = String, Path, description = "The account's id")),
     responses((status = 202, description = "Disconnecting", body = AccountView), (status = 404, description = "No such account of yours")))]
 pub async fn delete(
     user: AuthUser,

@@ -3,13 +3,14 @@
 use actix_web::{web, HttpResponse};
 
 use crate::{
-    accounts, auth::AuthUser, error::ApiError, routes::parse_account_id, state::AppState,
+    accounts, auth::AuthUser, error::ApiError, params::parse_account_id, state::AppState,
     views::AccountView,
 };
 
 /// One of the caller's accounts; another user's answers 404.
-#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "accounts", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = AccountView), (status = 404, description = "No such account of yours")))]
+#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "accounts", operation_id = "getAccount",
+    params(("id" = String, Path, description = "The account's id")),
+    responses((status = 200, description = "The account", body = AccountView), (status = 404, description = "No such account of yours")))]
 pub async fn get(
     user: AuthUser,
     state: web::Data<AppState>,

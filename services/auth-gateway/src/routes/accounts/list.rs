@@ -1,37 +1,28 @@
 //! `GET /v1/accounts`.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use crate::{
     accounts,
     auth::AuthUser,
+    cursor::PageRequest,
     error::ApiError,
+    routes::PageQuery,
     state::AppState,
     views::{AccountView, Page},
 };
 
-/// Paging of the account list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// Page size, 1 to 100 (default 50).
-    pub limit: Option<i64>,
-}
-
 /// The caller's connected accounts, oldest first, sanitized.
-#[utoipa::path(get, path = "/v1/accounts", tag = "accounts", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, description = "A page of accounts", body = Page<AccountView>), (status = 401, description = "No or invalid token")))]
+#[utoipa::path(get, path = "/v1/accounts", tag = "accounts", operation_id = "listAccounts", params(PageQuery),
+    responses((status = 200, description = "A page of accounts", body = Page<AccountView>),
+        (status = 400, description = "A malformed cursor or query")))]
 pub async fn list(
     user: AuthUser,
     state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let (items, next_cursor) = accounts::list(&state, user.0, query.cursor, query.limit).await?;
+    let page = PageRequest::new(query.cursor.as_deref(), query.limit)?;
+    let (items, next_cursor) = accounts::list(&state, user.0, page).await?;
     Ok(HttpResponse::Ok().json(Page {
         items: items.iter().map(AccountView::from).collect(),
         next_cursor,

@@ -3,13 +3,15 @@
 use actix_web::{web, HttpResponse};
 
 use crate::{
-    accounts, auth::AuthUser, error::ApiError, routes::parse_account_id, state::AppState,
+    accounts, auth::AuthUser, error::ApiError, params::parse_account_id, state::AppState,
     views::AcceptedView,
 };
 
 /// Asks for a fresh profile and counts; the account shows them once `account.synced` is out.
-#[utoipa::path(post, path = "/v1/accounts/{id}/sync", tag = "accounts", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 202, body = AcceptedView), (status = 404, description = "No such account of yours"), (status = 409, description = "Being disconnected")))]
+#[utoipa::path(post, path = "/v1/accounts/{id}/sync", tag = "accounts", operation_id = "syncAccount",
+    params(("id" = String, Path, description = "The account's id")),
+    responses((status = 202, description = "Sync requested", body = AcceptedView), (status = 404, description = "No such account of yours"),
+        (status = 409, description = "Being disconnected")))]
 pub async fn sync(
     user: AuthUser,
     state: web::Data<AppState>,

@@ -2,11 +2,12 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::{parse_draft_id, service};
-use crate::{auth::AuthUser, error::ApiError, state::AppState};
+use crate::{
+    auth::AuthUser, drafts::service, error::ApiError, params::parse_draft_id, state::AppState,
+};
 
 /// Deletes one of the caller's drafts. Posts made from it are not affected.
-#[utoipa::path(delete, path = "/v1/drafts/{id}", tag = "drafts", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/drafts/{id}", tag = "drafts", operation_id = "deleteDraft", params(("id" = String, Path, description = "The draft's id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such draft of yours")))]
 pub async fn delete(
     user: AuthUser,

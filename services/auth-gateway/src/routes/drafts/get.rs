@@ -2,12 +2,17 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::{parse_draft_id, service, view::DraftView};
-use crate::{auth::AuthUser, error::ApiError, state::AppState};
+use crate::{
+    auth::AuthUser,
+    drafts::{service, view::DraftView},
+    error::ApiError,
+    params::parse_draft_id,
+    state::AppState,
+};
 
 /// One of the caller's drafts; another user's answers 404.
-#[utoipa::path(get, path = "/v1/drafts/{id}", tag = "drafts", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = DraftView), (status = 404, description = "No such draft of yours")))]
+#[utoipa::path(get, path = "/v1/drafts/{id}", tag = "drafts", operation_id = "getDraft", params(("id" = String, Path, description = "The draft's id")),
+    responses((status = 200, description = "The draft", body = DraftView), (status = 404, description = "No such draft of yours")))]
 pub async fn get(
     user: AuthUser,
     state: web::Data<AppState>,

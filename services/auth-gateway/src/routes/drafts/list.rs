@@ -1,32 +1,27 @@
 //! `GET /v1/drafts`.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::{service, view::DraftView};
-use crate::{auth::AuthUser, error::ApiError, state::AppState, views::Page};
-
-/// Paging of the draft list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// Page size, 1 to 100 (default 50).
-    pub limit: Option<i64>,
-}
+use crate::{
+    auth::AuthUser,
+    cursor::PageRequest,
+    drafts::{service, view::DraftView},
+    error::ApiError,
+    routes::PageQuery,
+    state::AppState,
+    views::Page,
+};
 
 /// The caller's drafts, most recently edited first.
-#[utoipa::path(get, path = "/v1/drafts", tag = "drafts", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, description = "A page of drafts", body = Page<DraftView>), (status = 400, description = "A malformed cursor")))]
+#[utoipa::path(get, path = "/v1/drafts", tag = "drafts", operation_id = "listDrafts", params(PageQuery),
+    responses((status = 200, description = "A page of drafts", body = Page<DraftView>), (status = 400, description = "A malformed cursor or query")))]
 pub async fn list(
     user: AuthUser,
     state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let (items, next_cursor) = service::list(&state, user.0, query.cursor, query.limit).await?;
+    let page = PageRequest::new(query.cursor.as_deref(), query.limit)?;
+    let (items, next_cursor) = service::list(&state, user.0, page).await?;
     Ok(HttpResponse::Ok().json(Page {
         items: items.iter().map(DraftView::from).collect(),
         next_cursor,

@@ -14,12 +14,11 @@ use serde::Deserialize;
 use tokio::io::AsyncReadExt;
 use utoipa::IntoParams;
 
-use super::service;
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::{error::ApiError, media::service, state::AppState};
 
 /// The signature of a content URL.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ContentQuery {
     /// Unix seconds after which the URL stops working.
     pub expires: Option<String>,
@@ -30,10 +29,16 @@ pub struct ContentQuery {
 /// The file itself. No bearer token: the signature is the authorization, because platforms
 /// (Instagram, Threads, Pinterest) fetch media by URL. URLs come from the media views and
 /// from the publisher; a missing, wrong or expired signature answers 403. A single byte range
-/// (`Range: bytes=…`) is served as a 206, so a fetcher can resume a large video.
-#[utoipa::path(get, path = "/v1/media/{id}/content", tag = "media", params(("id" = String, Path), ContentQuery),
-    responses((status = 200, description = "The file, with its stored Content-Type", content_type = "application/octet-stream"),
-        (status = 206, description = "The requested byte range of the file"),
+/// (`Range: bytes=…`) is served as a 206, so a fetcher can resume a large video. `HEAD`
+/// answers the same headers without the body (platforms check size and type first).
+#[utoipa::path(method(get, head), path = "/v1/media/{id}/content", tag = "media", operation_id = "getMediaContent",
+    params(("id" = String, Path, description = "The media's id"), ContentQuery,
+        ("Range" = Option<String>, Header, description = "One byte range, e.g. `bytes=0-1023`; anything else gets the whole file")),
+    responses((status = 200, description = "The file, with its stored Content-Type", content_type = "application/octet-stream", body = Vec<u8>,
+            headers(("Content-Length" = u64, description = "The file's size"), ("Accept-Ranges" = String, description = "`bytes`"),
+                ("Cache-Control" = String, description = "`private, max-age=<seconds the URL stays valid>`"))),
+        (status = 206, description = "The requested byte range of the file", content_type = "application/octet-stream", body = Vec<u8>,
+            headers(("Content-Range" = String, description = "`bytes <first>-<last>/<size>`"))),
         (status = 416, description = "The requested range lies outside the file"),
         (status = 403, description = "Missing, invalid or expired signature"), (status = 404, description = "Deleted")))]
 pub async fn content(

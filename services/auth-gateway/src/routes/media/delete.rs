@@ -2,12 +2,13 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::{parse_media_id, service};
-use crate::{auth::AuthUser, error::ApiError, state::AppState};
+use crate::{
+    auth::AuthUser, error::ApiError, media::service, params::parse_media_id, state::AppState,
+};
 
 /// Deletes one of the caller's uploads and its file. Posts already published keep their
 /// copy on the platform; a post still waiting to go out keeps the media in use (409).
-#[utoipa::path(delete, path = "/v1/media/{id}", tag = "media", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/media/{id}", tag = "media", operation_id = "deleteMedia", params(("id" = String, Path, description = "The media's id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such media of yours"),
         (status = 409, description = "A scheduled post still uses it")))]
 pub async fn delete(

@@ -2,12 +2,17 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::{parse_media_id, service, view::MediaView};
-use crate::{auth::AuthUser, error::ApiError, state::AppState};
+use crate::{
+    auth::AuthUser,
+    error::ApiError,
+    media::{service, view::MediaView},
+    params::parse_media_id,
+    state::AppState,
+};
 
 /// One of the caller's uploads, with a fresh signed URL; another user's answers 404.
-#[utoipa::path(get, path = "/v1/media/{id}", tag = "media", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = MediaView), (status = 404, description = "No such media of yours")))]
+#[utoipa::path(get, path = "/v1/media/{id}", tag = "media", operation_id = "getMedia", params(("id" = String, Path, description = "The media's id")),
+    responses((status = 200, description = "The upload, with a fresh signed URL", body = MediaView), (status = 404, description = "No such media of yours")))]
 pub async fn get(
     user: AuthUser,
     state: web::Data<AppState>,

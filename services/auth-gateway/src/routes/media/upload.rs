@@ -3,9 +3,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::ToSchema;
 
-use super::{intake, service, view::MediaView};
-use crate::error::ApiError;
-use crate::{auth::AuthUser, state::AppState};
+use crate::{
+    auth::AuthUser,
+    error::ApiError,
+    media::{intake, service, view::MediaView},
+    state::AppState,
+};
 
 /// The form of an upload (documentation only: the body is streamed, not deserialized).
 #[derive(Debug, ToSchema)]
@@ -20,9 +23,9 @@ pub struct UploadForm {
 /// Uploads an image or video for use in drafts and posts. The type comes from the file's
 /// content; a declared type that disagrees is refused, as is a file over its type's limit
 /// (`media.max_image_bytes`, `media.max_video_bytes`), before it is stored.
-#[utoipa::path(post, path = "/v1/media", tag = "media", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/media", tag = "media", operation_id = "uploadMedia",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
-    responses((status = 201, body = MediaView), (status = 400, description = "No `file` part, an unexpected part or a malformed form"),
+    responses((status = 201, description = "Stored", body = MediaView), (status = 400, description = "No `file` part, an unexpected part or a malformed form"),
         (status = 413, description = "Over the size limit"), (status = 415, description = "Not multipart, or the content is not an accepted type"),
         (status = 422, description = "The declared type disagrees with the content, or the image header is unreadable"),
         (status = 503, description = "Too many uploads in progress on this gateway; retry after `Retry-After` seconds")))]

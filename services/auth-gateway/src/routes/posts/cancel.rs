@@ -6,13 +6,13 @@ use crate::{
     auth::AuthUser,
     error::ApiError,
     posts::{self, view::PostView},
-    routes::posts::parse_post_id,
+    params::parse_post_id,
     state::AppState,
 };
 
 /// Cancels the targets that have not gone out yet; those already publishing continue.
-#[utoipa::path(post, path = "/v1/posts/{id}/cancel", tag = "posts", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = PostView), (status = 404, description = "No such post of yours"), (status = 409, description = "Nothing left to cancel")))]
+#[utoipa::path(post, path = "/v1/posts/{id}/cancel", tag = "posts", operation_id = "cancelPost", params(("id" = String, Path, description = "The post's id")),
+    responses((status = 200, description = "The post", body = PostView), (status = 404, description = "No such post of yours"), (status = 409, description = "Nothing left to cancel")))]
 pub async fn cancel(
     user: AuthUser,
     state: web::Data<AppState>,

@@ -6,13 +6,13 @@ use crate::{
     auth::AuthUser,
     error::ApiError,
     posts::{self, view::PostView},
-    routes::posts::parse_post_id,
+    params::parse_post_id,
     state::AppState,
 };
 
 /// One of the caller's posts with its targets and every call made to the platforms.
-#[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = PostView), (status = 404, description = "No such post of yours")))]
+#[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", operation_id = "getPost", params(("id" = String, Path, description = "The post's id")),
+    responses((status = 200, description = "The post", body = PostView), (status = 404, description = "No such post of yours")))]
 pub async fn get(
     user: AuthUser,
     state: web::Data<AppState>,

@@ -8,20 +8,24 @@ use utoipa::IntoParams;
 
 use crate::{
     auth::AuthUser,
+    cursor::PageRequest,
     error::ApiError,
+    params::parse_account_id,
     posts::{self, view::PostView},
-    routes::parse_account_id,
     state::AppState,
-    views::Page,
+    views::{enums::PostStatusSchema, Page},
 };
 
 /// Filters and paging of the post list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only posts in this status.
+    #[param(value_type = Option<PostStatusSchema>)]
     pub status: Option<String>,
     /// Only posts with a target on this account.
+    #[param(format = Uuid)]
     pub account_id: Option<String>,
     /// Created at or after (RFC 3339, between 2000-01-01 and 2100-01-01).
     pub from: Option<DateTime<Utc>>,
@@ -30,11 +34,12 @@ pub struct ListQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100, example = 50)]
     pub limit: Option<i64>,
 }
 
 /// The caller's posts, newest first.
-#[utoipa::path(get, path = "/v1/posts", tag = "posts", security(("bearer" = [])), params(ListQuery),
+#[utoipa::path(get, path = "/v1/posts", tag = "posts", operation_id = "listPosts", params(ListQuery),
     responses((status = 200, description = "A page of posts", body = Page<PostView>), (status = 400, description = "A malformed filter or cursor, or a date outside 2000-01-01..2100-01-01")))]
 pub async fn list(
     user: AuthUser,
@@ -71,7 +76,7 @@ pub async fn list(
         to: crate::dates::filter("to", query.to)?,
         before: None,
     };
-    let (items, next_cursor) =
-        posts::list(&state, user.0, filter, query.cursor, query.limit).await?;
+    let page = PageRequest::new(query.cursor.as_deref(), query.limit)?;
+    let (items, next_cursor) = posts::list(&state, user.0, filter, page).await?;
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }

@@ -1,4 +1,4 @@
-//! `/v1/posts…`.
+//! `/v1/posts…` (the feature itself is `crate::posts`).
 
 pub mod cancel;
 pub mod create;
@@ -6,10 +6,3 @@ pub mod get;
 pub mod list;
 pub mod retry;
 pub mod update;
-
-use crate::error::ApiError;
-
-/// Parses an `{id}` path segment; a malformed id is as unknown as a missing one.
-pub fn parse_post_id(raw: &str) -> Result<db::domain::PostId, ApiError> {
-    raw.parse().map_err(|_| ApiError::NotFound("post"))
-}

@@ -6,13 +6,13 @@ use crate::{
     auth::AuthUser,
     error::ApiError,
     posts::{self, view::PostView},
-    routes::posts::parse_post_id,
+    params::parse_post_id,
     state::AppState,
 };
 
 /// Publishes the failed targets again, now; published targets are never repeated.
-#[utoipa::path(post, path = "/v1/posts/{id}/retry", tag = "posts", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = PostView), (status = 404, description = "No such post of yours"), (status = 409, description = "No failed targets")))]
+#[utoipa::path(post, path = "/v1/posts/{id}/retry", tag = "posts", operation_id = "retryPost", params(("id" = String, Path, description = "The post's id")),
+    responses((status = 200, description = "The post", body = PostView), (status = 404, description = "No such post of yours"), (status = 409, description = "No failed targets")))]
 pub async fn retry(
     user: AuthUser,
     state: web::Data<AppState>,

@@ -6,14 +6,14 @@ use crate::{
     auth::AuthUser,
     error::ApiError,
     posts::{self, request::UpdatePost, view::PostView},
-    routes::posts::parse_post_id,
+    params::parse_post_id,
     state::AppState,
 };
 
 /// Reschedules or edits a post while all of its targets are still waiting; the new content is
 /// checked against every platform again.
-#[utoipa::path(patch, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = [])), params(("id" = String, Path)), request_body = UpdatePost,
-    responses((status = 200, body = PostView), (status = 404, description = "No such post of yours"), (status = 409, description = "Already publishing"), (status = 422, description = "Refused")))]
+#[utoipa::path(patch, path = "/v1/posts/{id}", tag = "posts", operation_id = "updatePost", params(("id" = String, Path, description = "The post's id")), request_body = UpdatePost,
+    responses((status = 200, description = "The post", body = PostView), (status = 404, description = "No such post of yours"), (status = 409, description = "Already publishing"), (status = 422, description = "Refused")))]
 pub async fn update(
     user: AuthUser,
     state: web::Data<AppState>,
