@@ -170,6 +170,22 @@ if PROMTOOL=$(bash "$HERE/local/ops-tools.sh" promtool); then
         (cd "$HERE/prometheus" && "$PROMTOOL" check rules postbridge.rules.yml && "$PROMTOOL" test rules postbridge.rules.test.yml)
     }
     run_check rules "promtool check rules + test rules (deploy/prometheus)" rules_check
+    # The dashboard's queries parse: each becomes a recording rule that promtool checks
+    # (Grafana's $__rate_interval as 5m). Which metrics they name: tests/ops/tests/metrics.rs.
+    dashboard_check() {
+        local rules=$TOOLS/dashboard-queries.rules.yml
+        python3 - "$HERE/grafana/postbridge.json" >"$rules" <<'PY' || return 1
+import json, sys
+dash = json.load(open(sys.argv[1]))
+print("groups:\n  - name: dashboard\n    rules:")
+for panel in dash["panels"]:
+    for i, target in enumerate(panel.get("targets", [])):
+        expr = target["expr"].replace("$__rate_interval", "5m")
+        print(f"      - record: dashboard:panel{panel['id']}:{i}\n        expr: {json.dumps(expr)}")
+PY
+        "$PROMTOOL" check rules "$rules"
+    }
+    run_check dashboard "promtool parses every query of deploy/grafana/postbridge.json" dashboard_check
 else
     warn_skip rules "promtool could not be installed (Debian package prometheus)" \
         "apt-get install prometheus, then re-run"

@@ -136,6 +136,13 @@ impl Db {
         }
     }
 
+    /// `(open, idle)` connections of the pool right now: the saturation gauges of
+    /// `service-kit` (open − idle are in use; in use at the maximum means callers wait).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
     /// The connection URL, for the few places that need a connection outside the pool
     /// (LISTEN, which holds its connection for good).
     pub fn url(&self) -> &str {

@@ -11,6 +11,14 @@ pub enum ConfigError {
     /// A file is missing or a value has the wrong shape; the message names the key.
     #[error("configuration: {0}")]
     Invalid(#[from] ::config::ConfigError),
+    /// Production without a secret that has no safe default; names the variable to set.
+    #[error("configuration: {key} is not set: set {variable} (production has no default)")]
+    Missing {
+        /// The dotted key, e.g. `database.url`.
+        key: &'static str,
+        /// The environment variable that sets it, e.g. `POSTBRIDGE__DATABASE__URL`.
+        variable: &'static str,
+    },
 }
 
 /// Where the service runs; decides log format and how strict start-up checks are.
@@ -64,14 +72,34 @@ pub fn load_from(dir: &std::path::Path, env_name: &str) -> Result<Loaded, Config
 
 impl Loaded {
     /// The sections every service shares.
+    ///
+    /// In production the database and broker URLs must come from the environment (a Secret):
+    /// the development defaults point at this machine, and a service that waited a minute for a
+    /// database on its own localhost would fail without naming what is missing.
     pub fn common(&self) -> Result<CommonSettings, ConfigError> {
-        Ok(CommonSettings {
+        let common = CommonSettings {
             environment: self.environment,
             database: self.tree.get("database")?,
             amqp: self.tree.get("amqp")?,
             events: self.tree.get("events")?,
             telemetry: self.tree.get("telemetry")?,
-        })
+        };
+        if self.environment == Environment::Production {
+            use secrecy::ExposeSecret;
+            if common.database.url.expose_secret().trim().is_empty() {
+                return Err(ConfigError::Missing {
+                    key: "database.url",
+                    variable: "POSTBRIDGE__DATABASE__URL",
+                });
+            }
+            if common.amqp.url.expose_secret().trim().is_empty() {
+                return Err(ConfigError::Missing {
+                    key: "amqp.url",
+                    variable: "POSTBRIDGE__AMQP__URL",
+                });
+            }
+        }
+        Ok(common)
     }
 
     /// Overrides one key (dotted path) after loading; for tests.

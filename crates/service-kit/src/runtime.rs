@@ -9,7 +9,11 @@ use secrecy::ExposeSecret;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::CommonSettings, Metrics, Readiness};
+use crate::{
+    config::CommonSettings,
+    gauges::{ConsumedQueues, ServiceGauges},
+    Metrics, Readiness,
+};
 
 /// A service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +47,8 @@ pub struct ServiceRuntime {
     pub event_metrics: EventMetrics,
     /// Cancelled when the service should stop.
     pub shutdown: CancellationToken,
+    /// The queues this service consumes, whose depths the gauges sample.
+    consumed: ConsumedQueues,
     server: Option<JoinHandle<std::io::Result<()>>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -73,6 +79,17 @@ impl ServiceRuntime {
             event_metrics.clone(),
         );
         let relay_task = tokio::spawn(relay.run(shutdown.clone()));
+        let gauges = ServiceGauges::register(metrics.registry(), common.database.pool_size)?;
+        let consumed = ConsumedQueues::default();
+        let sampler_task = tokio::spawn(crate::gauges::run_sampler(
+            gauges,
+            db.clone(),
+            Readiness::new(db.clone(), common.amqp.url.clone()),
+            common.amqp.url.clone(),
+            name,
+            consumed.clone(),
+            shutdown.clone(),
+        ));
         Ok(Self {
             name,
             common,
@@ -80,14 +97,18 @@ impl ServiceRuntime {
             metrics,
             event_metrics,
             shutdown,
+            consumed,
             server: None,
-            tasks: vec![relay_task],
+            tasks: vec![relay_task, sampler_task],
         })
     }
 
     /// Starts consuming `queue` with `handler`.
     pub fn spawn_consumer<H: Handler>(&mut self, mut queue: QueueSpec, handler: Arc<H>) {
         queue.name = format!("{}{}", self.common.events.queue_prefix, queue.name);
+        if let Ok(mut consumed) = self.consumed.lock() {
+            consumed.push(queue.name.clone());
+        }
         let mut settings = ConsumerSettings::new(queue);
         settings.prefetch = self.common.amqp.prefetch;
         // Every handler commits through the pool: more concurrent handlers than connections
