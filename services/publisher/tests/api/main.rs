@@ -7,6 +7,7 @@ mod group_commit;
 mod outage;
 mod publishing;
 mod recovery;
+mod spans;
 mod startup;
 mod support;
 mod tokens;

@@ -84,23 +84,11 @@ pub fn find_spans(text: &str) -> Vec<Span> {
 /// JavaScript's `\s`, which the app's patterns are written with: Unicode spaces and line
 /// ends, and U+FEFF (but not U+0085, which Rust's `char::is_whitespace` counts).
 fn is_space(c: char) -> bool {
-    matches!(
-        c,
-        '\t' | '\n'
-            | '\u{b}'
-            | '\u{c}'
-            | '\r'
-            | ' '
-            | '\u{a0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200a}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202f}'
-            | '\u{205f}'
-            | '\u{3000}'
-            | '\u{feff}'
-    )
+    const SPACES: &[char] = &[
+        '\t', '\n', '\u{b}', '\u{c}', '\r', ' ', '\u{a0}', '\u{1680}', '\u{2028}', '\u{2029}',
+        '\u{202f}', '\u{205f}', '\u{3000}', '\u{feff}',
+    ];
+    matches!(c, '\u{2000}'..='\u{200a}') || SPACES.contains(&c)
 }
 
 fn is_punctuation(c: char) -> bool {
@@ -110,7 +98,11 @@ fn is_punctuation(c: char) -> bool {
 /// Characters that end a tag besides whitespace: the soft hyphen, the word joiner, zero-width
 /// spaces and joiners, and the combining enclosing screen.
 fn ends_tag(c: char) -> bool {
-    is_space(c) || matches!(c, '\u{ad}' | '\u{2060}' | '\u{200a}'..='\u{200d}' | '\u{20e2}')
+    is_space(c)
+        || matches!(
+            c,
+            '\u{ad}' | '\u{2060}' | '\u{200a}'..='\u{200d}' | '\u{20e2}'
+        )
 }
 
 fn tag_at(text: &str, start: usize, sign: char) -> Option<Span> {
@@ -119,10 +111,7 @@ fn tag_at(text: &str, start: usize, sign: char) -> Option<Span> {
         return None;
     }
     let run = rest.get(..rest.find(ends_tag).unwrap_or(rest.len()))?;
-    if run
-        .chars()
-        .all(|c| c.is_ascii_digit() || is_punctuation(c))
-    {
+    if run.chars().all(|c| c.is_ascii_digit() || is_punctuation(c)) {
         return None;
     }
     let tag = run.trim_end_matches(is_punctuation);
@@ -330,7 +319,16 @@ mod tests {
 
     #[test]
     fn digit_only_and_empty_tags_are_not_tags() {
-        for text in ["#1", "body #1", "#", "#?", "text # text", "##", "#1?", "#2024!"] {
+        for text in [
+            "#1",
+            "body #1",
+            "#",
+            "#?",
+            "text # text",
+            "##",
+            "#1?",
+            "#2024!",
+        ] {
             assert_eq!(tags(text), vec![], "{text:?}");
         }
         assert_eq!(tags("#1a"), vec![tag("1a", 0, 3)]);
@@ -360,10 +358,7 @@ mod tests {
             vec![tag("double#rainbow", 6, 21)]
         );
         assert_eq!(tags("##hashash"), vec![tag("#hashash", 0, 9)]);
-        assert_eq!(
-            tags("some #n0n3s@n5e!"),
-            vec![tag("n0n3s@n5e", 5, 15)]
-        );
+        assert_eq!(tags("some #n0n3s@n5e!"), vec![tag("n0n3s@n5e", 5, 15)]);
         // Symbols are not punctuation: `$` and `+` stay.
         assert_eq!(tags("#c++ #12$"), vec![tag("c++", 0, 4), tag("12$", 5, 9)]);
     }
@@ -398,7 +393,10 @@ mod tests {
 
     #[test]
     fn keycap_emoji_and_zero_width_characters_follow_the_apps_rules() {
-        assert_eq!(tags("this #\u{fe0f}\u{20e3}tag should not be a tag"), vec![]);
+        assert_eq!(
+            tags("this #\u{fe0f}\u{20e3}tag should not be a tag"),
+            vec![]
+        );
         assert_eq!(
             tags("this ##\u{fe0f}\u{20e3}tag should be a tag"),
             vec![tag("#\u{fe0f}\u{20e3}tag", 5, 16)]
@@ -566,9 +564,9 @@ mod tests {
             .collect();
         assert!(listed.len() > 1000, "{} TLDs", listed.len());
         assert!(listed.windows(2).all(|w| w[0] < w[1]), "sorted and unique");
-        assert!(listed
-            .iter()
-            .all(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())));
+        assert!(listed.iter().all(|t| !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())));
         for known in ["com", "app", "social", "uk", "dev"] {
             assert!(TLDS.contains(known), "{known}");
         }

@@ -130,7 +130,10 @@ mod tests {
 
     #[test]
     fn the_clock_id_ignores_case_and_surrounding_space_of_the_id() {
-        assert_eq!(clock_id(KEY), clock_id(&format!(" {} ", KEY.to_uppercase())));
+        assert_eq!(
+            clock_id(KEY),
+            clock_id(&format!(" {} ", KEY.to_uppercase()))
+        );
         assert!(clock_id(KEY) < 1024);
     }
 

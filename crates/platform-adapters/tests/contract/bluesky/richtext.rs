@@ -71,10 +71,7 @@ async fn publish(server: &MockServer, request: &PublishRequest<'_>) {
         refresh_token: None,
         instance_url: Some(&service),
     };
-    adapter
-        .publish(&account, request)
-        .await
-        .expect("published");
+    adapter.publish(&account, request).await.expect("published");
 }
 
 /// The bodies of every `createRecord` the server received, in order.
@@ -270,7 +267,10 @@ async fn record_keys_sort_like_their_targets_creation_and_a_retry_reuses_its_key
     let mut in_creation_order = vec![&rkeys[2], &rkeys[1], &rkeys[3], &rkeys[0]];
     let expected = in_creation_order.clone();
     in_creation_order.sort();
-    assert_eq!(in_creation_order, expected, "string order is creation order");
+    assert_eq!(
+        in_creation_order, expected,
+        "string order is creation order"
+    );
     for (rkey, created_at) in expected.iter().zip(created) {
         assert_eq!(decode_tid(rkey).0, created_at, "{rkey}");
     }
@@ -292,6 +292,9 @@ async fn targets_created_in_the_same_microsecond_get_different_clock_ids() {
     let (first_time, first_clock) = decode_tid(&rkeys[0]);
     let (second_time, second_clock) = decode_tid(&rkeys[1]);
     assert_eq!(first_time, second_time);
-    assert_ne!(first_clock, second_clock, "the clock id comes from the target");
+    assert_ne!(
+        first_clock, second_clock,
+        "the clock id comes from the target"
+    );
     assert_ne!(rkeys[0], rkeys[1]);
 }
