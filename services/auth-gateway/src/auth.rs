@@ -240,8 +240,12 @@ impl FromRequest for AuthUser {
             })?;
             let token = token.ok_or_else(|| {
                 ApiError::Unauthorized("missing `Authorization: Bearer <token>`".into())
-            })?;
-            auth.verify(&token).await.map(AuthUser)
+            });
+            let verified = match token {
+                Ok(token) => auth.verify(&token).await.map(AuthUser),
+                Err(err) => Err(err),
+            };
+            verified.inspect_err(crate::observe::auth_failure)
         })
     }
 }

@@ -31,8 +31,8 @@ use db::{
 use events::AccountConnected;
 use oauth2::{CsrfToken, PkceCodeChallenge};
 use platform_adapters::{
-    AdapterError, InstanceAppsOf, AuthorizeParams, ClientCredentials, CodeExchange,
-    Connection, PlatformAdapter, Profile, Stats, TokenSet,
+    AdapterError, AuthorizeParams, ClientCredentials, CodeExchange, Connection, InstanceAppsOf,
+    PlatformAdapter, Profile, Stats, TokenSet,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -248,6 +248,16 @@ pub async fn callback(
     query: CallbackQuery,
     caller: Option<OwnerId>,
 ) -> String {
+    let redirect = callback_unobserved(state, platform, query, caller).await;
+    crate::observe::connect_outcome(platform, redirect)
+}
+
+async fn callback_unobserved(
+    state: &AppState,
+    platform: Platform,
+    query: CallbackQuery,
+    caller: Option<OwnerId>,
+) -> String {
     let fail = |target: &str, code: &str| with_query(target, &[("error", code)]);
     let Some(state_value) = query.state.filter(|s| !s.is_empty() && s.len() <= 512) else {
         return fail(&state.default_redirect(), "invalid_state");
@@ -330,16 +340,22 @@ async fn exchange(state: &AppState, pending: &OAuthState, code: &str) -> Result<
     };
     let adapter = if state.adapters.instance_apps(pending.platform).is_some() {
         let instance = pending.instance.clone().ok_or_else(|| {
-            ApiError::internal(anyhow::anyhow!("{} state without instance", pending.platform))
+            ApiError::internal(anyhow::anyhow!(
+                "{} state without instance",
+                pending.platform
+            ))
         })?;
         let credentials = instance_app(state, pending.platform, &instance).await?;
         state
             .adapters
             .for_account(pending.platform, Some(&instance), Some(credentials))?
     } else {
-        state.adapters.for_connecting(pending.platform).ok_or_else(|| {
-            ApiError::internal(anyhow::anyhow!("no adapter for {}", pending.platform))
-        })?
+        state
+            .adapters
+            .for_connecting(pending.platform)
+            .ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("no adapter for {}", pending.platform))
+            })?
     };
     let connections = adapter.exchange_code(&exchange).await?;
     if connections.is_empty() {
@@ -536,16 +552,19 @@ async fn connect_with_password(
         .ok_or_else(|| {
             ApiError::bad_request(
                 "app_password_required",
-                format!("{platform} needs `app_password`: create one under Settings → App passwords"),
+                format!(
+                    "{platform} needs `app_password`: create one under Settings → App passwords"
+                ),
             )
         })?;
     let service = match request.service.as_deref().filter(|s| !s.is_empty()) {
         Some(service) => Some(state.adapters.normalize_host(service).await?),
         None => None,
     };
-    let adapter = state.adapters.for_connecting(platform).ok_or_else(|| {
-        ApiError::internal(anyhow::anyhow!("no adapter for {platform}"))
-    })?;
+    let adapter = state
+        .adapters
+        .for_connecting(platform)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no adapter for {platform}")))?;
     let connection = adapter
         .connect_with_password(identifier.trim(), &password, service.as_deref())
         .await?;
@@ -561,9 +580,10 @@ async fn instance_app(
     platform: Platform,
     instance: &str,
 ) -> Result<ClientCredentials, ApiError> {
-    let apps = state.adapters.instance_apps(platform).ok_or_else(|| {
-        ApiError::internal(anyhow::anyhow!("{platform} has no app per instance"))
-    })?;
+    let apps = state
+        .adapters
+        .instance_apps(platform)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("{platform} has no app per instance")))?;
     let lookup = instance.to_owned();
     let existing = state
         .db

@@ -11,6 +11,7 @@ pub mod error;
 pub mod hardening;
 pub mod limits;
 pub mod media;
+pub mod observe;
 pub mod params;
 pub mod posts;
 pub mod routes;

@@ -49,6 +49,7 @@ impl Application {
             .map_err(|e| StartError::Config(format!("[media] {e}")))?;
 
         let mut runtime = ServiceRuntime::start(SERVICE, settings.common, shutdown).await?;
+        crate::observe::register(runtime.metrics.registry())?;
         let state = AppState {
             db: runtime.db.clone(),
             vault: Arc::new(vault),

@@ -37,6 +37,10 @@ pub async fn create(state: &AppState, owner: OwnerId, upload: Upload) -> Result<
     match state.db.query(move |conn| Media::insert(conn, &form)).await {
         Ok(media) => {
             tracing::info!(media.id = %media.id, media.mime_type = %media.mime_type, media.size_bytes = media.size_bytes, "media stored");
+            crate::observe::upload(
+                &media.mime_type,
+                u64::try_from(media.size_bytes).unwrap_or(0),
+            );
             Ok(media)
         }
         Err(err) => {
