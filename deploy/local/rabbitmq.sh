@@ -217,7 +217,11 @@ wait_ready() {
         sleep 0.5
     done
     # The AMQP listener opens at the end of boot; confirm the node reports it is fully started.
-    if ! ctl await_startup --timeout 30 >/dev/null 2>&1; then
+    # A node recovering many quorum queues may need longer than 30 s: give it what is left of
+    # RABBITMQ_START_TIMEOUT.
+    local remaining=$((timeout - (SECONDS - t0)))
+    ((remaining >= 30)) || remaining=30
+    if ! ctl await_startup --timeout "$remaining" >/dev/null 2>&1; then
         log_tail
         abort_start "$launched"
         die "node $NODE opened port $port but 'rabbitmqctl await_startup' failed"
