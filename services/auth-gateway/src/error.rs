@@ -43,7 +43,9 @@ pub mod schema {
         #[schema(example = "invalid_post")]
         pub code: String,
         /// For people; may change wording between releases.
-        #[schema(example = "the post cannot go to 1 of its 2 accounts: x 1b4e…: 312 characters; X allows 280")]
+        #[schema(
+            example = "the post cannot go to 1 of its 2 accounts: x 1b4e…: 312 characters; X allows 280"
+        )]
         pub message: String,
         /// 422 only: what was refused, item by item. Which keys appear depends on `code`.
         #[schema(required = false)]
@@ -118,9 +120,11 @@ pub mod schema {
 
         #[test]
         fn the_documented_error_has_the_wrapper_and_typed_targets() {
-            let doc = serde_json::to_value(<ErrorDetails as utoipa::PartialSchema>::schema()).unwrap();
+            let doc =
+                serde_json::to_value(<ErrorDetails as utoipa::PartialSchema>::schema()).unwrap();
             assert_eq!(doc["properties"]["targets"]["type"][0], "array", "{doc}");
-            let error = serde_json::to_value(<ErrorBody as utoipa::PartialSchema>::schema()).unwrap();
+            let error =
+                serde_json::to_value(<ErrorBody as utoipa::PartialSchema>::schema()).unwrap();
             assert_eq!(error["required"], json!(["error"]));
         }
     }

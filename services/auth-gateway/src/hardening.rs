@@ -24,6 +24,113 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 
+/// The origins the CORS policy allows (`auth_gateway.cors_allowed_origins`); in app data.
+#[derive(Debug, Clone)]
+pub struct AllowedOrigins(pub std::sync::Arc<[String]>);
+
+/// Why `origin` is not allowed, in words a developer can act on; `None` when it is allowed.
+/// The common mistake is a near miss: the page opened at `http://127.0.0.1:3000` while
+/// `http://localhost:3000` is allowed (browsers treat them as different origins), or another
+/// port or scheme; the explanation names the allowed origin it nearly matched.
+pub fn origin_refusal(origin: &str, allowed: &[String]) -> Option<String> {
+    let same = |a: &str| a.trim_end_matches('/').eq_ignore_ascii_case(origin);
+    if allowed.iter().any(|a| same(a)) {
+        return None;
+    }
+    let list = if allowed.is_empty() {
+        "none".to_owned()
+    } else {
+        allowed.join(", ")
+    };
+    let mut message = format!("origin {origin} is not allowed to call this API (allowed: {list})");
+    let theirs = Origin::parse(origin);
+    let hint = allowed.iter().find_map(|a| {
+        let ours = Origin::parse(a);
+        let (theirs, ours) = (theirs.as_ref()?, ours?);
+        if theirs.scheme == ours.scheme
+            && theirs.port == ours.port
+            && theirs.is_loopback()
+            && ours.is_loopback()
+        {
+            Some(format!(
+                "; it differs from {a} only in the host name: browsers treat localhost, 127.0.0.1 \
+                 and [::1] as different origins, so open the page at {a}"
+            ))
+        } else if theirs.host == ours.host {
+            Some(format!("; it differs from {a} only in its scheme or port"))
+        } else {
+            None
+        }
+    });
+    message.push_str(&hint.unwrap_or_default());
+    message.push_str(
+        ", or add it to auth_gateway.cors_allowed_origins (POSTBRIDGE__AUTH_GATEWAY__CORS_ALLOWED_ORIGINS)",
+    );
+    Some(message)
+}
+
+/// An origin's parts, lowercased, with the scheme's default port filled in.
+struct Origin {
+    scheme: String,
+    host: String,
+    port: Option<u16>,
+}
+
+impl Origin {
+    fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim().trim_end_matches('/').to_ascii_lowercase();
+        let (scheme, rest) = raw.split_once("://")?;
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => (host, Some(port.parse().ok()?)),
+            _ => (rest, None),
+        };
+        let default = match scheme {
+            "http" => Some(80),
+            "https" => Some(443),
+            _ => None,
+        };
+        Some(Self {
+            scheme: scheme.to_owned(),
+            host: host.to_owned(),
+            port: port.or(default),
+        })
+    }
+
+    fn is_loopback(&self) -> bool {
+        matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "[::1]")
+    }
+}
+
+/// Refuses a request from an origin the CORS policy does not allow, before `actix-cors` does,
+/// so that the refusal explains itself: a warning names the refused and the allowed origins
+/// (the browser's console only says "CORS error"), and the 400 says the same in the error
+/// shape (the browser's network panel shows it). Origins are public; nothing secret is logged.
+pub async fn explain_cors_refusal(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let allowed = req.app_data::<web::Data<AllowedOrigins>>().cloned();
+    if let (Some(origin), Some(allowed)) = (origin, allowed) {
+        if let Some(message) = origin_refusal(&origin, &allowed.0) {
+            tracing::warn!(
+                cors.origin = %origin,
+                cors.allowed = %allowed.0.join(", "),
+                http.method = %req.method(),
+                http.path = %req.path(),
+                reason = %message,
+                "CORS refused a request: its origin is not in auth_gateway.cors_allowed_origins"
+            );
+            let refusal = ApiError::bad_request("origin_not_allowed", message);
+            return Ok(req.error_response(refusal));
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
 /// Largest body read for inspection: the largest JSON body any route accepts (drafts).
 pub const MAX_INSPECTED_BODY: usize = crate::drafts::MAX_BODY_BYTES;
 
@@ -242,6 +349,50 @@ pub async fn wrong_method() -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_allowed_origin_is_not_refused() {
+        let allowed = ["http://localhost:3000".to_owned()];
+        assert_eq!(origin_refusal("http://localhost:3000", &allowed), None);
+        assert_eq!(origin_refusal("HTTP://LOCALHOST:3000", &allowed), None);
+    }
+
+    #[test]
+    fn a_loopback_near_miss_names_the_origin_it_nearly_matched() {
+        let allowed = [
+            "https://app.example".to_owned(),
+            "http://localhost:3000".to_owned(),
+        ];
+        let message = origin_refusal("http://127.0.0.1:3000", &allowed).unwrap();
+        assert!(
+            message.contains("origin http://127.0.0.1:3000 is not allowed"),
+            "{message}"
+        );
+        assert!(
+            message.contains("allowed: https://app.example, http://localhost:3000"),
+            "{message}"
+        );
+        assert!(
+            message.contains("differs from http://localhost:3000 only in the host name"),
+            "{message}"
+        );
+        assert!(message.contains("cors_allowed_origins"), "{message}");
+    }
+
+    #[test]
+    fn another_port_or_scheme_is_pointed_out_and_a_stranger_only_gets_the_list() {
+        let allowed = ["http://localhost:3000".to_owned()];
+        let port = origin_refusal("http://localhost:3001", &allowed).unwrap();
+        assert!(port.contains("only in its scheme or port"), "{port}");
+        let scheme = origin_refusal("https://localhost:3000", &allowed).unwrap();
+        assert!(scheme.contains("only in its scheme or port"), "{scheme}");
+        let stranger = origin_refusal("https://evil.example", &allowed).unwrap();
+        assert!(!stranger.contains("differs"), "{stranger}");
+        assert!(
+            stranger.contains("allowed: http://localhost:3000"),
+            "{stranger}"
+        );
+    }
 
     #[test]
     fn a_nul_is_located_by_its_field_path() {

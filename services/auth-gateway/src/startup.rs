@@ -68,6 +68,7 @@ impl Application {
         let max_json = settings.service.max_json_bytes;
         let origins = settings.service.cors_allowed_origins.clone();
         let headers = hardening::Headers { hsts: production };
+        let allowed_origins = hardening::AllowedOrigins(origins.clone().into());
         let configure = move |cfg: &mut web::ServiceConfig| {
             let cors = origins
                 .iter()
@@ -86,6 +87,7 @@ impl Application {
             cfg.app_data(web::Data::new(state.clone()))
                 .app_data(web::Data::new(authenticator.clone()))
                 .app_data(web::Data::new(headers))
+                .app_data(web::Data::new(allowed_origins.clone()))
                 .app_data(
                     web::JsonConfig::default()
                         .limit(max_json)
@@ -98,6 +100,8 @@ impl Application {
                     web::scope("")
                         .wrap(from_fn(hardening::refuse_nul))
                         .wrap(cors)
+                        // Outside `cors`: a refused origin is explained before actix-cors refuses it.
+                        .wrap(from_fn(hardening::explain_cors_refusal))
                         .configure(routes::configure)
                         .default_service(web::to(hardening::no_route)),
                 );

@@ -245,7 +245,9 @@ impl PlatformView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuthorizeView {
     /// Send the browser here; it comes back to the frontend with `?platform=…&ticket=…`.
-    #[schema(example = "http://127.0.0.1:8090/oauth/authorize?response_type=code&client_id=postbridge-local&state=…")]
+    #[schema(
+        example = "http://127.0.0.1:8090/oauth/authorize?response_type=code&client_id=postbridge-local&state=…"
+    )]
     pub authorize_url: String,
 }
 

@@ -106,20 +106,24 @@ pub async fn get() -> HttpResponse {
 
 /// Every operation of the document, with its method.
 fn operations(openapi: &mut utoipa::openapi::OpenApi) -> impl Iterator<Item = &mut Operation> {
-    openapi.paths.paths.values_mut().flat_map(|item: &mut PathItem| {
-        [
-            item.get.as_mut(),
-            item.put.as_mut(),
-            item.post.as_mut(),
-            item.delete.as_mut(),
-            item.options.as_mut(),
-            item.head.as_mut(),
-            item.patch.as_mut(),
-            item.trace.as_mut(),
-        ]
-        .into_iter()
-        .flatten()
-    })
+    openapi
+        .paths
+        .paths
+        .values_mut()
+        .flat_map(|item: &mut PathItem| {
+            [
+                item.get.as_mut(),
+                item.put.as_mut(),
+                item.post.as_mut(),
+                item.delete.as_mut(),
+                item.options.as_mut(),
+                item.head.as_mut(),
+                item.patch.as_mut(),
+                item.trace.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
+        })
 }
 
 /// utoipa inlines the item type of a generic `Page<T>`; the items of `Page_AccountView` are
@@ -355,10 +359,21 @@ mod tests {
         let mut seen = HashSet::new();
         for (path, method, op) in each_operation(&doc) {
             let id = op["operationId"].as_str().unwrap_or_default().to_owned();
-            assert!(id.len() > 6, "{method} {path}: operationId `{id}` says too little");
-            assert!(seen.insert(id.clone()), "{method} {path}: operationId `{id}` reused");
+            assert!(
+                id.len() > 6,
+                "{method} {path}: operationId `{id}` says too little"
+            );
+            assert!(
+                seen.insert(id.clone()),
+                "{method} {path}: operationId `{id}` reused"
+            );
         }
-        for id in ["listAccounts", "createPost", "completeConnection", "headMediaContent"] {
+        for id in [
+            "listAccounts",
+            "createPost",
+            "completeConnection",
+            "headMediaContent",
+        ] {
             assert!(seen.contains(id), "no operation {id}");
         }
     }
@@ -384,7 +399,10 @@ mod tests {
         let doc = doc();
         for (path, method, op) in each_operation(&doc) {
             for (status, response) in op["responses"].as_object().unwrap() {
-                assert!(response["headers"][REQUEST_ID].is_object(), "{method} {path} {status}");
+                assert!(
+                    response["headers"][REQUEST_ID].is_object(),
+                    "{method} {path} {status}"
+                );
                 if method != "head" && (status.starts_with('4') || status.starts_with('5')) {
                     assert_eq!(
                         response["content"]["application/json"]["schema"]["$ref"],

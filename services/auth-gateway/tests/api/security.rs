@@ -444,3 +444,85 @@ async fn cors_preflight_allows_and_exposes_x_request_id() {
         .to_ascii_lowercase();
     assert!(exposed.contains("x-request-id"), "{exposed}");
 }
+
+/// A page opened at `http://127.0.0.1:3000` instead of `http://localhost:3000` fails its
+/// preflight, and the browser shows only "CORS error". The gateway says which origin it
+/// refused and which it allows (both in its log and in the refusal's body, which the browser's
+/// network panel shows), and that the two differ only in the host name.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_near_miss_origin_is_refused_and_the_log_names_it_and_the_allowed_origins() {
+    let db = testkit::TestDb::new();
+    let mut service = service_kit::testing::ServiceProcess::start(
+        env!("CARGO_BIN_EXE_auth-gateway"),
+        "auth_gateway",
+        db.url(),
+        &testkit::amqp_url(),
+        &testkit::unique_name("auth-gateway-test"),
+    );
+    service
+        .wait_for("listening", std::time::Duration::from_secs(30))
+        .await;
+    // Two listeners log "listening"; the public one also names the ops port.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let port = loop {
+        let public = service.log().iter().find_map(|line| {
+            let event: Value = serde_json::from_str(line).ok()?;
+            let fields = if event["fields"].is_object() {
+                &event["fields"]
+            } else {
+                &event
+            };
+            (fields["message"] == "listening" && fields["ops_port"].is_u64())
+                .then(|| fields["port"].as_u64())
+                .flatten()
+        });
+        if let Some(port) = public {
+            break port;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the public listener's port was not logged:\n{}",
+            service.log().join("\n")
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let near_miss = "http://127.0.0.1:3000";
+    let response = reqwest::Client::new()
+        .request(
+            Method::OPTIONS,
+            format!("http://127.0.0.1:{port}/v1/accounts"),
+        )
+        .header("origin", near_miss)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "origin_not_allowed", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(near_miss), "{message}");
+    assert!(message.contains(FRONTEND), "{message}");
+
+    let event = service
+        .wait_for(
+            "CORS refused a request: its origin is not in auth_gateway.cors_allowed_origins",
+            std::time::Duration::from_secs(5),
+        )
+        .await;
+    let text = event.to_string();
+    assert!(text.contains(near_miss), "{text}");
+    assert!(text.contains(FRONTEND), "{text}");
+    assert!(
+        text.contains("only in the host name"),
+        "the near miss is pointed out: {text}"
+    );
+    service
+        .assert_stops_gracefully(std::time::Duration::from_secs(30))
+        .await;
+}

@@ -5,8 +5,8 @@ use actix_web::{web, HttpResponse};
 use crate::{
     auth::AuthUser,
     error::ApiError,
-    posts::{self, view::PostView},
     params::parse_post_id,
+    posts::{self, view::PostView},
     state::AppState,
 };
 
