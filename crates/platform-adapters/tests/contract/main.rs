@@ -8,7 +8,6 @@
 
 mod bluesky;
 mod hosts;
-mod bluesky_richtext;
 mod linkedin;
 mod mastodon;
 mod meta;

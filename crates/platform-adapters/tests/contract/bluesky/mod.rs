@@ -3,6 +3,8 @@
 //! `createRecord` at a record key derived from the idempotency key, `getRecord`), against
 //! fixtures shaped like the lexicons and the reference PDS's answers.
 
+mod richtext;
+
 use std::time::Duration;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
