@@ -83,64 +83,133 @@ impl Transmit for RequestBuilder {
     }
 }
 
-/// Sends `request`; a non-2xx answer becomes a classified [`AdapterError`].
+/// The transport of one platform, written once: how it sends a request and reads the answer,
+/// with the platform's own classifier for error answers. A platform module holds one
+/// `const API: Api` and calls `API.json(request)`; [`GENERIC`] (with [`classify_response`])
+/// serves platforms with nothing peculiar in their errors.
+#[derive(Clone, Copy)]
+pub struct Api {
+    /// How messages name the platform ("X"); empty for [`GENERIC`].
+    name: &'static str,
+    /// Reads a non-2xx answer.
+    classify: fn(StatusCode, &HeaderMap, &str) -> AdapterError,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// Every platform whose errors [`classify_response`] reads as they are.
+pub const GENERIC: Api = Api::new("", classify_response);
+
+impl Api {
+    /// The transport of the platform called `name` in messages, reading error answers with
+    /// `classify`.
+    pub const fn new(
+        name: &'static str,
+        classify: fn(StatusCode, &HeaderMap, &str) -> AdapterError,
+    ) -> Self {
+        Self { name, classify }
+    }
+
+    fn from_name(&self) -> String {
+        if self.name.is_empty() {
+            String::new()
+        } else {
+            format!(" from {}", self.name)
+        }
+    }
+
+    /// Passes a 2xx through; classifies anything else.
+    pub async fn checked(&self, response: Response) -> Result<Response, AdapterError> {
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap_or_default();
+        Err((self.classify)(status, &headers, &body))
+    }
+
+    /// Sends a call that creates nothing (a read, an upload): a network failure is transient.
+    pub async fn send(&self, request: RequestBuilder) -> Result<Response, AdapterError> {
+        let response = request
+            .transmit()
+            .await
+            .map_err(|e| AdapterError::from_transport(&e))?;
+        self.checked(response).await
+    }
+
+    /// Sends the request that creates a post. Unlike [`Self::send`], a network failure after
+    /// the request left (a timeout, a dropped connection) is [`AdapterError::OutcomeUnknown`]:
+    /// the platform may have created the post, so the caller must not blindly repeat it.
+    pub async fn send_unsure(&self, request: RequestBuilder) -> Result<Response, AdapterError> {
+        let response = request
+            .transmit()
+            .await
+            .map_err(|e| AdapterError::from_transport_unsure(&e))?;
+        self.checked(response).await
+    }
+
+    /// [`Self::send`] and decode a JSON answer. A body that does not parse is a transient
+    /// error (platforms return HTML error pages under load), reported without the body itself.
+    pub async fn json<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, AdapterError> {
+        self.decode(self.send(request).await?).await
+    }
+
+    /// Decodes the JSON answer of a call that created nothing.
+    pub async fn decode<T: DeserializeOwned>(&self, response: Response) -> Result<T, AdapterError> {
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| AdapterError::from_transport(&e))?;
+        serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
+            message: format!("unexpected response shape{}: {e}", self.from_name()),
+        })
+    }
+
+    /// [`Self::send_unsure`] and decode a JSON answer; a 2xx whose body is lost or unreadable
+    /// leaves the outcome unknown too (the post exists, we just do not know its id).
+    pub async fn json_unsure<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<T, AdapterError> {
+        let response = self.send_unsure(request).await?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| AdapterError::OutcomeUnknown {
+                message: format!("reading the answer{}: {e}", self.from_name()),
+            })?;
+        serde_json::from_slice(&bytes).map_err(|e| AdapterError::OutcomeUnknown {
+            message: format!(
+                "{} accepted the request but answered an unexpected shape: {e}",
+                if self.name.is_empty() { "the platform" } else { self.name }
+            ),
+        })
+    }
+}
+
+/// [`GENERIC`]`.send`.
 pub async fn send(request: RequestBuilder) -> Result<Response, AdapterError> {
-    let response = request
-        .transmit()
-        .await
-        .map_err(|e| AdapterError::from_transport(&e))?;
-    if response.status().is_success() {
-        return Ok(response);
-    }
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.text().await.unwrap_or_default();
-    Err(classify_response(status, &headers, &body))
+    GENERIC.send(request).await
 }
 
-/// Sends the request that creates a post. Unlike [`send`], a network failure after the
-/// request left (a timeout, a dropped connection) is [`AdapterError::OutcomeUnknown`]: the
-/// platform may have created the post, so the caller must not blindly repeat it.
+/// [`GENERIC`]`.send_unsure`.
 pub async fn send_unsure(request: RequestBuilder) -> Result<Response, AdapterError> {
-    let response = request
-        .transmit()
-        .await
-        .map_err(|e| AdapterError::from_transport_unsure(&e))?;
-    if response.status().is_success() {
-        return Ok(response);
-    }
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.text().await.unwrap_or_default();
-    Err(classify_response(status, &headers, &body))
+    GENERIC.send_unsure(request).await
 }
 
-/// [`send_unsure`] and decode a JSON answer; a 2xx whose body is lost or unreadable leaves
-/// the outcome unknown too (the post exists, we just do not know its id).
+/// [`GENERIC`]`.json_unsure`.
 pub async fn json_unsure<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
-    let response = send_unsure(request).await?;
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| AdapterError::OutcomeUnknown {
-            message: format!("reading the answer: {e}"),
-        })?;
-    serde_json::from_slice(&bytes).map_err(|e| AdapterError::OutcomeUnknown {
-        message: format!("the platform accepted the request but answered an unexpected shape: {e}"),
-    })
+    GENERIC.json_unsure(request).await
 }
 
-/// Sends `request` and decodes a JSON answer. A body that does not parse is a transient error
-/// (platforms return HTML error pages under load), reported without the body itself.
+/// [`GENERIC`]`.json`.
 pub async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
-    let response = send(request).await?;
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| AdapterError::from_transport(&e))?;
-    serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
-        message: format!("unexpected response shape: {e}"),
-    })
+    GENERIC.json(request).await
 }
 
 /// `Authorization: Bearer …` without the token ever passing through a `String` that could be

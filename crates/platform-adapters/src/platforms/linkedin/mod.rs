@@ -31,9 +31,9 @@ use std::time::Duration;
 use chrono::Utc;
 use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
-use reqwest::{header::HeaderMap, RequestBuilder, Response, StatusCode};
+use reqwest::{header::HeaderMap, RequestBuilder, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::http::Transmit;
 use crate::{
@@ -43,6 +43,9 @@ use crate::{
     CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter,
     Profile, PublishRequest, Published, Revocation, Stats, TextCounting, TokenSet,
 };
+
+/// LinkedIn's transport: error answers read by `classify_linkedin`.
+const API: http::Api = http::Api::new("LinkedIn", classify_linkedin);
 
 /// What a member without a programmatic refresh token must do: LinkedIn grants them to
 /// approved partner apps only, so for everyone else the 60-day token simply runs out.
@@ -369,7 +372,7 @@ impl PlatformAdapter for LinkedinAdapter {
                     token,
                 )
                 .json(&body);
-            let response = send_unsure(request).await?;
+            let response = API.send_unsure(request).await?;
             let urn = response
                 .headers()
                 .get("x-restli-id")
@@ -424,7 +427,7 @@ impl PlatformAdapter for LinkedinAdapter {
                     what: "LinkedIn does not let this app read the account's posts (it needs r_member_social or r_organization_social)".into(),
                 });
             }
-            let posts: Posts = decode(checked(response).await?).await?;
+            let posts: Posts = API.decode(API.checked(response).await?).await?;
             let since = Utc::now().timestamp_millis()
                 - i64::try_from(LOOKBACK.as_millis()).unwrap_or(i64::MAX);
             Ok(posts
@@ -478,11 +481,11 @@ impl LinkedinAdapter {
                 token,
             )
             .json(&serde_json::json!({"initializeUploadRequest": {"owner": owner}}));
-        let upload = json::<Value<ImageUpload>>(request).await?.value;
+        let upload = API.json::<Value<ImageUpload>>(request).await?.value;
         let put = http::bearer(self.http.put(&upload.upload_url), token)
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(item.bytes.clone());
-        send(put).await?;
+        API.send(put).await?;
         Ok(upload.image)
     }
 
@@ -510,7 +513,7 @@ impl LinkedinAdapter {
                 "uploadCaptions": false,
                 "uploadThumbnail": false,
             }}));
-        let upload = json::<Value<VideoUpload>>(request).await?.value;
+        let upload = API.json::<Value<VideoUpload>>(request).await?.value;
         if upload.upload_instructions.is_empty() {
             return Err(AdapterError::Transient {
                 message: "LinkedIn gave no upload instructions for the video".into(),
@@ -524,7 +527,7 @@ impl LinkedinAdapter {
                 .put(&part.upload_url)
                 .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
                 .body(item.bytes.slice(range));
-            let response = send(put).await?;
+            let response = API.send(put).await?;
             let etag = response
                 .headers()
                 .get(reqwest::header::ETAG)
@@ -547,7 +550,7 @@ impl LinkedinAdapter {
                 "uploadToken": upload.upload_token,
                 "uploadedPartIds": part_ids,
             }}));
-        send(request).await?;
+        API.send(request).await?;
         Ok(upload.video)
     }
 }
@@ -696,53 +699,6 @@ fn plain_text(little: &str) -> String {
         out.push(c);
     }
     out.trim().to_owned()
-}
-
-/// Sends a preparatory call (an upload): a network failure is transient, an error answer is
-/// read by [`classify_linkedin`].
-async fn send(request: RequestBuilder) -> Result<Response, AdapterError> {
-    let response = request
-        .transmit()
-        .await
-        .map_err(|e| AdapterError::from_transport(&e))?;
-    checked(response).await
-}
-
-/// [`send`] and decode the JSON answer.
-async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
-    decode(send(request).await?).await
-}
-
-async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, AdapterError> {
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| AdapterError::from_transport(&e))?;
-    serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
-        message: format!("unexpected response shape from LinkedIn: {e}"),
-    })
-}
-
-/// The creating call, with the semantics of [`http::send_unsure`] (a request that may have
-/// left and got no answer is `OutcomeUnknown`), reading error answers with
-/// [`classify_linkedin`].
-async fn send_unsure(request: RequestBuilder) -> Result<Response, AdapterError> {
-    let response = request
-        .transmit()
-        .await
-        .map_err(|e| AdapterError::from_transport_unsure(&e))?;
-    checked(response).await
-}
-
-/// Passes a 2xx through; classifies anything else.
-async fn checked(response: Response) -> Result<Response, AdapterError> {
-    if response.status().is_success() {
-        return Ok(response);
-    }
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.text().await.unwrap_or_default();
-    Err(classify_linkedin(status, &headers, &body))
 }
 
 /// Reads a LinkedIn error answer (`{"status", "serviceErrorCode", "code", "message"}`, with

@@ -34,13 +34,12 @@ use futures_util::future::BoxFuture;
 use reqwest::{
     header::HeaderMap,
     multipart::{Form, Part},
-    Body, Client, RequestBuilder, Response, StatusCode, Url,
+    Body, Client, StatusCode, Url,
 };
 use secrecy::{ExposeSecret, SecretString};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::http::Transmit;
 use crate::{
     hosts::{host_of, Host, HostPolicy},
     classify_response,
@@ -49,6 +48,9 @@ use crate::{
     Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter, Profile,
     PublishRequest, Published, Revocation, Stats, TextCounting,
 };
+
+/// Mastodon's transport: error answers read by `classify_mastodon`.
+const API: http::Api = http::Api::new("Mastodon", classify_mastodon);
 
 /// The name users see on the instance's authorization page and in their authorized apps.
 pub const CLIENT_NAME: &str = "Postbridge";
@@ -266,7 +268,7 @@ pub async fn register_app(
         ("scopes", scopes),
     ];
     let app: CredentialApplication =
-        json(http.post(format!("{origin}/api/v1/apps")).form(&form)).await?;
+        API.json(http.post(format!("{origin}/api/v1/apps")).form(&form)).await?;
     Ok(ClientCredentials {
         client_id: app.client_id,
         client_secret: app.client_secret,
@@ -297,10 +299,10 @@ pub async fn instance_limits(
     instance_origin: &str,
 ) -> Result<InstanceLimits, AdapterError> {
     let origin = instance_origin.trim().trim_end_matches('/');
-    let description: Value = match json(http.get(format!("{origin}/api/v2/instance"))).await {
+    let description: Value = match API.json(http.get(format!("{origin}/api/v2/instance"))).await {
         Ok(v2) => v2,
         Err(AdapterError::Rejected { code, .. }) if code == "404" || code == "410" => {
-            json(http.get(format!("{origin}/api/v1/instance"))).await?
+            API.json(http.get(format!("{origin}/api/v1/instance"))).await?
         }
         Err(other) => return Err(other),
     };
@@ -485,7 +487,7 @@ impl MastodonAdapter {
             "{}/api/v1/accounts/verify_credentials",
             self.endpoints.api_base
         );
-        json(http::bearer(self.http.get(url), token)).await
+        API.json(http::bearer(self.http.get(url), token)).await
     }
 }
 
@@ -532,7 +534,7 @@ impl PlatformAdapter for MastodonAdapter {
                 form.push(("code_verifier", verifier));
             }
             let token: TokenResponse =
-                json(self.http.post(&self.endpoints.token_url).form(&form)).await?;
+                API.json(self.http.post(&self.endpoints.token_url).form(&form)).await?;
             // Mastodon omits `expires_in` because its tokens do not expire (no default lifetime);
             // forks that do send one (Akkoma, GoToSocial) get it honoured.
             let tokens = token.into_token_set(self.descriptor.access_token_lifetime);
@@ -598,7 +600,7 @@ impl PlatformAdapter for MastodonAdapter {
                 ("client_secret", credentials.client_secret.expose_secret()),
                 ("token", account.access_token.expose_secret()),
             ];
-            send(self.http.post(revoke_url).form(&form)).await?;
+            API.send(self.http.post(revoke_url).form(&form)).await?;
             Ok(Revocation::Revoked)
         })
     }
@@ -640,7 +642,7 @@ impl PlatformAdapter for MastodonAdapter {
             )
             .header("Idempotency-Key", post.idempotency_key)
             .json(&body);
-            let status: Status = json_unsure(request).await?;
+            let status: Status = API.json_unsure(request).await?;
             Ok(Published {
                 url: status.url.filter(|u| !u.is_empty()).or(status.uri),
                 platform_post_id: status.id,
@@ -669,7 +671,7 @@ impl MastodonAdapter {
         if let Some(alt) = item.alt_text.as_deref().filter(|a| !a.trim().is_empty()) {
             form = form.text("description", alt.to_owned());
         }
-        let response = send(
+        let response = API.send(
             http::bearer(
                 self.http
                     .post(format!("{}/api/v2/media", self.endpoints.api_base)),
@@ -679,7 +681,7 @@ impl MastodonAdapter {
         )
         .await?;
         let accepted = response.status() == StatusCode::ACCEPTED;
-        let attachment: MediaAttachment = decode(response).await?;
+        let attachment: MediaAttachment = API.decode(response).await?;
         if !accepted && attachment.url.is_some() {
             return Ok(attachment.id);
         }
@@ -696,7 +698,7 @@ impl MastodonAdapter {
         for _ in 0..self.media_polling.attempts {
             tokio::time::sleep(self.media_polling.interval).await;
             // 206 Partial Content: still processing.
-            let response = send(http::bearer(self.http.get(&url), token)).await?;
+            let response = API.send(http::bearer(self.http.get(&url), token)).await?;
             if response.status() == StatusCode::OK {
                 return Ok(());
             }
@@ -813,59 +815,6 @@ fn is_machine_code(code: &str) -> bool {
         && code
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
-}
-
-async fn send(request: RequestBuilder) -> Result<Response, AdapterError> {
-    let response = request
-        .transmit()
-        .await
-        .map_err(|e| AdapterError::from_transport(&e))?;
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response);
-    }
-    let headers = response.headers().clone();
-    let body = response.text().await.unwrap_or_default();
-    Err(classify_mastodon(status, &headers, &body))
-}
-
-async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
-    decode(send(request).await?).await
-}
-
-async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, AdapterError> {
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| AdapterError::from_transport(&e))?;
-    serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
-        message: format!("unexpected response shape: {e}"),
-    })
-}
-
-/// [`send`] for the request that creates the status: a network failure after it left leaves
-/// the outcome unknown, and so does a 2xx whose body is lost or unreadable (see
-/// [`http::json_unsure`]).
-async fn json_unsure<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
-    let response = request
-        .transmit()
-        .await
-        .map_err(|e| AdapterError::from_transport_unsure(&e))?;
-    let status = response.status();
-    if !status.is_success() {
-        let headers = response.headers().clone();
-        let body = response.text().await.unwrap_or_default();
-        return Err(classify_mastodon(status, &headers, &body));
-    }
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| AdapterError::OutcomeUnknown {
-            message: format!("reading the answer: {e}"),
-        })?;
-    serde_json::from_slice(&bytes).map_err(|e| AdapterError::OutcomeUnknown {
-        message: format!("the instance accepted the status but answered an unexpected shape: {e}"),
-    })
 }
 
 /// At most 100 characters on one line, for echoing user input and server text in messages.

@@ -34,10 +34,10 @@ use futures_util::future::BoxFuture;
 use reqwest::{
     header::HeaderMap,
     multipart::{Form, Part},
-    Body, RequestBuilder, Response, StatusCode,
+    Body, StatusCode,
 };
 use secrecy::{ExposeSecret, SecretString};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::http::Transmit;
 use crate::{
@@ -47,6 +47,9 @@ use crate::{
     CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter,
     Profile, PublishLimit, PublishRequest, Published, Revocation, Stats, TextCounting, TokenSet,
 };
+
+/// X's transport: error answers read by `classify_x`.
+const API: http::Api = http::Api::new("X", |s, h, b| classify_x(s, h, b, Utc::now().timestamp()));
 
 /// Read the user and their posts, post, upload media, and `offline.access` for a refresh token
 /// (without it X issues none and the account would need reconnecting every two hours).
@@ -444,7 +447,7 @@ impl PlatformAdapter for XAdapter {
                 account.access_token,
             )
             .json(&body);
-            let created: Created = json_unsure(request).await?;
+            let created: Created = API.json_unsure(request).await?;
             let Some(data) = created.data else {
                 // A 2xx without the post: X accepted something, but what is unknown.
                 return Err(AdapterError::OutcomeUnknown {
@@ -485,7 +488,7 @@ impl PlatformAdapter for XAdapter {
                 ]),
                 account.access_token,
             );
-            let timeline: Timeline = json(request).await?;
+            let timeline: Timeline = API.json(request).await?;
             let since = Utc::now() - chrono::Duration::from_std(LOOKBACK).unwrap_or_default();
             Ok(timeline
                 .data
@@ -570,7 +573,7 @@ impl XAdapter {
             .part("media", file_part(item, item.bytes.clone())?);
         let request =
             http::bearer(self.http.post(self.upload_url("/2/media/upload")), token).multipart(form);
-        let data = media_data(json(request).await?)?;
+        let data = media_data(API.json(request).await?)?;
         self.wait_until_processed(token, &data.id, data.processing_info)
             .await?;
         Ok(data.id)
@@ -594,7 +597,7 @@ impl XAdapter {
             total_bytes: item.size(),
             media_category: category,
         });
-        let id = media_data(json(request).await?)?.id;
+        let id = media_data(API.json(request).await?)?.id;
         let mut start = 0;
         let mut segment_index = 0_u32;
         while start < item.bytes.len() {
@@ -608,7 +611,7 @@ impl XAdapter {
                 token,
             )
             .multipart(form);
-            send(request).await?;
+            API.send(request).await?;
             start = end;
             segment_index += 1;
         }
@@ -617,7 +620,7 @@ impl XAdapter {
                 .post(self.upload_url(&format!("/2/media/upload/{id}/finalize"))),
             token,
         );
-        let data = media_data(json(request).await?)?;
+        let data = media_data(API.json(request).await?)?;
         self.wait_until_processed(token, &id, data.processing_info)
             .await?;
         Ok(id)
@@ -660,7 +663,7 @@ impl XAdapter {
                     .query(&[("command", "STATUS"), ("media_id", id)]),
                 token,
             );
-            info = media_data(json(request).await?)?.processing_info;
+            info = media_data(API.json(request).await?)?.processing_info;
         }
         Ok(())
     }
@@ -676,7 +679,7 @@ impl XAdapter {
         let body = serde_json::json!({"id": id, "metadata": {"alt_text": {"text": text}}});
         let request =
             http::bearer(self.http.post(self.upload_url("/2/media/metadata")), token).json(&body);
-        send(request).await.map(drop)
+        API.send(request).await.map(drop)
     }
 
     fn upload_url(&self, path: &str) -> String {
@@ -724,59 +727,6 @@ fn media_data(answer: MediaAnswer) -> Result<MediaData, AdapterError> {
             message: "X answered a media call without the media".into(),
         }),
     }
-}
-
-/// Sends a preparatory call (an upload): a network failure is transient, an error answer is
-/// read by [`classify_x`].
-async fn send(request: RequestBuilder) -> Result<Response, AdapterError> {
-    let response = request
-        .transmit()
-        .await
-        .map_err(|e| AdapterError::from_transport(&e))?;
-    checked(response).await
-}
-
-/// [`send`] and decode the JSON answer.
-async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
-    let response = send(request).await?;
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| AdapterError::from_transport(&e))?;
-    serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
-        message: format!("unexpected response shape from X: {e}"),
-    })
-}
-
-/// The creating call, with the semantics of [`http::json_unsure`]: once the request may have
-/// left, a lost or unreadable answer is `OutcomeUnknown`. It differs only in reading error
-/// answers with [`classify_x`] (X's `detail` and its 24-hour limit headers).
-async fn json_unsure<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
-    let response = request
-        .transmit()
-        .await
-        .map_err(|e| AdapterError::from_transport_unsure(&e))?;
-    let response = checked(response).await?;
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| AdapterError::OutcomeUnknown {
-            message: format!("reading X's answer: {e}"),
-        })?;
-    serde_json::from_slice(&bytes).map_err(|e| AdapterError::OutcomeUnknown {
-        message: format!("X accepted the post but answered an unexpected shape: {e}"),
-    })
-}
-
-/// Passes a 2xx through; classifies anything else.
-async fn checked(response: Response) -> Result<Response, AdapterError> {
-    if response.status().is_success() {
-        return Ok(response);
-    }
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.text().await.unwrap_or_default();
-    Err(classify_x(status, &headers, &body, Utc::now().timestamp()))
 }
 
 /// Reads an X error answer. On top of [`classify_response`]:

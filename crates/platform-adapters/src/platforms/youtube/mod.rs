@@ -40,10 +40,10 @@ use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
 use reqwest::{
     header::{HeaderMap, CONTENT_RANGE, CONTENT_TYPE, LOCATION},
-    RequestBuilder, Response, StatusCode,
+    Response, StatusCode,
 };
 use secrecy::{ExposeSecret, SecretString};
-use serde::{de::DeserializeOwned, Deserialize};
+use serde::Deserialize;
 use serde_json::json;
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -55,6 +55,9 @@ use crate::{
     ClientCredentials, CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind,
     PlatformAdapter, Profile, PublishRequest, Published, Revocation, Stats, TextCounting, TokenSet,
 };
+
+/// Google's transport: error answers read by [`classify`] (quota reasons, client errors).
+const API: http::Api = http::Api::new("YouTube", classify);
 
 /// Upload videos, and read the channel (id, title, counts). `youtube.upload` alone cannot call
 /// `channels.list`.
@@ -161,7 +164,7 @@ impl YoutubeAdapter {
                 .query(&[("part", "snippet,statistics"), ("mine", "true")]),
             token,
         );
-        let list: ChannelList = google_json(request).await?;
+        let list: ChannelList = API.json(request).await?;
         // A Google account without a channel answers 200 with no items: nothing to publish to.
         let channel = list
             .items
@@ -259,7 +262,7 @@ impl YoutubeAdapter {
         .header("X-Upload-Content-Length", video.size().to_string())
         .header("X-Upload-Content-Type", video.mime_type.as_str())
         .json(&resource);
-        let response = google_send(request).await?;
+        let response = API.send(request).await?;
         let session = response
             .headers()
             .get(LOCATION)
@@ -404,7 +407,7 @@ impl PlatformAdapter for YoutubeAdapter {
                 .http
                 .post(&self.settings.endpoints.token_url)
                 .form(&form);
-            let tokens = google_json::<TokenResponse>(request)
+            let tokens = API.json::<TokenResponse>(request)
                 .await?
                 .into_token_set(self.descriptor.access_token_lifetime);
             let (profile, stats) = self.channel(&tokens.access_token).await?;
@@ -465,7 +468,7 @@ impl PlatformAdapter for YoutubeAdapter {
                 ("client_id", credentials.client_id.as_str()),
                 ("client_secret", credentials.client_secret.expose_secret()),
             ]);
-            match google_json::<TokenResponse>(request).await {
+            match API.json::<TokenResponse>(request).await {
                 Ok(tokens) => Ok(tokens.into_token_set(self.descriptor.access_token_lifetime)),
                 Err(AdapterError::NeedsReauth { message }) => Err(AdapterError::NeedsReauth {
                     message: format!(
@@ -623,33 +626,6 @@ async fn created_video(response: Response) -> Result<Video, AdapterError> {
         })?;
     serde_json::from_slice(&bytes).map_err(|e| AdapterError::OutcomeUnknown {
         message: format!("YouTube took the video but answered an unexpected shape: {e}"),
-    })
-}
-
-/// Sends a Google request that creates nothing; failures are classified with [`classify`].
-async fn google_send(request: RequestBuilder) -> Result<Response, AdapterError> {
-    let response = request
-        .transmit()
-        .await
-        .map_err(|e| AdapterError::from_transport(&e))?;
-    let status = response.status();
-    if !status.is_success() {
-        let headers = response.headers().clone();
-        let body = response.text().await.unwrap_or_default();
-        return Err(classify(status, &headers, &body));
-    }
-    Ok(response)
-}
-
-/// Sends a Google request and decodes its JSON answer, classifying failures with [`classify`].
-async fn google_json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, AdapterError> {
-    let response = google_send(request).await?;
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| AdapterError::from_transport(&e))?;
-    serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
-        message: format!("unexpected response shape: {e}"),
     })
 }
 
