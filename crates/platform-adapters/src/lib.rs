@@ -5,6 +5,7 @@ mod descriptor;
 mod error;
 pub mod hosts;
 pub mod http;
+pub mod oauth;
 pub mod platforms;
 mod registry;
 pub mod spec;

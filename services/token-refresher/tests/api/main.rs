@@ -5,5 +5,6 @@
 )]
 
 mod refresh;
+mod spans;
 mod startup;
 mod support;

@@ -38,7 +38,8 @@ use serde::{Deserialize, Serialize};
 use crate::http::Transmit;
 use crate::{
     classify_response,
-    http::{self, TokenResponse},
+    http,
+    oauth::{self, ClientAuth, TokenEndpoint},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
     CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter,
     Profile, PublishRequest, Published, Revocation, Stats, TextCounting, TokenSet,
@@ -169,47 +170,34 @@ impl LinkedinAdapter {
     /// carries the refresh token's remaining lifetime, which becomes
     /// [`TokenSet::refresh_expires_at`]; a missing `expires_in` falls back to 60 days.
     async fn refresh_grant(&self, account: &AccountRef<'_>) -> Result<TokenSet, AdapterError> {
-        let credentials = self.credentials()?;
+        let endpoint = self.token_endpoint()?;
         let refresh_token = account
             .refresh_token
             .ok_or_else(|| AdapterError::NeedsReauth {
                 message: NO_REFRESH_TOKEN.into(),
             })?;
-        let request = self.http.post(&self.settings.endpoints.token_url).form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose_secret()),
-            ("client_id", credentials.client_id.as_str()),
-            ("client_secret", credentials.client_secret.expose_secret()),
-        ]);
-        let response = request
-            .transmit()
+        endpoint
+            .refresh(
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token.expose_secret()),
+                ],
+                refresh_token,
+                oauth::standard_refresh_failure("LinkedIn"),
+            )
             .await
-            .map_err(|e| AdapterError::from_transport(&e))?;
-        let status = response.status();
-        if !status.is_success() {
-            let headers = response.headers().clone();
-            let body = response.text().await.unwrap_or_default();
-            return Err(http::refresh_failure(
-                "LinkedIn",
-                status,
-                &headers,
-                &body,
-                refresh_token.expose_secret(),
-            ));
-        }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| AdapterError::from_transport(&e))?;
-        let answer: TokenResponse =
-            serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
-                message: format!(
-                    "unexpected token answer from LinkedIn (line {}, column {})",
-                    e.line(),
-                    e.column()
-                ),
-            })?;
-        Ok(answer.into_token_set(self.descriptor.access_token_lifetime))
+    }
+
+    /// The token endpoint with our app's credentials in the form body.
+    fn token_endpoint(&self) -> Result<TokenEndpoint<'_>, AdapterError> {
+        Ok(TokenEndpoint {
+            platform: "LinkedIn",
+            http: &self.http,
+            url: &self.settings.endpoints.token_url,
+            credentials: self.credentials()?,
+            auth: ClientAuth::Body,
+            lifetime: self.descriptor.access_token_lifetime,
+        })
     }
 }
 
@@ -238,17 +226,14 @@ impl PlatformAdapter for LinkedinAdapter {
         exchange: &'a CodeExchange<'a>,
     ) -> BoxFuture<'a, Result<Vec<Connection>, AdapterError>> {
         Box::pin(async move {
-            let credentials = self.credentials()?;
-            let request = self.http.post(&self.settings.endpoints.token_url).form(&[
-                ("grant_type", "authorization_code"),
-                ("code", exchange.code),
-                ("redirect_uri", exchange.redirect_uri),
-                ("client_id", credentials.client_id.as_str()),
-                ("client_secret", credentials.client_secret.expose_secret()),
-            ]);
-            let tokens = http::json::<TokenResponse>(request)
-                .await?
-                .into_token_set(self.descriptor.access_token_lifetime);
+            let tokens = self
+                .token_endpoint()?
+                .exchange(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", exchange.code),
+                    ("redirect_uri", exchange.redirect_uri),
+                ])
+                .await?;
             let profile = self.userinfo(&tokens.access_token).await?;
             Ok(vec![Connection {
                 profile,

@@ -42,7 +42,8 @@ use super::youtube::title_from_text;
 use crate::http::Transmit;
 use crate::{
     classify_response,
-    http::{self, TokenResponse},
+    http,
+    oauth::{ClientAuth, TokenEndpoint},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
     CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter,
     Profile, PublishRequest, Published, Revocation, Stats, TextCounting, TokenSet,
@@ -204,52 +205,35 @@ impl PinterestAdapter {
     /// `refresh_token_expires_in`; when it carries none, the result's `refresh_token` is `None`:
     /// keep the stored one. A missing `expires_in` falls back to the documented 30 days.
     async fn refresh_grant(&self, account: &AccountRef<'_>) -> Result<TokenSet, AdapterError> {
-        let credentials = self.credentials()?;
+        let endpoint = self.token_endpoint()?;
         let refresh_token = account
             .refresh_token
             .ok_or_else(|| AdapterError::NeedsReauth {
                 message: "Pinterest did not grant a refresh token for this account: reconnect your Pinterest account before its 30-day token expires".into(),
             })?;
-        let request = self
-            .http
-            .post(&self.settings.endpoints.token_url)
-            .basic_auth(
-                &credentials.client_id,
-                Some(credentials.client_secret.expose_secret()),
+        endpoint
+            .refresh(
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token.expose_secret()),
+                    ("continuous_refresh", "true"),
+                ],
+                refresh_token,
+                refresh_failure,
             )
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token.expose_secret()),
-                ("continuous_refresh", "true"),
-            ]);
-        let response = request
-            .transmit()
             .await
-            .map_err(|e| AdapterError::from_transport(&e))?;
-        let status = response.status();
-        if !status.is_success() {
-            let headers = response.headers().clone();
-            let body = response.text().await.unwrap_or_default();
-            return Err(refresh_failure(
-                status,
-                &headers,
-                &body,
-                refresh_token.expose_secret(),
-            ));
-        }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| AdapterError::from_transport(&e))?;
-        let answer: TokenResponse =
-            serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
-                message: format!(
-                    "unexpected token answer from Pinterest (line {}, column {})",
-                    e.line(),
-                    e.column()
-                ),
-            })?;
-        Ok(answer.into_token_set(self.descriptor.access_token_lifetime))
+    }
+
+    /// The token endpoint with our app's credentials, authenticated with HTTP Basic.
+    fn token_endpoint(&self) -> Result<TokenEndpoint<'_>, AdapterError> {
+        Ok(TokenEndpoint {
+            platform: "Pinterest",
+            http: &self.http,
+            url: &self.settings.endpoints.token_url,
+            credentials: self.credentials()?,
+            auth: ClientAuth::Basic,
+            lifetime: self.descriptor.access_token_lifetime,
+        })
     }
 
     /// Uploads a video if there is one, then creates the pin; see [`PlatformAdapter::publish`]
@@ -435,22 +419,14 @@ impl PlatformAdapter for PinterestAdapter {
         exchange: &'a CodeExchange<'a>,
     ) -> BoxFuture<'a, Result<Vec<Connection>, AdapterError>> {
         Box::pin(async move {
-            let credentials = self.credentials()?;
-            let request = self
-                .http
-                .post(&self.settings.endpoints.token_url)
-                .basic_auth(
-                    &credentials.client_id,
-                    Some(credentials.client_secret.expose_secret()),
-                )
-                .form(&[
+            let tokens = self
+                .token_endpoint()?
+                .exchange(&[
                     ("grant_type", "authorization_code"),
                     ("code", exchange.code),
                     ("redirect_uri", exchange.redirect_uri),
-                ]);
-            let tokens = http::json::<TokenResponse>(request)
-                .await?
-                .into_token_set(self.descriptor.access_token_lifetime);
+                ])
+                .await?;
             let (profile, stats) = self.account(&tokens.access_token).await?;
             Ok(vec![Connection {
                 profile,

@@ -39,10 +39,10 @@ use reqwest::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::http::Transmit;
 use crate::{
     classify_response,
-    http::{self, TokenResponse},
+    http,
+    oauth::{self, ClientAuth, TokenEndpoint},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
     CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter,
     Profile, PublishLimit, PublishRequest, Published, Revocation, Stats, TextCounting, TokenSet,
@@ -226,7 +226,7 @@ impl XAdapter {
     /// token *and* a new refresh token; the one sent is spent from now on, so the caller must
     /// persist the returned set at once (a lost answer means the user has to reconnect).
     async fn refresh_grant(&self, account: &AccountRef<'_>) -> Result<TokenSet, AdapterError> {
-        let credentials = self.credentials()?;
+        let endpoint = self.token_endpoint()?;
         let refresh_token = account
             .refresh_token
             .ok_or_else(|| AdapterError::NeedsReauth {
@@ -234,52 +234,35 @@ impl XAdapter {
                     "X did not grant a refresh token for this account: reconnect your X account"
                         .into(),
             })?;
-        let request = self
-            .http
-            .post(&self.settings.endpoints.token_url)
-            .basic_auth(
-                &credentials.client_id,
-                Some(credentials.client_secret.expose_secret()),
+        let tokens = endpoint
+            .refresh(
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token.expose_secret()),
+                    ("client_id", endpoint.credentials.client_id.as_str()),
+                ],
+                refresh_token,
+                oauth::standard_refresh_failure("X"),
             )
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token.expose_secret()),
-                ("client_id", credentials.client_id.as_str()),
-            ]);
-        let response = request
-            .transmit()
-            .await
-            .map_err(|e| AdapterError::from_transport(&e))?;
-        let status = response.status();
-        if !status.is_success() {
-            let headers = response.headers().clone();
-            let body = response.text().await.unwrap_or_default();
-            return Err(http::refresh_failure(
-                "X",
-                status,
-                &headers,
-                &body,
-                refresh_token.expose_secret(),
-            ));
-        }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| AdapterError::from_transport(&e))?;
-        let answer: TokenResponse =
-            serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
-                message: format!(
-                    "unexpected token answer from X (line {}, column {})",
-                    e.line(),
-                    e.column()
-                ),
-            })?;
-        if answer.refresh_token.is_none() {
+            .await?;
+        if tokens.refresh_token.is_none() {
             // Not seen from X with `offline.access`; the stored token is likely spent, so the
             // next refresh will ask the user to reconnect.
             tracing::warn!("X answered a refresh without a new refresh token");
         }
-        Ok(answer.into_token_set(self.descriptor.access_token_lifetime))
+        Ok(tokens)
+    }
+
+    /// The token endpoint with our app's credentials, authenticated with HTTP Basic.
+    fn token_endpoint(&self) -> Result<TokenEndpoint<'_>, AdapterError> {
+        Ok(TokenEndpoint {
+            platform: "X",
+            http: &self.http,
+            url: &self.settings.endpoints.token_url,
+            credentials: self.credentials()?,
+            auth: ClientAuth::Basic,
+            lifetime: self.descriptor.access_token_lifetime,
+        })
     }
 
     /// RFC 7009 revocation of one token, authenticated like the token endpoint.
@@ -289,20 +272,17 @@ impl XAdapter {
         token: &SecretString,
         hint: &str,
     ) -> Result<(), AdapterError> {
-        let credentials = self.credentials()?;
-        let request = self
-            .http
-            .post(url)
-            .basic_auth(
-                &credentials.client_id,
-                Some(credentials.client_secret.expose_secret()),
+        let endpoint = self.token_endpoint()?;
+        endpoint
+            .revoke(
+                url,
+                &[
+                    ("token", token.expose_secret()),
+                    ("token_type_hint", hint),
+                    ("client_id", endpoint.credentials.client_id.as_str()),
+                ],
             )
-            .form(&[
-                ("token", token.expose_secret()),
-                ("token_type_hint", hint),
-                ("client_id", credentials.client_id.as_str()),
-            ]);
-        http::send(request).await.map(drop)
+            .await
     }
 }
 
@@ -339,27 +319,17 @@ impl PlatformAdapter for XAdapter {
         exchange: &'a CodeExchange<'a>,
     ) -> BoxFuture<'a, Result<Vec<Connection>, AdapterError>> {
         Box::pin(async move {
-            let credentials = self.credentials()?;
+            let endpoint = self.token_endpoint()?;
             let mut form = vec![
                 ("grant_type", "authorization_code"),
                 ("code", exchange.code),
                 ("redirect_uri", exchange.redirect_uri),
-                ("client_id", credentials.client_id.as_str()),
+                ("client_id", endpoint.credentials.client_id.as_str()),
             ];
             if let Some(verifier) = exchange.pkce_verifier {
                 form.push(("code_verifier", verifier));
             }
-            let request = self
-                .http
-                .post(&self.settings.endpoints.token_url)
-                .basic_auth(
-                    &credentials.client_id,
-                    Some(credentials.client_secret.expose_secret()),
-                )
-                .form(&form);
-            let tokens = http::json::<TokenResponse>(request)
-                .await?
-                .into_token_set(self.descriptor.access_token_lifetime);
+            let tokens = endpoint.exchange(&form).await?;
             let (profile, stats) = self.me(&tokens.access_token).await?;
             Ok(vec![Connection {
                 profile,
