@@ -13,18 +13,24 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 .PHONY: run
-run: ## bring up PostgreSQL + RabbitMQ, build, start every service and platform-sim (Ctrl-C stops them)
-	@bash deploy/local/run.sh
+run: ## bring up PostgreSQL + RabbitMQ, build, start every service and platform-sim, and the dashboard on http://localhost:3000 when Node.js is present (Ctrl-C stops them)
+	@bash examples/dashboard/run-with-services.sh
 
 .PHONY: test
 test: toolchain infra-up ## the whole test suite against real PostgreSQL and RabbitMQ
 	@echo "[test] cargo nextest run --workspace"
 	cargo nextest run --workspace --profile ci
 	@bash tests/e2e/abuse/run.sh
+	@bash clients/typescript/check.sh
+	@bash tests/browser/run.sh
 
 .PHONY: abuse
 abuse: toolchain infra-up ## the abuse suite: schemathesis (PyPI, pinned, installed into .data/abuse-venv) against the gateway's OpenAPI, plus our checks (part of make test)
 	@bash tests/e2e/abuse/run.sh
+
+.PHONY: browser
+browser: toolchain infra-up ## the dashboard in headless Chromium against the real services and platform-sim (part of make test; screenshots in target/browser-artifacts/)
+	@bash tests/browser/run.sh
 
 .PHONY: fuzz
 fuzz: ## cargo-fuzz targets (media probe, text counters), FUZZ_SECONDS each (default 60); needs a nightly toolchain (not part of make test)

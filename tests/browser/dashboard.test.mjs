@@ -1,0 +1,172 @@
+// The dashboard in a real browser: headless Debian Chromium driven by playwright-core, against
+// the real services and platform-sim (tests/browser/run.sh starts them). Every step leaves a
+// screenshot in $BROWSER_ARTIFACTS; a failure leaves one named failure.png and the page's
+// console.
+import { mkdirSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { deflateSync, crc32 } from "node:zlib";
+
+import { chromium } from "playwright-core";
+
+const DASHBOARD = process.env.DASHBOARD_URL ?? "http://localhost:3000";
+const ARTIFACTS = process.env.BROWSER_ARTIFACTS ?? "target/browser-artifacts";
+const STEP_TIMEOUT = 30_000;
+mkdirSync(ARTIFACTS, { recursive: true });
+
+/** A real PNG (a 96×64 gradient), so the gateway's content sniffing and probe accept it. */
+function png(width, height) {
+  const rows = [];
+  for (let y = 0; y < height; y++) {
+    const row = Buffer.alloc(1 + width * 3);
+    for (let x = 0; x < width; x++) row.set([(x * 255) / width, (y * 255) / height, 160], 1 + x * 3);
+    rows.push(row);
+  }
+  const chunk = (type, data) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, "ascii");
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type, "ascii"), data])), 0);
+    return Buffer.concat([head, data, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(Buffer.concat(rows))),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+/** `YYYY-MM-DDTHH:MM:SS` in local time, what a datetime-local input takes. */
+function localInput(date) {
+  const p = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())}T${p(date.getHours())}:${p(date.getMinutes())}:${p(date.getSeconds())}`;
+}
+
+const profile = mkdtempSync(path.join(tmpdir(), "postbridge-chromium-"));
+// A fresh, empty profile (launchPersistentContext passes it as --user-data-dir).
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  viewport: { width: 1280, height: 900 },
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+const page = context.pages()[0] ?? (await context.newPage());
+page.setDefaultTimeout(STEP_TIMEOUT);
+const consoleLines = [];
+page.on("console", (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
+page.on("pageerror", (e) => consoleLines.push(`[pageerror] ${e.message}`));
+
+let stepNo = 0;
+const started = Date.now();
+async function step(name, body) {
+  stepNo += 1;
+  const t = Date.now();
+  await body();
+  const file = path.join(ARTIFACTS, `${String(stepNo).padStart(2, "0")}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  console.log(`[browser] step ${stepNo} ${name}: ok in ${Date.now() - t} ms (${file})`);
+}
+
+let failed = false;
+try {
+  await step("signed-in", async () => {
+    await page.goto(DASHBOARD);
+    await page.getByTestId("sign-in-user").fill("browser-test");
+    await page.getByTestId("sign-in-submit").click();
+    await page.getByTestId("signed-in-user").getByText("browser-test").waitFor();
+    await page.getByTestId("connect-sandbox").waitFor();
+  });
+
+  await step("connected-sandbox", async () => {
+    // OAuth round trip: platform-sim approves at once, the gateway's callback sends the browser
+    // back with ?platform=sandbox&ticket=…, and the page completes the ticket.
+    const completed = page.waitForResponse((r) => r.url().endsWith("/v1/connections/complete") && r.request().method() === "POST");
+    await page.getByTestId("connect-sandbox").click();
+    const answer = await completed;
+    if (answer.status() !== 200) throw new Error(`POST /v1/connections/complete answered ${answer.status()}`);
+    await page.getByTestId("notice").getByText("Connected").waitFor();
+    await page.locator('[data-testid="account"][data-platform="sandbox"]').first().waitFor();
+    if (new URL(page.url()).search !== "") throw new Error(`the ticket stayed in the URL: ${page.url()}`);
+  });
+
+  await step("after-reload", async () => {
+    await page.reload();
+    const account = page.locator('[data-testid="account"][data-platform="sandbox"]').first();
+    await account.waitFor();
+    const avatar = account.getByTestId("avatar");
+    if (await avatar.count()) {
+      await page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await avatar.elementHandle());
+    }
+  });
+
+  await step("composed-with-image", async () => {
+    await page.getByTestId("nav-compose").click();
+    await page.getByTestId("compose-text").fill("Hello from the browser test: a gradient, scheduled a few seconds ahead");
+    await page.locator('[data-testid="choose-account"][data-platform="sandbox"]').first().check();
+    await page.getByTestId("counter-sandbox").waitFor();
+    await page.getByTestId("alt-text").fill("a blue-green gradient");
+    await page.getByTestId("media-file").setInputFiles({ name: "gradient.png", mimeType: "image/png", buffer: png(96, 64) });
+    const preview = page.getByTestId("preview").first();
+    await preview.waitFor();
+    await page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await preview.locator("img").elementHandle());
+    await page.getByTestId("schedule-later").check();
+    await page.getByTestId("schedule-at").fill(localInput(new Date(Date.now() + 6_000)));
+  });
+
+  await step("scheduled", async () => {
+    await page.getByTestId("submit-post").click();
+    await page.getByTestId("compose-result").getByText("is scheduled").waitFor();
+  });
+
+  await step("published", async () => {
+    await page.getByTestId("nav-posts").click();
+    const post = page.getByTestId("post").first();
+    await post.waitFor();
+    await page.locator('[data-testid="post"][data-status="published"]').first().waitFor({ timeout: 60_000 });
+    const link = page.locator('[data-testid="post"][data-status="published"]').first().getByTestId("target-link");
+    await link.waitFor();
+    const href = await link.getAttribute("href");
+    if (!href || !/^https?:\/\//.test(href)) throw new Error(`no platform link: ${href}`);
+  });
+
+  await step("disconnected", async () => {
+    await page.getByTestId("nav-accounts").click();
+    const account = page.locator('[data-testid="account"][data-platform="sandbox"]').first();
+    await account.getByTestId("disconnect").click();
+    await page.getByTestId("notice").getByText("Disconnecting").waitFor();
+    // account-registry revokes and wipes it; then it is gone from the list.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      await page.reload();
+      await page.getByTestId("accounts").waitFor({ state: "attached" });
+      if ((await page.locator('[data-testid="account"][data-platform="sandbox"]').count()) === 0) break;
+      if (Date.now() > deadline) throw new Error("the account was still listed 30 s after disconnecting");
+      await page.waitForTimeout(500);
+    }
+  });
+  console.log(`[browser] all ${stepNo} steps passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+} catch (err) {
+  failed = true;
+  console.error(`[browser] step ${stepNo + 1} failed: ${err instanceof Error ? err.stack ?? err.message : err}`);
+  await page.screenshot({ path: path.join(ARTIFACTS, "failure.png"), fullPage: true }).catch(() => {});
+  writeFileSync(path.join(ARTIFACTS, "console.log"), consoleLines.join("\n") + "\n");
+  console.error(`[browser] page console:\n${consoleLines.slice(-30).join("\n")}`);
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
