@@ -10,8 +10,9 @@ use futures_util::future::BoxFuture;
 use reqwest::Client;
 
 use crate::{
-    hosts::HostPolicy, AdapterError, AdapterSettings, ClientCredentials, Descriptor, Endpoints,
-    PlatformAdapter,
+    hosts::HostPolicy,
+    validate::{AccountLimits, Rules, TextCount},
+    AdapterError, AdapterSettings, ClientCredentials, Descriptor, Endpoints, PlatformAdapter,
 };
 
 /// One platform: its static facts, its endpoints, who may reach which hosts, and how its
@@ -20,6 +21,13 @@ use crate::{
 pub struct PlatformSpec {
     /// Static facts: auth kind, scopes, text counting, media, limits, deduplication window.
     pub descriptor: fn() -> Descriptor,
+    /// The platform's name as its users know it, for messages ("LinkedIn", "The sandbox").
+    pub name: &'static str,
+    /// What a post may hold beyond the descriptor (`platforms/<name>/rules.rs`).
+    pub rules: &'static Rules,
+    /// How the platform counts a text, where [`crate::TextCounting`] alone does not say
+    /// (X's weighted count, Mastodon's links and mentions); `None`: the descriptor's counting.
+    pub count_text: Option<fn(&str, &AccountLimits) -> TextCount>,
     /// Production URLs, which `[platforms.<name>]` may override one by one.
     pub default_endpoints: fn() -> Endpoints,
     /// Where accounts live and what connecting needs.

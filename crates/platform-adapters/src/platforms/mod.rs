@@ -29,3 +29,10 @@ pub const ALL: &[crate::spec::PlatformSpec] = &[
     mastodon::SPEC,
     sandbox::SPEC,
 ];
+
+/// The spec of `platform`.
+pub fn spec(platform: domain::Platform) -> &'static crate::spec::PlatformSpec {
+    ALL.iter()
+        .find(|spec| spec.platform() == platform)
+        .unwrap_or(&sandbox::SPEC)
+}

@@ -7,34 +7,15 @@
 //! post. Limits that vary per account (X Premium video length, TikTok's per-creator maximum)
 //! are left to the platform: refusing them here would refuse posts the platform accepts.
 
-use std::ops::Range;
+pub(crate) mod urls;
 
-use domain::Platform;
 use serde::Serialize;
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::{Descriptor, MediaKind, PostOptions, TextCounting};
-
-/// What Mastodon counts every link as, whatever its length: the default
-/// `configuration.statuses.characters_reserved_per_url` of `/api/v2/instance`.
-/// <https://docs.joinmastodon.org/user/posting/#links>
-pub const MASTODON_CHARS_PER_URL: usize = 23;
-
-// X's weighted length, from twitter-text's v3 configuration:
-// <https://github.com/twitter/twitter-text/blob/master/config/v3.json>. Weights are in
-// hundredths of a character (`scale`); code points in the listed ranges weigh 100, every other
-// one `defaultWeight`; every URL weighs `transformedURLLength` characters; and, with
-// `emojiParsingEnabled`, an emoji sequence weighs `defaultWeight` once, however many code
-// points it joins.
-const X_SCALE: usize = 100;
-const X_DEFAULT_WEIGHT: usize = 200;
-const X_RANGES: [(u32, u32, usize); 4] = [
-    (0, 4351, 100),
-    (8192, 8205, 100),
-    (8208, 8223, 100),
-    (8242, 8247, 100),
-];
-const X_TRANSFORMED_URL_LENGTH: usize = 23;
+pub use crate::platforms::mastodon::text::{
+    length as mastodon_length, CHARS_PER_URL as MASTODON_CHARS_PER_URL,
+};
+use crate::{spec::PlatformSpec, Descriptor, MediaKind, PostOptions, TextCounting};
 
 /// What the gateway knows of one media item (from the media table), enough to check it
 /// against a platform without reading the file.
@@ -79,48 +60,8 @@ pub fn text_length(counting: TextCounting, text: &str) -> usize {
     match counting {
         TextCounting::Chars => text.chars().count(),
         TextCounting::Graphemes => text.graphemes(true).count(),
-        TextCounting::XWeighted => x_weighted_length(text),
+        TextCounting::XWeighted => crate::platforms::x::text::weighted_length(text),
     }
-}
-
-/// The length of `text` as a Mastodon server counts it (`StatusLengthValidator`): every
-/// `http(s)://` link counts `chars_per_url` characters, a mention `@user@domain` counts as
-/// `@user`, and the rest is counted in grapheme clusters, so an emoji sequence counts once.
-/// <https://docs.joinmastodon.org/user/posting/#text>
-pub fn mastodon_length(text: &str, chars_per_url: usize) -> usize {
-    let mut entities: Vec<(Range<usize>, Option<&str>)> = find_urls(text, UrlForms::SchemeOnly)
-        .into_iter()
-        .map(|range| (range, None))
-        .collect();
-    entities.extend(
-        find_mentions(text)
-            .into_iter()
-            .map(|(range, user)| (range, Some(user))),
-    );
-    entities.sort_by_key(|(range, _)| range.start);
-
-    // Rewrite the text the way Mastodon does, then count it: counting pieces separately could
-    // split a grapheme cluster at an entity boundary.
-    let placeholder = "x".repeat(chars_per_url);
-    let mut countable = String::with_capacity(text.len());
-    let mut rest = 0;
-    for (range, user) in entities {
-        if range.start < rest {
-            // Overlaps an earlier entity (a mention inside a URL): the earlier one wins.
-            continue;
-        }
-        countable.push_str(&text[rest..range.start]);
-        match user {
-            Some(user) => {
-                countable.push('@');
-                countable.push_str(user);
-            }
-            None => countable.push_str(&placeholder),
-        }
-        rest = range.end;
-    }
-    countable.push_str(&text[rest..]);
-    countable.graphemes(true).count()
 }
 
 /// What one account's own server says about its limits, where they differ from the platform's
@@ -137,11 +78,24 @@ pub struct AccountLimits {
     pub max_media: Option<usize>,
 }
 
+/// A text's length as one platform counts it, and how to say so: who counts (`"X"`, `"This
+/// Mastodon server"`) and a note on what counts differently (links, emoji).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextCount {
+    /// The length, in the units of the limit.
+    pub length: usize,
+    /// Who allows the limit, as the message names them.
+    pub who: String,
+    /// What counts unusually, in parentheses with a leading space; empty when nothing does.
+    pub note: String,
+}
+
 /// Every problem `descriptor.platform` would have with this post, in a stable order: text,
 /// presence, media, options. Empty means the platform should accept it.
 ///
 /// `account_limits` replace the descriptor's where the account's server knows better (a
-/// Mastodon instance's own limits). Mastodon text is always counted with [`mastodon_length`].
+/// Mastodon instance's own limits). The platform's spec supplies its rules, its name and, where
+/// it counts text its own way, the count ([`crate::spec::PlatformSpec::count_text`]).
 pub fn check(
     descriptor: &Descriptor,
     text: &str,
@@ -149,47 +103,34 @@ pub fn check(
     options: &PostOptions,
     account_limits: Option<AccountLimits>,
 ) -> Vec<Problem> {
-    let rules = Rules::of(descriptor.platform);
+    let spec = crate::platforms::spec(descriptor.platform);
+    let rules = spec.rules;
     let limits = account_limits.unwrap_or_default();
     let mut problems = Vec::new();
-    check_text(descriptor, &rules, text, &limits, &mut problems);
-    check_presence(descriptor, text, media, &mut problems);
-    check_media(descriptor, &rules, media, &limits, &mut problems);
-    check_options(descriptor, &rules, text, options, &mut problems);
+    check_text(descriptor, spec, text, &limits, &mut problems);
+    check_presence(descriptor, spec.name, text, media, &mut problems);
+    check_media(descriptor, spec.name, rules, media, &limits, &mut problems);
+    check_options(spec.name, rules, text, options, &mut problems);
     problems
 }
 
 fn check_text(
     descriptor: &Descriptor,
-    rules: &Rules,
+    spec: &PlatformSpec,
     text: &str,
     limits: &AccountLimits,
     problems: &mut Vec<Problem>,
 ) {
-    let platform = descriptor.platform;
     let capabilities = &descriptor.capabilities;
+    let rules = spec.rules;
     let limit = limits.max_characters.unwrap_or(capabilities.text_limit);
-    let mastodon_note;
-    let (length, who, note) = if platform == Platform::Mastodon {
-        let per_url = limits.characters_per_url.unwrap_or(MASTODON_CHARS_PER_URL);
-        mastodon_note = format!(" (links count as {per_url}, and a mention only by its @username)");
-        (
-            mastodon_length(text, per_url),
-            "This Mastodon server",
-            mastodon_note.as_str(),
-        )
-    } else {
-        let note = match capabilities.text_counting {
-            TextCounting::XWeighted => {
-                " (URLs count as 23, most CJK characters and each emoji as 2)"
-            }
-            TextCounting::Chars | TextCounting::Graphemes => "",
-        };
-        (
-            text_length(capabilities.text_counting, text),
-            platform_name(platform),
-            note,
-        )
+    let TextCount { length, who, note } = match spec.count_text {
+        Some(count) => count(text, limits),
+        None => TextCount {
+            length: text_length(capabilities.text_counting, text),
+            who: spec.name.to_owned(),
+            note: String::new(),
+        },
     };
     if length > limit {
         problems.push(Problem::new(
@@ -204,7 +145,7 @@ fn check_text(
                 format!(
                     "{} allows {max_bytes} bytes of text, and accented letters, CJK characters \
                      and emoji take 2 to 4 bytes each; this text is {} bytes",
-                    platform_name(platform),
+                    spec.name,
                     text.len()
                 ),
             ));
@@ -214,6 +155,7 @@ fn check_text(
 
 fn check_presence(
     descriptor: &Descriptor,
+    name: &str,
     text: &str,
     media: &[MediaFacts],
     problems: &mut Vec<Problem>,
@@ -221,7 +163,6 @@ fn check_presence(
     if !media.is_empty() {
         return;
     }
-    let name = platform_name(descriptor.platform);
     let kinds = &descriptor.capabilities.media_kinds;
     if descriptor.capabilities.requires_media {
         // Text alone is never enough here, and media alone is: the media is what is missing.
@@ -252,12 +193,12 @@ fn check_presence(
 
 fn check_media(
     descriptor: &Descriptor,
+    name: &str,
     rules: &Rules,
     media: &[MediaFacts],
     limits: &AccountLimits,
     problems: &mut Vec<Problem>,
 ) {
-    let name = platform_name(descriptor.platform);
     let capabilities = &descriptor.capabilities;
     let accepted = &capabilities.media_kinds;
 
@@ -431,13 +372,12 @@ fn check_item(
 }
 
 fn check_options(
-    descriptor: &Descriptor,
+    name: &str,
     rules: &Rules,
     text: &str,
     options: &PostOptions,
     problems: &mut Vec<Problem>,
 ) {
-    let name = platform_name(descriptor.platform);
     let has_board = options
         .board_id
         .as_deref()
@@ -480,48 +420,52 @@ fn check_options(
 }
 
 /// What a platform adds to its descriptor: the per-kind limits the descriptor cannot express.
-/// Every number carries the page that documents it.
+/// Each platform's folder states its own (`platforms/<name>/rules.rs`), every number with the
+/// page that documents it.
 #[derive(Debug, Clone, Copy)]
-struct Rules {
+pub struct Rules {
     /// Largest image file.
-    image_max: Option<SizeLimit>,
+    pub(crate) image_max: Option<SizeLimit>,
     /// Largest GIF where GIFs are a category of their own (X); `None`: GIFs are images.
-    gif_max: Option<SizeLimit>,
+    pub(crate) gif_max: Option<SizeLimit>,
     /// Largest video file.
-    video_max: Option<SizeLimit>,
+    pub(crate) video_max: Option<SizeLimit>,
     /// Longest video.
-    video_max_ms: Option<u32>,
+    pub(crate) video_max_ms: Option<u32>,
     /// Shortest video.
-    video_min_ms: Option<u32>,
+    pub(crate) video_min_ms: Option<u32>,
     /// Accepted image formats, where the platform restricts them.
-    image_formats: Option<ImageFormats>,
+    pub(crate) image_formats: Option<ImageFormats>,
     /// Images and videos may share a post (carousels), counted together against `max_media`.
-    mixing: bool,
+    pub(crate) mixing: bool,
     /// Videos per post when they may not be mixed with images.
-    max_videos: usize,
+    pub(crate) max_videos: usize,
     /// An (animated) GIF must be the only item of its post.
-    gif_alone: bool,
+    pub(crate) gif_alone: bool,
     /// A byte limit on the text on top of the descriptor's character limit.
-    text_max_bytes: Option<usize>,
+    pub(crate) text_max_bytes: Option<usize>,
     /// Longest `title` option.
-    title_max_chars: Option<usize>,
+    pub(crate) title_max_chars: Option<usize>,
     /// A title is needed: the `title` option, or text to derive it from.
-    requires_title: bool,
+    pub(crate) requires_title: bool,
     /// `board_id` is needed.
-    requires_board: bool,
+    pub(crate) requires_board: bool,
     /// `<` and `>` are refused in the title and the text.
-    no_angle_brackets: bool,
+    pub(crate) no_angle_brackets: bool,
 }
 
+/// Image formats a platform restricts itself to.
 #[derive(Debug, Clone, Copy)]
-struct ImageFormats {
-    mime_types: &'static [&'static str],
-    label: &'static str,
+pub struct ImageFormats {
+    /// Accepted MIME types (essences, lowercase).
+    pub(crate) mime_types: &'static [&'static str],
+    /// How messages list them ("JPEG or PNG").
+    pub(crate) label: &'static str,
 }
 
 impl Rules {
     /// Nothing beyond the descriptor: what the sandbox gets ("whatever its descriptor says").
-    const NONE: Self = Self {
+    pub(crate) const NONE: Self = Self {
         image_max: None,
         gif_max: None,
         video_max: None,
@@ -539,123 +483,17 @@ impl Rules {
     };
 
     /// A single video, or images only.
-    const VIDEO_ALONE: Self = Self {
+    pub(crate) const VIDEO_ALONE: Self = Self {
         mixing: false,
         max_videos: 1,
         ..Self::NONE
     };
-
-    fn of(platform: Platform) -> Self {
-        match platform {
-            Platform::X => Self {
-                // "You may attach up to 4 photos, 1 animated GIF or 1 video in a Post";
-                // image <= 5 MB, animated GIF <= 15 MB, video 512 MB, at least 0.5 s.
-                // https://docs.x.com/x-api/media/quickstart/best-practices
-                // https://docs.x.com/x-api/media/introduction
-                // The maximum video length depends on the account (20 minutes, 125 with
-                // Premium), so it is left to X.
-                image_max: Some(SizeLimit::mib(5)),
-                gif_max: Some(SizeLimit::mib(15)),
-                video_max: Some(SizeLimit::mib(512)),
-                video_min_ms: Some(500),
-                image_formats: Some(ImageFormats {
-                    mime_types: &["image/jpeg", "image/png", "image/gif", "image/webp"],
-                    label: "JPEG, PNG, GIF or WebP",
-                }),
-                gif_alone: true,
-                ..Self::VIDEO_ALONE
-            },
-            Platform::Instagram => Self {
-                // Images: "Format: JPEG", "File size: 8 MB maximum". Reels: 300 MB maximum,
-                // 3 seconds to 15 minutes. Carousels mix images and videos (10 items: the
-                // descriptor's `max_media`).
-                // https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
-                image_max: Some(SizeLimit::mb(8)),
-                video_max: Some(SizeLimit::mb(300)),
-                video_max_ms: Some(15 * 60 * 1000),
-                video_min_ms: Some(3 * 1000),
-                image_formats: Some(ImageFormats {
-                    mime_types: &["image/jpeg"],
-                    label: "JPEG",
-                }),
-                ..Self::NONE
-            },
-            Platform::Threads => Self {
-                // Images JPEG or PNG, 8 MB maximum; videos 1 GB and 5 minutes maximum;
-                // carousels of up to 20 images, videos or a mix.
-                // https://developers.facebook.com/docs/threads/overview#media-specifications
-                // https://developers.facebook.com/docs/threads/posts#carousel-posts
-                image_max: Some(SizeLimit::mb(8)),
-                video_max: Some(SizeLimit::gb(1)),
-                video_max_ms: Some(5 * 60 * 1000),
-                image_formats: Some(ImageFormats {
-                    mime_types: &["image/jpeg", "image/png"],
-                    label: "JPEG or PNG",
-                }),
-                ..Self::NONE
-            },
-            // A multi-photo Page post attaches unpublished photos (`attached_media`); a video
-            // is its own post through `/{page-id}/videos`: one or the other, never both.
-            // https://developers.facebook.com/docs/pages-api/posts
-            Platform::Facebook => Self::VIDEO_ALONE,
-            // A MultiImage post holds 2 to 20 images; a video post one video of 75 KB to
-            // 500 MB and 3 seconds to 30 minutes.
-            // https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/multiimage-post-api
-            // https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/videos-api
-            Platform::Linkedin => Self {
-                video_max: Some(SizeLimit::mb(500)),
-                video_max_ms: Some(30 * 60 * 1000),
-                video_min_ms: Some(3 * 1000),
-                ..Self::VIDEO_ALONE
-            },
-            Platform::Bluesky => Self {
-                // `app.bsky.embed.images`: at most 4 images of `maxSize` 1000000 bytes each;
-                // `app.bsky.feed.post` text: `maxGraphemes` 300 and `maxLength` 3000 (bytes).
-                // https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/embed/images.json
-                // https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/feed/post.json
-                image_max: Some(SizeLimit::exact(1_000_000)),
-                text_max_bytes: Some(3000),
-                ..Self::VIDEO_ALONE
-            },
-            Platform::Mastodon => Self {
-                // Mastodon 4.x defaults: images up to 16 MB (16777216 bytes in
-                // `image_size_limit`), videos up to 99 MB (103809024 in `video_size_limit`),
-                // four images or one video per post.
-                // https://docs.joinmastodon.org/user/posting/#media
-                image_max: Some(SizeLimit::mib(16)),
-                video_max: Some(SizeLimit::mib(99)),
-                ..Self::VIDEO_ALONE
-            },
-            Platform::Pinterest => Self {
-                // A pin is one video, or one image, or a carousel of 2 to 5 images, on a
-                // board (`board_id` is required); `title` is at most 100 characters.
-                // https://developers.pinterest.com/docs/api/v5/pins-create
-                requires_board: true,
-                title_max_chars: Some(100),
-                ..Self::VIDEO_ALONE
-            },
-            Platform::Youtube => Self {
-                // `snippet.title` is required, at most 100 characters; `snippet.description`
-                // at most 5000 bytes; neither may contain `<` or `>`.
-                // https://developers.google.com/youtube/v3/docs/videos#properties
-                requires_title: true,
-                title_max_chars: Some(100),
-                text_max_bytes: Some(5000),
-                no_angle_brackets: true,
-                ..Self::VIDEO_ALONE
-            },
-            // One video per post (the descriptor's `max_media`).
-            // https://developers.tiktok.com/doc/content-posting-api-reference-direct-post
-            Platform::Tiktok => Self::VIDEO_ALONE,
-            Platform::Sandbox => Self::NONE,
-        }
-    }
 }
 
 /// A file size limit, with the unit its documentation uses, so that messages speak the same
 /// units as the platform (X's "5 MB" is 5 MiB; Bluesky's limit is a byte count).
 #[derive(Debug, Clone, Copy)]
-struct SizeLimit {
+pub struct SizeLimit {
     bytes: u64,
     unit: SizeUnit,
 }
@@ -675,28 +513,28 @@ const MB: u64 = 1_000_000;
 const GB: u64 = 1_000_000_000;
 
 impl SizeLimit {
-    const fn mib(n: u64) -> Self {
+    pub(crate) const fn mib(n: u64) -> Self {
         Self {
             bytes: n * MIB,
             unit: SizeUnit::Mebibytes,
         }
     }
 
-    const fn mb(n: u64) -> Self {
+    pub(crate) const fn mb(n: u64) -> Self {
         Self {
             bytes: n * MB,
             unit: SizeUnit::Megabytes,
         }
     }
 
-    const fn gb(n: u64) -> Self {
+    pub(crate) const fn gb(n: u64) -> Self {
         Self {
             bytes: n * GB,
             unit: SizeUnit::Megabytes,
         }
     }
 
-    const fn exact(bytes: u64) -> Self {
+    pub(crate) const fn exact(bytes: u64) -> Self {
         Self {
             bytes,
             unit: SizeUnit::Bytes,
@@ -782,23 +620,6 @@ fn count_of(kind: MediaKind, n: usize) -> String {
     format!("{n} {noun}")
 }
 
-/// The platform's name as its users know it.
-fn platform_name(platform: Platform) -> &'static str {
-    match platform {
-        Platform::Facebook => "Facebook",
-        Platform::Instagram => "Instagram",
-        Platform::Threads => "Threads",
-        Platform::X => "X",
-        Platform::Linkedin => "LinkedIn",
-        Platform::Youtube => "YouTube",
-        Platform::Tiktok => "TikTok",
-        Platform::Pinterest => "Pinterest",
-        Platform::Bluesky => "Bluesky",
-        Platform::Mastodon => "Mastodon",
-        Platform::Sandbox => "The sandbox",
-    }
-}
-
 /// `image/jpeg` from `Image/JPEG; charset=…`, with the common non-standard `image/jpg` folded
 /// into `image/jpeg`.
 fn mime_essence(mime_type: &str) -> String {
@@ -819,287 +640,6 @@ fn mime_essence(mime_type: &str) -> String {
 /// among other images is the case platforms refuse.
 fn is_gif(item: &MediaFacts) -> bool {
     item.kind == MediaKind::Image && mime_essence(&item.mime_type) == "image/gif"
-}
-
-fn x_weighted_length(text: &str) -> usize {
-    let mut weight = 0;
-    let mut rest = 0;
-    for url in find_urls(text, UrlForms::AlsoWww) {
-        weight += x_plain_weight(&text[rest..url.start]);
-        weight += X_TRANSFORMED_URL_LENGTH * X_SCALE;
-        rest = url.end;
-    }
-    weight += x_plain_weight(&text[rest..]);
-    weight / X_SCALE
-}
-
-fn x_plain_weight(text: &str) -> usize {
-    text.graphemes(true)
-        .map(|cluster| {
-            if is_emoji_sequence(cluster) {
-                X_DEFAULT_WEIGHT
-            } else {
-                cluster.chars().map(x_char_weight).sum()
-            }
-        })
-        .sum()
-}
-
-fn x_char_weight(c: char) -> usize {
-    let code_point = u32::from(c);
-    X_RANGES
-        .iter()
-        .find(|(start, end, _)| (*start..=*end).contains(&code_point))
-        .map_or(X_DEFAULT_WEIGHT, |(_, _, weight)| *weight)
-}
-
-/// Whether a grapheme cluster of several code points is one emoji (a ZWJ family, a skin tone,
-/// a flag, a keycap, a `VS16` presentation form), which twitter-text v3 weighs once. A lone
-/// emoji code point needs no special case: all of them but © and ® lie outside the light
-/// ranges and already weigh the default, and those two only count as emoji with `VS16`.
-fn is_emoji_sequence(cluster: &str) -> bool {
-    let mut chars = cluster.chars();
-    let Some(first) = chars.next() else {
-        return false;
-    };
-    let mut rest = chars.peekable();
-    if rest.peek().is_none() {
-        return false;
-    }
-    if matches!(first, '0'..='9' | '#' | '*') {
-        return cluster.contains('\u{20E3}');
-    }
-    is_pictographic(first) && rest.any(is_emoji_modifier)
-}
-
-/// The blocks emoji bases come from (a superset of Unicode's `Extended_Pictographic` below
-/// U+1F000, and everything above it up to the end of the emoji blocks).
-fn is_pictographic(c: char) -> bool {
-    matches!(
-        u32::from(c),
-        0x00A9
-            | 0x00AE
-            | 0x203C
-            | 0x2049
-            | 0x2122
-            | 0x2139
-            | 0x2194..=0x21AA
-            | 0x231A..=0x23FF
-            | 0x24C2
-            | 0x25AA..=0x25FE
-            | 0x2600..=0x27BF
-            | 0x2934..=0x2935
-            | 0x2B05..=0x2BFF
-            | 0x3030
-            | 0x303D
-            | 0x3297
-            | 0x3299
-            | 0x1F000..=0x1FAFF
-    )
-}
-
-/// Code points that only occur inside emoji sequences: `VS16`, the keycap, `ZWJ`, skin tones,
-/// regional indicators and tags.
-fn is_emoji_modifier(c: char) -> bool {
-    matches!(
-        u32::from(c),
-        0xFE0F | 0x20E3 | 0x200D | 0x1F3FB..=0x1F3FF | 0x1F1E6..=0x1F1FF | 0xE0020..=0xE007F
-    )
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum UrlForms {
-    /// `http://…` and `https://…` only (Mastodon).
-    SchemeOnly,
-    /// Also `www.…` without a scheme (X).
-    AlsoWww,
-}
-
-/// Byte ranges of the URLs in `text`, the way twitter-text draws their edges: not glued to a
-/// preceding letter, digit, `@`, `$` or `#`; a host with a dot and an alphabetic top-level
-/// domain; a path up to whitespace, minus trailing punctuation that ends a sentence rather
-/// than the URL (a closing parenthesis stays when the URL opened one).
-fn find_urls(text: &str, forms: UrlForms) -> Vec<Range<usize>> {
-    let mut found = Vec::new();
-    let mut from = 0;
-    while let Some(offset) = text[from..].find(|c: char| {
-        matches!(c, 'h' | 'H') || (forms == UrlForms::AlsoWww && matches!(c, 'w' | 'W'))
-    }) {
-        let at = from + offset;
-        match url_at(text, at, forms) {
-            Some(end) => {
-                found.push(at..end);
-                from = end;
-            }
-            // `h` and `w` are one byte: the next byte starts a character.
-            None => from = at + 1,
-        }
-    }
-    found
-}
-
-fn url_at(text: &str, at: usize, forms: UrlForms) -> Option<usize> {
-    let before = text[..at].chars().next_back();
-    if before
-        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '@' | '$' | '#' | '＠' | '＃'))
-    {
-        return None;
-    }
-    let rest = &text[at..];
-    let host_start = if starts_with_ignoring_case(rest, "https://") {
-        at + "https://".len()
-    } else if starts_with_ignoring_case(rest, "http://") {
-        at + "http://".len()
-    } else if forms == UrlForms::AlsoWww
-        && starts_with_ignoring_case(rest, "www.")
-        && !before.is_some_and(|c| matches!(c, '.' | '/' | '-' | '_'))
-    {
-        at
-    } else {
-        return None;
-    };
-
-    let after_host = &text[host_start..];
-    let host_len = after_host
-        .find(|c: char| !is_host_char(c))
-        .unwrap_or(after_host.len());
-    let host = after_host[..host_len].trim_end_matches(['.', '-', '_']);
-    let (name, tld) = host.rsplit_once('.')?;
-    let tld_ok = (tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic))
-        || tld.starts_with("xn--");
-    if name.is_empty() || name.ends_with('.') || !tld_ok {
-        return None;
-    }
-    let mut end = host_start + host.len();
-    if host.len() < host_len {
-        // The host ended in punctuation ("see https://example.com."): so does the URL.
-        return Some(end);
-    }
-
-    if let Some(port) = text[end..].strip_prefix(':') {
-        let digits = port
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(port.len());
-        if digits > 0 {
-            end += 1 + digits;
-        }
-    }
-    if text[end..].starts_with(['/', '?', '#']) {
-        let tail = &text[end..];
-        let tail_len = tail
-            .find(|c: char| !is_url_path_char(c))
-            .unwrap_or(tail.len());
-        end += trimmed_path_len(&tail[..tail_len]);
-    }
-    Some(end)
-}
-
-fn starts_with_ignoring_case(text: &str, prefix: &str) -> bool {
-    text.get(..prefix.len())
-        .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
-}
-
-/// Letters of Latin, Greek, Cyrillic and the like may appear in internationalised hosts;
-/// CJK and emoji end a URL (twitter-text does not run a URL into them either).
-fn is_host_char(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-        || matches!(c, '-' | '.' | '_')
-        || (!c.is_ascii() && c.is_alphanumeric() && u32::from(c) <= 4351)
-}
-
-fn is_url_path_char(c: char) -> bool {
-    if c.is_ascii() {
-        c.is_ascii_graphic() && !matches!(c, '<' | '>' | '"' | '\\' | '^' | '`' | '{' | '}')
-    } else {
-        c.is_alphanumeric() && u32::from(c) <= 4351
-    }
-}
-
-/// How much of a path, query or fragment belongs to the URL: trailing punctuation goes,
-/// except a `)` that closes a `(` inside the URL (Wikipedia links).
-fn trimmed_path_len(path: &str) -> usize {
-    let mut kept = path;
-    while let Some(last) = kept.chars().next_back() {
-        let ends_url =
-            last.is_alphanumeric() || matches!(last, '/' | '=' | '_' | '#' | '+' | '-' | '&');
-        let balanced_paren = last == ')' && kept.matches('(').count() >= kept.matches(')').count();
-        if ends_url || balanced_paren {
-            break;
-        }
-        kept = &kept[..kept.len() - last.len_utf8()];
-    }
-    kept.len()
-}
-
-/// Mentions as Mastodon's `Account::MENTION_RE` finds them: `@user` or `@user@domain`, not
-/// preceded by a word character, `=` or `/` (so neither an e-mail address nor a profile URL).
-/// Answers each mention's byte range and its username.
-fn find_mentions(text: &str) -> Vec<(Range<usize>, &str)> {
-    let mut found: Vec<(Range<usize>, &str)> = Vec::new();
-    for (at, _) in text.match_indices('@') {
-        if found.last().is_some_and(|(range, _)| at < range.end) {
-            continue;
-        }
-        let before = text[..at].chars().next_back();
-        if before.is_some_and(|c| c == '=' || c == '/' || is_word_char(c)) {
-            continue;
-        }
-        let user_start = at + 1;
-        let user_len = dotted_name_len(&text[user_start..], |c| {
-            c.is_ascii_alphanumeric() || c == '_'
-        });
-        if user_len == 0 {
-            continue;
-        }
-        let user_end = user_start + user_len;
-        let mut end = user_end;
-        if text[end..].starts_with('@') {
-            let domain_len = dotted_name_len(&text[end + 1..], is_word_char);
-            if domain_len > 0 {
-                end += 1 + domain_len;
-            }
-        }
-        found.push((at..end, &text[user_start..user_end]));
-    }
-    found
-}
-
-/// Ruby's `[[:word:]]`, near enough: letters, digits and the underscore, in any script.
-fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
-}
-
-/// Byte length of the longest `w+([.-]+w+)*` at the start of `s`, `w` being `word`: dots and
-/// dashes join names but never end one.
-fn dotted_name_len(s: &str, word: impl Fn(char) -> bool) -> usize {
-    let mut chars = s.char_indices().peekable();
-    let mut matched = 0;
-    let mut position = 0;
-    loop {
-        let run_start = position;
-        while let Some(&(i, c)) = chars.peek() {
-            if !word(c) {
-                break;
-            }
-            position = i + c.len_utf8();
-            chars.next();
-        }
-        if position == run_start {
-            return matched;
-        }
-        matched = position;
-        let separators_start = position;
-        while let Some(&(i, c)) = chars.peek() {
-            if !matches!(c, '.' | '-') {
-                break;
-            }
-            position = i + 1;
-            chars.next();
-        }
-        if position == separators_start {
-            return matched;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -2134,7 +1674,7 @@ mod properties {
             let text = format!("{before} https://example.com/{path} {after}");
             prop_assert_eq!(
                 text_length(TextCounting::XWeighted, &text),
-                before.len() + 1 + X_TRANSFORMED_URL_LENGTH + 1 + after.len()
+                before.len() + 1 + crate::platforms::x::text::X_TRANSFORMED_URL_LENGTH + 1 + after.len()
             );
         }
 

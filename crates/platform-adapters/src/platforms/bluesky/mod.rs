@@ -34,6 +34,7 @@
 //! one, and the user can revoke an app password on its own without touching anything else.
 
 mod richtext;
+mod rules;
 pub mod tid;
 
 use std::{collections::HashMap, time::Duration};
@@ -48,14 +49,14 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::http::Transmit;
-use richtext::{find_spans, SpanKind};
-pub use tid::{is_valid_tid, record_key};
 use crate::{
     classify_response, http, parse_retry_after, AccountRef, AdapterError, AdapterSettings,
     AuthorizeParams, Capabilities, CodeExchange, Connection, Descriptor, Endpoints, MediaItem,
     MediaKind, PlatformAdapter, Profile, PublishLimit, PublishRequest, Published, Revocation,
     Stats, TextCounting, TokenSet,
 };
+use richtext::{find_spans, SpanKind};
+pub use tid::{is_valid_tid, record_key};
 
 /// The PDS (entryway) most accounts live on, and the default service.
 pub const DEFAULT_SERVICE: &str = "https://bsky.social";
@@ -126,6 +127,9 @@ pub fn default_endpoints() -> Endpoints {
 /// Bluesky in the registry: one adapter, accounts on the service their user chose.
 pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
     descriptor,
+    name: "Bluesky",
+    rules: &rules::RULES,
+    count_text: None,
     default_endpoints,
     reach: crate::spec::Reach::UserHost,
     build: |b| std::sync::Arc::new(BlueskyAdapter::new(b.http, b.settings)),
@@ -643,7 +647,7 @@ impl PlatformAdapter for BlueskyAdapter {
                 account,
                 &record_key(post.created_at, post.idempotency_key),
             )
-                .await
+            .await
         })
     }
 }

@@ -17,6 +17,8 @@
 //! - Page videos (`file_url`, `description`, `title`):
 //!   <https://developers.facebook.com/docs/graph-api/reference/page/videos>.
 
+mod rules;
+
 use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
 use reqwest::Client;
@@ -94,6 +96,9 @@ pub fn default_endpoints() -> Endpoints {
 /// Facebook Pages in the registry: one app of ours, configured in `[platforms.facebook]`.
 pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
     descriptor,
+    name: "Facebook",
+    rules: &rules::RULES,
+    count_text: None,
     default_endpoints,
     reach: crate::spec::Reach::App,
     build: |b| std::sync::Arc::new(FacebookAdapter::new(b.http, b.settings)),

@@ -18,6 +18,8 @@
 //! - IG Media fields (`caption`, `permalink`, `timestamp`):
 //!   <https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media>
 
+mod rules;
+
 use std::{collections::HashSet, time::Duration};
 
 use domain::{AccountKind, AuthKind, Platform};
@@ -101,6 +103,9 @@ pub fn default_endpoints() -> Endpoints {
 /// Instagram in the registry: one app of ours, configured in `[platforms.instagram]`.
 pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
     descriptor,
+    name: "Instagram",
+    rules: &rules::RULES,
+    count_text: None,
     default_endpoints,
     reach: crate::spec::Reach::App,
     build: |b| std::sync::Arc::new(InstagramAdapter::new(b.http, b.settings)),

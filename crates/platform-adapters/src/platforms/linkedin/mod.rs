@@ -26,6 +26,8 @@
 //! their bytes PUT to the URLs LinkedIn hands out; `POST /rest/posts` then creates the post and
 //! answers its URN in `x-restli-id`.
 
+mod rules;
+
 use std::time::Duration;
 
 use chrono::Utc;
@@ -37,8 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::Transmit;
 use crate::{
-    classify_response,
-    http,
+    classify_response, http,
     oauth::{self, ClientAuth, TokenEndpoint},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
     CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter,
@@ -113,6 +114,9 @@ pub fn default_endpoints() -> Endpoints {
 /// LinkedIn in the registry: one app of ours, configured in `[platforms.linkedin]`.
 pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
     descriptor,
+    name: "LinkedIn",
+    rules: &rules::RULES,
+    count_text: None,
     default_endpoints,
     reach: crate::spec::Reach::App,
     build: |b| std::sync::Arc::new(LinkedinAdapter::new(b.http, b.settings)),

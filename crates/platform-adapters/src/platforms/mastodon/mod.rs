@@ -26,6 +26,9 @@
 //! Publishing needs only the user's token ([`MastodonAdapter::for_publishing`]); the app's
 //! credentials matter for connecting and revoking alone.
 
+mod rules;
+pub mod text;
+
 use std::{net::IpAddr, time::Duration};
 
 use chrono::{DateTime, Utc};
@@ -41,8 +44,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    hosts::{host_of, Host, HostPolicy},
     classify_response,
+    hosts::{host_of, Host, HostPolicy},
     http::{self, TokenResponse},
     AccountRef, AdapterError, AuthorizeParams, Capabilities, ClientCredentials, CodeExchange,
     Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter, Profile,
@@ -119,6 +122,9 @@ pub fn default_endpoints() -> Endpoints {
 /// Mastodon in the registry: an adapter per instance, with the app registered there.
 pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
     descriptor,
+    name: "Mastodon",
+    rules: &rules::RULES,
+    count_text: Some(text::count),
     default_endpoints,
     reach: crate::spec::Reach::InstanceApp(&Apps),
     build: |b| {
@@ -267,8 +273,9 @@ pub async fn register_app(
         ("redirect_uris", redirect_uri),
         ("scopes", scopes),
     ];
-    let app: CredentialApplication =
-        API.json(http.post(format!("{origin}/api/v1/apps")).form(&form)).await?;
+    let app: CredentialApplication = API
+        .json(http.post(format!("{origin}/api/v1/apps")).form(&form))
+        .await?;
     Ok(ClientCredentials {
         client_id: app.client_id,
         client_secret: app.client_secret,
@@ -299,10 +306,14 @@ pub async fn instance_limits(
     instance_origin: &str,
 ) -> Result<InstanceLimits, AdapterError> {
     let origin = instance_origin.trim().trim_end_matches('/');
-    let description: Value = match API.json(http.get(format!("{origin}/api/v2/instance"))).await {
+    let description: Value = match API
+        .json(http.get(format!("{origin}/api/v2/instance")))
+        .await
+    {
         Ok(v2) => v2,
         Err(AdapterError::Rejected { code, .. }) if code == "404" || code == "410" => {
-            API.json(http.get(format!("{origin}/api/v1/instance"))).await?
+            API.json(http.get(format!("{origin}/api/v1/instance")))
+                .await?
         }
         Err(other) => return Err(other),
     };
@@ -533,8 +544,9 @@ impl PlatformAdapter for MastodonAdapter {
             if let Some(verifier) = exchange.pkce_verifier {
                 form.push(("code_verifier", verifier));
             }
-            let token: TokenResponse =
-                API.json(self.http.post(&self.endpoints.token_url).form(&form)).await?;
+            let token: TokenResponse = API
+                .json(self.http.post(&self.endpoints.token_url).form(&form))
+                .await?;
             // Mastodon omits `expires_in` because its tokens do not expire (no default lifetime);
             // forks that do send one (Akkoma, GoToSocial) get it honoured.
             let tokens = token.into_token_set(self.descriptor.access_token_lifetime);
@@ -671,15 +683,16 @@ impl MastodonAdapter {
         if let Some(alt) = item.alt_text.as_deref().filter(|a| !a.trim().is_empty()) {
             form = form.text("description", alt.to_owned());
         }
-        let response = API.send(
-            http::bearer(
-                self.http
-                    .post(format!("{}/api/v2/media", self.endpoints.api_base)),
-                token,
+        let response = API
+            .send(
+                http::bearer(
+                    self.http
+                        .post(format!("{}/api/v2/media", self.endpoints.api_base)),
+                    token,
+                )
+                .multipart(form),
             )
-            .multipart(form),
-        )
-        .await?;
+            .await?;
         let accepted = response.status() == StatusCode::ACCEPTED;
         let attachment: MediaAttachment = API.decode(response).await?;
         if !accepted && attachment.url.is_some() {

@@ -24,6 +24,8 @@
 //! OpenAPI description (`PinCreate`, `PinMediaSource*`, `MediaUpload`, `Media`, `List Pins on
 //! board`) and <https://developers.pinterest.com/docs/api-features/creating-boards-and-pins/>.
 
+mod rules;
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -41,8 +43,7 @@ use serde_json::{json, Map, Value};
 use super::youtube::title_from_text;
 use crate::http::Transmit;
 use crate::{
-    classify_response,
-    http,
+    classify_response, http,
     oauth::{ClientAuth, TokenEndpoint},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
     CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter,
@@ -133,6 +134,9 @@ pub fn default_endpoints() -> Endpoints {
 /// Pinterest in the registry: one app of ours, configured in `[platforms.pinterest]`.
 pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
     descriptor,
+    name: "Pinterest",
+    rules: &rules::RULES,
+    count_text: None,
     default_endpoints,
     reach: crate::spec::Reach::App,
     build: |b| std::sync::Arc::new(PinterestAdapter::new(b.http, b.settings)),

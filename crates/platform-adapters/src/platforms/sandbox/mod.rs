@@ -14,6 +14,8 @@
 //! call whose answer was lost can never post twice — that is what `idempotent_publish: true`
 //! in the descriptor promises. `find_published` asks for the post by that same key.
 
+mod rules;
+
 use std::time::Duration;
 
 use domain::{AccountKind, AuthKind, Platform};
@@ -72,6 +74,9 @@ pub fn default_endpoints() -> Endpoints {
 /// The sandbox in the registry: one app of ours, configured in `[platforms.sandbox]`.
 pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
     descriptor,
+    name: "The sandbox",
+    rules: &rules::RULES,
+    count_text: None,
     default_endpoints,
     reach: crate::spec::Reach::App,
     build: |b| std::sync::Arc::new(SandboxAdapter::new(b.http, b.settings)),

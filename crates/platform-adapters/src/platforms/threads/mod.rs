@@ -29,6 +29,8 @@
 //! - a user's posts and a post's fields (`text`, `permalink`, `timestamp`):
 //!   <https://developers.facebook.com/documentation/threads/retrieve-and-discover-posts/retrieve-posts>
 
+mod rules;
+
 use std::time::Duration;
 
 use domain::{AccountKind, AuthKind, Platform};
@@ -111,6 +113,9 @@ pub fn default_endpoints() -> Endpoints {
 /// Threads in the registry: one app of ours, configured in `[platforms.threads]`.
 pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
     descriptor,
+    name: "Threads",
+    rules: &rules::RULES,
+    count_text: None,
     default_endpoints,
     reach: crate::spec::Reach::App,
     build: |b| std::sync::Arc::new(ThreadsAdapter::new(b.http, b.settings)),

@@ -37,6 +37,8 @@
 //! <https://developers.tiktok.com/doc/tiktok-api-v2-error-handling>,
 //! <https://developers.tiktok.com/doc/oauth-error-handling>.
 
+mod rules;
+
 use std::{ops::Range, time::Duration};
 
 use domain::{AccountKind, AuthKind, Platform};
@@ -155,6 +157,9 @@ pub fn default_endpoints() -> Endpoints {
 /// TikTok in the registry: one app of ours, configured in `[platforms.tiktok]`.
 pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
     descriptor,
+    name: "TikTok",
+    rules: &rules::RULES,
+    count_text: None,
     default_endpoints,
     reach: crate::spec::Reach::App,
     build: |b| std::sync::Arc::new(TiktokAdapter::new(b.http, b.settings)),

@@ -26,6 +26,9 @@
 //! `POST /2/tweets` creates the post. Only that last call can leave a post behind, so only it
 //! answers `OutcomeUnknown` when no answer comes back.
 
+mod rules;
+pub mod text;
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -40,8 +43,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    classify_response,
-    http,
+    classify_response, http,
     oauth::{self, ClientAuth, TokenEndpoint},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
     CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter,
@@ -145,6 +147,9 @@ pub fn default_endpoints() -> Endpoints {
 /// X in the registry: one app of ours, configured in `[platforms.x]`.
 pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
     descriptor,
+    name: "X",
+    rules: &rules::RULES,
+    count_text: Some(text::count),
     default_endpoints,
     reach: crate::spec::Reach::App,
     build: |b| std::sync::Arc::new(XAdapter::new(b.http, b.settings)),

@@ -33,6 +33,8 @@
 //! 28 July 2020) are locked to private whatever `privacyStatus` says; YouTube reports no error
 //! for that.
 
+mod rules;
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -128,6 +130,9 @@ pub fn default_endpoints() -> Endpoints {
 /// YouTube in the registry: one app of ours, configured in `[platforms.youtube]`.
 pub const SPEC: crate::spec::PlatformSpec = crate::spec::PlatformSpec {
     descriptor,
+    name: "YouTube",
+    rules: &rules::RULES,
+    count_text: None,
     default_endpoints,
     reach: crate::spec::Reach::App,
     build: |b| std::sync::Arc::new(YoutubeAdapter::new(b.http, b.settings)),
@@ -407,7 +412,8 @@ impl PlatformAdapter for YoutubeAdapter {
                 .http
                 .post(&self.settings.endpoints.token_url)
                 .form(&form);
-            let tokens = API.json::<TokenResponse>(request)
+            let tokens = API
+                .json::<TokenResponse>(request)
                 .await?
                 .into_token_set(self.descriptor.access_token_lifetime);
             let (profile, stats) = self.channel(&tokens.access_token).await?;
