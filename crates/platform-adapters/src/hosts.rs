@@ -49,9 +49,7 @@ impl HostPolicy {
         if !self.allow_private {
             builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
         }
-        builder
-            .build()
-            .unwrap_or_else(|_| crate::http::client())
+        builder.build().unwrap_or_else(|_| crate::http::client())
     }
 }
 

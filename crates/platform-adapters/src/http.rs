@@ -97,7 +97,9 @@ pub struct Api {
 
 impl std::fmt::Debug for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Api").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Api")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -155,7 +157,10 @@ impl Api {
 
     /// [`Self::send`] and decode a JSON answer. A body that does not parse is a transient
     /// error (platforms return HTML error pages under load), reported without the body itself.
-    pub async fn json<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, AdapterError> {
+    pub async fn json<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<T, AdapterError> {
         self.decode(self.send(request).await?).await
     }
 
@@ -186,7 +191,11 @@ impl Api {
         serde_json::from_slice(&bytes).map_err(|e| AdapterError::OutcomeUnknown {
             message: format!(
                 "{} accepted the request but answered an unexpected shape: {e}",
-                if self.name.is_empty() { "the platform" } else { self.name }
+                if self.name.is_empty() {
+                    "the platform"
+                } else {
+                    self.name
+                }
             ),
         })
     }

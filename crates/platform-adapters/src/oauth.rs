@@ -54,7 +54,10 @@ impl TokenEndpoint<'_> {
             ClientAuth::Body => {
                 let mut fields = form.to_vec();
                 fields.push(("client_id", self.credentials.client_id.as_str()));
-                fields.push(("client_secret", self.credentials.client_secret.expose_secret()));
+                fields.push((
+                    "client_secret",
+                    self.credentials.client_secret.expose_secret(),
+                ));
                 request.form(&fields)
             }
         }

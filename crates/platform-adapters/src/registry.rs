@@ -259,10 +259,12 @@ impl Registry {
     /// Whether users can start connecting `platform`: [`Reach::App`] platforms need client
     /// credentials; the others need none (app passwords; an app registered per instance).
     pub fn is_configured(&self, platform: Platform) -> bool {
-        self.entries.get(&platform).is_some_and(|entry| match entry.spec.reach {
-            Reach::App => entry.config.credentials().is_some(),
-            Reach::UserHost | Reach::InstanceApp(_) => true,
-        })
+        self.entries
+            .get(&platform)
+            .is_some_and(|entry| match entry.spec.reach {
+                Reach::App => entry.config.credentials().is_some(),
+                Reach::UserHost | Reach::InstanceApp(_) => true,
+            })
     }
 
     /// The policy for user-chosen hosts (`[platforms] allow_private_instances`).
@@ -304,13 +306,19 @@ impl Registry {
                     what: format!("{platform} is not configured on this deployment"),
                 }),
             Reach::UserHost => {
-                let host = instance_url
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| entry.config.endpoints((entry.spec.default_endpoints)()).api_base);
+                let host = instance_url.map(str::to_owned).unwrap_or_else(|| {
+                    entry
+                        .config
+                        .endpoints((entry.spec.default_endpoints)())
+                        .api_base
+                });
                 self.policy.check_url(&host)?;
-                entry.shared.clone().ok_or_else(|| AdapterError::Unsupported {
-                    what: format!("{platform} has no adapter"),
-                })
+                entry
+                    .shared
+                    .clone()
+                    .ok_or_else(|| AdapterError::Unsupported {
+                        what: format!("{platform} has no adapter"),
+                    })
             }
             Reach::InstanceApp(apps) => {
                 let instance = instance_url.ok_or_else(|| AdapterError::Rejected {
@@ -407,7 +415,9 @@ impl InstanceAppsOf<'_> {
     }
 
     fn api_base(&self, instance: &str) -> String {
-        self.config.endpoints(self.apps.endpoints(instance)).api_base
+        self.config
+            .endpoints(self.apps.endpoints(instance))
+            .api_base
     }
 
     /// Registers our app on `instance`.

@@ -11,8 +11,11 @@ use wiremock::{matchers::any, Mock, MockServer, ResponseTemplate};
 use crate::support::secret;
 
 fn registry() -> Registry {
-    Registry::from_config(platform_adapters::http::client(), &PlatformsConfig::default())
-        .expect("registry")
+    Registry::from_config(
+        platform_adapters::http::client(),
+        &PlatformsConfig::default(),
+    )
+    .expect("registry")
 }
 
 fn account<'a>(token: &'a secrecy::SecretString, instance: &'a str) -> AccountRef<'a> {
@@ -97,17 +100,20 @@ fn allowing_private() -> Registry {
 }
 
 #[tokio::test]
-async fn with_private_instances_allowed_a_mastodon_instance_on_loopback_is_reached_by_ip_and_by_name() {
+async fn with_private_instances_allowed_a_mastodon_instance_on_loopback_is_reached_by_ip_and_by_name(
+) {
     let server = MockServer::start().await;
-    Mock::given(wiremock::matchers::path("/api/v1/accounts/verify_credentials"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "14715", "username": "trwnh", "acct": "trwnh", "display_name": "t",
-            "url": "https://mastodon.example/@trwnh", "avatar": "https://mastodon.example/a.png",
-            "followers_count": 821, "following_count": 178, "statuses_count": 33120
-        })))
-        .expect(2)
-        .mount(&server)
-        .await;
+    Mock::given(wiremock::matchers::path(
+        "/api/v1/accounts/verify_credentials",
+    ))
+    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        "id": "14715", "username": "trwnh", "acct": "trwnh", "display_name": "t",
+        "url": "https://mastodon.example/@trwnh", "avatar": "https://mastodon.example/a.png",
+        "followers_count": 821, "following_count": 178, "statuses_count": 33120
+    })))
+    .expect(2)
+    .mount(&server)
+    .await;
     let token = secret("token");
     let registry = allowing_private();
     for instance in [server.uri(), server.uri().replace("127.0.0.1", "localhost")] {
@@ -129,9 +135,13 @@ fn allow_private_instances_is_one_setting_of_the_platforms_table_beside_the_plat
         "sandbox": {"client_id": "id", "client_secret": "secret"}
     }))
     .expect("parses");
-    assert!(config.allow_private_instances, "an environment variable arrives as text");
+    assert!(
+        config.allow_private_instances,
+        "an environment variable arrives as text"
+    );
     assert!(config.platforms.contains_key("sandbox"));
-    let registry = Registry::from_config(platform_adapters::http::client(), &config).expect("registry");
+    let registry =
+        Registry::from_config(platform_adapters::http::client(), &config).expect("registry");
     assert!(registry.host_policy().allow_private);
     assert!(registry.is_configured(Platform::Sandbox));
 }
@@ -139,7 +149,9 @@ fn allow_private_instances_is_one_setting_of_the_platforms_table_beside_the_plat
 #[tokio::test]
 async fn an_http_instance_is_kept_only_where_private_instances_are_allowed() {
     use platform_adapters::{hosts::HostPolicy, platforms::mastodon};
-    let allowed = HostPolicy { allow_private: true };
+    let allowed = HostPolicy {
+        allow_private: true,
+    };
     assert_eq!(
         mastodon::normalize_instance_with("http://127.0.0.1:8080/", allowed),
         Ok("http://127.0.0.1:8080".to_owned())

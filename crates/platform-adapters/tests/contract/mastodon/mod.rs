@@ -211,7 +211,10 @@ async fn loopback_and_private_instances_are_refused_unless_allowed() {
         Ok(())
     );
     let server = MockServer::start().await;
-    assert_eq!(platform_adapters::hosts::resolve_public(&server.uri(), true).await, Ok(()));
+    assert_eq!(
+        platform_adapters::hosts::resolve_public(&server.uri(), true).await,
+        Ok(())
+    );
 }
 
 #[tokio::test]

@@ -289,7 +289,10 @@ async fn a_profile_sync_reads_profile_and_counts_with_one_users_me_call() {
     assert_eq!(stats.posts_count, Some(14_052));
     // `mount_me` expects exactly one call; dropping the server verifies it.
     let calls = server.received_requests().await.expect("recorded").len();
-    assert_eq!(calls, 1, "one GET /2/users/me per sync, not one for the profile and one for the counts");
+    assert_eq!(
+        calls, 1,
+        "one GET /2/users/me per sync, not one for the profile and one for the counts"
+    );
 }
 
 #[tokio::test]
