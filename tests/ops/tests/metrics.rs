@@ -191,14 +191,16 @@ fn alert_rules_name_only_exported_metrics_and_each_alert_has_a_unit_test() {
     let exported = exported();
     let rules =
         std::fs::read_to_string(root().join("deploy/prometheus/postbridge.rules.yml")).unwrap();
-    let tests =
-        std::fs::read_to_string(root().join("deploy/prometheus/postbridge.rules.test.yml"))
-            .unwrap();
+    let tests = std::fs::read_to_string(root().join("deploy/prometheus/postbridge.rules.test.yml"))
+        .unwrap();
     let unknown: Vec<String> = metrics_in(&rules)
         .into_iter()
         .filter(|name| !exported.contains(name))
         .collect();
-    assert!(unknown.is_empty(), "rules name unexported metrics: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "rules name unexported metrics: {unknown:?}"
+    );
 
     let alerts: Vec<&str> = rules
         .lines()
@@ -227,7 +229,9 @@ fn alert_rules_name_only_exported_metrics_and_each_alert_has_a_unit_test() {
 #[test]
 fn metric_names_are_found_in_promql() {
     assert_eq!(
-        metrics_in(r#"sum by (le) (rate(postbridge_x_bucket{route!~"/postbridge_y"}[5m])) / up{job="a"} and up"#),
+        metrics_in(
+            r#"sum by (le) (rate(postbridge_x_bucket{route!~"/postbridge_y"}[5m])) / up{job="a"} and up"#
+        ),
         ["postbridge_x_bucket", "up"]
     );
 }
