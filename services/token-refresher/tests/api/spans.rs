@@ -22,12 +22,15 @@ use testkit::eventually;
 
 use crate::support::world;
 
+/// A span's fields, by name, as text.
+type SpanFields = Vec<(String, String)>;
+
 /// Records the fields of every span named `refresh` when it opens.
 #[derive(Clone, Default)]
-struct Refreshes(Arc<Mutex<Vec<Vec<(String, String)>>>>);
+struct Refreshes(Arc<Mutex<Vec<SpanFields>>>);
 
 #[derive(Default)]
-struct Fields(Vec<(String, String)>);
+struct Fields(SpanFields);
 
 impl Visit for Fields {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
