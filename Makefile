@@ -17,10 +17,17 @@ run: ## bring up PostgreSQL + RabbitMQ, build, start every service and platform-
 	@bash examples/dashboard/run-with-services.sh
 
 .PHONY: test
-test: toolchain infra-up ## the whole test suite against real PostgreSQL and RabbitMQ
+test: toolchain infra-up ops-tools ## the whole test suite against real PostgreSQL and RabbitMQ
 	@echo "[test] cargo nextest run --workspace"
 	cargo nextest run --workspace --profile ci
 	@bash tests/e2e/abuse/run.sh
+	@bash tests/ops/production-start.sh
+	@echo "[test] promtool test rules deploy/prometheus/postbridge.rules.test.yml"
+	@cd deploy/prometheus && promtool check rules postbridge.rules.yml >/dev/null && promtool test rules postbridge.rules.test.yml
+
+.PHONY: ops-tools
+ops-tools: ## promtool (Debian prometheus) and .data/ops-venv (moto S3 server, kubernetes-validate), pinned; used by make test and make lint
+	@bash deploy/local/ops-tools.sh all >/dev/null
 	@bash clients/typescript/check.sh
 	@bash tests/browser/run.sh
 
@@ -37,7 +44,7 @@ fuzz: ## cargo-fuzz targets (media probe, text counters), FUZZ_SECONDS each (def
 	@bash fuzz/run.sh
 
 .PHONY: lint
-lint: infra-up ## rustfmt check, clippy -D warnings, schema.rs drift, deploy/docs validators, redocly on docs/openapi.json
+lint: infra-up ops-tools ## rustfmt check, clippy -D warnings, schema.rs drift, deploy/docs validators (manifest schemas, promtool rules and tests), redocly on docs/openapi.json
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	@bash deploy/local/schema-check.sh
