@@ -288,8 +288,10 @@ impl Registry {
     /// The adapter for an account of `platform` on `instance_url` (where its platform lets
     /// users choose hosts), with `app`, the credentials of our app on that instance, for
     /// [`Reach::InstanceApp`] platforms (`None`: the adapter publishes and reads only).
-    /// Refused: a platform this deployment does not configure (`Unsupported`), and a host off
-    /// the public internet unless the [`HostPolicy`] allows it (`instance_not_allowed`).
+    /// Reading, refreshing and revoking an account of an [`Reach::App`] platform work with the
+    /// account's own tokens, so they are offered even where the app's credentials are not
+    /// configured (any more). Refused: a host off the public internet unless the
+    /// [`HostPolicy`] allows it (`instance_not_allowed`).
     pub fn for_account(
         &self,
         platform: Platform,
@@ -301,18 +303,11 @@ impl Registry {
             Reach::App => entry
                 .shared
                 .clone()
-                .filter(|_| entry.config.credentials().is_some())
                 .ok_or_else(|| AdapterError::Unsupported {
-                    what: format!("{platform} is not configured on this deployment"),
+                    what: format!("{platform} has no adapter"),
                 }),
             Reach::UserHost => {
-                let host = instance_url.map(str::to_owned).unwrap_or_else(|| {
-                    entry
-                        .config
-                        .endpoints((entry.spec.default_endpoints)())
-                        .api_base
-                });
-                self.policy.check_url(&host)?;
+                self.check_host(platform, instance_url)?;
                 entry
                     .shared
                     .clone()
@@ -339,13 +334,42 @@ impl Registry {
         }
     }
 
+    /// Refuses the host an account of `platform` on `instance_url` lives on when it is an IP
+    /// literal off the public internet and the [`HostPolicy`] does not allow that (names are
+    /// judged when the client connects). Platforms with one global service pass.
+    pub fn check_host(
+        &self,
+        platform: Platform,
+        instance_url: Option<&str>,
+    ) -> Result<(), AdapterError> {
+        let entry = self.entry(platform)?;
+        match entry.spec.reach {
+            Reach::App => Ok(()),
+            Reach::UserHost | Reach::InstanceApp(_) => {
+                let host = instance_url.map(str::to_owned).unwrap_or_else(|| {
+                    entry
+                        .config
+                        .endpoints((entry.spec.default_endpoints)())
+                        .api_base
+                });
+                self.policy.check_url(&host)
+            }
+        }
+    }
+
     /// The adapter that publishes for an account of `platform` (on `instance_url` where the
-    /// platform has instances). Posting needs only the account's own token, never an app's.
+    /// platform has instances). Posting needs only the account's own token, never an app's, but
+    /// a platform this deployment does not configure is not published to (`Unsupported`).
     pub fn for_publishing(
         &self,
         platform: Platform,
         instance_url: Option<&str>,
     ) -> Result<Arc<dyn PlatformAdapter>, AdapterError> {
+        if !self.is_configured(platform) {
+            return Err(AdapterError::Unsupported {
+                what: format!("{platform} is not configured on this deployment"),
+            });
+        }
         self.for_account(platform, instance_url, None)
     }
 

@@ -313,9 +313,16 @@ impl Refresher {
             instance_url: account.instance_url.as_deref(),
         };
         let started = std::time::Instant::now();
-        let result = self
-            .call_with_heartbeat(&claimed, adapter.refresh(&account_ref))
-            .await;
+        let result = match self
+            .adapters
+            .check_host(account.platform, account.instance_url.as_deref())
+        {
+            Ok(()) => {
+                self.call_with_heartbeat(&claimed, adapter.refresh(&account_ref))
+                    .await
+            }
+            Err(refused) => Err(refused),
+        };
         self.metrics
             .latency
             .with_label_values(&[account.platform.as_str()])
