@@ -143,6 +143,11 @@ try {
     if (!href || !/^https?:\/\//.test(href)) throw new Error(`no platform link: ${href}`);
   });
 
+  await step("week-view", async () => {
+    await page.getByTestId("week-view").click();
+    await page.locator(".week .slot.published").first().waitFor();
+  });
+
   await step("disconnected", async () => {
     await page.getByTestId("nav-accounts").click();
     const account = page.locator('[data-testid="account"][data-platform="sandbox"]').first();

@@ -6,7 +6,7 @@ use db::{
     accounts::Account,
     domain::{AccountId, AccountKind, AccountStatus, AuthKind, Platform},
 };
-use platform_adapters::{Descriptor, MediaKind, TextCounting};
+use platform_adapters::{Descriptor, MediaKind, Registry, TextCounting};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -157,8 +157,9 @@ pub struct AccountView {
     pub source: &'static str,
 }
 
-impl From<&Account> for AccountView {
-    fn from(a: &Account) -> Self {
+impl AccountView {
+    /// The view of `a`; `adapters` says how its platform connects (`source`).
+    pub fn new(a: &Account, adapters: &Registry) -> Self {
         Self {
             id: a.id,
             platform: a.platform,
@@ -177,10 +178,9 @@ impl From<&Account> for AccountView {
             last_synced_at: a.last_synced_at,
             last_error: a.last_error.clone(),
             connected_at: a.created_at,
-            source: if a.platform == Platform::Bluesky {
-                "app_password"
-            } else {
-                "oauth"
+            source: match adapters.descriptor(a.platform).auth_kind {
+                AuthKind::AppPassword => "app_password",
+                AuthKind::Oauth2 | AuthKind::Oauth2PerInstance => "oauth",
             },
         }
     }

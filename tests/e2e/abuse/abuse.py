@@ -195,12 +195,12 @@ CHECKS = [
 ]
 
 
-def schemathesis(phase, gateway, state_file, report_dir, extra):
+def schemathesis(phase, gateway, state_file, report_dir, extra, config=None):
     env = dict(os.environ, ABUSE_STATE=state_file, ABUSE_PHASE=phase, SCHEMATHESIS_HOOKS="hooks",
                PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
     st = os.path.join(os.path.dirname(sys.executable), "st")
     cmd = [
-        st, "run", f"{gateway}/openapi.json",
+        st, *(["--config-file", config] if config else []), "run", f"{gateway}/openapi.json",
         "--url", gateway,
         "--checks", ",".join(CHECKS),
         "--max-examples", str(EXAMPLES),
@@ -305,9 +305,12 @@ def main():
             # Starting an OAuth connection takes an empty body, so "negative" cases of it that
             # drop the body are valid starts (a row in oauth_states): the anonymous and own
             # phases cover that route.
-            ("negative", ["--mode", "negative", "--exclude-path-regex", r"^/v1/connections/\{platform\}$"]),
+            # Without the examples phase and with negative.toml: see that file.
+            ("negative", ["--mode", "negative", "--exclude-path-regex", r"^/v1/connections/\{platform\}$",
+                          "--phases", "coverage,fuzzing"]),
         ):
-            ok &= schemathesis(phase, gateway_url, state_file, report_dir, extra)
+            config = os.path.join(HERE, "negative.toml") if phase == "negative" else None
+            ok &= schemathesis(phase, gateway_url, state_file, report_dir, extra, config)
             after = snapshot(db_url)
             changed = {t: (before.get(t), after.get(t)) for t in after if before.get(t) != after.get(t)}
             if changed:

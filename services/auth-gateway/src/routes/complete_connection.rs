@@ -29,6 +29,9 @@ pub async fn complete(
     let (platform, accounts) = connect::complete(&state, user.0, &body.ticket).await?;
     Ok(HttpResponse::Ok().json(CompletedView {
         platform: platform.as_str().to_owned(),
-        accounts: accounts.iter().map(AccountView::from).collect(),
+        accounts: accounts
+            .iter()
+            .map(|a| AccountView::new(a, &state.adapters))
+            .collect(),
     }))
 }

@@ -41,7 +41,7 @@ pub async fn start(
                 HttpResponse::Ok().json(AuthorizeView { authorize_url })
             }
             Started::Connected(account) => {
-                HttpResponse::Created().json(AccountView::from(account.as_ref()))
+                HttpResponse::Created().json(AccountView::new(account.as_ref(), &state.adapters))
             }
         },
     )

@@ -18,5 +18,5 @@ pub async fn delete(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let account = accounts::disconnect(&state, user.0, parse_account_id(&id)?).await?;
-    Ok(HttpResponse::Accepted().json(AccountView::from(&account)))
+    Ok(HttpResponse::Accepted().json(AccountView::new(&account, &state.adapters)))
 }

@@ -17,5 +17,5 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let account = accounts::get(&state, user.0, parse_account_id(&id)?).await?;
-    Ok(HttpResponse::Ok().json(AccountView::from(&account)))
+    Ok(HttpResponse::Ok().json(AccountView::new(&account, &state.adapters)))
 }

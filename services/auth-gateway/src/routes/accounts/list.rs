@@ -24,7 +24,10 @@ pub async fn list(
     let page = PageRequest::new(query.cursor.as_deref(), query.limit)?;
     let (items, next_cursor) = accounts::list(&state, user.0, page).await?;
     Ok(HttpResponse::Ok().json(Page {
-        items: items.iter().map(AccountView::from).collect(),
+        items: items
+            .iter()
+            .map(|a| AccountView::new(a, &state.adapters))
+            .collect(),
         next_cursor,
     }))
 }
