@@ -116,7 +116,7 @@ impl Api {
         Self { name, classify }
     }
 
-    fn from_name(&self) -> String {
+    fn naming(&self) -> String {
         if self.name.is_empty() {
             String::new()
         } else {
@@ -171,7 +171,7 @@ impl Api {
             .await
             .map_err(|e| AdapterError::from_transport(&e))?;
         serde_json::from_slice(&bytes).map_err(|e| AdapterError::Transient {
-            message: format!("unexpected response shape{}: {e}", self.from_name()),
+            message: format!("unexpected response shape{}: {e}", self.naming()),
         })
     }
 
@@ -186,7 +186,7 @@ impl Api {
             .bytes()
             .await
             .map_err(|e| AdapterError::OutcomeUnknown {
-                message: format!("reading the answer{}: {e}", self.from_name()),
+                message: format!("reading the answer{}: {e}", self.naming()),
             })?;
         serde_json::from_slice(&bytes).map_err(|e| AdapterError::OutcomeUnknown {
             message: format!(
