@@ -1,9 +1,4 @@
 //! `S3Store` against a real S3-protocol server on this machine (moto, `media_store::testing`).
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test fails by panicking"
-)]
 
 use std::{sync::Arc, time::Duration};
 

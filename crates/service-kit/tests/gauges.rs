@@ -1,9 +1,4 @@
 //! The sampled gauges against the real RabbitMQ and PostgreSQL.
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test fails by panicking"
-)]
 
 use lapin::{
     options::{BasicPublishOptions, QueueDeclareOptions},
@@ -97,17 +92,32 @@ async fn pool_saturation_and_readiness_are_sampled() {
         .sample_readiness(&Readiness::new(db.clone(), testkit::amqp_url().into()))
         .await;
     assert_eq!(gauges.ready.get(), 1);
-    assert_eq!(gauges.dependency_up.with_label_values(&["rabbitmq"]).get(), 1);
+    assert_eq!(
+        gauges.dependency_up.with_label_values(&["rabbitmq"]).get(),
+        1
+    );
 
     // Nothing listens on port 1: RabbitMQ down, not ready.
     gauges
-        .sample_readiness(&Readiness::new(db, "amqp://guest:guest@127.0.0.1:1/%2f".to_owned().into()))
+        .sample_readiness(&Readiness::new(
+            db,
+            "amqp://guest:guest@127.0.0.1:1/%2f".to_owned().into(),
+        ))
         .await;
     assert_eq!(gauges.ready.get(), 0);
-    assert_eq!(gauges.dependency_up.with_label_values(&["rabbitmq"]).get(), 0);
-    assert_eq!(gauges.dependency_up.with_label_values(&["postgres"]).get(), 1);
+    assert_eq!(
+        gauges.dependency_up.with_label_values(&["rabbitmq"]).get(),
+        0
+    );
+    assert_eq!(
+        gauges.dependency_up.with_label_values(&["postgres"]).get(),
+        1
+    );
     let text = prometheus::TextEncoder::new()
         .encode_to_string(&registry.gather())
         .unwrap();
-    assert!(text.contains("postbridge_db_pool_max_connections 8"), "{text}");
+    assert!(
+        text.contains("postbridge_db_pool_max_connections 8"),
+        "{text}"
+    );
 }
