@@ -72,11 +72,23 @@ impl TokenEndpoint<'_> {
 
     /// Runs a refresh grant: `form` holds `grant_type=refresh_token` and `sent`, the refresh
     /// token, with any extra field. A failed answer reads through `failure`, which never
-    /// echoes `sent`; an answer that does not decode is transient and quotes no body.
+    /// echoes `sent`.
     pub async fn refresh(
         &self,
         form: &[(&str, &str)],
         sent: &SecretString,
+        failure: impl Fn(StatusCode, &HeaderMap, &str, &str) -> AdapterError,
+    ) -> Result<TokenSet, AdapterError> {
+        self.grant(form, sent.expose_secret(), failure).await
+    }
+
+    /// Runs any grant whose failed answers the platform reads its own way (`failure` gets the
+    /// status, headers, body and `sent`, the secret to blank out should it be echoed). An
+    /// answer that does not decode is transient and quotes no body.
+    pub async fn grant(
+        &self,
+        form: &[(&str, &str)],
+        sent: &str,
         failure: impl Fn(StatusCode, &HeaderMap, &str, &str) -> AdapterError,
     ) -> Result<TokenSet, AdapterError> {
         let response = self
@@ -88,7 +100,7 @@ impl TokenEndpoint<'_> {
         if !status.is_success() {
             let headers = response.headers().clone();
             let body = response.text().await.unwrap_or_default();
-            return Err(failure(status, &headers, &body, sent.expose_secret()));
+            return Err(failure(status, &headers, &body, sent));
         }
         let bytes = response
             .bytes()

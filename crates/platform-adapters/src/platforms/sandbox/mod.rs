@@ -20,13 +20,13 @@ use std::time::Duration;
 
 use domain::{AccountKind, AuthKind, Platform};
 use futures_util::future::BoxFuture;
+use reqwest::{header::HeaderMap, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::http::Transmit;
 use crate::{
-    classify_response,
-    http::{self, TokenResponse},
+    classify_response, http,
+    oauth::{ClientAuth, TokenEndpoint},
     AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities, ClientCredentials,
     CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter,
     Profile, PublishRequest, Published, Revocation, Stats, TextCounting, TokenSet,
@@ -104,56 +104,17 @@ impl SandboxAdapter {
         self.settings.require_credentials(Platform::Sandbox)
     }
 
-    /// `POST /oauth/token` with HTTP Basic client authentication (RFC 6749 §2.3.1). The sim
-    /// answers wrong or missing client credentials with `401 invalid_client`; that blames the
-    /// operator's configuration, not the user's grant, so it is a rejection with that code
-    /// rather than the "reauthorize" a 401 would otherwise mean.
-    async fn token_request(&self, form: &[(&str, &str)]) -> Result<TokenSet, AdapterError> {
-        let credentials = self.credentials()?;
-        let request = self
-            .http
-            .post(&self.settings.endpoints.token_url)
-            .basic_auth(
-                &credentials.client_id,
-                Some(credentials.client_secret.expose_secret()),
-            )
-            .form(form);
-        let response = request
-            .transmit()
-            .await
-            .map_err(|e| AdapterError::from_transport(&e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| AdapterError::from_transport(&e))?;
-        if !status.is_success() {
-            let body = String::from_utf8_lossy(&body);
-            let parsed = serde_json::from_str::<OAuthError>(&body).unwrap_or_default();
-            if parsed.error.as_deref() == Some("invalid_client") {
-                return Err(AdapterError::Rejected {
-                    code: "invalid_client".into(),
-                    message: "platform-sim refused Postbridge's client credentials: check the configured sandbox client id and secret".into(),
-                });
-            }
-            return Err(match classify_response(status, &headers, &body) {
-                // The sim's `error_description` ("the refresh token was already used") is the
-                // reason a user may read, not the JSON around it.
-                AdapterError::NeedsReauth { message } => AdapterError::NeedsReauth {
-                    message: parsed
-                        .error_description
-                        .map(|d| d.chars().filter(|c| !c.is_control()).take(300).collect())
-                        .unwrap_or(message),
-                },
-                other => other,
-            });
-        }
-        let tokens: TokenResponse =
-            serde_json::from_slice(&body).map_err(|e| AdapterError::Transient {
-                message: format!("unexpected response shape: {e}"),
-            })?;
-        Ok(tokens.into_token_set(self.descriptor.access_token_lifetime))
+    /// The token endpoint, `POST /oauth/token` with HTTP Basic client authentication
+    /// (RFC 6749 §2.3.1); the revocation endpoint takes the same.
+    fn token_endpoint(&self) -> Result<TokenEndpoint<'_>, AdapterError> {
+        Ok(TokenEndpoint {
+            platform: "the sandbox",
+            http: &self.http,
+            url: &self.settings.endpoints.token_url,
+            credentials: self.credentials()?,
+            auth: ClientAuth::Basic,
+            lifetime: self.descriptor.access_token_lifetime,
+        })
     }
 
     /// `GET /api/v1/me`.
@@ -238,7 +199,10 @@ impl PlatformAdapter for SandboxAdapter {
             if let Some(verifier) = exchange.pkce_verifier {
                 form.push(("code_verifier", verifier));
             }
-            let tokens = self.token_request(&form).await?;
+            let tokens = self
+                .token_endpoint()?
+                .grant(&form, "", token_failure)
+                .await?;
             let profile = self.me(&tokens.access_token).await?;
             let stats = self.me_stats(&tokens.access_token).await?;
             Ok(vec![Connection {
@@ -284,7 +248,8 @@ impl PlatformAdapter for SandboxAdapter {
                 ("grant_type", "refresh_token"),
                 ("refresh_token", refresh_token.expose_secret()),
             ];
-            self.token_request(&form)
+            self.token_endpoint()?
+                .refresh(&form, refresh_token, token_failure)
                 .await
                 .map_err(|error| match error {
                     AdapterError::NeedsReauth { message } => AdapterError::NeedsReauth {
@@ -353,22 +318,42 @@ impl PlatformAdapter for SandboxAdapter {
             let Some(url) = self.settings.endpoints.revoke_url.as_deref() else {
                 return Ok(Revocation::NotSupported);
             };
-            let credentials = self.credentials()?;
             let (token, hint) = match account.refresh_token {
                 Some(refresh_token) => (refresh_token, "refresh_token"),
                 None => (account.access_token, "access_token"),
             };
-            let request = self
-                .http
-                .post(url)
-                .basic_auth(
-                    &credentials.client_id,
-                    Some(credentials.client_secret.expose_secret()),
+            self.token_endpoint()?
+                .revoke(
+                    url,
+                    &[("token", token.expose_secret()), ("token_type_hint", hint)],
                 )
-                .form(&[("token", token.expose_secret()), ("token_type_hint", hint)]);
-            http::send(request).await?;
+                .await?;
             Ok(Revocation::Revoked)
         })
+    }
+}
+
+/// Reads a failed token request. The sim answers wrong or missing client credentials with
+/// `401 invalid_client`; that blames the operator's configuration, not the user's grant, so it
+/// is a rejection with that code rather than the "reauthorize" a 401 would otherwise mean. A
+/// refused grant carries the sim's `error_description` ("the refresh token was already used"),
+/// the reason a user may read, not the JSON around it.
+fn token_failure(status: StatusCode, headers: &HeaderMap, body: &str, _sent: &str) -> AdapterError {
+    let parsed = serde_json::from_str::<OAuthError>(body).unwrap_or_default();
+    if parsed.error.as_deref() == Some("invalid_client") {
+        return AdapterError::Rejected {
+            code: "invalid_client".into(),
+            message: "platform-sim refused Postbridge's client credentials: check the configured sandbox client id and secret".into(),
+        };
+    }
+    match classify_response(status, headers, body) {
+        AdapterError::NeedsReauth { message } => AdapterError::NeedsReauth {
+            message: parsed
+                .error_description
+                .map(|d| d.chars().filter(|c| !c.is_control()).take(300).collect())
+                .unwrap_or(message),
+        },
+        other => other,
     }
 }
 
