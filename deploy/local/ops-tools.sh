@@ -31,8 +31,10 @@ ensure_promtool() {
             chmod +x /usr/sbin/policy-rc.d
             own_policy=1
         fi
-        apt-get update -qq >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >&2
+        local sudo=()
+        ((EUID == 0)) || sudo=(sudo)
+        "${sudo[@]}" apt-get update -qq >&2
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >&2
         ((own_policy == 0)) || rm -f /usr/sbin/policy-rc.d
     fi
     command -v promtool
