@@ -26,7 +26,7 @@ ensure_promtool() {
         # wanted, so deny service starts (policy-rc.d exit 101) for the install unless the
         # machine already has a policy.
         local own_policy=0
-        if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        if [[ ! -e /usr/sbin/policy-rc.d && $EUID == 0 ]]; then
             printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
             chmod +x /usr/sbin/policy-rc.d
             own_policy=1
