@@ -44,12 +44,18 @@ impl HostPolicy {
     /// The client for user-chosen hosts: like [`crate::http::client`] (timeouts, no redirects),
     /// trusting `extra_roots` besides the built-in ones, and, unless private hosts are allowed,
     /// resolving names through [`PublicOnlyResolver`].
-    pub fn client(self, timeout: Duration, extra_roots: &[Certificate]) -> Client {
+    /// Fails only where the TLS backend cannot be set up with `extra_roots`; never falls back
+    /// to a client without the resolver.
+    pub fn client(
+        self,
+        timeout: Duration,
+        extra_roots: &[Certificate],
+    ) -> Result<Client, reqwest::Error> {
         let mut builder = crate::http::builder(timeout, extra_roots);
         if !self.allow_private {
             builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
         }
-        builder.build().unwrap_or_else(|_| crate::http::client())
+        builder.build()
     }
 }
 
@@ -239,7 +245,16 @@ impl Resolve for PublicOnlyResolver {
 
 /// The production client for user-chosen hosts: [`HostPolicy::client`] refusing private ones.
 pub fn public_only_client() -> Client {
-    HostPolicy::default().client(Duration::from_secs(30), &[])
+    HostPolicy::default()
+        .client(Duration::from_secs(30), &[])
+        .unwrap_or_else(|_| {
+            // Without extra roots only a broken TLS backend fails the build; the bare builder
+            // keeps the resolver, and fails (as `Client::new` would) in that case too.
+            Client::builder()
+                .dns_resolver(Arc::new(PublicOnlyResolver))
+                .build()
+                .unwrap_or_default()
+        })
 }
 
 /// At most 100 characters on one line, for echoing user input in messages.

@@ -87,8 +87,9 @@ pub struct PlatformsConfig {
     /// setups only, never production (the guard against server-side request forgery is off).
     #[serde(default, deserialize_with = "flexible_bool")]
     pub allow_private_instances: bool,
-    /// PEM files of certificate authorities to trust besides the built-in roots (a test
-    /// server's own CA).
+    /// PEM files of certificate authorities the client for user-chosen hosts trusts besides
+    /// the built-in roots: a test Mastodon instance or Bluesky PDS with its own CA. (Global
+    /// platforms are pointed at test servers through their URL overrides, over plain HTTP.)
     #[serde(default)]
     pub extra_root_certificates: Vec<String>,
     /// One table per platform.
@@ -121,12 +122,19 @@ impl PlatformsConfig {
         self.extra_root_certificates
             .iter()
             .map(|path| {
-                let pem = std::fs::read(path)
-                    .map_err(|e| format!("`platforms.extra_root_certificates`: {path}: {e}"))?;
-                reqwest::Certificate::from_pem(&pem)
-                    .map_err(|e| format!("`platforms.extra_root_certificates`: {path}: {e}"))
+                let problem = |e: &dyn std::fmt::Display| {
+                    format!("`platforms.extra_root_certificates`: {path}: {e}")
+                };
+                let pem = std::fs::read(path).map_err(|e| problem(&e))?;
+                let certificates =
+                    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| problem(&e))?;
+                if certificates.is_empty() {
+                    return Err(problem(&"no PEM certificate in the file"));
+                }
+                Ok(certificates)
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()
+            .map(|files| files.into_iter().flatten().collect())
     }
 }
 
@@ -200,12 +208,9 @@ impl Registry {
         }
         let policy = config.host_policy();
         let roots = config.root_certificates()?;
-        let http = if roots.is_empty() {
-            http
-        } else {
-            crate::http::client_trusting(Duration::from_secs(30), &roots)
-        };
-        let user_hosts_http = policy.client(Duration::from_secs(30), &roots);
+        let user_hosts_http = policy
+            .client(Duration::from_secs(30), &roots)
+            .map_err(|e| format!("the client for user-chosen hosts: {e}"))?;
         let entries = crate::platforms::ALL
             .iter()
             .map(|spec| {

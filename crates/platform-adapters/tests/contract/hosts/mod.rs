@@ -169,3 +169,35 @@ async fn an_http_instance_is_kept_only_where_private_instances_are_allowed() {
         "{refused:?}"
     );
 }
+
+fn with_roots(paths: &[String]) -> Result<Registry, String> {
+    let config = PlatformsConfig {
+        extra_root_certificates: paths.to_vec(),
+        ..PlatformsConfig::default()
+    };
+    Registry::from_config(platform_adapters::http::client(), &config)
+}
+
+#[test]
+fn extra_root_certificates_are_read_at_start_and_a_bad_one_is_a_configuration_error() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/contract/hosts/test-ca.pem"
+    );
+    assert!(
+        with_roots(&[fixture.to_owned()]).is_ok(),
+        "a PEM certificate authority is trusted"
+    );
+    let missing = with_roots(&["/nonexistent/ca.pem".to_owned()]).expect_err("missing file");
+    assert!(
+        missing.contains("platforms.extra_root_certificates")
+            && missing.contains("/nonexistent/ca.pem"),
+        "{missing}"
+    );
+    let not_pem = with_roots(&[concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml").to_owned()])
+        .expect_err("not a certificate");
+    assert!(
+        not_pem.contains("platforms.extra_root_certificates"),
+        "{not_pem}"
+    );
+}
