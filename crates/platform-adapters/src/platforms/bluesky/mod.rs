@@ -554,6 +554,21 @@ impl PlatformAdapter for BlueskyAdapter {
         })
     }
 
+    /// `getProfile` answers both.
+    fn profile_and_stats<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<(Profile, Stats), AdapterError>> {
+        Box::pin(async move {
+            let service = self.account_service(account);
+            let view = self
+                .get_profile(&service, account.platform_account_id, account.access_token)
+                .await?;
+            let stats = view.stats();
+            Ok((view.into_profile(None), stats))
+        })
+    }
+
     /// `com.atproto.server.refreshSession` on the account's service, authenticated with the
     /// refresh JWT (the lexicon: "Requires auth using the 'refreshJwt' (not the 'accessJwt')").
     /// Both JWTs rotate: the PDS retires the refresh JWT it was sent (after a short grace

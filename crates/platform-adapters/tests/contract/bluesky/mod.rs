@@ -464,6 +464,30 @@ async fn profile_and_stats_go_to_the_accounts_own_service() {
 }
 
 #[tokio::test]
+async fn a_profile_sync_reads_profile_and_counts_with_one_get_profile_call() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/app.bsky.actor.getProfile"))
+        .and(query_param("actor", DID))
+        .and(header("authorization", "Bearer access"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(profile_view()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let access = secret("access");
+
+    let (profile, stats) = adapter(&server)
+        .profile_and_stats(&account_ref(&access, None, None))
+        .await
+        .expect("profile and stats");
+
+    assert_eq!(profile.handle.as_deref(), Some(HANDLE));
+    assert_eq!(stats.posts_count, Some(4821));
+    let calls = server.received_requests().await.expect("recorded").len();
+    assert_eq!(calls, 1, "one getProfile per sync");
+}
+
+#[tokio::test]
 async fn rate_limited_reads_wait_until_the_rate_limit_reset() {
     let server = MockServer::start().await;
     let reset = now() + 30;
