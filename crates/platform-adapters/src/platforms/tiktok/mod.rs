@@ -498,6 +498,27 @@ impl PlatformAdapter for TiktokAdapter {
         })
     }
 
+    /// Profile and counts in one `user/info` call asking every field; where a scope was
+    /// declined (`scope_not_authorized`), the two calls above, each falling back on its own.
+    fn profile_and_stats<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+    ) -> BoxFuture<'a, Result<(Profile, Stats), AdapterError>> {
+        Box::pin(async move {
+            let fields = format!("{BASIC_FIELDS},{PROFILE_FIELDS},{STATS_FIELDS}");
+            match self.user(account.access_token, &fields).await {
+                Ok(user) => {
+                    let stats = user.stats();
+                    Ok((user.into_profile(), stats))
+                }
+                Err(AdapterError::Rejected { code, .. }) if code == "scope_not_authorized" => {
+                    futures_util::future::try_join(self.profile(account), self.stats(account)).await
+                }
+                Err(e) => Err(e),
+            }
+        })
+    }
+
     /// `POST /v2/oauth/token/` with `client_key`, `client_secret`, `grant_type=refresh_token`
     /// and the refresh token, form-encoded. TikTok rotates: the answer's refresh token replaces
     /// the one sent, which stops working, so the caller must store the returned set before

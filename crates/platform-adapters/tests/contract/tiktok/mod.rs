@@ -222,6 +222,77 @@ async fn code_exchange_sends_client_key_and_verifier_then_reads_the_user() {
 }
 
 #[tokio::test]
+async fn a_profile_sync_reads_profile_and_counts_with_one_user_info_call() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/user/info/"))
+        .and(query_param("fields", ALL_FIELDS))
+        .and(header("authorization", "Bearer act.tt-sync"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_info(full_user())))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let access = secret("act.tt-sync");
+
+    let (profile, stats) = adapter(&server)
+        .profile_and_stats(&account(&access))
+        .await
+        .expect("profile and stats");
+
+    assert_eq!(profile.handle.as_deref(), Some("tiktoker"));
+    assert_eq!(stats.followers_count, Some(1200));
+    let calls = server.received_requests().await.expect("recorded").len();
+    assert_eq!(calls, 1, "one user info call per sync");
+}
+
+#[tokio::test]
+async fn a_profile_sync_with_a_declined_scope_falls_back_to_what_was_granted() {
+    let server = MockServer::start().await;
+    let declined = || {
+        api_error(
+            401,
+            "scope_not_authorized",
+            "The user did not authorize the scope required for completing this request.",
+        )
+    };
+    for fields in [
+        ALL_FIELDS,
+        "open_id,avatar_url,display_name,username,profile_deep_link",
+        "open_id,follower_count,following_count,video_count",
+    ] {
+        Mock::given(method("GET"))
+            .and(path("/v2/user/info/"))
+            .and(query_param("fields", fields))
+            .respond_with(declined())
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/v2/user/info/"))
+        .and(query_param("fields", "open_id,avatar_url,display_name"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_info(
+            json!({"open_id": OPEN_ID, "display_name": "Tik Toker"}),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let token = secret("act.tt-5");
+
+    let (profile, stats) = adapter(&server)
+        .profile_and_stats(&account(&token))
+        .await
+        .expect("profile and stats");
+
+    assert_eq!(profile.display_name.as_deref(), Some("Tik Toker"));
+    assert_eq!(
+        stats,
+        Stats::default(),
+        "counts unknown without user.info.stats"
+    );
+}
+
+#[tokio::test]
 async fn only_fields_of_granted_scopes_are_requested() {
     let server = MockServer::start().await;
     mount_token(&server, token_body("user.info.basic,video.publish")).await;
