@@ -201,3 +201,36 @@ fn extra_root_certificates_are_read_at_start_and_a_bad_one_is_a_configuration_er
         "{not_pem}"
     );
 }
+
+#[tokio::test]
+async fn mastodon_url_settings_point_every_instance_at_a_test_server() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::path(
+        "/api/v1/accounts/verify_credentials",
+    ))
+    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        "id": "14715", "username": "trwnh", "acct": "trwnh",
+        "followers_count": 821, "following_count": 178, "statuses_count": 33120
+    })))
+    .expect(1)
+    .mount(&server)
+    .await;
+    let mut config = PlatformsConfig::default();
+    config.set(
+        Platform::Mastodon,
+        serde_json::from_value(json!({ "api_base": server.uri() })).expect("table"),
+    );
+    let registry =
+        Registry::from_config(platform_adapters::http::client(), &config).expect("registry");
+    let token = secret("token");
+    let instance = "https://mastodon.example";
+
+    let (_, stats) = registry
+        .for_account(Platform::Mastodon, Some(instance), None)
+        .expect("adapter")
+        .profile_and_stats(&account(&token, instance))
+        .await
+        .expect("answered by the test server");
+
+    assert_eq!(stats.posts_count, Some(33120));
+}
