@@ -24,12 +24,12 @@ test: toolchain infra-up ops-tools ## the whole test suite against real PostgreS
 	@bash tests/ops/production-start.sh
 	@echo "[test] promtool test rules deploy/prometheus/postbridge.rules.test.yml"
 	@cd deploy/prometheus && promtool check rules postbridge.rules.yml >/dev/null && promtool test rules postbridge.rules.test.yml
+	@bash clients/typescript/check.sh
+	@bash tests/browser/run.sh
 
 .PHONY: ops-tools
 ops-tools: ## promtool (Debian prometheus) and .data/ops-venv (moto S3 server, kubernetes-validate), pinned; used by make test and make lint
 	@bash deploy/local/ops-tools.sh all >/dev/null
-	@bash clients/typescript/check.sh
-	@bash tests/browser/run.sh
 
 .PHONY: abuse
 abuse: toolchain infra-up ## the abuse suite: schemathesis (PyPI, pinned, installed into .data/abuse-venv) against the gateway's OpenAPI, plus our checks (part of make test)
