@@ -12,6 +12,7 @@ mod linkedin;
 mod mastodon;
 mod meta;
 mod pinterest;
+mod registry;
 mod sandbox;
 mod support;
 mod tiktok;
