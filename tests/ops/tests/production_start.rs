@@ -1,9 +1,10 @@
-//! The production start test: each release binary, started the way the production overlay
+//! The production start test: each service binary, started the way the production overlay
 //! starts it, becomes ready; the gateway verifies an RS256 token from a JWKS endpoint; and each
 //! refuses to start without one of its secrets, naming it.
 //!
 //! "The way the overlay starts it" is read from the overlay rendered by `kubectl kustomize`
-//! (`tests/ops/production-start.sh` renders it to JSON and builds the release binaries, then
+//! (`tests/ops/production-start.sh` renders it to JSON and builds the binaries (debug by default,
+//! `POSTBRIDGE_PRODUCTION_PROFILE=release` for the release build), then
 //! runs this test): each Deployment's `command`, its `env` (literal values, and `secretKeyRef`s
 //! for which the test supplies values) and the ConfigMap its `envFrom` names. Nothing else is
 //! set, except what must point at this machine instead of the cluster:
@@ -226,10 +227,10 @@ async fn until_ready(http: &reqwest::Client, url: &str, service: &Running, name:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the release binaries and the rendered overlay: run tests/ops/production-start.sh (make test does)"]
+#[ignore = "needs the service binaries and the rendered overlay: run tests/ops/production-start.sh (make test does)"]
 async fn production_binaries_start_from_the_overlay_verify_rs256_and_name_missing_secrets() {
     let docs = rendered();
-    let release = PathBuf::from(std::env::var("POSTBRIDGE_RELEASE_DIR").unwrap());
+    let binaries = PathBuf::from(std::env::var("POSTBRIDGE_BINARY_DIR").unwrap());
     let workloads = workloads(&docs);
     let mut names: Vec<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
     names.sort_unstable();
@@ -333,7 +334,7 @@ async fn production_binaries_start_from_the_overlay_verify_rs256_and_name_missin
             let ports = [testkit::free_port(), testkit::free_port()];
             let mut env = environment(w, &ports);
             env.remove(missing);
-            let mut running = start(&release.join(&w.binary), &env, &scratch);
+            let mut running = start(&binaries.join(&w.binary), &env, &scratch);
             let deadline = Instant::now() + Duration::from_secs(30);
             let status = loop {
                 if let Some(status) = running.child.try_wait().unwrap() {
@@ -364,7 +365,7 @@ async fn production_binaries_start_from_the_overlay_verify_rs256_and_name_missin
     let mut gateway_url = String::new();
     for w in &workloads {
         let ports = [testkit::free_port(), testkit::free_port()];
-        let service = start(&release.join(&w.binary), &environment(w, &ports), &scratch);
+        let service = start(&binaries.join(&w.binary), &environment(w, &ports), &scratch);
         let ops = if w.binary == "auth-gateway" {
             gateway_url = format!("http://127.0.0.1:{}", ports[0]);
             ports[1]
