@@ -97,6 +97,87 @@ pub(crate) fn refusal_in(err: &(dyn std::error::Error + 'static)) -> Option<Adap
     None
 }
 
+/// Turns what a user typed as their server into an origin `https://host[:port]` (the rules of
+/// [`crate::platforms::mastodon::normalize_instance`]): a bare domain, a URL (path, query and
+/// fragment dropped) or a handle's domain; `http://` becomes `https://` unless `policy` allows
+/// private hosts (a test server, never production). `what` and `example` word the refusal
+/// (`Rejected { code: "invalid_instance" }`): "`x` is not {what}; enter its domain, e.g.
+/// {example}".
+pub fn normalize_origin(
+    input: &str,
+    policy: HostPolicy,
+    what: &str,
+    example: &str,
+) -> Result<String, AdapterError> {
+    let raw = input.trim();
+    let invalid = || AdapterError::Rejected {
+        code: "invalid_instance".into(),
+        message: format!(
+            "`{}` is not {what}; enter its domain, e.g. {example}",
+            short(raw)
+        ),
+    };
+    if raw.is_empty() || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid());
+    }
+    let candidate = if let Some((scheme, rest)) = raw.split_once("://") {
+        let scheme = scheme.to_ascii_lowercase();
+        if !matches!(scheme.as_str(), "https" | "http") {
+            return Err(invalid());
+        }
+        if scheme == "http" && policy.allow_private {
+            format!("http://{rest}")
+        } else {
+            format!("https://{rest}")
+        }
+    } else if raw.contains('@') {
+        let handle = raw.strip_prefix('@').unwrap_or(raw);
+        let (user, domain) = handle.split_once('@').ok_or_else(invalid)?;
+        if user.is_empty() || domain.is_empty() || domain.contains(['@', '/', '?', '#']) {
+            return Err(invalid());
+        }
+        format!("https://{domain}")
+    } else {
+        format!("https://{raw}")
+    };
+    let url = Url::parse(&candidate).map_err(|_| invalid())?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid());
+    }
+    let host = match host_of(&url) {
+        Some(Host::Domain(domain)) => {
+            let domain = domain.trim_end_matches('.');
+            if !is_multi_label_hostname(domain) {
+                return Err(invalid());
+            }
+            domain.to_owned()
+        }
+        Some(Host::Ip(IpAddr::V4(ip))) => ip.to_string(),
+        Some(Host::Ip(IpAddr::V6(ip))) => format!("[{ip}]"),
+        None => return Err(invalid()),
+    };
+    let scheme = url.scheme();
+    Ok(match url.port() {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    })
+}
+
+fn is_multi_label_hostname(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    labels.len() >= 2
+        && domain.len() <= 253
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
 /// The server-side request forgery guard: resolves the instance's host and refuses it with
 /// `Rejected { code: "instance_not_allowed" }` when any address is not on the public internet
 /// (see [`is_public_ip`]), unless `allow_private` (tests against wiremock on 127.0.0.1, local

@@ -402,7 +402,8 @@ impl Registry {
     /// What a user typed as their server (`mastodon.social`, `https://bsky.social/`), as an
     /// origin, refused when it is off the public internet and the policy does not allow that.
     pub async fn normalize_host(&self, input: &str) -> Result<String, AdapterError> {
-        let origin = crate::platforms::mastodon::normalize_instance_with(input, self.policy)?;
+        let origin =
+            hosts::normalize_origin(input, self.policy, "a server address", "example.social")?;
         self.resolve_public(&origin).await?;
         Ok(origin)
     }

@@ -29,7 +29,7 @@
 mod rules;
 pub mod text;
 
-use std::{net::IpAddr, time::Duration};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use domain::{AccountKind, AuthKind, Platform};
@@ -45,7 +45,7 @@ use serde_json::Value;
 
 use crate::{
     classify_response,
-    hosts::{host_of, Host, HostPolicy},
+    hosts::HostPolicy,
     http::{self, TokenResponse},
     AccountRef, AdapterError, AuthorizeParams, Capabilities, ClientCredentials, CodeExchange,
     Connection, Descriptor, Endpoints, MediaItem, MediaKind, PlatformAdapter, Profile,
@@ -186,73 +186,7 @@ pub fn normalize_instance(input: &str) -> Result<String, AdapterError> {
 /// [`normalize_instance`] under `policy`: where private hosts are allowed (a test instance, never
 /// production) an explicit `http://` is kept, since a fake instance on 127.0.0.1 speaks no TLS.
 pub fn normalize_instance_with(input: &str, policy: HostPolicy) -> Result<String, AdapterError> {
-    let raw = input.trim();
-    let invalid = || AdapterError::Rejected {
-        code: "invalid_instance".into(),
-        message: format!(
-            "`{}` is not a Mastodon instance; enter its domain, e.g. mastodon.social",
-            short(raw)
-        ),
-    };
-    if raw.is_empty() || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(invalid());
-    }
-    let candidate = if let Some((scheme, rest)) = raw.split_once("://") {
-        let scheme = scheme.to_ascii_lowercase();
-        if !matches!(scheme.as_str(), "https" | "http") {
-            return Err(invalid());
-        }
-        if scheme == "http" && policy.allow_private {
-            format!("http://{rest}")
-        } else {
-            format!("https://{rest}")
-        }
-    } else if raw.contains('@') {
-        let handle = raw.strip_prefix('@').unwrap_or(raw);
-        let (user, domain) = handle.split_once('@').ok_or_else(invalid)?;
-        if user.is_empty() || domain.is_empty() || domain.contains(['@', '/', '?', '#']) {
-            return Err(invalid());
-        }
-        format!("https://{domain}")
-    } else {
-        format!("https://{raw}")
-    };
-    let url = Url::parse(&candidate).map_err(|_| invalid())?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid());
-    }
-    let host = match host_of(&url) {
-        Some(Host::Domain(domain)) => {
-            let domain = domain.trim_end_matches('.');
-            if !is_multi_label_hostname(domain) {
-                return Err(invalid());
-            }
-            domain.to_owned()
-        }
-        Some(Host::Ip(IpAddr::V4(ip))) => ip.to_string(),
-        Some(Host::Ip(IpAddr::V6(ip))) => format!("[{ip}]"),
-        None => return Err(invalid()),
-    };
-    let scheme = url.scheme();
-    Ok(match url.port() {
-        Some(port) => format!("{scheme}://{host}:{port}"),
-        None => format!("{scheme}://{host}"),
-    })
-}
-
-fn is_multi_label_hostname(domain: &str) -> bool {
-    let labels: Vec<&str> = domain.split('.').collect();
-    labels.len() >= 2
-        && domain.len() <= 253
-        && labels.iter().all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        })
+    crate::hosts::normalize_origin(input, policy, "a Mastodon instance", "mastodon.social")
 }
 
 /// Registers Postbridge on `instance` (an origin from [`normalize_instance`]) and returns the
