@@ -6,7 +6,14 @@
 //! (after a backoff, by requeueing) until the queue's delivery limit dead-letters the message;
 //! an undecodable message goes to the dead-letter queue at once.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use db::{inbox::ProcessedEvent, Db, DbError, PgConnection};
 use diesel::Connection;
@@ -131,6 +138,10 @@ pub struct ConsumerSettings {
     pub prefetch: u16,
     /// Deliveries handled at the same time.
     pub concurrency: usize,
+    /// Set once the queue and its dead-letter queue have been declared: until then a passive
+    /// `queue.declare` of them (the depth gauges) would be refused with a 404 that lapin logs
+    /// at ERROR.
+    pub declared: Arc<AtomicBool>,
 }
 
 impl ConsumerSettings {
@@ -141,6 +152,7 @@ impl ConsumerSettings {
             queue,
             prefetch: 64,
             concurrency: 16,
+            declared: Arc::default(),
         }
     }
 }
@@ -166,6 +178,7 @@ pub async fn run_consumer<H: Handler>(
                 .basic_qos(settings.prefetch, BasicQosOptions::default())
                 .await?;
             declare(&channel, &topology, std::slice::from_ref(&settings.queue)).await?;
+            settings.declared.store(true, Ordering::Release);
             let consumer = channel
                 .basic_consume(
                     &settings.queue.name,

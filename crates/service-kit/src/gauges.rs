@@ -7,7 +7,10 @@
 //! which dashboards and alerts aggregate with `max by (queue)`.
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
@@ -146,8 +149,33 @@ impl ServiceGauges {
     }
 }
 
+/// A consumer queue of the service, and whether its consumer has declared it yet.
+#[derive(Debug, Clone)]
+pub struct ConsumedQueue {
+    /// The queue's name (its dead-letter queue is `<name>.dlq`).
+    pub name: String,
+    /// Set by the consumer once the queue and its `.dlq` exist.
+    pub declared: Arc<AtomicBool>,
+}
+
 /// The consumer queues a service works, filled in as its consumers start.
-pub type ConsumedQueues = Arc<Mutex<Vec<String>>>;
+pub type ConsumedQueues = Arc<Mutex<Vec<ConsumedQueue>>>;
+
+/// The queues of `queues` that exist already. A passive declare of one that does not (a
+/// consumer still connecting at start-up) is refused with a 404, which closes the channel and
+/// which lapin logs at ERROR: a graceful start must log no error.
+fn declared_names(queues: &ConsumedQueues) -> Vec<String> {
+    queues
+        .lock()
+        .map(|queues| {
+            queues
+                .iter()
+                .filter(|q| q.declared.load(Ordering::Acquire))
+                .map(|q| q.name.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 /// Samples every gauge each [`SAMPLE_EVERY`] until `shutdown`.
 pub async fn run_sampler(
@@ -164,7 +192,7 @@ pub async fn run_sampler(
     loop {
         gauges.sample_pool(&db);
         gauges.sample_readiness(&readiness).await;
-        let names: Vec<String> = queues.lock().map(|q| q.clone()).unwrap_or_default();
+        let names = declared_names(&queues);
         if !names.is_empty() {
             if connection.is_none() {
                 connection = open(amqp_url.expose_secret(), name).await;
@@ -192,4 +220,28 @@ async fn open(url: &str, name: &str) -> Option<(Connection, Channel)> {
     let connection = events::connect(url, &format!("{name}-gauges")).await.ok()?;
     let channel = connection.create_channel().await.ok()?;
     Some((connection, channel))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_is_sampled_only_once_its_consumer_has_declared_it() {
+        let declared = Arc::new(AtomicBool::new(false));
+        let queues: ConsumedQueues = Arc::new(Mutex::new(vec![
+            ConsumedQueue {
+                name: "ready.posts".into(),
+                declared: Arc::new(AtomicBool::new(true)),
+            },
+            ConsumedQueue {
+                name: "starting.tokens".into(),
+                declared: declared.clone(),
+            },
+        ]));
+        assert_eq!(declared_names(&queues), ["ready.posts"]);
+
+        declared.store(true, Ordering::Release);
+        assert_eq!(declared_names(&queues), ["ready.posts", "starting.tokens"]);
+    }
 }

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::CommonSettings,
-    gauges::{ConsumedQueues, ServiceGauges},
+    gauges::{ConsumedQueue, ConsumedQueues, ServiceGauges},
     Metrics, Readiness,
 };
 
@@ -106,10 +106,13 @@ impl ServiceRuntime {
     /// Starts consuming `queue` with `handler`.
     pub fn spawn_consumer<H: Handler>(&mut self, mut queue: QueueSpec, handler: Arc<H>) {
         queue.name = format!("{}{}", self.common.events.queue_prefix, queue.name);
-        if let Ok(mut consumed) = self.consumed.lock() {
-            consumed.push(queue.name.clone());
-        }
         let mut settings = ConsumerSettings::new(queue);
+        if let Ok(mut consumed) = self.consumed.lock() {
+            consumed.push(ConsumedQueue {
+                name: settings.queue.name.clone(),
+                declared: settings.declared.clone(),
+            });
+        }
         settings.prefetch = self.common.amqp.prefetch;
         // Every handler commits through the pool: more concurrent handlers than connections
         // would only queue for a connection (and time out under load).
