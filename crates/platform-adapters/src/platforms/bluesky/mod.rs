@@ -56,7 +56,7 @@ use crate::{
     Stats, TextCounting, TokenSet,
 };
 use richtext::{find_spans, SpanKind};
-pub use tid::{is_valid_tid, record_key};
+pub use tid::{is_valid_tid, record_key, record_keys};
 
 /// The PDS (entryway) most accounts live on, and the default service.
 pub const DEFAULT_SERVICE: &str = "https://bsky.social";
@@ -347,7 +347,6 @@ impl BlueskyAdapter {
     ) -> Result<Published, AdapterError> {
         check_media(post.media)?;
         let service = self.account_service(account);
-        let rkey = record_key(post.created_at, post.idempotency_key);
 
         let facets = self.facets(&service, post.text).await?;
         let mut images = Vec::with_capacity(post.media.len());
@@ -376,32 +375,60 @@ impl BlueskyAdapter {
                 json!({"$type": "app.bsky.embed.images", "images": images}),
             );
         }
+        let record = Value::Object(record);
+        for rkey in record_keys(post.created_at, post.idempotency_key) {
+            if let Some(published) = self.create_post(&service, account, &rkey, &record).await? {
+                return Ok(published);
+            }
+        }
+        Err(record_keys_taken())
+    }
+
+    /// Writes `record` at `rkey`: the post, or `None` when another post holds the key (the
+    /// caller moves on to the next one).
+    ///
+    /// When the create fails in a way an existing record explains, the record at `rkey` is read:
+    /// the reference PDS answers a create at a taken key with a bare 500 (its repository tree
+    /// refuses the duplicate with an untyped error, which XRPC never details); other
+    /// implementations say "already exists". A record with this post's text is this very post
+    /// from an earlier attempt; a record with other text is another post that drew the same key
+    /// ([`tid`]). Nothing there, or no answer, leaves the create's own failure.
+    async fn create_post(
+        &self,
+        service: &str,
+        account: &AccountRef<'_>,
+        rkey: &str,
+        record: &Value,
+    ) -> Result<Option<Published>, AdapterError> {
         let body = json!({
             "repo": account.platform_account_id,
             "collection": POST_COLLECTION,
             "rkey": rkey,
             "record": record,
         });
-
         let request = http::bearer(
             self.http.post(format!("{service}{CREATE_RECORD}")),
             account.access_token,
         )
         .json(&body);
         match json_unsure::<CreatedRecord>(request).await {
-            Ok(created) => Ok(published(created.uri)),
+            Ok(created) => Ok(Some(published(created.uri))),
             Err(failure) if failure.may_mean_the_record_exists() => {
-                // The reference PDS answers a create at an existing key with a bare 500 (its
-                // repository tree refuses the duplicate with an untyped error, which XRPC never
-                // details); other implementations say "already exists". Either way the record at
-                // our key, if there is one, is this very post from an earlier attempt.
-                match self.find_post(&service, account, &rkey).await {
-                    Ok(Some(existing)) => {
+                let text = record["text"].as_str().unwrap_or_default();
+                match self.find_post(service, account, rkey).await {
+                    Ok(Some(existing)) if existing.is_post(text) => {
                         tracing::info!(
                             bluesky.rkey = %rkey,
                             "the Bluesky post already exists: an earlier attempt created it"
                         );
-                        Ok(existing)
+                        Ok(Some(published(existing.uri)))
+                    }
+                    Ok(Some(_)) => {
+                        tracing::warn!(
+                            bluesky.rkey = %rkey,
+                            "another Bluesky post holds this post's record key; trying the next key"
+                        );
+                        Ok(None)
                     }
                     Ok(None) | Err(_) => Err(failure.class),
                 }
@@ -486,7 +513,7 @@ impl BlueskyAdapter {
         service: &str,
         account: &AccountRef<'_>,
         rkey: &str,
-    ) -> Result<Option<Published>, AdapterError> {
+    ) -> Result<Option<RecordView>, AdapterError> {
         let url = http::url_with_query(
             &format!("{service}{GET_RECORD}"),
             &[
@@ -496,7 +523,7 @@ impl BlueskyAdapter {
             ],
         )?;
         match json::<RecordView>(http::bearer(self.http.get(url), account.access_token)).await {
-            Ok(record) => Ok(Some(published(record.uri))),
+            Ok(record) => Ok(Some(record)),
             Err(failure) if failure.is_record_not_found() => Ok(None),
             Err(failure) => Err(failure.class),
         }
@@ -636,7 +663,9 @@ impl PlatformAdapter for BlueskyAdapter {
     /// repeat can never add a second post: images go up with `uploadBlob` (re-uploading an
     /// identical blob is harmless), links, tags and resolvable mentions become facets, then
     /// `createRecord` writes the post. When that create fails in a way an existing record
-    /// explains, the record is looked up and, if it is there, answered as published.
+    /// explains, the record is looked up: if it is this post (the same text) it is answered as
+    /// published; if it is another post that drew the same key, the next of the target's
+    /// [`record_keys`] is tried, and when all are taken the post is refused.
     /// `ExpiredToken` is [`AdapterError::NeedsReauth`] (the caller refreshes the session and
     /// tries again).
     fn publish<'a>(
@@ -647,9 +676,11 @@ impl PlatformAdapter for BlueskyAdapter {
         Box::pin(self.publish_post(account, post))
     }
 
-    /// `getRecord` at the post's record key: the record, or `None` on `RecordNotFound`. A
-    /// wrong `None` (say, a lagging replica) cannot cause a duplicate: the repeated create
-    /// fails on the existing key and is answered from the record.
+    /// `getRecord` along the post's [`record_keys`], as `publish` walks them: the first record
+    /// with the post's text, passing over records of other posts, and `None` at the first key
+    /// with no record (`RecordNotFound`: `publish` would have written there). A wrong `None`
+    /// (say, a lagging replica) cannot cause a duplicate: the repeated create fails on the
+    /// existing key and is answered from the record.
     fn find_published<'a>(
         &'a self,
         account: &'a AccountRef<'a>,
@@ -657,12 +688,16 @@ impl PlatformAdapter for BlueskyAdapter {
     ) -> BoxFuture<'a, Result<Option<Published>, AdapterError>> {
         Box::pin(async move {
             let service = self.account_service(account);
-            self.find_post(
-                &service,
-                account,
-                &record_key(post.created_at, post.idempotency_key),
-            )
-            .await
+            for rkey in record_keys(post.created_at, post.idempotency_key) {
+                match self.find_post(&service, account, &rkey).await? {
+                    None => return Ok(None),
+                    Some(record) if record.is_post(post.text) => {
+                        return Ok(Some(published(record.uri)))
+                    }
+                    Some(_) => {}
+                }
+            }
+            Ok(None)
         })
     }
 }
@@ -837,6 +872,18 @@ fn app_password_required() -> AdapterError {
     }
 }
 
+/// Every key a target may use holds another post ([`tid::PROBES`] of them, all created in the
+/// target's microsecond): trying again walks the same keys, so the refusal is permanent.
+fn record_keys_taken() -> AdapterError {
+    AdapterError::Rejected {
+        code: "record_key_collision".into(),
+        message: format!(
+            "every Bluesky record key this post may use ({} of them) already holds another post",
+            tid::PROBES
+        ),
+    }
+}
+
 fn unsupported_oauth() -> AdapterError {
     AdapterError::Unsupported {
         what: "Bluesky accounts connect with an app password, not an OAuth redirect".into(),
@@ -983,10 +1030,29 @@ struct CreatedRecord {
     uri: String,
 }
 
-/// `com.atproto.repo.getRecord` output (the field we use).
+/// `com.atproto.repo.getRecord` output (the fields we use).
 #[derive(Debug, Deserialize)]
 struct RecordView {
     uri: String,
+    #[serde(default)]
+    value: PostValue,
+}
+
+/// The part of an `app.bsky.feed.post` record that tells one post from another.
+#[derive(Debug, Default, Deserialize)]
+struct PostValue {
+    #[serde(default)]
+    text: Option<String>,
+}
+
+impl RecordView {
+    /// Whether this record is the post whose text is `text`. Text equality is the check: the
+    /// PDS stores the text we sent byte for byte, and two posts that share a record key (one
+    /// account, one microsecond, one clock id) *and* a text are indistinguishable to the user
+    /// too. `createdAt` is no help: it is the moment of each attempt.
+    fn is_post(&self, text: &str) -> bool {
+        self.value.text.as_deref() == Some(text)
+    }
 }
 
 /// `com.atproto.identity.resolveHandle` output.

@@ -10,6 +10,8 @@
 //! created, the clock id a hash of its id. Every attempt of a target therefore writes the same
 //! key, and the PDS refuses a second record there: that is what makes a retried publish
 //! idempotent (see `publish_post` in the adapter). The keys still sort like the posts were made.
+//! A key that another post already holds is not ours: the target then moves to the next key of
+//! a fixed sequence ([`record_keys`]), the same on every attempt.
 //!
 //! Two targets get one key only if they belong to one account (one repository), were created in
 //! the same microsecond, and their ids hash to the same of 1,024 clock ids. Targets are created
@@ -34,16 +36,44 @@ const CLOCK_ID_BITS: u32 = 10;
 /// The largest timestamp a TID holds: 53 bits of microseconds (the year 2255).
 const MAX_MICROS: i64 = (1 << 53) - 1;
 
+/// How many keys [`record_keys`] offers a target: its own and the next three. A target needs the
+/// second only when another post holds the first (1 in 1,024 for two targets of one account
+/// created in the same microsecond); running out takes four other posts of that microsecond on
+/// exactly those four clock ids, so it is refused rather than searched further.
+pub const PROBES: u16 = 4;
+
 /// The record key of the target created at `created_at` whose id is `idempotency_key`: the
-/// TID of that microsecond with the clock id [`clock_id`] of the id.
+/// TID of that microsecond with the clock id [`clock_id`] of the id. It is the first of
+/// [`record_keys`], the only one a target uses unless another post holds it.
 ///
 /// Changing this function changes the key of posts still being retried, which could post them
 /// twice: a contract test pins its output.
 pub fn record_key(created_at: DateTime<Utc>, idempotency_key: &str) -> String {
+    tid(created_at, clock_id(idempotency_key))
+}
+
+/// The keys a target may be written at, in the order they are tried: [`record_key`], then the
+/// same microsecond with the clock id plus 1, 2, … ([`PROBES`] in all; the clock id wraps
+/// within 0..1024, so every key still dates from the target's creation). The sequence depends
+/// on the target alone, so every attempt of a publish, and every lookup, walks the same keys:
+/// a post moved off a taken key is found again at the key it moved to.
+///
+/// Changing the sequence changes where collided posts still being retried land: a contract
+/// test pins it.
+pub fn record_keys(
+    created_at: DateTime<Utc>,
+    idempotency_key: &str,
+) -> impl Iterator<Item = String> {
+    let first = clock_id(idempotency_key);
+    (0..PROBES).map(move |step| tid(created_at, (first + step) % (1 << CLOCK_ID_BITS)))
+}
+
+/// The TID of `created_at` (clamped to the 53 bits) with clock id `clock`.
+fn tid(created_at: DateTime<Utc>, clock: u16) -> String {
     let micros = created_at.timestamp_micros().clamp(0, MAX_MICROS);
     // `micros` is within 0..2^53 after the clamp, so the cast keeps it and the top bit stays 0.
     let micros = micros as u64;
-    encode((micros << CLOCK_ID_BITS) | u64::from(clock_id(idempotency_key)))
+    encode((micros << CLOCK_ID_BITS) | u64::from(clock))
 }
 
 /// The 10-bit clock id of a target: its id, trimmed and lowercased (a UUID prints either way),
@@ -174,6 +204,34 @@ mod tests {
             assert!(is_valid_tid(&rkey), "{time} gave {rkey}");
         }
         assert_eq!(decode(&record_key(at(-5), KEY)).map(|d| d.0), Some(at(0)));
+    }
+
+    #[test]
+    fn the_probed_keys_start_at_the_record_key_and_step_the_clock_id_in_the_same_microsecond() {
+        let created = at(1_764_750_896_123_456);
+        let keys: Vec<String> = record_keys(created, KEY).collect();
+        assert_eq!(keys.len(), usize::from(PROBES));
+        assert_eq!(keys[0], record_key(created, KEY));
+        for (step, key) in (0u16..).zip(&keys) {
+            assert_eq!(
+                decode(key),
+                Some((created, (clock_id(KEY) + step) % 1024)),
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_probed_clock_ids_wrap_within_the_microsecond() {
+        let created = at(1_764_750_896_123_456);
+        let key = (0..20_000)
+            .map(|i| format!("00000000-0000-4000-8000-{i:012x}"))
+            .find(|id| clock_id(id) == 1023)
+            .unwrap_or_default();
+        let clocks: Vec<Option<(DateTime<Utc>, u16)>> =
+            record_keys(created, &key).map(|k| decode(&k)).collect();
+        assert_eq!(clocks[0], Some((created, 1023)));
+        assert_eq!(clocks[1], Some((created, 0)));
     }
 
     #[test]

@@ -1508,3 +1508,286 @@ async fn a_create_that_gets_no_answer_in_time_leaves_the_outcome_unknown() {
         "{err:?}"
     );
 }
+
+// Record-key collisions: two targets of one account created in the same microsecond whose ids
+// hash to the same clock id (1 in 1,024) derive the same key.
+
+/// The record key `step` places after `rkey` in the probe sequence: the same microsecond, the
+/// clock id (the low 10 bits, the last two characters) plus `step`, modulo 1,024. Written out
+/// here rather than taken from the adapter so the test pins the sequence.
+fn probe_key(rkey: &str, step: u16) -> String {
+    const ALPHABET: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
+    let digit = |c: u8| {
+        ALPHABET
+            .iter()
+            .position(|a| *a == c)
+            .expect("base32-sortable") as u16
+    };
+    let bytes = rkey.as_bytes();
+    let clock = (digit(bytes[11]) << 5) | digit(bytes[12]);
+    let next = (clock + step) % 1024;
+    let mut key = rkey[..11].to_string();
+    key.push(char::from(ALPHABET[usize::from(next >> 5)]));
+    key.push(char::from(ALPHABET[usize::from(next & 0x1f)]));
+    key
+}
+
+/// The first key after [`RKEY`]: its clock id plus one.
+const RKEY_NEXT: &str = "3m732f6jnm2ow";
+
+/// A PDS's post collection, faithful in what the adapter relies on: `createRecord` at a taken
+/// key is refused the way the reference PDS refuses it (a bare 500, its repository tree's
+/// untyped error), `getRecord` answers the stored record or 400 `RecordNotFound`.
+#[derive(Clone, Default)]
+struct Repository {
+    records: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
+}
+
+impl Repository {
+    fn holding(records: &[(&str, &str)]) -> Self {
+        let repository = Self::default();
+        for (rkey, text) in records {
+            repository.put(rkey, text);
+        }
+        repository
+    }
+
+    fn put(&self, rkey: &str, text: &str) {
+        self.records
+            .lock()
+            .expect("not poisoned")
+            .insert(rkey.to_string(), text.to_string());
+    }
+
+    fn records(&self) -> Vec<(String, String)> {
+        self.records
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    async fn mount(&self, server: &MockServer) {
+        Mock::given(method("POST"))
+            .and(path("/xrpc/com.atproto.repo.createRecord"))
+            .and(header("authorization", "Bearer access-jwt"))
+            .respond_with(CreateRecord(self.clone()))
+            .mount(server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/xrpc/com.atproto.repo.getRecord"))
+            .and(query_param("repo", DID))
+            .and(query_param("collection", "app.bsky.feed.post"))
+            .and(header("authorization", "Bearer access-jwt"))
+            .respond_with(GetRecord(self.clone()))
+            .mount(server)
+            .await;
+    }
+}
+
+struct CreateRecord(Repository);
+
+impl wiremock::Respond for CreateRecord {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).expect("a JSON body");
+        let rkey = body["rkey"].as_str().expect("an rkey").to_string();
+        let text = body["record"]["text"].as_str().expect("a text").to_string();
+        let mut records = self.0.records.lock().expect("not poisoned");
+        if records.contains_key(&rkey) {
+            return ResponseTemplate::new(500)
+                .set_body_json(xrpc_error("InternalServerError", "Internal Server Error"));
+        }
+        records.insert(rkey.clone(), text);
+        ResponseTemplate::new(200).set_body_json(created(&rkey))
+    }
+}
+
+struct GetRecord(Repository);
+
+impl wiremock::Respond for GetRecord {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let rkey = request
+            .url
+            .query_pairs()
+            .find(|(name, _)| name == "rkey")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        match self.0.records.lock().expect("not poisoned").get(&rkey) {
+            Some(text) => ResponseTemplate::new(200).set_body_json(record_view(&rkey, text)),
+            None => ResponseTemplate::new(400).set_body_json(xrpc_error(
+                "RecordNotFound",
+                &format!("Could not locate record: {}", post_uri(&rkey)),
+            )),
+        }
+    }
+}
+
+/// The `rkey` of every request to `endpoint` (`createRecord` bodies, `getRecord` queries), in
+/// the order they came.
+async fn rkeys_sent_to(server: &MockServer, endpoint: &str) -> Vec<String> {
+    let requests: Vec<Request> = server.received_requests().await.expect("recording");
+    requests
+        .iter()
+        .filter(|r| r.url.path() == format!("/xrpc/com.atproto.repo.{endpoint}"))
+        .map(|r| {
+            if r.method.as_str() == "GET" {
+                r.url
+                    .query_pairs()
+                    .find(|(name, _)| name == "rkey")
+                    .map(|(_, value)| value.into_owned())
+                    .unwrap_or_default()
+            } else {
+                serde_json::from_slice::<Value>(&r.body).expect("JSON")["rkey"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            }
+        })
+        .collect()
+}
+
+async fn find(server: &MockServer, request: &PublishRequest<'_>) -> Option<Published> {
+    let access = secret("access-jwt");
+    let service = server.uri();
+    adapter(server)
+        .find_published(&account_ref(&access, None, Some(&service)), request)
+        .await
+        .expect("looked up")
+}
+
+#[test]
+fn the_probe_sequence_steps_the_clock_id_within_the_targets_microsecond() {
+    assert_eq!(probe_key(RKEY, 0), RKEY);
+    assert_eq!(probe_key(RKEY, 1), RKEY_NEXT);
+    // The clock id wraps within the microsecond rather than carrying into it.
+    assert_eq!(probe_key("3m732f6jnm2zz", 1), "3m732f6jnm222");
+}
+
+#[tokio::test]
+async fn another_posts_record_at_our_key_moves_the_post_to_the_next_key() {
+    let server = MockServer::start().await;
+    let repository = Repository::holding(&[(RKEY, "someone else's post")]);
+    repository.mount(&server).await;
+
+    let published = publish(&server, &post("hello", &[], no_options()))
+        .await
+        .expect("published at the next key");
+
+    assert_eq!(
+        published,
+        Published {
+            platform_post_id: post_uri(RKEY_NEXT),
+            url: Some(post_url(RKEY_NEXT)),
+        }
+    );
+    assert_eq!(
+        repository.records(),
+        vec![
+            (RKEY.to_string(), "someone else's post".to_string()),
+            (RKEY_NEXT.to_string(), "hello".to_string()),
+        ]
+    );
+    assert_eq!(
+        rkeys_sent_to(&server, "createRecord").await,
+        [RKEY, RKEY_NEXT]
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_a_collision_answers_the_post_at_the_next_key_and_adds_nothing() {
+    let server = MockServer::start().await;
+    let repository = Repository::holding(&[(RKEY, "someone else's post"), (RKEY_NEXT, "hello")]);
+    repository.mount(&server).await;
+
+    let published = publish(&server, &post("hello", &[], no_options()))
+        .await
+        .expect("the earlier attempt's post");
+
+    assert_eq!(published.platform_post_id, post_uri(RKEY_NEXT));
+    assert_eq!(repository.records().len(), 2, "no third record");
+    assert_eq!(
+        find(&server, &post("hello", &[], no_options())).await,
+        Some(published)
+    );
+}
+
+#[tokio::test]
+async fn every_attempt_of_a_collided_post_lands_on_one_key() {
+    let server = MockServer::start().await;
+    let repository = Repository::holding(&[(RKEY, "someone else's post")]);
+    repository.mount(&server).await;
+
+    let first = publish(&server, &post("hello", &[], no_options()))
+        .await
+        .expect("published");
+    let second = publish(&server, &post("hello", &[], no_options()))
+        .await
+        .expect("answered");
+
+    assert_eq!(first, second);
+    assert_eq!(repository.records().len(), 2, "one post added, once");
+}
+
+#[tokio::test]
+async fn find_published_passes_over_another_posts_record_and_stops_at_the_first_free_key() {
+    let server = MockServer::start().await;
+    let repository = Repository::holding(&[(RKEY, "someone else's post")]);
+    repository.mount(&server).await;
+
+    assert_eq!(find(&server, &post("hello", &[], no_options())).await, None);
+    assert_eq!(rkeys_sent_to(&server, "getRecord").await, [RKEY, RKEY_NEXT]);
+}
+
+#[tokio::test]
+async fn find_published_does_not_claim_another_posts_record_at_our_key() {
+    let server = MockServer::start().await;
+    let repository = Repository::holding(&[(RKEY, "someone else's post"), (RKEY_NEXT, "hello")]);
+    repository.mount(&server).await;
+
+    assert_eq!(
+        find(&server, &post("hello", &[], no_options())).await,
+        Some(Published {
+            platform_post_id: post_uri(RKEY_NEXT),
+            url: Some(post_url(RKEY_NEXT)),
+        })
+    );
+}
+
+#[tokio::test]
+async fn when_every_probed_key_holds_another_post_the_publish_is_refused_for_good() {
+    let server = MockServer::start().await;
+    let others: Vec<(String, String)> = (0..16)
+        .map(|step| (probe_key(RKEY, step), format!("other post {step}")))
+        .collect();
+    let repository = Repository::default();
+    for (rkey, text) in &others {
+        repository.put(rkey, text);
+    }
+    repository.mount(&server).await;
+
+    let err = publish(&server, &post("hello", &[], no_options()))
+        .await
+        .expect_err("no free key");
+
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, .. } if code == "record_key_collision"),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+    assert_eq!(
+        repository.records(),
+        others,
+        "nothing written or overwritten"
+    );
+    let creates = rkeys_sent_to(&server, "createRecord").await;
+    assert!(
+        (2..16).contains(&creates.len()),
+        "a few keys are probed, not all: {creates:?}"
+    );
+    let expected: Vec<String> = (0..creates.len() as u16)
+        .map(|s| probe_key(RKEY, s))
+        .collect();
+    assert_eq!(creates, expected, "in the fixed sequence");
+    assert_eq!(find(&server, &post("hello", &[], no_options())).await, None);
+}
