@@ -62,9 +62,12 @@ pub fn refresh_token(vault: &Vault, account: &Account) -> Result<Option<SecretSt
         .transpose()
 }
 
-/// The associated data of a Mastodon app's client secret: bound to its instance, which is the
-/// row's natural key (`mastodon_apps.instance` is unique).
-pub fn mastodon_client_secret_aad(instance: &str) -> Aad {
+/// The associated data of an instance app's client secret (the app Postbridge registers on a
+/// user-chosen server, `Reach::InstanceApp`): bound to its instance, which is the row's natural
+/// key (`instance` is unique). The parts name the table the secrets were first sealed in,
+/// `mastodon_apps`: they are bytes every stored secret is authenticated with, so they stay
+/// whatever the table or the platforms are called (a unit test pins them).
+pub fn instance_app_secret_aad(instance: &str) -> Aad {
     Aad::new("mastodon_apps", instance, "client_secret")
 }
 
@@ -93,7 +96,49 @@ pub fn next_refresh_at(
 mod tests {
     use chrono::{Duration, Utc};
 
-    use super::next_refresh_at;
+    use secrecy::{ExposeSecret, SecretString};
+    use vault::{Aad, KeyConfig, Vault};
+
+    use super::{instance_app_secret_aad, next_refresh_at};
+
+    /// Decodes the hex of a pinned ciphertext.
+    fn unhex(hex: &str) -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn an_instance_apps_secret_is_bound_to_the_same_associated_data_as_ever() {
+        // Pinned: the parts (and so the bytes) of the AAD under which every stored instance
+        // app secret was sealed, when the helper was `mastodon_client_secret_aad`. The table
+        // name is data here, not a platform branch: changing it would make them undecryptable.
+        let instance = "https://mastodon.example";
+        assert_eq!(
+            instance_app_secret_aad(instance),
+            Aad::new("mastodon_apps", instance, "client_secret")
+        );
+
+        // A secret sealed before the rename (key k1 = 32 bytes of 0x2a) still opens.
+        let vault = Vault::from_config(
+            &KeyConfig::parse_list(&SecretString::from(
+                "k1:KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=".to_string(),
+            ))
+            .expect("a key list"),
+        )
+        .expect("a vault");
+        let sealed = unhex(
+            "01026b3174f5021654b322e75e6a26ca1c348215d0505e40f081764bb40c6994db7f2b3f8663f5b873b21ec38169eeb43ce7ad",
+        );
+        let opened = vault
+            .decrypt(&sealed, &instance_app_secret_aad(instance))
+            .expect("decrypts under the same AAD");
+        assert_eq!(opened.expose_secret(), "instance-app-secret");
+        assert!(vault
+            .decrypt(&sealed, &instance_app_secret_aad("https://other.example"))
+            .is_err());
+    }
 
     #[test]
     fn a_token_is_refreshed_at_eighty_percent_of_its_lifetime() {

@@ -105,7 +105,7 @@ impl Lifecycle {
             .vault
             .decrypt(
                 &app.client_secret_enc,
-                &tokens::mastodon_client_secret_aad(&app.instance),
+                &tokens::instance_app_secret_aad(&app.instance),
             )
             .map_err(|e| HandlerError::Permanent(e.to_string()))?;
         Ok(ClientCredentials {

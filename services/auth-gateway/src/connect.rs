@@ -601,7 +601,7 @@ async fn instance_app(
                 client_id: registered.client_id,
                 client_secret_enc: state.vault.encrypt(
                     &registered.client_secret,
-                    &tokens::mastodon_client_secret_aad(instance),
+                    &tokens::instance_app_secret_aad(instance),
                 )?,
                 key_id: state.vault.primary_key_id().to_owned(),
                 redirect_uri,
@@ -624,7 +624,7 @@ async fn instance_app(
     }
     let client_secret = state.vault.decrypt(
         &app.client_secret_enc,
-        &tokens::mastodon_client_secret_aad(&app.instance),
+        &tokens::instance_app_secret_aad(&app.instance),
     )?;
     Ok(ClientCredentials {
         client_id: app.client_id,
