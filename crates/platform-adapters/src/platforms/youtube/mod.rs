@@ -51,8 +51,8 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use crate::http::Transmit;
 use crate::{
-    classify_response,
-    http::{self, TokenResponse},
+    classify_response, http,
+    oauth::{ClientAuth, TokenEndpoint},
     parse_retry_after, AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities,
     ClientCredentials, CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind,
     PlatformAdapter, Profile, PublishRequest, Published, Revocation, Stats, TextCounting, TokenSet,
@@ -158,6 +158,19 @@ impl YoutubeAdapter {
 
     fn credentials(&self) -> Result<&ClientCredentials, AdapterError> {
         self.settings.require_credentials(Platform::Youtube)
+    }
+
+    /// Google's token endpoint, with the client credentials in the form body (its documented
+    /// client authentication for web servers).
+    fn token_endpoint(&self) -> Result<TokenEndpoint<'_>, AdapterError> {
+        Ok(TokenEndpoint {
+            platform: "YouTube",
+            http: &self.http,
+            url: &self.settings.endpoints.token_url,
+            credentials: self.credentials()?,
+            auth: ClientAuth::Body,
+            lifetime: self.descriptor.access_token_lifetime,
+        })
     }
 
     /// `channels.list?part=snippet,statistics&mine=true`: the authorized channel and its counts.
@@ -397,25 +410,22 @@ impl PlatformAdapter for YoutubeAdapter {
         exchange: &'a CodeExchange<'a>,
     ) -> BoxFuture<'a, Result<Vec<Connection>, AdapterError>> {
         Box::pin(async move {
-            let credentials = self.credentials()?;
             let mut form = vec![
                 ("grant_type", "authorization_code"),
                 ("code", exchange.code),
                 ("redirect_uri", exchange.redirect_uri),
-                ("client_id", credentials.client_id.as_str()),
-                ("client_secret", credentials.client_secret.expose_secret()),
             ];
             if let Some(verifier) = exchange.pkce_verifier {
                 form.push(("code_verifier", verifier));
             }
-            let request = self
-                .http
-                .post(&self.settings.endpoints.token_url)
-                .form(&form);
-            let tokens = API
-                .json::<TokenResponse>(request)
-                .await?
-                .into_token_set(self.descriptor.access_token_lifetime);
+            // Failures read through Google's classifier, so a refused client registration is
+            // a rejection here too.
+            let tokens = self
+                .token_endpoint()?
+                .grant(&form, exchange.code, |status, headers, body, _| {
+                    classify(status, headers, body)
+                })
+                .await?;
             let (profile, stats) = self.channel(&tokens.access_token).await?;
             Ok(vec![Connection {
                 profile,
@@ -462,27 +472,28 @@ impl PlatformAdapter for YoutubeAdapter {
         account: &'a AccountRef<'a>,
     ) -> BoxFuture<'a, Result<TokenSet, AdapterError>> {
         Box::pin(async move {
-            let credentials = self.credentials()?;
+            let endpoint = self.token_endpoint()?;
             let refresh_token = account
                 .refresh_token
                 .ok_or_else(|| AdapterError::NeedsReauth {
                     message: "no Google refresh token is stored for this channel: reconnect your YouTube account".into(),
                 })?;
-            let request = self.http.post(&self.settings.endpoints.token_url).form(&[
+            let form = [
                 ("grant_type", "refresh_token"),
                 ("refresh_token", refresh_token.expose_secret()),
-                ("client_id", credentials.client_id.as_str()),
-                ("client_secret", credentials.client_secret.expose_secret()),
-            ]);
-            match API.json::<TokenResponse>(request).await {
-                Ok(tokens) => Ok(tokens.into_token_set(self.descriptor.access_token_lifetime)),
-                Err(AdapterError::NeedsReauth { message }) => Err(AdapterError::NeedsReauth {
-                    message: format!(
-                        "Google no longer accepts this channel's grant: reconnect your YouTube account ({message})"
-                    ),
-                }),
-                Err(other) => Err(other),
-            }
+            ];
+            endpoint
+                .refresh(&form, refresh_token, |status, headers, body, _| {
+                    match classify(status, headers, body) {
+                        AdapterError::NeedsReauth { message } => AdapterError::NeedsReauth {
+                            message: format!(
+                                "Google no longer accepts this channel's grant: reconnect your YouTube account ({message})"
+                            ),
+                        },
+                        other => other,
+                    }
+                })
+                .await
         })
     }
 
