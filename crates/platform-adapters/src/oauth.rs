@@ -21,6 +21,9 @@ pub enum ClientAuth {
     Basic,
     /// `client_id` and `client_secret` appended to the form body: LinkedIn, Google.
     Body,
+    /// Like [`Self::Body`], with the client id under the platform's own field name: TikTok's
+    /// `client_key`.
+    BodyAs(&'static str),
 }
 
 /// One platform's token endpoint, with our app's credentials.
@@ -41,26 +44,30 @@ pub struct TokenEndpoint<'a> {
 }
 
 impl TokenEndpoint<'_> {
-    /// A `POST` of `form` to `url`, authenticated as [`Self::auth`] says.
-    fn post(&self, url: &str, form: &[(&str, &str)]) -> RequestBuilder {
+    /// A `POST` of `form` to `url`, authenticated as [`Self::auth`] says. Public for a
+    /// platform whose answers need a reading of their own before any token is decoded (TikTok
+    /// answers OAuth errors with a 200): it sends this and reads the answer itself.
+    pub fn post(&self, url: &str, form: &[(&str, &str)]) -> RequestBuilder {
         let request = self.http.post(url);
-        match self.auth {
-            ClientAuth::Basic => request
-                .basic_auth(
-                    &self.credentials.client_id,
-                    Some(self.credentials.client_secret.expose_secret()),
-                )
-                .form(form),
-            ClientAuth::Body => {
-                let mut fields = form.to_vec();
-                fields.push(("client_id", self.credentials.client_id.as_str()));
-                fields.push((
-                    "client_secret",
-                    self.credentials.client_secret.expose_secret(),
-                ));
-                request.form(&fields)
+        let id_field = match self.auth {
+            ClientAuth::Basic => {
+                return request
+                    .basic_auth(
+                        &self.credentials.client_id,
+                        Some(self.credentials.client_secret.expose_secret()),
+                    )
+                    .form(form)
             }
-        }
+            ClientAuth::Body => "client_id",
+            ClientAuth::BodyAs(id_field) => id_field,
+        };
+        let mut fields = form.to_vec();
+        fields.push((id_field, self.credentials.client_id.as_str()));
+        fields.push((
+            "client_secret",
+            self.credentials.client_secret.expose_secret(),
+        ));
+        request.form(&fields)
     }
 
     /// Exchanges an authorization code: `form` holds `grant_type=authorization_code`, the code,

@@ -55,6 +55,7 @@ use crate::http::Transmit;
 use crate::{
     classify_response,
     http::{self, TokenResponse},
+    oauth::{ClientAuth, TokenEndpoint},
     parse_retry_after, AccountRef, AdapterError, AdapterSettings, AuthorizeParams, Capabilities,
     ClientCredentials, CodeExchange, Connection, Descriptor, Endpoints, MediaItem, MediaKind,
     PlatformAdapter, Profile, PublishLimit, PublishRequest, Published, Revocation, Stats,
@@ -194,6 +195,21 @@ impl TiktokAdapter {
 
     fn credentials(&self) -> Result<&ClientCredentials, AdapterError> {
         self.settings.require_credentials(Platform::Tiktok)
+    }
+
+    /// The token endpoint with our app's credentials in the form body, the client id as
+    /// `client_key`. Only the requests go through it: the answers are read by [`call`] and
+    /// [`classify`], since TikTok wraps its own errors in an envelope and answers OAuth errors
+    /// with a 200, and the code exchange's answer carries the `open_id` beside the tokens.
+    fn token_endpoint(&self) -> Result<TokenEndpoint<'_>, AdapterError> {
+        Ok(TokenEndpoint {
+            platform: "TikTok",
+            http: &self.http,
+            url: &self.settings.endpoints.token_url,
+            credentials: self.credentials()?,
+            auth: ClientAuth::BodyAs("client_key"),
+            lifetime: self.descriptor.access_token_lifetime,
+        })
     }
 
     /// `GET /v2/user/info/?fields=…`. Users may grant only some of the requested scopes, and
@@ -414,10 +430,8 @@ impl PlatformAdapter for TiktokAdapter {
         exchange: &'a CodeExchange<'a>,
     ) -> BoxFuture<'a, Result<Vec<Connection>, AdapterError>> {
         Box::pin(async move {
-            let credentials = self.credentials()?;
+            let endpoint = self.token_endpoint()?;
             let mut form = vec![
-                ("client_key", credentials.client_id.as_str()),
-                ("client_secret", credentials.client_secret.expose_secret()),
                 ("code", exchange.code),
                 ("grant_type", "authorization_code"),
                 ("redirect_uri", exchange.redirect_uri),
@@ -425,10 +439,7 @@ impl PlatformAdapter for TiktokAdapter {
             if let Some(verifier) = exchange.pkce_verifier {
                 form.push(("code_verifier", verifier));
             }
-            let request = self
-                .http
-                .post(&self.settings.endpoints.token_url)
-                .form(&form);
+            let request = endpoint.post(endpoint.url, &form);
             let grant: TokenGrant = decode(&call(request).await?)?;
             let tokens = grant
                 .token
@@ -533,18 +544,19 @@ impl PlatformAdapter for TiktokAdapter {
         account: &'a AccountRef<'a>,
     ) -> BoxFuture<'a, Result<TokenSet, AdapterError>> {
         Box::pin(async move {
-            let credentials = self.credentials()?;
+            let endpoint = self.token_endpoint()?;
             let refresh_token = account
                 .refresh_token
                 .ok_or_else(|| AdapterError::NeedsReauth {
                     message: "no TikTok refresh token is stored for this account: reconnect your TikTok account".into(),
                 })?;
-            let request = self.http.post(&self.settings.endpoints.token_url).form(&[
-                ("client_key", credentials.client_id.as_str()),
-                ("client_secret", credentials.client_secret.expose_secret()),
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token.expose_secret()),
-            ]);
+            let request = endpoint.post(
+                endpoint.url,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token.expose_secret()),
+                ],
+            );
             let body = call(request).await.map_err(|error| match error {
                 AdapterError::NeedsReauth { message } => AdapterError::NeedsReauth {
                     message: format!(
@@ -570,12 +582,9 @@ impl PlatformAdapter for TiktokAdapter {
             let Some(url) = self.settings.endpoints.revoke_url.as_deref() else {
                 return Ok(Revocation::NotSupported);
             };
-            let credentials = self.credentials()?;
-            let request = self.http.post(url).form(&[
-                ("client_key", credentials.client_id.as_str()),
-                ("client_secret", credentials.client_secret.expose_secret()),
-                ("token", account.access_token.expose_secret()),
-            ]);
+            let request = self
+                .token_endpoint()?
+                .post(url, &[("token", account.access_token.expose_secret())]);
             call(request).await?;
             Ok(Revocation::Revoked)
         })
