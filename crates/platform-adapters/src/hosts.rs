@@ -163,7 +163,10 @@ pub fn normalize_origin(
     })
 }
 
-fn is_multi_label_hostname(domain: &str) -> bool {
+/// A DNS name of two or more labels: ASCII letters, digits and inner hyphens, 1–63 characters
+/// each, 253 in all (RFC 1035 as `Url` leaves it: lowercased, internationalized names in
+/// punycode). Bluesky handles are such names too.
+pub(crate) fn is_multi_label_hostname(domain: &str) -> bool {
     let labels: Vec<&str> = domain.split('.').collect();
     labels.len() >= 2
         && domain.len() <= 253
@@ -174,7 +177,7 @@ fn is_multi_label_hostname(domain: &str) -> bool {
                 && !label.ends_with('-')
                 && label
                     .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 

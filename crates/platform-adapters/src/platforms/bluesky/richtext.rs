@@ -250,20 +250,10 @@ fn mention_at(text: &str, start: usize) -> Option<Span> {
 /// ASCII letters, digits and inner hyphens (1–63 characters each, 253 in all), the last one not
 /// starting with a digit.
 fn is_valid_handle(handle: &str) -> bool {
-    let labels: Vec<&str> = handle.split('.').collect();
-    handle.len() <= 253
-        && labels.len() >= 2
-        && labels.iter().all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
-        && labels
-            .last()
+    crate::hosts::is_multi_label_hostname(handle)
+        && handle
+            .rsplit('.')
+            .next()
             .is_some_and(|tld| tld.starts_with(|c: char| c.is_ascii_alphabetic()))
 }
 
