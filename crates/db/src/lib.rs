@@ -3,7 +3,7 @@
 pub mod accounts;
 pub mod drafts;
 pub mod inbox;
-pub mod mastodon_apps;
+pub mod instance_apps;
 pub mod media;
 pub mod migrations;
 pub mod oauth_states;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use db::{
     accounts::{Account, AccountSyncForm},
     domain::{AccountId, AccountStatus, Platform},
-    mastodon_apps::MastodonApp,
+    instance_apps::InstanceApp,
     Db, DbError, PgConnection,
 };
 use events::{
@@ -93,7 +93,7 @@ impl Lifecycle {
         let lookup = instance.clone();
         let app = self
             .db
-            .query(move |conn| MastodonApp::find_by_instance(conn, &lookup))
+            .query(move |conn| InstanceApp::find_by_instance(conn, &lookup))
             .await?
             .ok_or_else(|| {
                 HandlerError::Permanent(format!(

@@ -23,8 +23,8 @@
 use chrono::{DateTime, Duration, Utc};
 use db::{
     accounts::{Account, AccountConnectForm},
-    domain::{AccountId, AccountKind, AccountStatus, AuthKind, MastodonAppId, OwnerId, Platform},
-    mastodon_apps::MastodonApp,
+    domain::{AccountId, AccountKind, AccountStatus, AuthKind, InstanceAppId, OwnerId, Platform},
+    instance_apps::InstanceApp,
     oauth_states::OAuthState,
     pending_connections::PendingConnection,
 };
@@ -587,7 +587,7 @@ async fn instance_app(
     let lookup = instance.to_owned();
     let existing = state
         .db
-        .query(move |conn| MastodonApp::find_by_instance(conn, &lookup))
+        .query(move |conn| InstanceApp::find_by_instance(conn, &lookup))
         .await?;
     let app = match existing {
         Some(app) => app,
@@ -595,8 +595,8 @@ async fn instance_app(
             let redirect_uri = state.callback_uri(platform);
             let scopes = state.adapters.descriptor(platform).scopes.join(" ");
             let registered = apps.register(instance, &redirect_uri).await?;
-            let row = MastodonApp {
-                id: MastodonAppId::new(),
+            let row = InstanceApp {
+                id: InstanceAppId::new(),
                 instance: instance.to_owned(),
                 client_id: registered.client_id,
                 client_secret_enc: state.vault.encrypt(
@@ -615,7 +615,7 @@ async fn instance_app(
             tracing::info!(%platform, %instance, "registered our app on an instance");
             state
                 .db
-                .query(move |conn| MastodonApp::insert_or_get(conn, &row))
+                .query(move |conn| InstanceApp::insert_or_get(conn, &row))
                 .await?
         }
     };
@@ -643,7 +643,7 @@ async fn remember_instance_limits(state: &AppState, apps: InstanceAppsOf<'_>, in
             let stored = state
                 .db
                 .query(move |conn| {
-                    MastodonApp::set_limits(
+                    InstanceApp::set_limits(
                         conn,
                         &instance,
                         as_i32(limits.max_characters),

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use db::{
     accounts::Account,
     domain::{AccountId, AccountStatus, MediaId, Platform},
-    mastodon_apps::MastodonApp,
+    instance_apps::InstanceApp,
     posts::MediaFacts,
     PgConnection,
 };
@@ -263,7 +263,7 @@ fn instance_limits(
     };
     let size = |n: Option<i32>| n.and_then(|n| usize::try_from(n).ok());
     Ok(
-        MastodonApp::find_by_instance(conn, instance)?.map(|app| AccountLimits {
+        InstanceApp::find_by_instance(conn, instance)?.map(|app| AccountLimits {
             max_characters: size(app.max_characters),
             characters_per_url: size(app.characters_reserved_per_url),
             max_media: size(app.max_media_attachments),

@@ -1,16 +1,22 @@
-//! `mastodon_apps`: the app Postbridge registered on each Mastodon instance.
+//! The app Postbridge registered on each instance of a platform whose spec says
+//! `Reach::InstanceApp` (today Mastodon): one registration per instance origin.
+//!
+//! The table keeps its first name, `mastodon_apps`: renaming it would break the replicas still
+//! running the previous release during a rolling deploy, and the name is also part of the
+//! authenticated data of every stored client secret (`service_kit::tokens::instance_app_secret_aad`).
+//! A second instance-app platform would add a `platform` column to the key.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::MastodonAppId;
+use domain::InstanceAppId;
 
 use crate::schema::mastodon_apps;
 
 /// One registration per instance, reused by every user of that instance.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = mastodon_apps, check_for_backend(diesel::pg::Pg))]
-pub struct MastodonApp {
-    pub id: MastodonAppId,
+pub struct InstanceApp {
+    pub id: InstanceAppId,
     pub instance: String,
     pub client_id: String,
     pub client_secret_enc: Vec<u8>,
@@ -24,15 +30,15 @@ pub struct MastodonApp {
     pub characters_reserved_per_url: Option<i32>,
 }
 
-impl MastodonApp {
+impl InstanceApp {
     /// The registration for `instance` (normalized origin), if any.
     pub fn find_by_instance(
         conn: &mut PgConnection,
         instance: &str,
-    ) -> QueryResult<Option<MastodonApp>> {
+    ) -> QueryResult<Option<InstanceApp>> {
         mastodon_apps::table
             .filter(mastodon_apps::instance.eq(instance))
-            .select(MastodonApp::as_select())
+            .select(InstanceApp::as_select())
             .first(conn)
             .optional()
     }
@@ -56,7 +62,7 @@ impl MastodonApp {
 
     /// Stores a registration; when another request registered the same instance first, keeps
     /// theirs and returns it (both apps are valid; one is enough).
-    pub fn insert_or_get(conn: &mut PgConnection, app: &MastodonApp) -> QueryResult<MastodonApp> {
+    pub fn insert_or_get(conn: &mut PgConnection, app: &InstanceApp) -> QueryResult<InstanceApp> {
         diesel::insert_into(mastodon_apps::table)
             .values(app)
             .on_conflict(mastodon_apps::instance)
@@ -64,7 +70,7 @@ impl MastodonApp {
             .execute(conn)?;
         mastodon_apps::table
             .filter(mastodon_apps::instance.eq(&app.instance))
-            .select(MastodonApp::as_select())
+            .select(InstanceApp::as_select())
             .first(conn)
     }
 }
