@@ -16,7 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::RwLock;
 
-use crate::error::ApiError;
+use crate::{error::ApiError, observe::AuthFailure};
 
 /// How long fetched signing keys are trusted before they are fetched again.
 const JWKS_TTL: Duration = Duration::from_secs(600);
@@ -238,14 +238,16 @@ impl FromRequest for AuthUser {
             let auth = auth.ok_or_else(|| {
                 ApiError::internal(anyhow::anyhow!("authenticator not configured"))
             })?;
-            let token = token.ok_or_else(|| {
-                ApiError::Unauthorized("missing `Authorization: Bearer <token>`".into())
-            });
-            let verified = match token {
-                Ok(token) => auth.verify(&token).await.map(AuthUser),
-                Err(err) => Err(err),
+            let Some(token) = token else {
+                crate::observe::auth_failure(AuthFailure::MissingToken);
+                return Err(ApiError::Unauthorized(
+                    "missing `Authorization: Bearer <token>`".into(),
+                ));
             };
-            verified.inspect_err(crate::observe::auth_failure)
+            auth.verify(&token)
+                .await
+                .map(AuthUser)
+                .inspect_err(|err| crate::observe::auth_failure(AuthFailure::of(err)))
         })
     }
 }

@@ -90,17 +90,47 @@ pub fn connect_outcome(platform: Platform, redirect: String) -> String {
     redirect
 }
 
-/// Counts a request refused authentication: `missing_token`, `invalid_token` or
-/// `idp_unavailable` (the identity provider's JWKS could not be fetched).
-pub fn auth_failure(err: &crate::error::ApiError) {
-    use crate::error::ApiError;
-    let reason = match err {
-        ApiError::Unauthorized(message) if message.starts_with("missing") => "missing_token",
-        ApiError::Unauthorized(_) => "invalid_token",
-        ApiError::Unavailable(_) => "idp_unavailable",
-        _ => "other",
-    };
-    METRICS.auth_failures.with_label_values(&[reason]).inc();
+/// Why a request was refused authentication: the `reason` label of
+/// `postbridge_auth_failures_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No `Authorization: Bearer` header.
+    MissingToken,
+    /// A token the authenticator refused.
+    InvalidToken,
+    /// The identity provider's JWKS could not be fetched.
+    IdpUnavailable,
+    /// Anything else the authenticator answered.
+    Other,
+}
+
+impl AuthFailure {
+    /// The reason behind the authenticator's refusal of a token that was presented.
+    pub fn of(err: &crate::error::ApiError) -> Self {
+        use crate::error::ApiError;
+        match err {
+            ApiError::Unauthorized(_) => Self::InvalidToken,
+            ApiError::Unavailable(_) => Self::IdpUnavailable,
+            _ => Self::Other,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::MissingToken => "missing_token",
+            Self::InvalidToken => "invalid_token",
+            Self::IdpUnavailable => "idp_unavailable",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// Counts a request refused authentication for `reason`.
+pub fn auth_failure(reason: AuthFailure) {
+    METRICS
+        .auth_failures
+        .with_label_values(&[reason.label()])
+        .inc();
 }
 
 /// Records the size of a stored upload of `mime_type`.
@@ -119,6 +149,22 @@ pub fn upload(mime_type: &str, bytes: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_token_is_counted_as_invalid_and_an_unreachable_idp_as_unavailable() {
+        use crate::error::ApiError;
+        assert_eq!(
+            AuthFailure::of(&ApiError::Unauthorized(
+                "invalid bearer token: expired".into()
+            )),
+            AuthFailure::InvalidToken
+        );
+        assert_eq!(
+            AuthFailure::of(&ApiError::Unavailable(anyhow::anyhow!("jwks"))),
+            AuthFailure::IdpUnavailable
+        );
+        assert_eq!(AuthFailure::MissingToken.label(), "missing_token");
+    }
 
     #[test]
     fn callback_outcomes_are_read_from_the_redirect() {
