@@ -52,6 +52,8 @@ pub struct Capabilities {
     /// record keys, the sandbox's keys). Past it, a repeat could post twice.
     #[serde(skip)]
     pub dedup_window: Option<Duration>,
+    /// Deletion, threads, first comments and engagement reading, where the platform has them.
+    pub follow_ups: crate::FollowUps,
 }
 
 /// At most `max` posts per account in any sliding `window`.

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod after_publish;
 mod classify;
 mod descriptor;
 mod error;
@@ -15,6 +16,7 @@ pub mod validate;
 use futures_util::future::BoxFuture;
 use secrecy::SecretString;
 
+pub use after_publish::{Deletion, FollowUps, PostMetrics, PostRef, ReplyTo};
 pub use classify::{classify_response, parse_retry_after};
 pub use descriptor::{Capabilities, Descriptor, MediaKind, PublishLimit, TextCounting};
 pub use error::AdapterError;
@@ -134,6 +136,55 @@ pub trait PlatformAdapter: Send + Sync {
         Box::pin(async move {
             Err(AdapterError::Unsupported {
                 what: format!("{platform} posts cannot be looked up"),
+            })
+        })
+    }
+    /// Reads the engagement of up to [`FollowUps::metrics_batch`] of the account's published
+    /// posts in as few requests as the platform allows. A post missing from the answer is one
+    /// the platform no longer shows (deleted, hidden); it is left out rather than reported as
+    /// zeros. Platforms without per-post engagement keep this default, `Unsupported`.
+    fn post_metrics<'a>(
+        &'a self,
+        _account: &'a AccountRef<'a>,
+        _posts: &'a [PostRef<'a>],
+    ) -> BoxFuture<'a, Result<Vec<PostMetrics>, AdapterError>> {
+        let platform = self.descriptor().platform;
+        Box::pin(async move {
+            Err(AdapterError::Unsupported {
+                what: format!("{platform} does not report engagement per post"),
+            })
+        })
+    }
+
+    /// Deletes a published post. A post already gone answers [`Deletion::AlreadyGone`], so a
+    /// repeated delete ends the same way. Platforms whose API cannot delete (Instagram,
+    /// TikTok) keep this default, `Unsupported`.
+    fn delete_post<'a>(
+        &'a self,
+        _account: &'a AccountRef<'a>,
+        _post: &'a PostRef<'a>,
+    ) -> BoxFuture<'a, Result<Deletion, AdapterError>> {
+        let platform = self.descriptor().platform;
+        Box::pin(async move {
+            Err(AdapterError::Unsupported {
+                what: format!("{platform} posts cannot be deleted through its API"),
+            })
+        })
+    }
+
+    /// Adds a comment under one of the account's own posts (Facebook, Instagram, LinkedIn,
+    /// YouTube). Platforms without comments but with replies publish the first comment as a
+    /// reply ([`PublishRequest::reply_to`]) instead and keep this default, `Unsupported`.
+    fn comment<'a>(
+        &'a self,
+        _account: &'a AccountRef<'a>,
+        _on: &'a PostRef<'a>,
+        _comment: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Published, AdapterError>> {
+        let platform = self.descriptor().platform;
+        Box::pin(async move {
+            Err(AdapterError::Unsupported {
+                what: format!("{platform} posts cannot be commented on through its API"),
             })
         })
     }

@@ -236,6 +236,9 @@ pub struct PublishRequest<'a> {
     /// Whether the account is a profile, page, organization, … (LinkedIn posts as a member or
     /// as an organization).
     pub account_kind: AccountKind,
+    /// The post this one answers: a thread's next part, or a first comment published as a
+    /// reply. `None`: a post of its own.
+    pub reply_to: Option<crate::ReplyTo<'a>>,
 }
 
 /// A post that exists on the platform.

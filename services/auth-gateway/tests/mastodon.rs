@@ -303,6 +303,7 @@ async fn a_mastodon_account_connects_publishes_an_image_and_is_revoked_against_a
         media: &media,
         options: &options,
         account_kind: db::domain::AccountKind::Profile,
+        reply_to: None,
     };
     let published = adapter.publish(&account_ref, &request).await.unwrap();
     assert_eq!(published.platform_post_id, "103270115826048975");

@@ -160,6 +160,7 @@ impl Ready<'_> {
             media: &self.media,
             options: &self.options,
             account_kind: self.account.account_kind,
+            reply_to: None,
         }
     }
 }

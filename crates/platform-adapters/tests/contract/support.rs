@@ -157,5 +157,6 @@ pub fn post<'a>(
         media,
         options,
         account_kind: domain::AccountKind::Profile,
+        reply_to: None,
     }
 }

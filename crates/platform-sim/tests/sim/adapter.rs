@@ -209,6 +209,7 @@ fn request<'a>(key: &'a str, text: &'a str, media: &'a [MediaItem]) -> PublishRe
         media,
         options: NO_OPTIONS.get_or_init(PostOptions::default),
         account_kind: domain::AccountKind::Profile,
+        reply_to: None,
     }
 }
 

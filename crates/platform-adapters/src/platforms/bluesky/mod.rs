@@ -113,6 +113,12 @@ pub fn descriptor() -> Descriptor {
             publish_limit: Some(PublishLimit::per_hour(1666)),
             idempotent_publish: true,
             dedup_window: None,
+            follow_ups: crate::FollowUps {
+                delete: true,
+                threads: true,
+                first_comment: true,
+                metrics_batch: 25,
+            },
         },
     }
 }

@@ -84,6 +84,12 @@ pub fn descriptor() -> Descriptor {
             publish_limit: None,
             idempotent_publish: false,
             dedup_window: None,
+            follow_ups: crate::FollowUps {
+                delete: true,
+                threads: false,
+                first_comment: true,
+                metrics_batch: 50,
+            },
         },
     }
 }

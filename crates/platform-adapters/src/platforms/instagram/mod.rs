@@ -90,6 +90,12 @@ pub fn descriptor() -> Descriptor {
             publish_limit: Some(PublishLimit::per_day(100)),
             idempotent_publish: false,
             dedup_window: None,
+            follow_ups: crate::FollowUps {
+                delete: false,
+                threads: false,
+                first_comment: true,
+                metrics_batch: 1,
+            },
         },
     }
 }

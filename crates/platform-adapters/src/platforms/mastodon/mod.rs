@@ -97,6 +97,12 @@ pub fn descriptor() -> Descriptor {
             idempotent_publish: true,
             // Mastodon remembers an `Idempotency-Key` for one hour; five minutes of margin.
             dedup_window: Some(Duration::from_secs(55 * 60)),
+            follow_ups: crate::FollowUps {
+                delete: true,
+                threads: true,
+                first_comment: true,
+                metrics_batch: 20,
+            },
         },
     }
 }

@@ -116,6 +116,12 @@ pub fn descriptor() -> Descriptor {
             publish_limit: None,
             idempotent_publish: false,
             dedup_window: None,
+            follow_ups: crate::FollowUps {
+                delete: true,
+                threads: false,
+                first_comment: false,
+                metrics_batch: 1,
+            },
         },
     }
 }

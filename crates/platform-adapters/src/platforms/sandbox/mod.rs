@@ -55,6 +55,12 @@ pub fn descriptor() -> Descriptor {
             publish_limit: None,
             idempotent_publish: true,
             dedup_window: None,
+            follow_ups: crate::FollowUps {
+                delete: true,
+                threads: true,
+                first_comment: true,
+                metrics_batch: 100,
+            },
         },
     }
 }

@@ -92,6 +92,12 @@ pub fn descriptor() -> Descriptor {
             publish_limit: Some(PublishLimit::per_day(250)),
             idempotent_publish: false,
             dedup_window: None,
+            follow_ups: crate::FollowUps {
+                delete: true,
+                threads: true,
+                first_comment: true,
+                metrics_batch: 1,
+            },
         },
     }
 }

@@ -138,6 +138,12 @@ pub fn descriptor() -> Descriptor {
             publish_limit: Some(PublishLimit::per_day(15)),
             idempotent_publish: false,
             dedup_window: None,
+            follow_ups: crate::FollowUps {
+                delete: false,
+                threads: false,
+                first_comment: false,
+                metrics_batch: 20,
+            },
         },
     }
 }

@@ -129,6 +129,12 @@ pub fn descriptor() -> Descriptor {
             }),
             idempotent_publish: false,
             dedup_window: None,
+            follow_ups: crate::FollowUps {
+                delete: true,
+                threads: true,
+                first_comment: true,
+                metrics_batch: 100,
+            },
         },
     }
 }
