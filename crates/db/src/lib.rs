@@ -10,6 +10,7 @@ pub mod oauth_states;
 pub mod outbox;
 pub mod pending_connections;
 mod pool;
+pub mod post_parts;
 pub mod posts;
 pub mod refresh;
 pub mod schema;

@@ -73,6 +73,9 @@ pub struct PostTarget {
     pub options: serde_json::Value,
     /// The fence of the publisher holding the target (see [`PostTarget::claim_due`]).
     pub claim_id: Option<Uuid>,
+    /// Parts and first comment that follow the post (see [`crate::post_parts`]); 0 for a
+    /// single post.
+    pub follow_ups: i32,
 }
 
 /// A new target; `next_attempt_at` starts at `due_at`.

@@ -1,6 +1,17 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    account_metrics (id) {
+        id -> Int8,
+        account_id -> Uuid,
+        synced_at -> Timestamptz,
+        followers -> Nullable<Int8>,
+        following -> Nullable<Int8>,
+        posts -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
     drafts (id) {
         id -> Uuid,
         owner_id -> Text,
@@ -96,6 +107,43 @@ diesel::table! {
         error_message -> Nullable<Text>,
         response -> Nullable<Jsonb>,
         account_id -> Nullable<Uuid>,
+        part -> Int4,
+    }
+}
+
+diesel::table! {
+    post_metrics (id) {
+        id -> Int8,
+        target_id -> Uuid,
+        fetched_at -> Timestamptz,
+        likes -> Nullable<Int8>,
+        replies -> Nullable<Int8>,
+        reposts -> Nullable<Int8>,
+        quotes -> Nullable<Int8>,
+        saves -> Nullable<Int8>,
+        impressions -> Nullable<Int8>,
+        views -> Nullable<Int8>,
+        reach -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    post_parts (post_id, position) {
+        post_id -> Uuid,
+        position -> Int4,
+        kind -> Text,
+        text -> Text,
+        media_ids -> Array<Nullable<Uuid>>,
+    }
+}
+
+diesel::table! {
+    post_target_parts (target_id, position) {
+        target_id -> Uuid,
+        position -> Int4,
+        platform_post_id -> Text,
+        url -> Nullable<Text>,
+        published_at -> Timestamptz,
     }
 }
 
@@ -121,6 +169,9 @@ diesel::table! {
         updated_at -> Timestamptz,
         options -> Jsonb,
         claim_id -> Nullable<Uuid>,
+        metrics_due_at -> Nullable<Timestamptz>,
+        metrics_round -> Int4,
+        follow_ups -> Int4,
     }
 }
 
@@ -185,13 +236,30 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(account_metrics -> social_accounts (account_id));
+diesel::table! {
+    templates (id) {
+        id -> Uuid,
+        owner_id -> Text,
+        name -> Text,
+        text -> Text,
+        variants -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(post_attempts -> post_targets (target_id));
 diesel::joinable!(post_attempts -> social_accounts (account_id));
+diesel::joinable!(post_metrics -> post_targets (target_id));
+diesel::joinable!(post_parts -> posts (post_id));
+diesel::joinable!(post_target_parts -> post_targets (target_id));
 diesel::joinable!(post_targets -> posts (post_id));
 diesel::joinable!(post_targets -> social_accounts (account_id));
 diesel::joinable!(posts -> drafts (draft_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    account_metrics,
     drafts,
     mastodon_apps,
     media,
@@ -199,8 +267,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     pending_connections,
     post_attempts,
+    post_metrics,
+    post_parts,
+    post_target_parts,
     post_targets,
     posts,
     processed_events,
     social_accounts,
+    templates,
 );

@@ -207,6 +207,17 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What follows a post in its chain (`post_parts.kind`).
+    PartKind as "part kind" {
+        /// A thread's next post, replying to the previous one.
+        Part => "part",
+        /// A comment under the post (a reply where the platform has no comments), after the
+        /// thread's last part.
+        FirstComment => "first_comment",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
