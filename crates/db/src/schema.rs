@@ -107,7 +107,26 @@ diesel::table! {
         error_message -> Nullable<Text>,
         response -> Nullable<Jsonb>,
         account_id -> Nullable<Uuid>,
+        kind -> Text,
         part -> Int4,
+    }
+}
+
+diesel::table! {
+    post_deletions (target_id) {
+        target_id -> Uuid,
+        post_id -> Uuid,
+        account_id -> Uuid,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        lease_until -> Nullable<Timestamptz>,
+        claim_id -> Nullable<Uuid>,
+        error_code -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        requested_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -233,6 +252,7 @@ diesel::table! {
         refresh_claimed_until -> Nullable<Timestamptz>,
         refresh_fence -> Nullable<Uuid>,
         refresh_lease_until -> Nullable<Timestamptz>,
+        paused_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -251,6 +271,9 @@ diesel::table! {
 
 diesel::joinable!(post_attempts -> post_targets (target_id));
 diesel::joinable!(post_attempts -> social_accounts (account_id));
+diesel::joinable!(post_deletions -> post_targets (target_id));
+diesel::joinable!(post_deletions -> posts (post_id));
+diesel::joinable!(post_deletions -> social_accounts (account_id));
 diesel::joinable!(post_metrics -> post_targets (target_id));
 diesel::joinable!(post_parts -> posts (post_id));
 diesel::joinable!(post_target_parts -> post_targets (target_id));
@@ -267,6 +290,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     pending_connections,
     post_attempts,
+    post_deletions,
     post_metrics,
     post_parts,
     post_target_parts,

@@ -151,6 +151,13 @@ text_enum! {
         Failed => "failed",
         /// Canceled before it went out.
         Canceled => "canceled",
+        /// Its published targets are being deleted from their platforms.
+        Deleting => "deleting",
+        /// Deleted from every platform it was published on.
+        Deleted => "deleted",
+        /// Deleted from some platforms; still live on others (their platform cannot delete
+        /// through its API, or the deletion failed: see each target's `deletion`).
+        PartiallyDeleted => "partially_deleted",
     }
 }
 
@@ -170,6 +177,36 @@ text_enum! {
         /// The platform may or may not have accepted it (timeout, crash mid-call): to be
         /// reconciled, never blindly re-posted.
         Unknown => "unknown",
+        /// Published, and its deletion from the platform is requested or under way.
+        Deleting => "deleting",
+        /// Was published; the platform no longer has it.
+        Deleted => "deleted",
+    }
+}
+
+text_enum! {
+    /// What a call to a platform was for (`post_attempts.kind`).
+    AttemptKind as "attempt kind" {
+        /// Publishing the post (or reconciling a publish).
+        Publish => "publish",
+        /// Deleting the published post.
+        Delete => "delete",
+    }
+}
+
+text_enum! {
+    /// Where the deletion of one published target stands (`post_deletions.status`).
+    DeletionStatus as "deletion status" {
+        /// Requested, waiting for the publisher (or for its next try after a failure).
+        Pending => "pending",
+        /// Claimed by a publisher under a lease; the delete call may be in flight.
+        Deleting => "deleting",
+        /// The platform no longer has the post.
+        Deleted => "deleted",
+        /// The platform cannot delete posts through its API; the post stays live.
+        Unsupported => "unsupported",
+        /// Gave up; `last_error` says why. The post stays live; deleting again retries.
+        Failed => "failed",
     }
 }
 
