@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod account_metrics;
 pub mod accounts;
 pub mod drafts;
 pub mod inbox;
@@ -11,6 +12,7 @@ pub mod outbox;
 pub mod pending_connections;
 mod pool;
 pub mod post_parts;
+pub mod post_metrics;
 pub mod posts;
 pub mod refresh;
 pub mod schema;
