@@ -33,6 +33,7 @@
 //! 28 July 2020) are locked to private whatever `privacyStatus` says; YouTube reports no error
 //! for that.
 
+mod follow_ups;
 mod rules;
 
 use std::time::Duration;
@@ -62,10 +63,13 @@ use crate::{
 const API: http::Api = http::Api::new("YouTube", classify);
 
 /// Upload videos, and read the channel (id, title, counts). `youtube.upload` alone cannot call
-/// `channels.list`.
+/// `channels.list`. `youtube.force-ssl` is what `videos.delete` and `commentThreads.insert`
+/// accept (a first comment, deleting a published video); Google's granular consent lets a user
+/// leave it unticked, and connecting still works (those two calls are then refused).
 const SCOPES: &[&str] = &[
     "https://www.googleapis.com/auth/youtube.upload",
     "https://www.googleapis.com/auth/youtube.readonly",
+    "https://www.googleapis.com/auth/youtube.force-ssl",
 ];
 
 /// OAuth errors that blame Postbridge's client registration, not the user's grant: a wrong or
@@ -116,7 +120,7 @@ pub fn descriptor() -> Descriptor {
                 delete: true,
                 threads: false,
                 first_comment: true,
-                metrics_batch: 50,
+                metrics_batch: follow_ups::METRICS_BATCH,
             },
         },
     }
@@ -552,6 +556,34 @@ impl PlatformAdapter for YoutubeAdapter {
         post: &'a PublishRequest<'a>,
     ) -> BoxFuture<'a, Result<Published, AdapterError>> {
         Box::pin(self.publish_video(account, post))
+    }
+
+    /// `videos.list?part=statistics`, 50 videos a request: views, likes, comments.
+    fn post_metrics<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        posts: &'a [crate::PostRef<'a>],
+    ) -> BoxFuture<'a, Result<Vec<crate::PostMetrics>, AdapterError>> {
+        Box::pin(self.video_metrics(account, posts))
+    }
+
+    /// `videos.delete`; a video already gone (404) is [`crate::Deletion::AlreadyGone`].
+    fn delete_post<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a crate::PostRef<'a>,
+    ) -> BoxFuture<'a, Result<crate::Deletion, AdapterError>> {
+        Box::pin(self.delete_video(account, post))
+    }
+
+    /// `commentThreads.insert`: a top-level comment under the video.
+    fn comment<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        on: &'a crate::PostRef<'a>,
+        comment: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Published, AdapterError>> {
+        Box::pin(self.comment_on_video(account, on, comment))
     }
 }
 

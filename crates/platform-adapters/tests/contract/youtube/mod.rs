@@ -2,6 +2,8 @@
 //! revocation, and Google's error shapes (quota reasons on a 403). Shapes follow Google's
 //! "OAuth 2.0 for Web Server Applications" and the YouTube Data API v3 reference.
 
+mod follow_ups;
+
 use std::time::Duration;
 
 use chrono::{Timelike, Utc};
@@ -126,7 +128,7 @@ async fn authorize_url_asks_for_offline_access_consent_and_s256() {
     assert_eq!(param(&url, "redirect_uri").as_deref(), Some(REDIRECT_URI));
     assert_eq!(
         param(&url, "scope").as_deref(),
-        Some("https://www.googleapis.com/auth/youtube.upload https://www.googleapis.com/auth/youtube.readonly")
+        Some("https://www.googleapis.com/auth/youtube.upload https://www.googleapis.com/auth/youtube.readonly https://www.googleapis.com/auth/youtube.force-ssl")
     );
     assert_eq!(param(&url, "state").as_deref(), Some("state-yt"));
     assert_eq!(param(&url, "access_type").as_deref(), Some("offline"));
