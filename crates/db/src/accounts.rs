@@ -40,6 +40,8 @@ pub struct Account {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub refresh_claimed_until: Option<DateTime<Utc>>,
+    /// Set while the account is paused: its due targets wait (see `db::account_pause`).
+    pub paused_at: Option<DateTime<Utc>>,
 }
 
 /// What a (re)connection writes. Tokens are already encrypted, bound to `id`.

@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 pub mod account_metrics;
+pub mod account_pause;
 pub mod accounts;
+pub mod deletions;
 pub mod drafts;
 pub mod inbox;
 pub mod instance_apps;

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, sql_types};
 use domain::{
-    AccountId, AttemptOutcome, DraftId, MediaId, OwnerId, Platform, PostAttemptId, PostId,
+    AccountId, AttemptKind, AttemptOutcome, DraftId, MediaId, OwnerId, Platform, PostAttemptId, PostId,
     PostStatus, PostTargetId, TargetStatus,
 };
 use uuid::Uuid;
@@ -109,6 +109,8 @@ pub struct PostAttempt {
     pub error_message: Option<String>,
     pub response: Option<serde_json::Value>,
     pub account_id: Option<AccountId>,
+    /// What the call was for: publishing, or deleting the published post.
+    pub kind: AttemptKind,
 }
 
 /// How an attempt ended.
@@ -313,6 +315,8 @@ impl Post {
     }
 
     /// Derives the status of each post from its targets and stores it where it changed:
+    /// any being deleted → deleting; some deleted and some still live → partially_deleted;
+    /// deleted where published (the rest canceled or failed) → deleted;
     /// all canceled → canceled; all waiting → scheduled; any still waiting, in flight or being
     /// reconciled →
     /// publishing; all done → published, partially_failed or failed.
@@ -323,6 +327,11 @@ impl Post {
         diesel::sql_query(
             "UPDATE posts p SET status = d.status, updated_at = now() FROM ( \
                 SELECT post_id, CASE \
+                    WHEN bool_or(status = 'deleting') THEN 'deleting' \
+                    WHEN bool_or(status = 'deleted') AND bool_or(status = 'published') \
+                        THEN 'partially_deleted' \
+                    WHEN bool_or(status = 'deleted') \
+                        AND bool_and(status IN ('deleted', 'canceled', 'failed')) THEN 'deleted' \
                     WHEN bool_and(status = 'canceled') THEN 'canceled' \
                     WHEN bool_and(status IN ('scheduled', 'canceled')) THEN 'scheduled' \
                     WHEN bool_or(status IN ('scheduled', 'publishing', 'unknown')) THEN 'publishing' \
@@ -424,7 +433,10 @@ impl PostTarget {
     }
 
     /// Claims up to `limit` targets that are due (scheduled, or unknown and due for
-    /// reconciliation) and up to `limit` whose publisher's lease ran out, leasing
+    /// reconciliation; not of a paused account: those stay `scheduled` until it is resumed,
+    /// skipped by an anti-join on the partial index `social_accounts_paused_idx`, so the scan
+    /// of the dispatch index costs no more than before while no account is paused)
+    /// and up to `limit` whose publisher's lease ran out, leasing
     /// them until `lease_until` under the fence `claim`. Rows another replica is claiming are
     /// skipped (`SKIP LOCKED`), so replicas split the work. Locks targets only: the caller
     /// refreshes the posts' status in a transaction of its own (posts are always locked
@@ -444,6 +456,8 @@ impl PostTarget {
             "WITH waiting AS ( \
                 SELECT id, status AS previous FROM post_targets \
                 WHERE status IN ('scheduled', 'unknown') AND next_attempt_at <= $1 \
+                AND NOT EXISTS (SELECT 1 FROM social_accounts a \
+                    WHERE a.id = post_targets.account_id AND a.paused_at IS NOT NULL) \
                 ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED), \
              abandoned AS ( \
                 SELECT id, status AS previous FROM post_targets \
@@ -482,10 +496,17 @@ impl PostTarget {
             .collect())
     }
 
-    /// When the earliest waiting target is due, for the dispatcher's sleep.
+    /// When the earliest waiting target is due, for the dispatcher's sleep. Targets of a
+    /// paused account are not counted (they wait for `account.resumed`, which wakes it).
     pub fn next_due(conn: &mut PgConnection) -> QueryResult<Option<DateTime<Utc>>> {
+        use crate::schema::social_accounts;
         post_targets::table
             .filter(post_targets::status.eq_any([TargetStatus::Scheduled, TargetStatus::Unknown]))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                social_accounts::table
+                    .filter(social_accounts::id.eq(post_targets::account_id))
+                    .filter(social_accounts::paused_at.is_not_null()),
+            )))
             .select(diesel::dsl::min(post_targets::next_attempt_at))
             .first(conn)
     }
@@ -681,6 +702,7 @@ impl PostAttempt {
         post_attempts::table
             .filter(post_attempts::account_id.eq(account))
             .filter(post_attempts::started_at.ge(since))
+            .filter(post_attempts::kind.eq(AttemptKind::Publish))
             .filter(post_attempts::outcome.eq_any([
                 AttemptOutcome::Success,
                 AttemptOutcome::InFlight,
