@@ -24,6 +24,7 @@
 //! OpenAPI description (`PinCreate`, `PinMediaSource*`, `MediaUpload`, `Media`, `List Pins on
 //! board`) and <https://developers.pinterest.com/docs/api-features/creating-boards-and-pins/>.
 
+mod follow_ups;
 mod rules;
 
 use std::time::Duration;
@@ -116,6 +117,8 @@ pub fn descriptor() -> Descriptor {
             publish_limit: None,
             idempotent_publish: false,
             dedup_window: None,
+            // `DELETE /pins/{pin_id}`; no comment API; analytics one pin a request (the
+            // batch `GET /pins/analytics` is a beta not open to every app).
             follow_ups: crate::FollowUps {
                 delete: true,
                 threads: false,
@@ -508,6 +511,25 @@ impl PlatformAdapter for PinterestAdapter {
         post: &'a PublishRequest<'a>,
     ) -> BoxFuture<'a, Result<Option<Published>, AdapterError>> {
         Box::pin(self.find_pin(account, post))
+    }
+
+    /// `GET /pins/{pin_id}/analytics` per pin: impressions and saves of the last 89 days,
+    /// reactions and comments over the pin's life.
+    fn post_metrics<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        posts: &'a [crate::PostRef<'a>],
+    ) -> BoxFuture<'a, Result<Vec<crate::PostMetrics>, AdapterError>> {
+        Box::pin(self.pin_metrics(account, posts))
+    }
+
+    /// `DELETE /pins/{pin_id}`; a pin already gone (404) is [`crate::Deletion::AlreadyGone`].
+    fn delete_post<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a crate::PostRef<'a>,
+    ) -> BoxFuture<'a, Result<crate::Deletion, AdapterError>> {
+        Box::pin(self.delete_pin(account, post))
     }
 }
 

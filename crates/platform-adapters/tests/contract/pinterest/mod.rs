@@ -2,6 +2,8 @@
 //! `GET /v5/user_account`. Shapes follow Pinterest's authentication guide and the v5 OpenAPI
 //! description (`OauthAccessTokenResponseCode`, `Account`).
 
+mod follow_ups;
+
 use std::time::Duration;
 
 use chrono::Utc;
