@@ -26,6 +26,7 @@
 //! `POST /2/tweets` creates the post. Only that last call can leave a post behind, so only it
 //! answers `OutcomeUnknown` when no answer comes back.
 
+mod follow_ups;
 mod rules;
 pub mod text;
 
@@ -133,7 +134,7 @@ pub fn descriptor() -> Descriptor {
                 delete: true,
                 threads: true,
                 first_comment: true,
-                metrics_batch: 100,
+                metrics_batch: follow_ups::METRICS_BATCH,
             },
         },
     }
@@ -478,6 +479,24 @@ impl PlatformAdapter for XAdapter {
                 .find(|p| p.plain_text(wanted) == wanted)
                 .map(|p| published(p.id)))
         })
+    }
+
+    /// `GET /2/tweets?ids=` with `public_metrics`, 100 posts a request ([`follow_ups`]).
+    fn post_metrics<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        posts: &'a [crate::PostRef<'a>],
+    ) -> BoxFuture<'a, Result<Vec<crate::PostMetrics>, AdapterError>> {
+        Box::pin(self.read_post_metrics(account, posts))
+    }
+
+    /// `DELETE /2/tweets/:id` ([`follow_ups`]).
+    fn delete_post<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a crate::PostRef<'a>,
+    ) -> BoxFuture<'a, Result<crate::Deletion, AdapterError>> {
+        Box::pin(self.delete(account, post))
     }
 }
 

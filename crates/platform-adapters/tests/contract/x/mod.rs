@@ -3,6 +3,8 @@
 //! went unanswered). Shapes follow docs.x.com (OAuth 2.0 user access token guide, media upload
 //! quickstarts) and the X API v2 OpenAPI description.
 
+mod follow_ups;
+
 use std::time::Duration;
 
 use chrono::Utc;
