@@ -37,6 +37,7 @@
 //! <https://developers.tiktok.com/doc/tiktok-api-v2-error-handling>,
 //! <https://developers.tiktok.com/doc/oauth-error-handling>.
 
+mod follow_ups;
 mod rules;
 
 use std::{ops::Range, time::Duration};
@@ -138,11 +139,12 @@ pub fn descriptor() -> Descriptor {
             publish_limit: Some(PublishLimit::per_day(15)),
             idempotent_publish: false,
             dedup_window: None,
+            // No delete and no comment endpoint; `/v2/video/query/` reads 20 videos a request.
             follow_ups: crate::FollowUps {
                 delete: false,
                 threads: false,
                 first_comment: false,
-                metrics_batch: 20,
+                metrics_batch: follow_ups::METRICS_BATCH,
             },
         },
     }
@@ -612,6 +614,29 @@ impl PlatformAdapter for TiktokAdapter {
         post: &'a PublishRequest<'a>,
     ) -> BoxFuture<'a, Result<Published, AdapterError>> {
         Box::pin(self.publish_video(account, post))
+    }
+
+    /// `POST /v2/video/query/`, 20 videos a request: likes, comments, shares, views (scope
+    /// `video.list`; without it every figure is `None`).
+    fn post_metrics<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        posts: &'a [crate::PostRef<'a>],
+    ) -> BoxFuture<'a, Result<Vec<crate::PostMetrics>, AdapterError>> {
+        Box::pin(self.video_metrics(account, posts))
+    }
+
+    /// TikTok's API has no delete: `Unsupported`, saying where the user can delete it.
+    fn delete_post<'a>(
+        &'a self,
+        _account: &'a AccountRef<'a>,
+        _post: &'a crate::PostRef<'a>,
+    ) -> BoxFuture<'a, Result<crate::Deletion, AdapterError>> {
+        Box::pin(async {
+            Err(AdapterError::Unsupported {
+                what: follow_ups::NO_DELETE.into(),
+            })
+        })
     }
 }
 

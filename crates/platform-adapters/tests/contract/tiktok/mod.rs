@@ -3,6 +3,8 @@
 //! developers.tiktok.com (Login Kit for Web, Manage User Access Tokens, Get User Info, Error
 //! Handling).
 
+mod follow_ups;
+
 use std::time::Duration;
 
 use chrono::Utc;
