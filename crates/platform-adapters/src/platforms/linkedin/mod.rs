@@ -26,6 +26,7 @@
 //! their bytes PUT to the URLs LinkedIn hands out; `POST /rest/posts` then creates the post and
 //! answers its URN in `x-restli-id`.
 
+mod follow_ups;
 mod rules;
 
 use std::time::Duration;
@@ -96,11 +97,13 @@ pub fn descriptor() -> Descriptor {
             publish_limit: None,
             idempotent_publish: false,
             dedup_window: None,
+            // `DELETE /rest/posts/{urn}` and comments with `w_member_social`; counts through
+            // the `socialMetadata` batch get (which needs `r_member_social`, else unknown).
             follow_ups: crate::FollowUps {
                 delete: true,
                 threads: false,
                 first_comment: true,
-                metrics_batch: 1,
+                metrics_batch: follow_ups::METRICS_BATCH,
             },
         },
     }
@@ -432,6 +435,35 @@ impl PlatformAdapter for LinkedinAdapter {
                 .find(|p| plain_text(&p.commentary) == wanted)
                 .map(|p| published(p.id)))
         })
+    }
+
+    /// Reactions and comments through the `socialMetadata` batch get; every figure `None`
+    /// without `r_member_social` / `r_organization_social`.
+    fn post_metrics<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        posts: &'a [crate::PostRef<'a>],
+    ) -> BoxFuture<'a, Result<Vec<crate::PostMetrics>, AdapterError>> {
+        Box::pin(self.post_engagement(account, posts))
+    }
+
+    /// `DELETE /rest/posts/{urn}`; a post already gone is [`crate::Deletion::AlreadyGone`].
+    fn delete_post<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a crate::PostRef<'a>,
+    ) -> BoxFuture<'a, Result<crate::Deletion, AdapterError>> {
+        Box::pin(self.delete_linkedin_post(account, post))
+    }
+
+    /// A comment under the post, by its author (`socialActions/{urn}/comments`).
+    fn comment<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        on: &'a crate::PostRef<'a>,
+        comment: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Published, AdapterError>> {
+        Box::pin(self.comment_on_post(account, on, comment))
     }
 }
 

@@ -3,6 +3,8 @@
 //! LinkedIn's "Authorization Code Flow", "Sign In with LinkedIn using OpenID Connect", "Posts
 //! API", "Images API", "Videos API" and "little Text Format" pages.
 
+mod follow_ups;
+
 use std::time::Duration;
 
 use chrono::Utc;
