@@ -5,6 +5,7 @@ pub mod account_pause;
 pub mod accounts;
 pub mod deletions;
 pub mod drafts;
+pub mod env_accounts;
 pub mod inbox;
 pub mod instance_apps;
 pub mod media;
@@ -18,6 +19,7 @@ pub mod post_metrics;
 pub mod posts;
 pub mod refresh;
 pub mod schema;
+pub mod templates;
 
 pub use diesel::{self, Connection, PgConnection};
 pub use domain;

@@ -197,6 +197,44 @@ pub struct PostFailed {
 }
 event!(PostFailed, "post.failed", version 1);
 
+/// Engagement of one target at one read (see `PostMetricsUpdated`). A figure the platform
+/// does not give, or not with the scopes the account granted, is `null`, never 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TargetMetrics {
+    pub post_id: PostId,
+    pub target_id: PostTargetId,
+    pub platform_post_id: String,
+    pub likes: Option<i64>,
+    pub replies: Option<i64>,
+    pub reposts: Option<i64>,
+    pub quotes: Option<i64>,
+    pub saves: Option<i64>,
+    pub impressions: Option<i64>,
+    pub views: Option<i64>,
+    pub reach: Option<i64>,
+}
+
+/// Engagement of published posts was read from the platform: one event per batch read (one
+/// account, up to the platform's batch size), never one per figure; emitted by the publisher.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PostMetricsUpdated {
+    pub account_id: AccountId,
+    pub platform: Platform,
+    pub fetched_at: DateTime<Utc>,
+    pub targets: Vec<TargetMetrics>,
+}
+event!(PostMetricsUpdated, "post.metrics_updated", version 1);
+
+/// A user asked for a post's engagement now (its published targets are due); wakes the
+/// publisher's metrics fetcher. Emitted by auth-gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PostMetricsRequested {
+    pub post_id: PostId,
+    pub owner_id: OwnerId,
+    pub target_ids: Vec<PostTargetId>,
+}
+event!(PostMetricsRequested, "post.metrics_requested", version 1);
+
 /// Every routing key, for topology bindings and the documentation.
 pub const ALL_TYPES: &[&str] = &[
     AccountConnected::TYPE,
@@ -211,4 +249,6 @@ pub const ALL_TYPES: &[&str] = &[
     PostCanceled::TYPE,
     PostPublished::TYPE,
     PostFailed::TYPE,
+    PostMetricsUpdated::TYPE,
+    PostMetricsRequested::TYPE,
 ];

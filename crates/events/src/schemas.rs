@@ -23,6 +23,8 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         of::<PostCanceled>(),
         of::<PostPublished>(),
         of::<PostFailed>(),
+        of::<PostMetricsUpdated>(),
+        of::<PostMetricsRequested>(),
     ]
 }
 

@@ -100,6 +100,10 @@ pub fn service_queues(prefix: &str) -> Vec<QueueSpec> {
             format!("{prefix}{PUBLISHER_TOKENS}"),
             &[TokenRefreshed::TYPE, TokenRefreshFailed::TYPE],
         ),
+        QueueSpec::new(
+            format!("{prefix}{PUBLISHER_METRICS}"),
+            &[crate::PostMetricsRequested::TYPE],
+        ),
     ]
 }
 
@@ -108,6 +112,9 @@ pub const PUBLISHER_POSTS: &str = "publisher.posts";
 
 /// publisher's queue: refresh outcomes (targets waiting for a fresh token become due).
 pub const PUBLISHER_TOKENS: &str = "publisher.tokens";
+
+/// publisher's queue: on-demand metrics requests (wake the metrics fetcher).
+pub const PUBLISHER_METRICS: &str = "publisher.metrics";
 
 /// account-registry's queue: connections, sync and disconnect requests, refresh outcomes.
 pub const ACCOUNT_REGISTRY_LIFECYCLE: &str = "account-registry.lifecycle";

@@ -145,6 +145,29 @@ fn sample_envelopes() -> Vec<(&'static str, serde_json::Value)> {
             error_message: "too long".into(),
             failed_at: now,
         }),
+        envelope(PostMetricsUpdated {
+            account_id,
+            platform,
+            fetched_at: now,
+            targets: vec![TargetMetrics {
+                post_id: PostId::new(),
+                target_id: PostTargetId::new(),
+                platform_post_id: "p-1".into(),
+                likes: Some(3),
+                replies: Some(0),
+                reposts: None,
+                quotes: None,
+                saves: None,
+                impressions: Some(120),
+                views: None,
+                reach: None,
+            }],
+        }),
+        envelope(PostMetricsRequested {
+            post_id: PostId::new(),
+            owner_id: OwnerId("user-1".into()),
+            target_ids: vec![PostTargetId::new()],
+        }),
     ]);
     out
 }
