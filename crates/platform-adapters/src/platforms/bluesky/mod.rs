@@ -33,6 +33,7 @@
 //! change the account's email, password and identity; a publishing tool has no business holding
 //! one, and the user can revoke an app password on its own without touching anything else.
 
+mod follow_ups;
 mod richtext;
 mod rules;
 pub mod tid;
@@ -117,7 +118,7 @@ pub fn descriptor() -> Descriptor {
                 delete: true,
                 threads: true,
                 first_comment: true,
-                metrics_batch: 25,
+                metrics_batch: follow_ups::METRICS_BATCH,
             },
         },
     }
@@ -705,6 +706,24 @@ impl PlatformAdapter for BlueskyAdapter {
             }
             Ok(None)
         })
+    }
+
+    /// `app.bsky.feed.getPosts`, 25 posts a request ([`follow_ups`]).
+    fn post_metrics<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        posts: &'a [crate::PostRef<'a>],
+    ) -> BoxFuture<'a, Result<Vec<crate::PostMetrics>, AdapterError>> {
+        Box::pin(self.read_post_metrics(account, posts))
+    }
+
+    /// `com.atproto.repo.deleteRecord` ([`follow_ups`]).
+    fn delete_post<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a crate::PostRef<'a>,
+    ) -> BoxFuture<'a, Result<crate::Deletion, AdapterError>> {
+        Box::pin(self.delete(account, post))
     }
 }
 

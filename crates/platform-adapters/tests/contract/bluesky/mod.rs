@@ -3,6 +3,7 @@
 //! `createRecord` at a record key derived from the idempotency key, `getRecord`), against
 //! fixtures shaped like the lexicons and the reference PDS's answers.
 
+mod follow_ups;
 mod richtext;
 
 use std::time::Duration;
