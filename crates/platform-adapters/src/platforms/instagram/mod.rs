@@ -18,6 +18,7 @@
 //! - IG Media fields (`caption`, `permalink`, `timestamp`):
 //!   <https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media>
 
+mod follow_ups;
 mod rules;
 
 use std::{collections::HashSet, time::Duration};
@@ -72,6 +73,12 @@ pub fn descriptor() -> Descriptor {
             "pages_read_engagement",
             // Pages reached through a Business Manager only appear with it.
             "business_management",
+            // A first comment (`POST /{ig-media-id}/comments`).
+            "instagram_manage_comments",
+            // Reach, saves, shares and views of published media. Both are optional: the
+            // connect reads what was granted and needs neither, so a user who declines them
+            // (or an app not yet approved for them) still connects.
+            "instagram_manage_insights",
         ]
         .map(String::from)
         .to_vec(),
@@ -90,11 +97,12 @@ pub fn descriptor() -> Descriptor {
             publish_limit: Some(PublishLimit::per_day(100)),
             idempotent_publish: false,
             dedup_window: None,
+            // No delete in the API; comments; 50 media per multiple-id read.
             follow_ups: crate::FollowUps {
                 delete: false,
                 threads: false,
                 first_comment: true,
-                metrics_batch: 1,
+                metrics_batch: follow_ups::METRICS_BATCH,
             },
         },
     }
@@ -456,6 +464,43 @@ impl PlatformAdapter for InstagramAdapter {
                 .await
                 .map_err(|err| meta::redact(err, &secrets(account, post)))
         })
+    }
+
+    /// `like_count`, `comments_count` and the insights (reach, saved, shares, views) of up to
+    /// 50 media in two requests; insights `None` without `instagram_manage_insights`.
+    fn post_metrics<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        posts: &'a [crate::PostRef<'a>],
+    ) -> BoxFuture<'a, Result<Vec<crate::PostMetrics>, AdapterError>> {
+        Box::pin(async move {
+            self.media_metrics(account, posts)
+                .await
+                .map_err(|err| meta::redact(err, &[account.access_token.expose_secret()]))
+        })
+    }
+
+    /// The Instagram API cannot delete media: `Unsupported`, saying where to delete instead.
+    fn delete_post<'a>(
+        &'a self,
+        _account: &'a AccountRef<'a>,
+        _post: &'a crate::PostRef<'a>,
+    ) -> BoxFuture<'a, Result<crate::Deletion, AdapterError>> {
+        Box::pin(async {
+            Err(AdapterError::Unsupported {
+                what: follow_ups::NO_DELETE.into(),
+            })
+        })
+    }
+
+    /// `POST /{ig-media-id}/comments`: a comment under the media, as the account.
+    fn comment<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        on: &'a crate::PostRef<'a>,
+        comment: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Published, AdapterError>> {
+        Box::pin(self.comment_on_media(account, on, comment))
     }
 }
 

@@ -4,6 +4,7 @@
 //! profile and insights guides, and Graph's error object
 //! `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`.
 
+mod instagram_follow_ups;
 mod publish;
 
 use std::time::Duration;
@@ -343,7 +344,7 @@ async fn instagram_authorize_url_asks_for_instagram_and_page_permissions() {
     assert_eq!(param(&url, "response_type").as_deref(), Some("code"));
     assert_eq!(
         param(&url, "scope").as_deref(),
-        Some("instagram_basic,instagram_content_publish,pages_show_list,pages_read_engagement,business_management")
+        Some("instagram_basic,instagram_content_publish,pages_show_list,pages_read_engagement,business_management,instagram_manage_comments,instagram_manage_insights")
     );
 }
 
