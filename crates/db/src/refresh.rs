@@ -85,11 +85,14 @@ impl Account {
         }
         // Spelled out (not built) so that the planner sees the literal status list of the
         // partial index `social_accounts_next_refresh_idx` and walks it in order, instead of
-        // scanning and sorting every account on each pass.
+        // scanning and sorting every account on each pass. The env account (owner
+        // `env_accounts::ENV_OWNER`, spelled out here) is never due: its Page token does not
+        // expire, and it has no `next_refresh_at` anyway (a check constraint keeps it so).
         let due: Vec<AccountId> = diesel::sql_query(
             "SELECT id FROM social_accounts \
              WHERE next_refresh_at IS NOT NULL AND next_refresh_at <= $1 \
                AND status NOT IN ('disconnecting', 'disconnected', 'needs_reauth') \
+               AND owner_id <> 'postbridge:env' \
                AND (refresh_lease_until IS NULL OR refresh_lease_until < $1) \
              ORDER BY next_refresh_at \
              LIMIT $2 \
@@ -139,6 +142,9 @@ impl Account {
                     .or(a::last_refreshed_at.lt(claim.requested_at)),
             )
             .filter(a::status.ne_all(NEVER_REFRESHED))
+            // An env account's Page token does not expire: not even a 401 or a user's request
+            // has it presented for a refresh (see `env_accounts`).
+            .filter(a::owner_id.ne(crate::env_accounts::ENV_OWNER))
             .filter(
                 claim
                     .on_demand

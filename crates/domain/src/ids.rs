@@ -82,6 +82,8 @@ uuid_id! {
     DraftId;
     /// An uploaded image or video (`media.id`).
     MediaId;
+    /// A saved template of texts with placeholders (`templates.id`).
+    TemplateId;
     /// An app registered on one instance of an instance-app platform, e.g. Mastodon (`mastodon_apps.id`).
     InstanceAppId;
     /// An event's id: the envelope id, the outbox primary key and the consumers' dedupe key.

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod config;
+pub mod env_account;
 pub mod gauges;
 pub mod ops;
 pub mod runtime;

@@ -1,0 +1,139 @@
+//! The env account: the deployment's own Facebook Page, configured by token
+//! (`[env_account] facebook_page_token`), shown read-only to every user who has no Facebook
+//! account of their own.
+//!
+//! It is a real row of `social_accounts` (so the publisher and the sync treat it like any other
+//! Page, its token sealed by the vault like any other), owned by the reserved owner
+//! [`ENV_OWNER`]. No user can be that owner: the gateway refuses it as a token subject. Which
+//! users see it is decided here, in the queries every account read of the gateway goes through
+//! ([`Account::list_visible_to`], [`Account::find_visible_to`],
+//! [`Account::find_many_visible_to`]): a user's own accounts, plus each live env account of a
+//! platform on which the user has no live account of their own.
+//!
+//! Never refreshed: a Page token does not expire. It has no `next_refresh_at` (a check
+//! constraint keeps it so) and token-refresher's claims skip [`ENV_OWNER`] (see `refresh.rs`).
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::{AccountId, AccountStatus, OwnerId, Platform};
+
+use crate::{accounts::Account, schema::social_accounts};
+
+/// The owner of env accounts. Not a possible `sub` of a user's token (the gateway refuses it).
+pub const ENV_OWNER: &str = "postbridge:env";
+
+/// [`ENV_OWNER`] as an owner id.
+pub fn env_owner() -> OwnerId {
+    OwnerId(ENV_OWNER.to_owned())
+}
+
+impl Account {
+    /// Whether this is an env account (configured by the deployment, read-only to users).
+    pub fn is_env(&self) -> bool {
+        self.owner_id.as_str() == ENV_OWNER
+    }
+
+    /// Platforms on which `owner` has a live (not disconnected) account of their own: on
+    /// those, the env account is hidden.
+    fn platforms_of(conn: &mut PgConnection, owner: &OwnerId) -> QueryResult<Vec<Platform>> {
+        social_accounts::table
+            .filter(social_accounts::owner_id.eq(owner))
+            .filter(social_accounts::status.ne(AccountStatus::Disconnected))
+            .select(social_accounts::platform)
+            .distinct()
+            .load(conn)
+    }
+
+    /// The filter "visible to `owner`": theirs, or a live env account of a platform they have
+    /// no live account on. Status filters of the caller apply on top.
+    fn visible_to(
+        conn: &mut PgConnection,
+        owner: &OwnerId,
+    ) -> QueryResult<social_accounts::BoxedQuery<'static, diesel::pg::Pg>> {
+        let own: Vec<Platform> = Self::platforms_of(conn, owner)?;
+        Ok(social_accounts::table
+            .filter(
+                social_accounts::owner_id.eq(owner.clone()).or(social_accounts::owner_id
+                    .eq(ENV_OWNER)
+                    .and(social_accounts::status.ne(AccountStatus::Disconnected))
+                    .and(social_accounts::platform.ne_all(own))),
+            )
+            .into_boxed())
+    }
+
+    /// The accounts `owner` sees that are not disconnected, oldest first, after `after`
+    /// (cursor): theirs and the env accounts visible to them.
+    pub fn list_visible_to(
+        conn: &mut PgConnection,
+        owner: &OwnerId,
+        after: Option<(DateTime<Utc>, AccountId)>,
+        limit: i64,
+    ) -> QueryResult<Vec<Account>> {
+        let mut query = Self::visible_to(conn, owner)?
+            .filter(social_accounts::status.ne(AccountStatus::Disconnected));
+        if let Some((created_at, id)) = after {
+            query = query.filter(
+                social_accounts::created_at
+                    .gt(created_at)
+                    .or(social_accounts::created_at
+                        .eq(created_at)
+                        .and(social_accounts::id.gt(id))),
+            );
+        }
+        query
+            .order((social_accounts::created_at.asc(), social_accounts::id.asc()))
+            .limit(limit)
+            .select(Account::as_select())
+            .load(conn)
+    }
+
+    /// One account `owner` sees (any status of theirs; an env account only while live and not
+    /// hidden by one of theirs). Anything else is simply not found.
+    pub fn find_visible_to(
+        conn: &mut PgConnection,
+        id: AccountId,
+        owner: &OwnerId,
+    ) -> QueryResult<Option<Account>> {
+        Self::visible_to(conn, owner)?
+            .filter(social_accounts::id.eq(id))
+            .select(Account::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Those of `ids` that `owner` sees (drafts and posts may name the env account).
+    pub fn find_many_visible_to(
+        conn: &mut PgConnection,
+        ids: &[AccountId],
+        owner: &OwnerId,
+    ) -> QueryResult<Vec<Account>> {
+        Self::visible_to(conn, owner)?
+            .filter(social_accounts::id.eq_any(ids.to_vec()))
+            .select(Account::as_select())
+            .load(conn)
+    }
+
+    /// The live env accounts (account-registry's start-up reconciliation).
+    pub fn live_env_accounts(conn: &mut PgConnection) -> QueryResult<Vec<Account>> {
+        social_accounts::table
+            .filter(social_accounts::owner_id.eq(ENV_OWNER))
+            .filter(
+                social_accounts::status
+                    .ne_all([AccountStatus::Disconnecting, AccountStatus::Disconnected]),
+            )
+            .select(Account::as_select())
+            .load(conn)
+    }
+}
+
+/// Ids of `accounts` that are env accounts, each once.
+pub fn env_ids(accounts: &[Account]) -> Vec<AccountId> {
+    let mut seen = HashSet::new();
+    accounts
+        .iter()
+        .filter(|a| a.is_env() && seen.insert(a.id))
+        .map(|a| a.id)
+        .collect()
+}

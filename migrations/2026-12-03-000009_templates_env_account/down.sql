@@ -1,0 +1,3 @@
+ALTER TABLE social_accounts DROP CONSTRAINT IF EXISTS social_accounts_env_never_refreshed;
+DROP INDEX IF EXISTS templates_owner_updated_idx;
+DROP TABLE IF EXISTS templates;
