@@ -31,6 +31,8 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 use vault::Vault;
 
+mod chain;
+
 use crate::{
     gates::{AccountGates, PlatformPauses},
     group_commit::{GroupCommit, WriteError},
@@ -259,6 +261,9 @@ impl Publisher {
         claimed: ClaimedTarget,
         account: Option<Account>,
     ) -> Result<(), PublishError> {
+        if claimed.target.follow_ups > 0 {
+            return self.publish_chain(claimed, account).await;
+        }
         let doubt = self
             .outcome_in_doubt(&claimed.previous, &claimed.target)
             .await?;

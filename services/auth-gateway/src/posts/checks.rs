@@ -40,6 +40,9 @@ pub struct ResolvedTarget {
     pub text: String,
     pub media_ids: Vec<MediaId>,
     pub options: PostOptions,
+    /// The account's instance's own limits, where it has any (the thread's parts are
+    /// checked against them too).
+    pub limits: Option<AccountLimits>,
 }
 
 /// A problem, for the 422's details.
@@ -188,6 +191,7 @@ pub fn resolve(
                 text,
                 media_ids,
                 options,
+                limits,
             });
         } else {
             failures.push(TargetProblems {

@@ -4,12 +4,14 @@
 
 pub mod checks;
 pub mod request;
+pub mod thread;
 pub mod view;
 
 use chrono::{DateTime, Utc};
 use db::{
     domain::{MediaId, OwnerId, PostId, PostStatus, PostTargetId, TargetStatus},
     drafts::Draft,
+    post_parts::PostPart,
     posts::{NewPost, NewTarget, Post, PostAttempt, PostFilter, PostTarget},
     Connection, PgConnection,
 };
@@ -68,6 +70,9 @@ pub async fn create(
             };
             let account_ids = request.account_ids.clone().unwrap_or_default();
             let targets = checks::resolve(conn, &adapters, &owner, &account_ids, &content)?;
+            let parts = request.parts.clone().unwrap_or_default();
+            let first_comment = request.first_comment.as_deref();
+            thread::check(conn, &adapters, &owner, &targets, &parts, first_comment)?;
             let post = NewPost {
                 id: PostId::new(),
                 owner_id: owner.clone(),
@@ -85,6 +90,10 @@ pub async fn create(
                 let Some(inserted) = Post::insert_with_targets(conn, &post, &rows)? else {
                     return Ok::<_, ApiError>(None);
                 };
+                PostPart::insert_for_post(
+                    conn,
+                    &thread::rows(inserted.id, &parts, first_comment),
+                )?;
                 let announced = rows.iter().map(|t| ScheduledTarget {
                     target_id: t.id,
                     account_id: t.account_id,
@@ -97,7 +106,7 @@ pub async fn create(
             match inserted {
                 Some(post) => {
                     let targets = PostTarget::of_posts(conn, &[post.id])?;
-                    Ok((PostView::new(&post, &targets, None), Created::New))
+                    Ok((with_parts(conn, &post, &targets, None)?, Created::New))
                 }
                 // A concurrent request with the same key won the insert.
                 None => {
@@ -158,7 +167,7 @@ fn replay(
         });
     }
     let targets = PostTarget::of_posts(conn, &[existing.id])?;
-    Ok((PostView::new(&existing, &targets, None), Created::Replayed))
+    Ok((with_parts(conn, &existing, &targets, None)?, Created::Replayed))
 }
 
 fn new_targets(post: PostId, due_at: DateTime<Utc>, targets: &[ResolvedTarget]) -> Vec<NewTarget> {
@@ -210,7 +219,7 @@ pub async fn get(state: &AppState, owner: OwnerId, id: PostId) -> Result<PostVie
             let targets = PostTarget::of_posts(conn, &[post.id])?;
             let ids: Vec<PostTargetId> = targets.iter().map(|t| t.id).collect();
             let attempts = PostAttempt::of_targets(conn, &ids)?;
-            Ok(PostView::new(&post, &targets, Some(&attempts)))
+            with_parts(conn, &post, &targets, Some(&attempts))
         })
         .await
 }
@@ -230,10 +239,11 @@ pub async fn list(
             let (posts, next) = page.page(posts, |p| (p.created_at, p.id));
             let ids: Vec<PostId> = posts.iter().map(|p| p.id).collect();
             let targets = PostTarget::of_posts(conn, &ids)?;
-            let views = posts
+            let mut views: Vec<PostView> = posts
                 .iter()
                 .map(|p| PostView::new(p, &targets, None))
                 .collect();
+            thread::attach(conn, &mut views, &targets)?;
             Ok((views, next))
         })
         .await
@@ -376,5 +386,18 @@ pub async fn retry(state: &AppState, owner: OwnerId, id: PostId) -> Result<PostV
 fn view_of(conn: &mut PgConnection, owner: &OwnerId, id: PostId) -> Result<PostView, ApiError> {
     let post = Post::get_for_owner(conn, owner, id)?.ok_or(ApiError::NotFound("post"))?;
     let targets = PostTarget::of_posts(conn, &[post.id])?;
-    Ok(PostView::new(&post, &targets, None))
+    with_parts(conn, &post, &targets, None)
+}
+
+/// The view of `post`, with its thread's positions where it has any.
+fn with_parts(
+    conn: &mut PgConnection,
+    post: &Post,
+    targets: &[PostTarget],
+    attempts: Option<&[PostAttempt]>,
+) -> Result<PostView, ApiError> {
+    let mut views = [PostView::new(post, targets, attempts)];
+    thread::attach(conn, &mut views, targets)?;
+    let [view] = views;
+    Ok(view)
 }

@@ -8,7 +8,7 @@ use platform_adapters::PostOptions;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::{error::ApiError, posts::thread::PartInput};
 
 /// A publish request: inline, or from a draft (fields given here override the draft's).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
@@ -18,7 +18,9 @@ use crate::error::ApiError;
     "account_ids": ["6f1c9a52-8d0e-4b7a-9c3e-2f5d1e8a7b64"],
     "media_ids": ["0d9b7c1e-3a2f-4e5d-8c6b-1a2b3c4d5e6f"],
     "scheduled_at": "2026-12-24T09:00:00Z",
-    "variants": {"x": {"text": "Launch day!"}}
+    "variants": {"x": {"text": "Launch day!"}},
+    "parts": [{"text": "Here is what is new…"}],
+    "first_comment": "Questions? Ask below."
 }))]
 pub struct CreatePost {
     /// The base text, used where no variant overrides it.
@@ -42,6 +44,16 @@ pub struct CreatePost {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub draft_id: Option<DraftId>,
+    /// A thread: the posts that follow this one, in order, each replying to the previous one
+    /// (the text above, or its variant, stays the first part). Only to platforms with
+    /// threads; each part is checked as a post of every target's platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<Vec<PartInput>>,
+    /// A comment published under the post right after it (and after its last part): a
+    /// comment on Facebook, Instagram, LinkedIn and YouTube, a reply where the platform has
+    /// replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_comment: Option<String>,
 }
 
 /// A change to a post that is still waiting (`PATCH /v1/posts/{id}`).

@@ -78,6 +78,10 @@ pub struct TargetView {
     /// Every call to the platform (only in `GET /v1/posts/{id}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempt_log: Option<Vec<AttemptView>>,
+    /// A thread's positions (the post, its parts, its first comment) and where each stands;
+    /// absent for a single post.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parts: Option<Vec<crate::posts::thread::PartView>>,
 }
 
 /// A failure's class and explanation.
@@ -165,6 +169,7 @@ impl TargetView {
                     })
                     .collect()
             }),
+            parts: None,
         }
     }
 }

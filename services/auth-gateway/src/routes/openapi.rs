@@ -82,7 +82,7 @@ const REQUEST_ID: &str = "X-Request-Id";
         routes::posts::cancel::cancel,
         routes::posts::retry::retry,
     ),
-    components(schemas(ErrorBody, views::AccountView, views::AuthorizeView, views::CompletedView, views::AcceptedView, connect::StartConnection, connect::CompleteConnection, MediaView, routes::media::upload::UploadForm, DraftView, drafts_request::CreateDraft, drafts_request::UpdateDraft, posts::view::PostView, posts::request::CreatePost, posts::request::UpdatePost, posts::request::Variant)),
+    components(schemas(ErrorBody, views::AccountView, views::AuthorizeView, views::CompletedView, views::AcceptedView, connect::StartConnection, connect::CompleteConnection, MediaView, routes::media::upload::UploadForm, DraftView, drafts_request::CreateDraft, drafts_request::UpdateDraft, posts::view::PostView, posts::request::CreatePost, posts::request::UpdatePost, posts::request::Variant, posts::thread::PartInput, posts::thread::PartView)),
     modifiers(&BearerAuth, &PageItems, &HeadOperations, &PublicOperations, &ErrorResponses, &ResponseHeaders)
 )]
 #[derive(Debug)]
