@@ -26,6 +26,7 @@
 //! Publishing needs only the user's token ([`MastodonAdapter::for_publishing`]); the app's
 //! credentials matter for connecting and revoking alone.
 
+mod follow_ups;
 mod rules;
 pub mod text;
 
@@ -101,7 +102,7 @@ pub fn descriptor() -> Descriptor {
                 delete: true,
                 threads: true,
                 first_comment: true,
-                metrics_batch: 20,
+                metrics_batch: follow_ups::METRICS_BATCH,
             },
         },
     }
@@ -600,6 +601,24 @@ impl PlatformAdapter for MastodonAdapter {
                 platform_post_id: status.id,
             })
         })
+    }
+
+    /// `GET /api/v1/statuses?id[]=`, 20 statuses a request ([`follow_ups`]).
+    fn post_metrics<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        posts: &'a [crate::PostRef<'a>],
+    ) -> BoxFuture<'a, Result<Vec<crate::PostMetrics>, AdapterError>> {
+        Box::pin(self.read_post_metrics(account, posts))
+    }
+
+    /// `DELETE /api/v1/statuses/:id` ([`follow_ups`]).
+    fn delete_post<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a crate::PostRef<'a>,
+    ) -> BoxFuture<'a, Result<crate::Deletion, AdapterError>> {
+        Box::pin(self.delete(account, post))
     }
 }
 

@@ -3,6 +3,8 @@
 //! `Idempotency-Key`) and instance limits, against fixtures shaped like docs.joinmastodon.org's
 //! entities.
 
+mod follow_ups;
+
 use std::time::Duration;
 
 use domain::{AccountKind, AuthKind};
