@@ -226,6 +226,8 @@ struct State {
 pub struct Sim {
     state: Mutex<State>,
     posts: Mutex<posts::Store>,
+    /// Deleted posts and delete calls (see [`crate::deletion`]).
+    pub(crate) deletions: crate::deletion::Deletions,
     knobs: RwLock<Knobs>,
     public_url: Option<String>,
 }
@@ -237,6 +239,7 @@ impl Sim {
         Self {
             state: Mutex::new(State::default()),
             posts: Mutex::new(posts::Store::default()),
+            deletions: crate::deletion::Deletions::default(),
             knobs: RwLock::new(knobs),
             public_url: public_url
                 .map(|u| u.trim_end_matches('/').to_owned())
@@ -562,7 +565,8 @@ impl Sim {
 
     /// The post with `id`.
     pub(crate) fn find_post(&self, id: &str) -> Option<SimPost> {
-        self.posts_lock().get(id)
+        let post = self.posts_lock().get(id)?;
+        (!self.deletions.is_deleted(&post.id)).then_some(post)
     }
 
     /// `user`'s post created with idempotency key `key`.
@@ -572,7 +576,11 @@ impl Sim {
 
     /// `user`'s latest `limit` posts, newest first.
     pub(crate) fn recent_posts(&self, user: &str, limit: usize) -> Vec<SimPost> {
-        self.posts_lock().recent(user, limit)
+        let recent = self.posts_lock().recent(user, limit);
+        recent
+            .into_iter()
+            .filter(|p| !self.deletions.is_deleted(&p.id))
+            .collect()
     }
 
     // ----- test and benchmark access -------------------------------------------------------

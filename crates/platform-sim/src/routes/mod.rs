@@ -10,6 +10,7 @@ mod me_stats;
 mod media;
 mod post_page;
 mod posts_create;
+mod posts_delete;
 mod posts_list;
 mod posts_show;
 mod profile_page;
@@ -82,6 +83,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/media", web::post().to(media::upload))
             .route("/posts", web::post().to(posts_create::create))
             .route("/posts", web::get().to(posts_list::list))
+            .route("/posts/{id}", web::delete().to(posts_delete::delete))
             .route("/posts/{id}", web::get().to(posts_show::show)),
     )
     .route("/avatars/{file}", web::get().to(avatar::avatar))
