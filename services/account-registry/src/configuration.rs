@@ -1,4 +1,4 @@
-//! `[account_registry]` plus the shared sections.
+//! `[account_registry]`, `[env_account]` plus the shared sections.
 
 use serde::Deserialize;
 use service_kit::{
@@ -17,6 +17,8 @@ pub struct Settings {
     pub vault: VaultSettings,
     /// `[platforms.<name>]`.
     pub platforms: platform_adapters::PlatformsConfig,
+    /// `[env_account]`: the deployment's own Facebook Page (see `crate::env_account`).
+    pub env_account: service_kit::env_account::EnvAccountSettings,
 }
 
 /// `[account_registry]`.
@@ -47,5 +49,6 @@ pub fn from(loaded: &service_kit::config::Loaded) -> Result<Settings, ConfigErro
         service: loaded.section("account_registry")?,
         vault: loaded.section("vault")?,
         platforms: loaded.section_or_default("platforms")?,
+        env_account: loaded.section_or_default("env_account")?,
     })
 }

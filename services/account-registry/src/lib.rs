@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod configuration;
+pub mod env_account;
 pub mod health;
 pub mod lifecycle;
 pub mod startup;

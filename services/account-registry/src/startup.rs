@@ -1,4 +1,4 @@
-//! Wiring: the shared runtime, the lifecycle consumer and the periodic sync.
+//! Wiring: the shared runtime, the lifecycle consumer, the env account and the periodic sync.
 
 use std::{sync::Arc, time::Duration};
 
@@ -8,7 +8,12 @@ use platform_adapters::Registry;
 use rand::Rng;
 use service_kit::{ServiceRuntime, StartError};
 
-use crate::{configuration::Settings, lifecycle::Lifecycle, SERVICE};
+use crate::{
+    configuration::Settings,
+    env_account::{self, EnvAccount},
+    lifecycle::Lifecycle,
+    SERVICE,
+};
 
 /// The built, running service.
 #[derive(Debug)]
@@ -18,7 +23,8 @@ pub struct Application {
 }
 
 impl Application {
-    /// Migrates, starts the relay, the lifecycle consumer and the periodic sync, and binds HTTP.
+    /// Migrates, starts the relay, the lifecycle consumer, the env account's reconciliation and
+    /// the periodic sync, and binds HTTP.
     pub async fn build(
         settings: Settings,
         shutdown: CancellationToken,
@@ -33,12 +39,31 @@ impl Application {
         let interval = chrono::Duration::seconds(
             i64::try_from(settings.service.sync_interval_secs).unwrap_or(i64::MAX),
         );
-        let lifecycle = Lifecycle::new(runtime.db.clone(), Arc::new(vault), adapters, interval);
+        let vault = Arc::new(vault);
+        let lifecycle = Lifecycle::new(
+            runtime.db.clone(),
+            vault.clone(),
+            adapters.clone(),
+            interval,
+        );
         let queue = events::service_queues("")
             .into_iter()
             .find(|q| q.name == events::ACCOUNT_REGISTRY_LIFECYCLE)
             .ok_or_else(|| StartError::Config("no lifecycle queue in the topology".into()))?;
         runtime.spawn_consumer(queue, Arc::new(lifecycle.clone()));
+        // The env account is stored (or retired) in the background: a Graph API outage must
+        // not keep the service from starting; after that it syncs on the schedule below.
+        runtime.spawn_task(env_account::reconcile_at_start(
+            EnvAccount::new(
+                lifecycle.clone(),
+                runtime.db.clone(),
+                vault,
+                adapters,
+                settings.env_account.clone(),
+            ),
+            Duration::from_secs(settings.service.sync_check_secs.max(1)),
+            runtime.shutdown.clone(),
+        ));
         runtime.spawn_task(periodic_sync(
             lifecycle,
             Duration::from_secs(settings.service.sync_check_secs.max(1)),
