@@ -14,6 +14,7 @@
 //! call whose answer was lost can never post twice — that is what `idempotent_publish: true`
 //! in the descriptor promises. `find_published` asks for the post by that same key.
 
+mod deletion;
 mod rules;
 
 use std::time::Duration;
@@ -312,6 +313,14 @@ impl PlatformAdapter for SandboxAdapter {
                     .map_err(explain)?;
             Ok(found.into_iter().next().map(Published::from))
         })
+    }
+
+    fn delete_post<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a crate::PostRef<'a>,
+    ) -> BoxFuture<'a, Result<crate::Deletion, AdapterError>> {
+        Box::pin(self.delete(account, post))
     }
 
     /// Revokes the refresh token when there is one (the sim then ends the whole grant, its
