@@ -1,7 +1,9 @@
 //! Every event Postbridge emits. Payloads carry ids and facts, never a token or a secret.
 
 use chrono::{DateTime, Utc};
-use domain::{AccountId, AccountKind, AccountStatus, OwnerId, Platform, PostId, PostTargetId};
+use domain::{
+    AccountId, AccountKind, AccountStatus, DeletionStatus, OwnerId, Platform, PostId, PostTargetId,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -197,6 +199,66 @@ pub struct PostFailed {
 }
 event!(PostFailed, "post.failed", version 1);
 
+/// Someone asked to delete a post from its platforms (`DELETE /v1/posts/{id}`); emitted by
+/// auth-gateway with the targets whose deletion it requested, and wakes the publisher, which
+/// deletes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PostDeleteRequested {
+    pub post_id: PostId,
+    pub owner_id: OwnerId,
+    pub target_ids: Vec<PostTargetId>,
+}
+event!(PostDeleteRequested, "post.delete_requested", version 1);
+
+/// How the deletion of one target ended (see `PostDeleted`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DeletedTarget {
+    pub target_id: PostTargetId,
+    pub account_id: AccountId,
+    pub platform: Platform,
+    /// `deleted` (gone from the platform), `unsupported` (the platform cannot delete through
+    /// its API: the post is still live) or `failed` (see `error_code`, `message`).
+    pub outcome: DeletionStatus,
+    /// Machine-readable class when not deleted, e.g. `unsupported`, `rejected`.
+    pub error_code: Option<String>,
+    /// For people, when not deleted; names the platform.
+    pub message: Option<String>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Every deletion a post's `post.delete_requested` asked for is settled; emitted by the
+/// publisher once per request, with each target's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PostDeleted {
+    pub post_id: PostId,
+    pub owner_id: OwnerId,
+    pub targets: Vec<DeletedTarget>,
+    pub settled_at: DateTime<Utc>,
+}
+event!(PostDeleted, "post.deleted", version 1);
+
+/// A user paused an account: its due posts wait until it is resumed (its tokens are still
+/// refreshed); emitted by auth-gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AccountPaused {
+    pub account_id: AccountId,
+    pub owner_id: OwnerId,
+    pub platform: Platform,
+    pub paused_at: DateTime<Utc>,
+}
+event!(AccountPaused, "account.paused", version 1);
+
+/// A user resumed a paused account: its waiting posts go out now (the publisher's dispatcher
+/// wakes on it); emitted by auth-gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AccountResumed {
+    pub account_id: AccountId,
+    pub owner_id: OwnerId,
+    pub platform: Platform,
+    pub resumed_at: DateTime<Utc>,
+}
+event!(AccountResumed, "account.resumed", version 1);
+
 /// Engagement of one target at one read (see `PostMetricsUpdated`). A figure the platform
 /// does not give, or not with the scopes the account granted, is `null`, never 0.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -249,6 +311,10 @@ pub const ALL_TYPES: &[&str] = &[
     PostCanceled::TYPE,
     PostPublished::TYPE,
     PostFailed::TYPE,
+    PostDeleteRequested::TYPE,
+    PostDeleted::TYPE,
+    AccountPaused::TYPE,
+    AccountResumed::TYPE,
     PostMetricsUpdated::TYPE,
     PostMetricsRequested::TYPE,
 ];

@@ -23,6 +23,10 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         of::<PostCanceled>(),
         of::<PostPublished>(),
         of::<PostFailed>(),
+        of::<PostDeleteRequested>(),
+        of::<PostDeleted>(),
+        of::<AccountPaused>(),
+        of::<AccountResumed>(),
         of::<PostMetricsUpdated>(),
         of::<PostMetricsRequested>(),
     ]

@@ -94,7 +94,15 @@ pub fn service_queues(prefix: &str) -> Vec<QueueSpec> {
         ),
         QueueSpec::new(
             format!("{prefix}{PUBLISHER_POSTS}"),
-            &[PostScheduled::TYPE, PostCanceled::TYPE],
+            &[
+                PostScheduled::TYPE,
+                PostCanceled::TYPE,
+                crate::AccountResumed::TYPE,
+            ],
+        ),
+        QueueSpec::new(
+            format!("{prefix}{PUBLISHER_DELETIONS}"),
+            &[crate::PostDeleteRequested::TYPE],
         ),
         QueueSpec::new(
             format!("{prefix}{PUBLISHER_TOKENS}"),
@@ -107,8 +115,12 @@ pub fn service_queues(prefix: &str) -> Vec<QueueSpec> {
     ]
 }
 
-/// publisher's queue: posts scheduled (wake the dispatcher) and canceled.
+/// publisher's queue: posts scheduled (wake the dispatcher) and canceled, accounts resumed
+/// (their held targets are due: wake the dispatcher).
 pub const PUBLISHER_POSTS: &str = "publisher.posts";
+
+/// publisher's queue: deletions requested (wake the deletion worker).
+pub const PUBLISHER_DELETIONS: &str = "publisher.deletions";
 
 /// publisher's queue: refresh outcomes (targets waiting for a fresh token become due).
 pub const PUBLISHER_TOKENS: &str = "publisher.tokens";
