@@ -2,6 +2,7 @@
 
 mod avatar;
 mod client_auth;
+mod engagement;
 mod deletion;
 mod error;
 mod faults;

@@ -70,6 +70,9 @@ pub struct SimStats {
     pub injected_stalls: u64,
     /// Refresh grants whose answer was held back (after rotating) by the `refresh_hold_ms` knob.
     pub held_refreshes: u64,
+    /// Batched engagement reads (`GET /api/v1/metrics`), and the posts they named.
+    pub metrics_reads: u64,
+    pub metrics_posts_read: u64,
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -572,6 +575,13 @@ impl Sim {
     /// `user`'s post created with idempotency key `key`.
     pub(crate) fn find_post_by_key(&self, user: &str, key: &str) -> Option<SimPost> {
         self.posts_lock().by_key(user, key)
+    }
+
+    /// Counts one batched engagement read of `posts` posts.
+    pub(crate) fn count_metrics_read(&self, posts: usize) {
+        let mut state = self.lock();
+        state.stats.metrics_reads += 1;
+        state.stats.metrics_posts_read += posts as u64;
     }
 
     /// `user`'s latest `limit` posts, newest first.

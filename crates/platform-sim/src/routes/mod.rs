@@ -8,6 +8,7 @@ mod index;
 mod me;
 mod me_stats;
 mod media;
+mod metrics;
 mod post_page;
 mod posts_create;
 mod posts_delete;
@@ -84,7 +85,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/posts", web::post().to(posts_create::create))
             .route("/posts", web::get().to(posts_list::list))
             .route("/posts/{id}", web::delete().to(posts_delete::delete))
-            .route("/posts/{id}", web::get().to(posts_show::show)),
+            .route("/posts/{id}", web::get().to(posts_show::show))
+            .route("/metrics", web::get().to(metrics::metrics)),
     )
     .route("/avatars/{file}", web::get().to(avatar::avatar))
     .route("/u/{username}", web::get().to(profile_page::profile_page))

@@ -15,6 +15,7 @@
 //! in the descriptor promises. `find_published` asks for the post by that same key.
 
 mod deletion;
+mod metrics;
 mod rules;
 
 use std::time::Duration;
@@ -293,6 +294,15 @@ impl PlatformAdapter for SandboxAdapter {
             let created: PostAnswer = http::json_unsure(request).await.map_err(explain)?;
             Ok(created.into())
         })
+    }
+
+    /// `GET /api/v1/metrics?ids=…`, 100 posts a request (see `metrics.rs`).
+    fn post_metrics<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        posts: &'a [crate::PostRef<'a>],
+    ) -> BoxFuture<'a, Result<Vec<crate::PostMetrics>, AdapterError>> {
+        Box::pin(self.metrics(account, posts))
     }
 
     /// `GET /api/v1/posts?idempotency_key=…`: the account's post made with this request's key,

@@ -4,6 +4,8 @@
 //! `POST /api/v1/posts` under an `Idempotency-Key`, lookup by key). Form and JSON bodies are
 //! matched exactly, so an extra or missing parameter fails the test.
 
+mod metrics;
+
 use std::time::Duration;
 
 use chrono::Utc;
