@@ -17,7 +17,8 @@ use db::{
     Db, DbError,
 };
 use events::{
-    CancellationToken, Event, Handler, HandlerError, Incoming, PostCanceled, PostScheduled,
+    AccountResumed, CancellationToken, Event, Handler, HandlerError, Incoming, PostCanceled,
+    PostScheduled,
 };
 use tokio::sync::{Notify, Semaphore};
 
@@ -186,7 +187,8 @@ pub struct Wake(pub Arc<Notify>);
 impl Handler for Wake {
     async fn handle(&self, incoming: &Incoming) -> Result<(), HandlerError> {
         match incoming.envelope.event_type.as_str() {
-            PostScheduled::TYPE | PostCanceled::TYPE => {
+            // A resumed account's held targets are due: claim them now.
+            PostScheduled::TYPE | PostCanceled::TYPE | AccountResumed::TYPE => {
                 self.0.notify_one();
                 Ok(())
             }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod configuration;
+pub mod deletion;
 pub mod dispatcher;
 pub mod gates;
 pub mod group_commit;

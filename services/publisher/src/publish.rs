@@ -220,6 +220,12 @@ impl Publisher {
         }
     }
 
+    /// The per-account gates and the platforms' application pauses, shared with the deletion
+    /// worker ([`crate::deletion`]) so that every call made for an account draws on one budget.
+    pub fn gates(&self) -> (&AccountGates, &PlatformPauses) {
+        (&self.gates, &self.pauses)
+    }
+
     /// The urgent refreshes this publisher asked for (shared with the `token.refreshed`
     /// consumer, which settles them).
     pub fn refresh_requests(&self) -> Arc<RefreshRequests> {

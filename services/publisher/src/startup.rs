@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 
 use crate::{
     configuration::Settings,
+    deletion::{self, Deleter, DeletionSettings, WakeDeletions},
     dispatcher::{self, Dispatch, Wake},
     media::MediaLoader,
     metrics::PublishMetrics,
@@ -63,10 +64,11 @@ impl Application {
             lease: chrono::Duration::seconds(service.lease_secs.max(1)),
             token_margin: chrono::Duration::seconds(service.token_expiry_margin_secs.max(0)),
         };
+        let vault = Arc::new(vault);
         let publisher = Arc::new(Publisher::new(
             runtime.db.clone(),
-            Arc::new(vault),
-            adapters,
+            vault.clone(),
+            adapters.clone(),
             MediaLoader::new(runtime.db.clone(), store, signer),
             policy,
             tuning,
@@ -82,6 +84,32 @@ impl Application {
             requests: publisher.refresh_requests(),
         };
         runtime.spawn_consumer(queue(events::PUBLISHER_TOKENS)?, Arc::new(news));
+        // Deletions: their own worker, woken by post.delete_requested, sharing the publisher's
+        // per-account gates and the retry policy.
+        let deletions = Arc::new(Notify::new());
+        runtime.spawn_consumer(
+            queue(events::PUBLISHER_DELETIONS)?,
+            Arc::new(WakeDeletions(deletions.clone())),
+        );
+        let deleter = Arc::new(Deleter::new(
+            runtime.db.clone(),
+            vault,
+            adapters,
+            policy,
+            DeletionSettings {
+                interval: Duration::from_millis(service.dispatch_interval_ms.max(5)),
+                concurrency: 8,
+                lease: tuning.lease,
+                timeout: tuning.timeout,
+            },
+            publisher.clone(),
+        ));
+        runtime.spawn_task(deletion::run(
+            runtime.db.clone(),
+            deleter,
+            deletions,
+            runtime.shutdown.clone(),
+        ));
         let dispatch = Dispatch {
             interval: Duration::from_millis(service.dispatch_interval_ms.max(5)),
             batch: service.claim_batch.max(1),
