@@ -10,9 +10,10 @@
 //! - `videos.delete` (`DELETE /videos?id=…`, 204 with no body; `videoNotFound` 404; scopes
 //!   `youtube`, `youtube.force-ssl` or `youtubepartner`; 50 units):
 //!   <https://developers.google.com/youtube/v3/docs/videos/delete>;
-//! - `commentThreads.insert` (`POST /commentThreads?part=snippet` with
-//!   `snippet.videoId` and `snippet.topLevelComment.snippet.textOriginal`; scope
-//!   `youtube.force-ssl`; 50 units): <https://developers.google.com/youtube/v3/docs/commentThreads/insert>.
+//! - `commentThreads.insert` (`POST /commentThreads?part=snippet` whose body "must specify"
+//!   `snippet.channelId`, `snippet.videoId` and `snippet.topLevelComment.snippet.textOriginal`;
+//!   scope `youtube.force-ssl`; 50 units):
+//!   <https://developers.google.com/youtube/data/reference/rest/v3/commentThreads/insert>.
 //!
 //! Impressions, reach and saves are not in the Data API (they are YouTube Analytics figures,
 //! behind another scope): they stay `None`.
@@ -88,7 +89,8 @@ impl YoutubeAdapter {
         Ok(Deletion::Deleted)
     }
 
-    /// `commentThreads.insert`: a top-level comment on the video. Comments are text only.
+    /// `commentThreads.insert`: a top-level comment on the video, by the account's channel.
+    /// Comments are text only.
     pub(super) async fn comment_on_video(
         &self,
         account: &AccountRef<'_>,
@@ -104,6 +106,7 @@ impl YoutubeAdapter {
         }
         let url = format!("{}/commentThreads", self.settings.endpoints.api_base);
         let body = json!({"snippet": {
+            "channelId": account.platform_account_id,
             "videoId": on.platform_post_id,
             "topLevelComment": {"snippet": {"textOriginal": text}},
         }});

@@ -196,6 +196,7 @@ async fn a_first_comment_is_a_top_level_comment_thread_on_the_video() {
         .and(query_param("part", "snippet"))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
         .and(body_json(json!({"snippet": {
+            "channelId": "UC_x5XG1OV2P6uZZ5FSM9Ttw",
             "videoId": "Ks-_Mh1QhMc",
             "topLevelComment": {"snippet": {"textOriginal": "Links in the description"}}
         }})))
