@@ -6,17 +6,23 @@
 //! - Social Metadata API: `GET /rest/socialMetadata/{urn}` and the batch get
 //!   `GET /rest/socialMetadata?ids=List({urn},…)` (answering `results` keyed by URN, with
 //!   `errors` for the rest): `reactionSummaries` per reaction type (`{reactionType, count}`) and
-//!   `commentSummary` (`count`, `topLevelCount`). Reading needs `r_member_social` ("restricted,
-//!   granted to select developers only") or, for organizations, `r_organization_social`: the
+//!   `commentSummary` (`count`, `topLevelCount`). Reading needs `r_member_social_feed` or, for
+//!   organizations, `r_organization_social_feed` (the Community Management API's permissions;
+//!   earlier versions named them `r_member_social`, "granted to select developers only"): the
 //!   self-serve "Share on LinkedIn" grant Postbridge asks for (`w_member_social`) does not
-//!   include it, so a 403 answers every figure `None`.
+//!   include them, so a 403 answers every figure `None`.
 //!   <https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/social-metadata-api>
 //! - Posts API, delete: `DELETE /rest/posts/{encoded post urn}` with `X-RestLi-Method: DELETE`,
-//!   204 on success; `w_member_social` (members) or `w_organization_social`.
+//!   204 on success, and idempotent (a post already deleted may answer 204 as well); `w_member_social`
+//!   (members) or `w_organization_social`.
 //!   <https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api>
 //! - Comments API: `POST /rest/socialActions/{encoded post urn}/comments` with `actor`,
 //!   `object` and `message.text`; 201 with the comment (`commentUrn`, `id`) or its id in
-//!   `x-restli-id`; `w_member_social` / `w_organization_social`.
+//!   `x-restli-id`. The current page lists `w_member_social_feed` / `w_organization_social_feed`
+//!   as the permissions to comment (LinkedIn moved the social actions out of `w_member_social`
+//!   into the Community Management API); Postbridge does not ask for them, since LinkedIn refuses
+//!   an authorization naming a scope the app was not approved for. So the descriptor does not
+//!   offer first comments, and a comment refused with 403 says which permission is missing.
 //!   <https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/comments-api>
 //!
 //! Impressions, reach and reposts need the organization share statistics or member post
@@ -31,6 +37,9 @@ use serde_json::json;
 use super::{author_urn, LinkedinAdapter, API};
 use crate::http::Transmit;
 use crate::{AccountRef, AdapterError, Deletion, PostMetrics, PostRef, PublishRequest, Published};
+
+/// What a comment refused for want of the Community Management permission says.
+const NO_COMMENT_PERMISSION: &str = "LinkedIn lets only apps approved for its Community Management API comment (w_member_social_feed / w_organization_social_feed); this app asks for w_member_social only";
 
 /// Posts read per batch get. LinkedIn documents no limit; 20 URNs keep the URL well under
 /// the lengths proxies accept.
@@ -130,7 +139,18 @@ impl LinkedinAdapter {
                 "object": on.platform_post_id,
                 "message": {"text": text},
             }));
-        let response = API.send_unsure(request).await?;
+        // Creating: a request that went out unanswered may have made the comment.
+        let response = request
+            .transmit()
+            .await
+            .map_err(|e| AdapterError::from_transport_unsure(&e))?;
+        if response.status() == StatusCode::FORBIDDEN {
+            return Err(AdapterError::Rejected {
+                code: "missing_permission".into(),
+                message: NO_COMMENT_PERMISSION.into(),
+            });
+        }
+        let response = API.checked(response).await?;
         let header_id = response
             .headers()
             .get("x-restli-id")

@@ -97,12 +97,14 @@ pub fn descriptor() -> Descriptor {
             publish_limit: None,
             idempotent_publish: false,
             dedup_window: None,
-            // `DELETE /rest/posts/{urn}` and comments with `w_member_social`; counts through
-            // the `socialMetadata` batch get (which needs `r_member_social`, else unknown).
+            // `DELETE /rest/posts/{urn}` with `w_member_social`; counts through the
+            // `socialMetadata` batch get (which needs `r_member_social_feed`, else unknown). No
+            // first comments: commenting needs `w_member_social_feed` (Community Management),
+            // which is not requested (see `follow_ups.rs`).
             follow_ups: crate::FollowUps {
                 delete: true,
                 threads: false,
-                first_comment: true,
+                first_comment: false,
                 metrics_batch: follow_ups::METRICS_BATCH,
             },
         },
@@ -456,7 +458,8 @@ impl PlatformAdapter for LinkedinAdapter {
         Box::pin(self.delete_linkedin_post(account, post))
     }
 
-    /// A comment under the post, by its author (`socialActions/{urn}/comments`).
+    /// A comment under the post, by its author (`socialActions/{urn}/comments`): works for an
+    /// app granted `w_member_social_feed`; otherwise a rejection naming that permission.
     fn comment<'a>(
         &'a self,
         account: &'a AccountRef<'a>,

@@ -166,7 +166,7 @@ async fn a_rate_limited_delete_waits_as_told() {
 }
 
 #[tokio::test]
-async fn a_first_comment_is_made_by_the_posts_author_and_answers_the_comment_urn() {
+async fn a_comment_is_made_by_the_posts_author_and_answers_the_comment_urn() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(format!("/rest/socialActions/{SHARE_PATH}/comments")))
@@ -238,4 +238,42 @@ async fn a_comment_answered_without_a_body_takes_its_id_from_x_restli_id() {
         comment.platform_post_id,
         "urn:li:comment:(urn:li:activity:6844785523593134080,6844785807296135168)"
     );
+}
+
+#[tokio::test]
+async fn a_comment_refused_for_want_of_the_community_management_permission_names_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/rest/socialActions/{SHARE_PATH}/comments")))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "status": 403,
+            "serviceErrorCode": 100,
+            "code": "ACCESS_DENIED",
+            "message": "Not enough permissions to access: partnerApiSocialActions.CREATE.20260701"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let token = secret(TOKEN);
+    let text = support::post("Sources", &[], support::no_options());
+
+    let result = adapter(&server)
+        .comment(&account(&token), &post(SHARE), &text)
+        .await;
+
+    assert!(
+        matches!(&result, Err(AdapterError::Rejected { code, message })
+            if code == "missing_permission" && message.contains("w_member_social_feed")),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn first_comments_are_not_offered_without_the_community_management_permission() {
+    let follow_ups = platform_adapters::platforms::linkedin::descriptor()
+        .capabilities
+        .follow_ups;
+    assert!(follow_ups.delete);
+    assert!(!follow_ups.first_comment && !follow_ups.threads);
+    assert_eq!(follow_ups.metrics_batch, 20);
 }
