@@ -1,5 +1,8 @@
 //! Reading and changing a user's accounts. Every query is scoped to the caller: another
-//! user's account is indistinguishable from a missing one.
+//! user's account is indistinguishable from a missing one. The caller also sees the env
+//! account (the deployment's Facebook Page, `db::env_accounts`) unless they have a Facebook
+//! account of their own; it is read-only: disconnecting, syncing or refreshing it is a 409
+//! `env_account_read_only`.
 
 use db::{
     accounts::Account,
@@ -21,7 +24,7 @@ pub async fn list(
 ) -> Result<(Vec<Account>, Option<String>), ApiError> {
     let accounts = state
         .db
-        .query(move |conn| Account::list_for_owner(conn, &owner, page.position, page.fetch()))
+        .query(move |conn| Account::list_visible_to(conn, &owner, page.position, page.fetch()))
         .await?;
     Ok(page.page(accounts, |a| (a.created_at, a.id)))
 }
@@ -30,7 +33,7 @@ pub async fn list(
 pub async fn get(state: &AppState, owner: OwnerId, id: AccountId) -> Result<Account, ApiError> {
     state
         .db
-        .query(move |conn| Account::find_for_owner(conn, id, &owner))
+        .query(move |conn| Account::find_visible_to(conn, id, &owner))
         .await?
         .filter(|a| a.status != AccountStatus::Disconnected)
         .ok_or(ApiError::NotFound("account"))
@@ -97,9 +100,12 @@ pub async fn disconnect(
                         )?;
                         Ok(account)
                     }
-                    None => Account::find_for_owner(conn, id, &owner)?
-                        .filter(|a| a.status == AccountStatus::Disconnecting)
-                        .ok_or(ApiError::NotFound("account")),
+                    None => match Account::find_visible_to(conn, id, &owner)? {
+                        Some(account) if account.is_env() => Err(read_only()),
+                        found => found
+                            .filter(|a| a.status == AccountStatus::Disconnecting)
+                            .ok_or(ApiError::NotFound("account")),
+                    },
                 }
             })
         })
@@ -119,8 +125,11 @@ where
         .db
         .run(move |conn| {
             db::Connection::transaction(conn, |conn| {
-                let account = Account::find_for_owner(conn, id, &owner)?
+                let account = Account::find_visible_to(conn, id, &owner)?
                     .ok_or(ApiError::NotFound("account"))?;
+                if account.is_env() {
+                    return Err(read_only());
+                }
                 match account.status {
                     AccountStatus::Disconnected => Err(ApiError::NotFound("account")),
                     AccountStatus::Disconnecting => Err(ApiError::Conflict {
@@ -132,4 +141,16 @@ where
             })
         })
         .await
+}
+
+/// The 409 of every change asked of the env account: it belongs to the deployment, which
+/// configures it (`[env_account]`), keeps it synced, and never refreshes its Page token.
+fn read_only() -> ApiError {
+    ApiError::Conflict {
+        code: "env_account_read_only",
+        message: "this Facebook Page is configured by the deployment and is read-only: it cannot \
+                  be disconnected, synced or refreshed; connect your own Facebook account \
+                  instead"
+            .into(),
+    }
 }

@@ -153,6 +153,11 @@ impl Authenticator {
         if data.claims.sub.trim().is_empty() || data.claims.sub.len() > 255 {
             return Err(invalid("`sub` must name the user"));
         }
+        // The owner of the env account (`db::env_accounts`): a user with that id would own the
+        // deployment's Facebook Page.
+        if data.claims.sub == db::env_accounts::ENV_OWNER {
+            return Err(invalid("`sub` is reserved"));
+        }
         // A valid signature over an unusable id: the identity provider's, not the user's
         // doing, so a 400 naming the claim rather than a 401 that would send them to log in
         // again and again. PostgreSQL cannot store a NUL character.

@@ -1,4 +1,5 @@
-//! `[auth_gateway]`, `[auth]`, `[vault]`, `[platforms.*]`, `[media]` plus the shared sections.
+//! `[auth_gateway]`, `[auth]`, `[vault]`, `[platforms.*]`, `[media]`, `[env_account]` plus the
+//! shared sections.
 
 use serde::Deserialize;
 use service_kit::{
@@ -23,6 +24,9 @@ pub struct Settings {
     pub platforms: platform_adapters::PlatformsConfig,
     /// `[media]`: where uploads are stored, their size limits, and how their URLs are signed.
     pub media: media_store::MediaSettings,
+    /// `[env_account]`: the gateway reads `allow_publishing` (the env account itself is a row
+    /// account-registry keeps).
+    pub env_account: service_kit::env_account::EnvAccountSettings,
 }
 
 /// `[auth_gateway]`.
@@ -102,5 +106,6 @@ pub fn from(loaded: &service_kit::config::Loaded) -> Result<Settings, ConfigErro
         vault: loaded.section("vault")?,
         platforms: loaded.section_or_default("platforms")?,
         media: loaded.section_or_default("media")?,
+        env_account: loaded.section_or_default("env_account")?,
     })
 }

@@ -55,7 +55,8 @@ pub mod schema {
     /// The structured part of a 422. `invalid_post`: `targets`; `text_too_long`: `field`,
     /// `length`, `max`; `scheduled_in_past` / `scheduled_too_far`: `scheduled_at` (and
     /// `latest`); `unknown_draft`: `draft_id`; `unknown_media` / `unknown_account`: `media_ids`,
-    /// `account_ids`;
+    /// `account_ids`; `invalid_template`: `field`, `position`, `reason`; `missing_values`:
+    /// `missing`; `env_account_publishing_disabled`: `account_ids`;
     /// media refusals: `declared`, `detected`, `width`, `height`, ….
     #[derive(Debug, ToSchema)]
     pub struct ErrorDetails {
@@ -83,9 +84,20 @@ pub mod schema {
         /// `unknown_media`: media ids that are not the caller's.
         #[schema(required = false)]
         pub media_ids: Option<Vec<String>>,
-        /// `unknown_account`: account ids that are not the caller's.
+        /// `unknown_account`: account ids that are not the caller's;
+        /// `env_account_publishing_disabled`: the env accounts named.
         #[schema(required = false)]
         pub account_ids: Option<Vec<String>>,
+        /// `invalid_template`: the character (counted from 0) where the text stops being a
+        /// template; `field` names the text.
+        #[schema(required = false)]
+        pub position: Option<u64>,
+        /// `invalid_template`: what is wrong there.
+        #[schema(required = false)]
+        pub reason: Option<String>,
+        /// `missing_values`: every placeholder of the template without a value.
+        #[schema(required = false)]
+        pub missing: Option<Vec<String>>,
     }
 
     /// One account a post cannot go to.

@@ -7,6 +7,7 @@ pub mod connect;
 pub mod cursor;
 pub mod dates;
 pub mod drafts;
+pub mod env_account;
 pub mod error;
 pub mod hardening;
 pub mod limits;
@@ -17,6 +18,7 @@ pub mod posts;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod templates;
 pub mod views;
 
 /// Name used in logs, metrics, AMQP connection names and the `producer` of its events.

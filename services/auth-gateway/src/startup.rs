@@ -64,6 +64,7 @@ impl Application {
             connection_starts: crate::limits::PerUserLimit::new(
                 settings.service.connection_starts_per_minute,
             ),
+            env_account_publishing: settings.env_account.allow_publishing,
         };
         let max_json = settings.service.max_json_bytes;
         let origins = settings.service.cors_allowed_origins.clone();

@@ -35,6 +35,9 @@ pub struct AppState {
     pub uploads: Arc<Semaphore>,
     /// `auth_gateway.connection_starts_per_minute`, per user.
     pub connection_starts: PerUserLimit,
+    /// `env_account.allow_publishing`: whether posts may go to the env account (the gateway
+    /// needs nothing else of `[env_account]`; the token stays with account-registry).
+    pub env_account_publishing: bool,
 }
 
 impl AppState {

@@ -120,8 +120,8 @@ pub mod enums {
     enum_schema!(
         /// `AccountSource`.
         AccountSourceSchema as "AccountSource",
-        "How an account was connected.",
-        vec!["oauth".to_owned(), "app_password".to_owned()]
+        "How an account was connected: `oauth`, `app_password`, or `env` (the deployment's own account, configured by it: read-only).",
+        vec!["oauth".to_owned(), "app_password".to_owned(), "env".to_owned()]
     );
 }
 
@@ -152,7 +152,9 @@ pub struct AccountView {
     pub last_synced_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub connected_at: DateTime<Utc>,
-    /// How the account was connected: `oauth` or `app_password`.
+    /// How the account was connected: `oauth`, `app_password`, or `env`: the deployment's own
+    /// Facebook Page, shown to users without a Facebook account of their own; read-only
+    /// (disconnecting, syncing or refreshing it is a 409 `env_account_read_only`).
     #[schema(value_type = AccountSourceSchema)]
     pub source: &'static str,
 }
@@ -178,9 +180,13 @@ impl AccountView {
             last_synced_at: a.last_synced_at,
             last_error: a.last_error.clone(),
             connected_at: a.created_at,
-            source: match adapters.descriptor(a.platform).auth_kind {
-                AuthKind::AppPassword => "app_password",
-                AuthKind::Oauth2 | AuthKind::Oauth2PerInstance => "oauth",
+            source: if a.is_env() {
+                "env"
+            } else {
+                match adapters.descriptor(a.platform).auth_kind {
+                    AuthKind::AppPassword => "app_password",
+                    AuthKind::Oauth2 | AuthKind::Oauth2PerInstance => "oauth",
+                }
             },
         }
     }

@@ -135,7 +135,8 @@ fn check_ownership(
     let unknown_accounts: Vec<AccountId> = if accounts.is_empty() {
         Vec::new()
     } else {
-        let found = Account::find_many_for_owner(conn, accounts, owner)?;
+        // The env account too, while the caller sees it (`db::env_accounts`).
+        let found = Account::find_many_visible_to(conn, accounts, owner)?;
         accounts
             .iter()
             .copied()

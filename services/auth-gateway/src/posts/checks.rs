@@ -102,10 +102,12 @@ pub fn resolve(
     let mut unique = account_ids.to_vec();
     unique.sort_unstable();
     unique.dedup();
-    let accounts: HashMap<AccountId, Account> = Account::find_many_for_owner(conn, &unique, owner)?
-        .into_iter()
-        .map(|a| (a.id, a))
-        .collect();
+    // The caller's accounts and the env account when they see it (`db::env_accounts`).
+    let accounts: HashMap<AccountId, Account> =
+        Account::find_many_visible_to(conn, &unique, owner)?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
     let mut all_media: Vec<MediaId> = content.media_ids.clone();
     for variant in content.variants.values() {
         all_media.extend(variant.media_ids.iter().flatten().copied());

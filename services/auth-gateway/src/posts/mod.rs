@@ -51,6 +51,7 @@ pub async fn create(
     }
     let hash = request::fingerprint(&request);
     let adapters = state.adapters.clone();
+    let env_account_publishing = state.env_account_publishing;
     state
         .db
         .run(move |conn| {
@@ -70,6 +71,7 @@ pub async fn create(
             };
             let account_ids = request.account_ids.clone().unwrap_or_default();
             let targets = checks::resolve(conn, &adapters, &owner, &account_ids, &content)?;
+            crate::env_account::check_publishing(conn, &account_ids, env_account_publishing)?;
             let parts = request.parts.clone().unwrap_or_default();
             let first_comment = request.first_comment.as_deref();
             thread::check(conn, &adapters, &owner, &targets, &parts, first_comment)?;

@@ -12,6 +12,7 @@ pub mod oauth_callback;
 pub mod openapi;
 pub mod platforms;
 pub mod posts;
+pub mod templates;
 
 use actix_web::web;
 use serde::Deserialize;
@@ -94,5 +95,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::patch().to(posts::update::update)),
         )
         .service(resource("/v1/posts/{id}/cancel").route(web::post().to(posts::cancel::cancel)))
-        .service(resource("/v1/posts/{id}/retry").route(web::post().to(posts::retry::retry)));
+        .service(resource("/v1/posts/{id}/retry").route(web::post().to(posts::retry::retry)))
+        // Templates take draft-sized bodies (see templates::MAX_BODY_BYTES).
+        .service(
+            resource("/v1/templates")
+                .app_data(templates::json_config())
+                .route(web::post().to(templates::create::create))
+                .route(web::get().to(templates::list::list)),
+        )
+        .service(
+            resource("/v1/templates/{id}")
+                .app_data(templates::json_config())
+                .route(web::get().to(templates::get::get))
+                .route(web::patch().to(templates::update::update))
+                .route(web::delete().to(templates::delete::delete)),
+        )
+        .service(
+            resource("/v1/templates/{id}/drafts")
+                .app_data(templates::json_config())
+                .route(web::post().to(templates::draft::draft)),
+        );
 }

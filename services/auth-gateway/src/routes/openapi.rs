@@ -24,7 +24,7 @@ use crate::{
     drafts::{request as drafts_request, view::DraftView},
     error::schema::ErrorBody,
     media::view::MediaView,
-    posts, routes, views,
+    posts, routes, templates, views,
 };
 
 /// Operations a browser or a platform calls without a bearer token: the OAuth callback
@@ -54,6 +54,7 @@ const REQUEST_ID: &str = "X-Request-Id";
         (name = "media", description = "Images and videos for posts"),
         (name = "drafts", description = "Posts in progress"),
         (name = "posts", description = "Publishing now or later, and where each target stands"),
+        (name = "templates", description = "Texts with `{placeholders}` that drafts are made from"),
     ),
     security(("bearer" = [])),
     paths(
@@ -81,8 +82,14 @@ const REQUEST_ID: &str = "X-Request-Id";
         routes::posts::update::update,
         routes::posts::cancel::cancel,
         routes::posts::retry::retry,
+        routes::templates::create::create,
+        routes::templates::list::list,
+        routes::templates::get::get,
+        routes::templates::update::update,
+        routes::templates::delete::delete,
+        routes::templates::draft::draft,
     ),
-    components(schemas(ErrorBody, views::AccountView, views::AuthorizeView, views::CompletedView, views::AcceptedView, connect::StartConnection, connect::CompleteConnection, MediaView, routes::media::upload::UploadForm, DraftView, drafts_request::CreateDraft, drafts_request::UpdateDraft, posts::view::PostView, posts::request::CreatePost, posts::request::UpdatePost, posts::request::Variant, posts::thread::PartInput, posts::thread::PartView)),
+    components(schemas(ErrorBody, views::AccountView, views::AuthorizeView, views::CompletedView, views::AcceptedView, connect::StartConnection, connect::CompleteConnection, MediaView, routes::media::upload::UploadForm, DraftView, drafts_request::CreateDraft, drafts_request::UpdateDraft, posts::view::PostView, posts::request::CreatePost, posts::request::UpdatePost, posts::request::Variant, posts::thread::PartInput, posts::thread::PartView, templates::view::TemplateView, templates::request::CreateTemplate, templates::request::UpdateTemplate, templates::request::TemplateVariant, templates::request::DraftFromTemplate)),
     modifiers(&BearerAuth, &PageItems, &HeadOperations, &PublicOperations, &ErrorResponses, &ResponseHeaders)
 )]
 #[derive(Debug)]

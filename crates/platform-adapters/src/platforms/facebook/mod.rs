@@ -17,6 +17,7 @@
 //! - Page videos (`file_url`, `description`, `title`):
 //!   <https://developers.facebook.com/docs/graph-api/reference/page/videos>.
 
+mod follow_ups;
 mod rules;
 
 use domain::{AccountKind, AuthKind, Platform};
@@ -63,6 +64,9 @@ pub fn descriptor() -> Descriptor {
             "pages_manage_posts",
             // Pages the user reaches through a Business Manager only appear with it.
             "business_management",
+            // Comment as the Page (a first comment). Connecting needs it not: the connect
+            // keeps whatever the user granted, and a comment without it is refused alone.
+            "pages_manage_engagement",
         ]
         .map(String::from)
         .to_vec(),
@@ -88,7 +92,7 @@ pub fn descriptor() -> Descriptor {
                 delete: true,
                 threads: false,
                 first_comment: true,
-                metrics_batch: 50,
+                metrics_batch: follow_ups::METRICS_BATCH,
             },
         },
     }
@@ -475,6 +479,35 @@ impl PlatformAdapter for FacebookAdapter {
                 .await
                 .map_err(|err| meta::redact(err, &secrets(account, post)))
         })
+    }
+
+    /// Reactions, comments and shares through Graph's multiple-id read, 50 posts a request
+    /// ([`follow_ups`]).
+    fn post_metrics<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        posts: &'a [crate::PostRef<'a>],
+    ) -> BoxFuture<'a, Result<Vec<crate::PostMetrics>, AdapterError>> {
+        Box::pin(self.read_post_metrics(account, posts))
+    }
+
+    /// `DELETE /{post-id}` ([`follow_ups`]).
+    fn delete_post<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a crate::PostRef<'a>,
+    ) -> BoxFuture<'a, Result<crate::Deletion, AdapterError>> {
+        Box::pin(self.delete(account, post))
+    }
+
+    /// `POST /{post-id}/comments` as the Page ([`follow_ups`]).
+    fn comment<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        on: &'a crate::PostRef<'a>,
+        comment: &'a PublishRequest<'a>,
+    ) -> BoxFuture<'a, Result<Published, AdapterError>> {
+        Box::pin(self.comment_redacted(account, on, comment))
     }
 }
 

@@ -20,6 +20,8 @@
 //!   <https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-container>
 //!   and <https://developers.facebook.com/docs/threads/troubleshooting>
 
+pub(crate) mod follow_ups;
+
 use std::time::Duration;
 
 use domain::Platform;

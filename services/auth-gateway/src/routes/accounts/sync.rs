@@ -11,7 +11,7 @@ use crate::{
 #[utoipa::path(post, path = "/v1/accounts/{id}/sync", tag = "accounts", operation_id = "syncAccount",
     params(("id" = String, Path, description = "The account's id")),
     responses((status = 202, description = "Sync requested", body = AcceptedView), (status = 404, description = "No such account of yours"),
-        (status = 409, description = "Being disconnected")))]
+        (status = 409, description = "`account_disconnecting`, or `env_account_read_only` (the deployment's own account)")))]
 pub async fn sync(
     user: AuthUser,
     state: web::Data<AppState>,
