@@ -29,6 +29,7 @@
 //! - a user's posts and a post's fields (`text`, `permalink`, `timestamp`):
 //!   <https://developers.facebook.com/documentation/threads/retrieve-and-discover-posts/retrieve-posts>
 
+mod follow_ups;
 mod rules;
 
 use std::time::Duration;
@@ -96,7 +97,7 @@ pub fn descriptor() -> Descriptor {
                 delete: true,
                 threads: true,
                 first_comment: true,
-                metrics_batch: 1,
+                metrics_batch: follow_ups::METRICS_BATCH,
             },
         },
     }
@@ -541,6 +542,24 @@ impl PlatformAdapter for ThreadsAdapter {
                 .await
                 .map_err(|err| meta::redact(err, &secrets(account, post)))
         })
+    }
+
+    /// `GET /{threads-media-id}/insights`, one post a request ([`follow_ups`]).
+    fn post_metrics<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        posts: &'a [crate::PostRef<'a>],
+    ) -> BoxFuture<'a, Result<Vec<crate::PostMetrics>, AdapterError>> {
+        Box::pin(self.read_post_metrics(account, posts))
+    }
+
+    /// `DELETE /{threads-media-id}` ([`follow_ups`]).
+    fn delete_post<'a>(
+        &'a self,
+        account: &'a AccountRef<'a>,
+        post: &'a crate::PostRef<'a>,
+    ) -> BoxFuture<'a, Result<crate::Deletion, AdapterError>> {
+        Box::pin(self.delete(account, post))
     }
 }
 

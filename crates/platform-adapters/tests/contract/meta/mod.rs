@@ -4,6 +4,7 @@
 //! profile and insights guides, and Graph's error object
 //! `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`.
 
+mod follow_ups;
 mod instagram_follow_ups;
 mod publish;
 
@@ -242,7 +243,8 @@ fn descriptors_state_meta_limits_and_documented_lifetimes() {
             "pages_show_list",
             "pages_read_engagement",
             "pages_manage_posts",
-            "business_management"
+            "business_management",
+            "pages_manage_engagement"
         ]
     );
     assert!(!fb.capabilities.requires_media);
@@ -324,7 +326,7 @@ async fn facebook_authorize_url_opens_the_login_dialog_with_page_permissions() {
     assert_eq!(param(&url, "response_type").as_deref(), Some("code"));
     assert_eq!(
         param(&url, "scope").as_deref(),
-        Some("pages_show_list,pages_read_engagement,pages_manage_posts,business_management")
+        Some("pages_show_list,pages_read_engagement,pages_manage_posts,business_management,pages_manage_engagement")
     );
     assert_eq!(param(&url, "code_challenge"), None);
     assert!(!url.contains(CLIENT_SECRET));
