@@ -229,6 +229,8 @@ struct State {
 pub struct Sim {
     state: Mutex<State>,
     posts: Mutex<posts::Store>,
+    /// Which post answers which, and injected post failures (see [`crate::replies`]).
+    pub(crate) replies: crate::replies::Replies,
     /// Deleted posts and delete calls (see [`crate::deletion`]).
     pub(crate) deletions: crate::deletion::Deletions,
     knobs: RwLock<Knobs>,
@@ -242,6 +244,7 @@ impl Sim {
         Self {
             state: Mutex::new(State::default()),
             posts: Mutex::new(posts::Store::default()),
+            replies: crate::replies::Replies::default(),
             deletions: crate::deletion::Deletions::default(),
             knobs: RwLock::new(knobs),
             public_url: public_url

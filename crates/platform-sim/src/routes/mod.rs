@@ -18,7 +18,9 @@ mod profile_page;
 mod revoke;
 mod sim_grants;
 mod sim_knobs;
+mod sim_post_failures;
 mod sim_posts;
+mod sim_replies;
 mod sim_stats;
 mod token;
 
@@ -96,6 +98,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/_sim/stats", web::get().to(sim_stats::stats))
     .route("/_sim/posts", web::get().to(sim_posts::posts))
+    .route("/_sim/replies", web::get().to(sim_replies::replies))
+    .route("/_sim/post-failures", web::post().to(sim_post_failures::add))
     .route("/_sim/knobs", web::get().to(sim_knobs::current))
     .route("/_sim/knobs", web::post().to(sim_knobs::update))
     .route("/_sim/grants", web::post().to(sim_grants::mint));

@@ -26,6 +26,9 @@ struct NewPostBody {
     text: Option<String>,
     #[serde(default)]
     media_ids: Vec<String>,
+    /// The id of the post this one answers (see [`crate::replies`]).
+    #[serde(default)]
+    reply_to: Option<String>,
 }
 
 pub(super) async fn create(
@@ -59,7 +62,16 @@ pub(super) async fn create(
         media_ids: &draft.media_ids,
         idempotency_key: key,
     };
+    if let Some(parent) = &draft.reply_to {
+        sim.check_reply_parent(parent)?;
+    }
+    sim.injected_post_failure(new.text)?;
     let created = sim.create_post(&principal.user, new)?;
+    if let (Some(parent), Created::New(post) | Created::Replayed(post)) =
+        (&draft.reply_to, &created)
+    {
+        sim.record_reply(&post.id, parent);
+    }
     if let Some(stall) = sim.draw_stall() {
         tracing::debug!(stall_ms = stall.as_millis(), "holding back a post's answer");
         tokio::time::sleep(stall).await;

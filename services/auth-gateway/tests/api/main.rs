@@ -16,3 +16,4 @@ mod security;
 mod startup;
 mod support;
 mod templates;
+mod threads;

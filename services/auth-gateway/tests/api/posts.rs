@@ -13,7 +13,7 @@ use crate::support::{spawn_app, token_for, TestApp};
 
 /// An account of `platform` owned by `owner`, inserted directly (connecting it would need
 /// that platform's OAuth server).
-fn account(app: &TestApp, owner: &str, platform: Platform) -> AccountId {
+pub(crate) fn account(app: &TestApp, owner: &str, platform: Platform) -> AccountId {
     let id = AccountId::new();
     let form = AccountConnectForm {
         id,
@@ -45,7 +45,7 @@ fn account(app: &TestApp, owner: &str, platform: Platform) -> AccountId {
 }
 
 /// An uploaded image row of `owner` (the bytes are not needed to accept a post).
-fn image(app: &TestApp, owner: &str) -> MediaId {
+pub(crate) fn image(app: &TestApp, owner: &str) -> MediaId {
     let id = MediaId::new();
     diesel::sql_query(
         "INSERT INTO media (id, owner_id, mime_type, size_bytes, sha256, storage_key) \
@@ -58,7 +58,7 @@ fn image(app: &TestApp, owner: &str) -> MediaId {
     id
 }
 
-fn count(app: &TestApp, sql: &str) -> i64 {
+pub(crate) fn count(app: &TestApp, sql: &str) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct N {
         #[diesel(sql_type = sql_types::BigInt)]
@@ -81,7 +81,12 @@ fn rows(app: &TestApp) -> (i64, i64, i64) {
     )
 }
 
-async fn create(app: &TestApp, user: &str, body: Value, key: Option<&str>) -> (StatusCode, Value) {
+pub(crate) async fn create(
+    app: &TestApp,
+    user: &str,
+    body: Value,
+    key: Option<&str>,
+) -> (StatusCode, Value) {
     let mut request = app
         .http
         .post(app.url("/v1/posts"))

@@ -290,6 +290,7 @@ impl PlatformAdapter for SandboxAdapter {
                 .json(&NewPost {
                     text: post.text,
                     media_ids: &media_ids,
+                    reply_to: post.reply_to.map(|r| r.parent.platform_post_id),
                 });
             let created: PostAnswer = http::json_unsure(request).await.map_err(explain)?;
             Ok(created.into())
@@ -420,6 +421,9 @@ fn explain(error: AdapterError) -> AdapterError {
 struct NewPost<'a> {
     text: &'a str,
     media_ids: &'a [String],
+    /// The post this one answers (a thread's previous part), as Mastodon's `in_reply_to_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_to: Option<&'a str>,
 }
 
 /// A post in the sim's answers.
