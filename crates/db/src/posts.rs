@@ -138,6 +138,8 @@ pub struct TargetResult {
     pub error_code: Option<String>,
     pub last_error: Option<String>,
     pub published_at: Option<DateTime<Utc>>,
+    /// When the publisher first reads the target's engagement (set as it is published).
+    pub metrics_due_at: Option<DateTime<Utc>>,
 }
 
 /// `GET /v1/posts` filters.

@@ -63,6 +63,10 @@ pub struct PublisherSettings {
     /// Longest wait, in seconds, for `token.refreshed` after asking for an urgent refresh (or
     /// after a 401); the target is tried again then, refreshed or not.
     pub token_wait_secs: u64,
+    /// `[publisher.metrics]`: reading published posts' engagement back (see
+    /// [`crate::engagement`]).
+    #[serde(default)]
+    pub metrics: crate::engagement::MetricsSettings,
 }
 
 /// Reads the layered configuration (see `service_kit::config::load`).

@@ -39,7 +39,26 @@ impl AccountGates {
 
     /// Waits for a slot of `account`.
     pub async fn enter(&self, account: AccountId) -> Entered {
-        let gate = {
+        let gate = self.gate(account);
+        // The semaphore is never closed, so acquiring cannot fail; were it closed, the call
+        // would simply run ungated.
+        Entered {
+            _permit: gate.acquire_owned().await.ok(),
+        }
+    }
+
+    /// A slot of `account` if one is free now, without waiting: how work that must never
+    /// hold up a publish (engagement reads) takes its turn.
+    pub fn try_enter(&self, account: AccountId) -> Option<Entered> {
+        let permit = self.gate(account).try_acquire_owned().ok()?;
+        Some(Entered {
+            _permit: Some(permit),
+        })
+    }
+
+    /// The semaphore of `account`.
+    fn gate(&self, account: AccountId) -> Arc<Semaphore> {
+        {
             let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
             // Forget gates nobody holds or waits for, so the map stays as small as the set
             // of accounts being published to right now.
@@ -50,11 +69,6 @@ impl AccountGates {
                 .entry(account)
                 .or_insert_with(|| Arc::new(Semaphore::new(self.per_account)))
                 .clone()
-        };
-        // The semaphore is never closed, so acquiring cannot fail; were it closed, the call
-        // would simply run ungated.
-        Entered {
-            _permit: gate.acquire_owned().await.ok(),
         }
     }
 }
@@ -100,6 +114,19 @@ mod tests {
         drop(held);
         let freed = tokio::time::timeout(Duration::from_millis(50), gates.enter(a)).await;
         assert!(freed.is_ok(), "the slot frees when the holder is done");
+    }
+
+    #[tokio::test]
+    async fn try_enter_takes_only_a_free_slot_and_never_waits() {
+        let gates = AccountGates::new(1);
+        let a = AccountId::new();
+        let publishing = gates.enter(a).await;
+        assert!(gates.try_enter(a).is_none(), "a busy account is left alone");
+        drop(publishing);
+        let reading = gates.try_enter(a);
+        assert!(reading.is_some(), "a free slot is taken");
+        let blocked = tokio::time::timeout(Duration::from_millis(50), gates.enter(a)).await;
+        assert!(blocked.is_err(), "and holds the account like any call");
     }
 
     #[test]

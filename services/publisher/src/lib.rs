@@ -3,6 +3,7 @@
 pub mod configuration;
 pub mod deletion;
 pub mod dispatcher;
+pub mod engagement;
 pub mod gates;
 pub mod group_commit;
 pub mod lease;

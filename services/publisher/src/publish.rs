@@ -72,6 +72,9 @@ pub struct Tuning {
     pub lease: chrono::Duration,
     /// A token expiring within this is refreshed before the call.
     pub token_margin: chrono::Duration,
+    /// How long after publishing a target's engagement is first read (`None`: not scheduled;
+    /// see [`crate::engagement`]).
+    pub first_metrics_read: Option<chrono::Duration>,
 }
 
 /// Publishes claimed targets.
@@ -204,7 +207,14 @@ impl Publisher {
     ) -> Self {
         Self {
             starts: GroupCommit::start(db.clone(), StartAttempts, WRITERS, MAX_BATCH),
-            outcomes: GroupCommit::start(db.clone(), RecordOutcomes, WRITERS, MAX_BATCH),
+            outcomes: GroupCommit::start(
+                db.clone(),
+                RecordOutcomes {
+                    first_metrics_read: tuning.first_metrics_read,
+                },
+                WRITERS,
+                MAX_BATCH,
+            ),
             leases: Leases::start(db.clone(), tuning.lease),
             requests: Arc::new(RefreshRequests::new(policy.token_wait)),
             db,

@@ -120,7 +120,10 @@ pub struct RefreshRequest {
 /// status. Output: the stored target, `None` when the lease was lost (the attempt's result
 /// is still recorded; the target is left to its new holder).
 #[derive(Debug)]
-pub struct RecordOutcomes;
+pub struct RecordOutcomes {
+    /// How long after publishing a target's engagement is first read (`None`: not scheduled).
+    pub first_metrics_read: Option<chrono::Duration>,
+}
 
 impl RecordOutcomes {
     fn posts(jobs: &[Outcome]) -> Vec<PostId> {
@@ -142,7 +145,10 @@ impl Batch for RecordOutcomes {
             PostAttempt::finish(conn, attempt.id, result)?;
         }
         let now = Utc::now();
-        let result = target_result(&job.decision, &job.target, now);
+        let mut result = target_result(&job.decision, &job.target, now);
+        if result.status == TargetStatus::Published {
+            result.metrics_due_at = self.first_metrics_read.map(|after| now + after);
+        }
         let Some(stored) = PostTarget::record_result(conn, job.target.id, job.claim, &result)?
         else {
             return Ok(None);
@@ -184,6 +190,7 @@ fn target_result(decision: &Decision, target: &PostTarget, now: DateTime<Utc>) -
             error_code: None,
             last_error: None,
             published_at: Some(now),
+            metrics_due_at: None,
         },
         Decision::Failed { code, message, .. } => {
             unpublished(TargetStatus::Failed, target.next_attempt_at, code, message)
@@ -214,6 +221,7 @@ fn unpublished(
         error_code: Some(code.to_owned()),
         last_error: Some(message.to_owned()),
         published_at: None,
+        metrics_due_at: None,
     }
 }
 

@@ -11,6 +11,7 @@ use crate::{
     configuration::Settings,
     deletion::{self, Deleter, DeletionSettings, WakeDeletions},
     dispatcher::{self, Dispatch, Wake},
+    engagement,
     media::MediaLoader,
     metrics::PublishMetrics,
     outcome::RetryPolicy,
@@ -47,6 +48,11 @@ impl Application {
         let (store, signer) = media_store::from_settings(&settings.media, production)
             .map_err(|e| StartError::Config(format!("[media]: {e}")))?;
         let service = settings.service;
+        let schedule: engagement::Schedule = service
+            .metrics
+            .schedule
+            .parse()
+            .map_err(|e| StartError::Config(format!("[publisher.metrics] {e}")))?;
         let mut runtime = ServiceRuntime::start(SERVICE, settings.common, shutdown).await?;
         let metrics = PublishMetrics::register(runtime.metrics.registry())?;
         let policy = RetryPolicy {
@@ -63,6 +69,7 @@ impl Application {
             media_concurrency: service.media_concurrency,
             lease: chrono::Duration::seconds(service.lease_secs.max(1)),
             token_margin: chrono::Duration::seconds(service.token_expiry_margin_secs.max(0)),
+            first_metrics_read: schedule.first().filter(|_| service.metrics.enabled),
         };
         let vault = Arc::new(vault);
         let publisher = Arc::new(Publisher::new(
@@ -84,6 +91,23 @@ impl Application {
             requests: publisher.refresh_requests(),
         };
         runtime.spawn_consumer(queue(events::PUBLISHER_TOKENS)?, Arc::new(news));
+        // Engagement reads share the publisher's gates and stand aside while publishes are due.
+        let metrics_wake = Arc::new(Notify::new());
+        runtime.spawn_consumer(
+            queue(events::PUBLISHER_METRICS)?,
+            Arc::new(engagement::WakeMetrics(metrics_wake.clone())),
+        );
+        if service.metrics.enabled {
+            let fetcher = Arc::new(engagement::Fetcher::new(
+                runtime.db.clone(),
+                vault.clone(),
+                adapters.clone(),
+                publisher.clone(),
+                schedule,
+                service.metrics.clone(),
+            ));
+            runtime.spawn_task(fetcher.run(metrics_wake, runtime.shutdown.clone()));
+        }
         // Deletions: their own worker, woken by post.delete_requested, sharing the publisher's
         // per-account gates and the retry policy.
         let deletions = Arc::new(Notify::new());
