@@ -1,0 +1,253 @@
+//! A thread with a first comment to two sandbox accounts through the running gateway,
+//! publisher and RabbitMQ against platform-sim: part two fails on both (a refusal injected by
+//! the sim), the chain stops there, and `retry` continues from part two without repeating the
+//! post, so every part exists exactly once per account, each replying to the previous one.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "an end-to-end test fails by panicking"
+)]
+
+use std::{net::TcpListener, time::Duration};
+
+use events::CancellationToken;
+use platform_sim::{PostFailure, SimOptions};
+use reqwest::{redirect::Policy, Client, StatusCode};
+use serde_json::{json, Value};
+
+const FRONTEND: &str = "http://localhost:3000";
+const PUBLIC_URL: &str = "http://gateway.test";
+
+struct Gateway {
+    http: Client,
+    url: String,
+    bearer: String,
+}
+
+impl Gateway {
+    /// Connects sim user `login` as a sandbox account through the OAuth flow.
+    async fn connect(&self, login: &str) -> String {
+        let started: Value = self
+            .http
+            .post(format!("{}/v1/connections/sandbox", self.url))
+            .bearer_auth(&self.bearer)
+            .json(&json!({ "redirect_to": FRONTEND }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let authorize_url = started["authorize_url"].as_str().unwrap();
+        let approved = self
+            .http
+            .get(format!("{authorize_url}&login_hint={login}"))
+            .send()
+            .await
+            .unwrap();
+        let callback = approved.headers()["location"]
+            .to_str()
+            .unwrap()
+            .replace(PUBLIC_URL, &self.url);
+        let back = self.http.get(&callback).send().await.unwrap();
+        let back = back.headers()["location"].to_str().unwrap().to_owned();
+        // The callback hands the frontend a one-time ticket; the user's session completes it.
+        let ticket = reqwest::Url::parse(&back)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "ticket")
+            .map(|(_, v)| v.into_owned())
+            .expect("a ticket");
+        let (status, completed) = self
+            .post("/v1/connections/complete", json!({ "ticket": ticket }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{completed}");
+        completed["accounts"][0]["id"]
+            .as_str()
+            .expect("connected")
+            .to_owned()
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.bearer)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.bearer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Waits until the post reaches `status`.
+    async fn until_status(&self, id: &str, status: &str, within: Duration) -> Value {
+        testkit::eventually(within, &format!("post {id} {status}"), || async {
+            let post = self.get(&format!("/v1/posts/{id}")).await;
+            (post["status"] == status).then_some(post)
+        })
+        .await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thread_failing_on_part_two_continues_on_retry_with_each_part_once_and_its_first_comment() {
+    let test_db = testkit::TestDb::new();
+    let (sim, server) = platform_sim::start(
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+        SimOptions::default(),
+    )
+    .unwrap();
+    tokio::spawn(server);
+    let prefix = testkit::unique_name("e2e-threads");
+    let mut loaded =
+        service_kit::testing::loaded_for_tests(test_db.url(), &testkit::amqp_url(), &prefix);
+    let base = sim.base_url();
+    let media_dir = std::env::temp_dir().join(&prefix);
+    for (key, value) in [
+        (
+            "platforms.sandbox.authorize_url",
+            format!("{base}/oauth/authorize"),
+        ),
+        ("platforms.sandbox.token_url", format!("{base}/oauth/token")),
+        (
+            "platforms.sandbox.revoke_url",
+            format!("{base}/oauth/revoke"),
+        ),
+        ("platforms.sandbox.api_base", base.clone()),
+        ("platforms.sandbox.upload_base", base.clone()),
+        ("auth_gateway.public_url", PUBLIC_URL.into()),
+        ("media.root_dir", media_dir.to_string_lossy().into_owned()),
+    ] {
+        loaded.set(key, &value);
+    }
+    let shutdown = CancellationToken::new();
+    let gateway = auth_gateway::startup::Application::build(
+        auth_gateway::configuration::from(&loaded).unwrap(),
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let publisher = publisher::startup::Application::build(
+        publisher::configuration::from(&loaded).unwrap(),
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let api = Gateway {
+        http: Client::builder().redirect(Policy::none()).build().unwrap(),
+        url: format!("http://127.0.0.1:{}", gateway.port()),
+        bearer: service_kit::testing::dev_token("alice"),
+    };
+    tokio::spawn(gateway.run_until_stopped());
+    tokio::spawn(publisher.run_until_stopped());
+
+    let carol = api.connect("carol").await;
+    let dave = api.connect("dave").await;
+
+    // Part two is refused once per account (422: the chain stops, the targets fail).
+    sim.fail_posts(PostFailure {
+        text_contains: "[two]".into(),
+        times: 2,
+    });
+    let (status, created) = api
+        .post(
+            "/v1/posts",
+            json!({
+                "text": "Thread 1/3",
+                "parts": [{"text": "Thread 2/3 [two]"}, {"text": "Thread 3/3"}],
+                "first_comment": "The first comment",
+                "account_ids": [carol, dave],
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let failed = api
+        .until_status(&id, "failed", Duration::from_secs(20))
+        .await;
+    assert_eq!(sim.injected_post_failures(), 2);
+    for target in failed["targets"].as_array().unwrap() {
+        let message = target["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with("part 2 of 3"), "{message}");
+        let parts = target["parts"].as_array().unwrap();
+        let statuses: Vec<&str> = parts.iter().map(|p| p["status"].as_str().unwrap()).collect();
+        assert_eq!(statuses, ["published", "failed", "pending", "pending"], "{failed}");
+    }
+    let mut texts: Vec<String> = sim.posts().into_iter().map(|p| p.text).collect();
+    texts.sort();
+    assert_eq!(texts, ["Thread 1/3", "Thread 1/3"], "only the first posts went out");
+
+    let (status, retried) = api.post(&format!("/v1/posts/{id}/retry"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{retried}");
+    let published = api
+        .until_status(&id, "published", Duration::from_secs(20))
+        .await;
+
+    // Exactly the four posts per account, each created by one call.
+    let posts = sim.posts();
+    let mut texts: Vec<&str> = posts.iter().map(|p| p.text.as_str()).collect();
+    texts.sort_unstable();
+    assert_eq!(
+        texts,
+        [
+            "The first comment",
+            "The first comment",
+            "Thread 1/3",
+            "Thread 1/3",
+            "Thread 2/3 [two]",
+            "Thread 2/3 [two]",
+            "Thread 3/3",
+            "Thread 3/3",
+        ]
+    );
+    assert!(posts.iter().all(|p| p.create_calls == 1), "{posts:?}");
+    for target in published["targets"].as_array().unwrap() {
+        assert_eq!(target["status"], "published");
+        let parts = target["parts"].as_array().unwrap();
+        let ids: Vec<String> = parts
+            .iter()
+            .map(|p| {
+                assert_eq!(p["status"], "published", "{published}");
+                p["platform_post_id"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(target["platform_post_id"].as_str().unwrap(), ids[0]);
+        // Each part answers the previous one, and the first comment the last part.
+        assert_eq!(sim.in_reply_to(&ids[0]), None);
+        for pair in ids.windows(2) {
+            assert_eq!(sim.in_reply_to(&pair[1]).as_deref(), Some(pair[0].as_str()));
+        }
+        let texts: Vec<String> = ids
+            .iter()
+            .map(|id| posts.iter().find(|p| &p.id == id).unwrap().text.clone())
+            .collect();
+        assert_eq!(
+            texts,
+            ["Thread 1/3", "Thread 2/3 [two]", "Thread 3/3", "The first comment"]
+        );
+        // Part two: one refused attempt, then one success; the post itself was not repeated.
+        let log = target["attempt_log"].as_array().unwrap();
+        let outcomes: Vec<&str> = log.iter().map(|a| a["outcome"].as_str().unwrap()).collect();
+        assert_eq!(
+            outcomes,
+            ["success", "rejected", "success", "success", "success"],
+            "{published}"
+        );
+    }
+    shutdown.cancel();
+    let _ = std::fs::remove_dir_all(media_dir);
+}
