@@ -1,9 +1,5 @@
 //! The env account: stored from `[env_account]` with the Page's name and picture from the
 //! Graph API, its token sealed; retired when no token is configured any more.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers fail the test by panicking"
-)]
 
 use std::time::Duration;
 
@@ -95,7 +91,10 @@ async fn a_configured_page_token_becomes_an_env_account_with_the_graph_api_name_
     assert_eq!(account.platform, Platform::Facebook);
     assert_eq!(account.platform_account_id, PAGE_ID);
     assert_eq!(account.account_kind, AccountKind::Page);
-    assert_eq!(account.display_name.as_deref(), Some("Postbridge Demo Page"));
+    assert_eq!(
+        account.display_name.as_deref(),
+        Some("Postbridge Demo Page")
+    );
     assert_eq!(
         account.avatar_url.as_deref(),
         Some("https://scontent.xx.fbcdn.net/v/t1.0-1/p50x50/demo.png")
