@@ -55,10 +55,12 @@ impl Account {
         let own: Vec<Platform> = Self::platforms_of(conn, owner)?;
         Ok(social_accounts::table
             .filter(
-                social_accounts::owner_id.eq(owner.clone()).or(social_accounts::owner_id
-                    .eq(ENV_OWNER)
-                    .and(social_accounts::status.ne(AccountStatus::Disconnected))
-                    .and(social_accounts::platform.ne_all(own))),
+                social_accounts::owner_id
+                    .eq(owner.clone())
+                    .or(social_accounts::owner_id
+                        .eq(ENV_OWNER)
+                        .and(social_accounts::status.ne(AccountStatus::Disconnected))
+                        .and(social_accounts::platform.ne_all(own))),
             )
             .into_boxed())
     }

@@ -95,7 +95,9 @@ impl Template {
             query = query.filter(
                 templates::updated_at
                     .lt(updated_at)
-                    .or(templates::updated_at.eq(updated_at).and(templates::id.lt(id))),
+                    .or(templates::updated_at
+                        .eq(updated_at)
+                        .and(templates::id.lt(id))),
             );
         }
         query
@@ -113,11 +115,15 @@ impl Template {
         owner: &OwnerId,
         form: &TemplateUpdateForm,
     ) -> QueryResult<Option<Template>> {
-        diesel::update(templates::table.find(id).filter(templates::owner_id.eq(owner)))
-            .set((form, templates::updated_at.eq(diesel::dsl::now)))
-            .returning(Template::as_returning())
-            .get_result(conn)
-            .optional()
+        diesel::update(
+            templates::table
+                .find(id)
+                .filter(templates::owner_id.eq(owner)),
+        )
+        .set((form, templates::updated_at.eq(diesel::dsl::now)))
+        .returning(Template::as_returning())
+        .get_result(conn)
+        .optional()
     }
 
     /// Deletes one template of `owner`; answers whether there was one. Drafts made from it
@@ -127,8 +133,12 @@ impl Template {
         id: TemplateId,
         owner: &OwnerId,
     ) -> QueryResult<bool> {
-        diesel::delete(templates::table.find(id).filter(templates::owner_id.eq(owner)))
-            .execute(conn)
-            .map(|n| n > 0)
+        diesel::delete(
+            templates::table
+                .find(id)
+                .filter(templates::owner_id.eq(owner)),
+        )
+        .execute(conn)
+        .map(|n| n > 0)
     }
 }

@@ -65,11 +65,17 @@ fn users_without_a_facebook_account_see_the_env_account_and_others_do_not() {
         Account::insert(conn, &account(&bob, Platform::Facebook, "bob-page")).unwrap();
 
     assert_eq!(visible(conn, &alice), vec![env.id, alice_sandbox.id]);
-    assert_eq!(visible(conn, &bob), vec![bob_facebook.id], "bob has his own Page");
+    assert_eq!(
+        visible(conn, &bob),
+        vec![bob_facebook.id],
+        "bob has his own Page"
+    );
     assert!(Account::find_visible_to(conn, env.id, &alice)
         .unwrap()
         .is_some());
-    assert!(Account::find_visible_to(conn, env.id, &bob).unwrap().is_none());
+    assert!(Account::find_visible_to(conn, env.id, &bob)
+        .unwrap()
+        .is_none());
     assert!(Account::find_visible_to(conn, bob_facebook.id, &alice)
         .unwrap()
         .is_none());
@@ -82,7 +88,9 @@ fn users_without_a_facebook_account_see_the_env_account_and_others_do_not() {
     // A disconnected env account is nobody's.
     Account::wipe_tokens_and_disconnect(conn, env.id).unwrap();
     assert!(visible(conn, &bob).is_empty());
-    assert!(Account::find_visible_to(conn, env.id, &bob).unwrap().is_none());
+    assert!(Account::find_visible_to(conn, env.id, &bob)
+        .unwrap()
+        .is_none());
 }
 
 #[test]
@@ -104,7 +112,10 @@ fn token_refresher_never_claims_the_env_account() {
     let claimed =
         Account::claim_due_for_refresh(conn, now, now + Duration::seconds(15), Uuid::new_v4(), 10)
             .unwrap();
-    assert_eq!(claimed.iter().map(|a| a.id).collect::<Vec<_>>(), vec![due.id]);
+    assert_eq!(
+        claimed.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![due.id]
+    );
 
     let claim = RefreshClaim {
         fence: Uuid::new_v4(),

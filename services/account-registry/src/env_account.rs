@@ -90,11 +90,7 @@ impl EnvAccount {
             let retired = self.retire_except(None).await?;
             return Ok(Reconciled::NotConfigured { retired });
         };
-        let node = self
-            .settings
-            .facebook_page_id()
-            .unwrap_or("me")
-            .to_owned();
+        let node = self.settings.facebook_page_id().unwrap_or("me").to_owned();
         let adapter = self
             .adapters
             .for_account(Platform::Facebook, None, None)
