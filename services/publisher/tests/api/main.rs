@@ -2,6 +2,7 @@
 //! wiremock platform.
 #![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
 
+mod deletion;
 mod failures;
 mod group_commit;
 mod outage;
