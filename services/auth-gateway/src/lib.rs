@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod account_pause;
 pub mod accounts;
 pub mod auth;
 pub mod configuration;

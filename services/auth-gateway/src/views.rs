@@ -22,7 +22,8 @@ pub mod enums {
     use std::borrow::Cow;
 
     use db::domain::{
-        AccountKind, AccountStatus, AttemptOutcome, AuthKind, Platform, PostStatus, TargetStatus,
+        AccountKind, AccountStatus, AttemptKind, AttemptOutcome, AuthKind, DeletionStatus, Platform,
+        PostStatus, TargetStatus,
     };
     use platform_adapters::{MediaKind, TextCounting};
     use utoipa::openapi::{schema::Type, ObjectBuilder, RefOr, Schema};
@@ -103,6 +104,18 @@ pub mod enums {
         AttemptOutcome::ALL.iter().map(|s| s.as_str().to_owned()).collect()
     );
     enum_schema!(
+        /// `AttemptKind`.
+        AttemptKindSchema as "AttemptKind",
+        "What a call to a platform was for: publishing the post, or deleting it.",
+        AttemptKind::ALL.iter().map(|s| s.as_str().to_owned()).collect()
+    );
+    enum_schema!(
+        /// `DeletionStatus`.
+        DeletionStatusSchema as "DeletionStatus",
+        "Where the deletion of a published target stands; `unsupported`: its platform cannot delete through its API.",
+        DeletionStatus::ALL.iter().map(|s| s.as_str().to_owned()).collect()
+    );
+    enum_schema!(
         /// `TextCounting`.
         TextCountingSchema as "TextCounting",
         "How a platform counts the length of a text.",
@@ -152,6 +165,11 @@ pub struct AccountView {
     pub last_synced_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub connected_at: DateTime<Utc>,
+    /// Paused (`POST /v1/accounts/{id}/pause`): its due posts wait until it is resumed; its
+    /// tokens are still kept fresh and new posts are still accepted.
+    pub paused: bool,
+    /// Since when it is paused.
+    pub paused_at: Option<DateTime<Utc>>,
     /// How the account was connected: `oauth`, `app_password`, or `env`: the deployment's own
     /// Facebook Page, shown to users without a Facebook account of their own; read-only
     /// (disconnecting, syncing or refreshing it is a 409 `env_account_read_only`).
@@ -180,6 +198,8 @@ impl AccountView {
             last_synced_at: a.last_synced_at,
             last_error: a.last_error.clone(),
             connected_at: a.created_at,
+            paused: a.paused_at.is_some(),
+            paused_at: a.paused_at,
             source: if a.is_env() {
                 "env"
             } else {

@@ -3,6 +3,7 @@
 //! was committed.
 
 pub mod checks;
+pub mod deletion;
 pub mod request;
 pub mod thread;
 pub mod view;
@@ -246,6 +247,7 @@ pub async fn list(
                 .map(|p| PostView::new(p, &targets, None))
                 .collect();
             thread::attach(conn, &mut views, &targets)?;
+            deletion::attach(conn, &mut views)?;
             Ok((views, next))
         })
         .await
@@ -400,6 +402,7 @@ fn with_parts(
 ) -> Result<PostView, ApiError> {
     let mut views = [PostView::new(post, targets, attempts)];
     thread::attach(conn, &mut views, targets)?;
+    deletion::attach(conn, &mut views)?;
     let [view] = views;
     Ok(view)
 }

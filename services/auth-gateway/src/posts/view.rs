@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use db::{
     domain::{
-        AccountId, AttemptOutcome, MediaId, Platform, PostId, PostStatus, PostTargetId,
+        AccountId, AttemptKind, AttemptOutcome, MediaId, Platform, PostId, PostStatus, PostTargetId,
         TargetStatus,
     },
     posts::{Post, PostAttempt, PostTarget},
@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::views::enums::{
-    AttemptOutcomeSchema, PlatformSchema, PostStatusSchema, TargetStatusSchema,
+    AttemptKindSchema, AttemptOutcomeSchema, PlatformSchema, PostStatusSchema, TargetStatusSchema,
 };
 
 /// A publish request and where each of its targets stands.
@@ -75,6 +75,9 @@ pub struct TargetView {
     pub published_at: Option<DateTime<Utc>>,
     /// Why it failed, or why it is waiting again.
     pub error: Option<ErrorView>,
+    /// Its deletion from the platform, once asked for (`DELETE /v1/posts/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion: Option<crate::posts::deletion::DeletionView>,
     /// Every call to the platform (only in `GET /v1/posts/{id}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempt_log: Option<Vec<AttemptView>>,
@@ -98,6 +101,9 @@ pub struct ErrorView {
 pub struct AttemptView {
     /// 1, 2, …
     pub attempt_no: i32,
+    /// What the call was for: `publish` or `delete`.
+    #[schema(value_type = AttemptKindSchema)]
+    pub kind: AttemptKind,
     /// When the call started.
     pub started_at: DateTime<Utc>,
     /// When it ended; `null` while in flight.
@@ -155,11 +161,13 @@ impl TargetView {
                 code: target.error_code.clone().unwrap_or_else(|| "error".into()),
                 message: message.clone(),
             }),
+            deletion: None,
             attempt_log: attempts.map(|all| {
                 all.iter()
                     .filter(|a| a.target_id == target.id)
                     .map(|a| AttemptView {
                         attempt_no: a.attempt_no,
+                        kind: a.kind,
                         started_at: a.started_at,
                         finished_at: a.finished_at,
                         outcome: a.outcome,

@@ -59,6 +59,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/v1/accounts/{id}/refresh").route(web::post().to(accounts::refresh::refresh)),
         )
+        .service(resource("/v1/accounts/{id}/pause").route(web::post().to(accounts::pause::pause)))
+        .service(
+            resource("/v1/accounts/{id}/resume").route(web::post().to(accounts::resume::resume)),
+        )
         .service(resource("/v1/media").route(web::post().to(media::upload::upload)))
         .service(
             resource("/v1/media/{id}")
@@ -92,7 +96,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/v1/posts/{id}")
                 .route(web::get().to(posts::get::get))
-                .route(web::patch().to(posts::update::update)),
+                .route(web::patch().to(posts::update::update))
+                .route(web::delete().to(posts::delete::delete)),
         )
         .service(resource("/v1/posts/{id}/cancel").route(web::post().to(posts::cancel::cancel)))
         .service(resource("/v1/posts/{id}/retry").route(web::post().to(posts::retry::retry)))

@@ -67,6 +67,8 @@ const REQUEST_ID: &str = "X-Request-Id";
         routes::accounts::delete::delete,
         routes::accounts::sync::sync,
         routes::accounts::refresh::refresh,
+        routes::accounts::pause::pause,
+        routes::accounts::resume::resume,
         routes::media::upload::upload,
         routes::media::get::get,
         routes::media::delete::delete,
@@ -82,6 +84,7 @@ const REQUEST_ID: &str = "X-Request-Id";
         routes::posts::update::update,
         routes::posts::cancel::cancel,
         routes::posts::retry::retry,
+        routes::posts::delete::delete,
         routes::templates::create::create,
         routes::templates::list::list,
         routes::templates::get::get,
@@ -89,7 +92,7 @@ const REQUEST_ID: &str = "X-Request-Id";
         routes::templates::delete::delete,
         routes::templates::draft::draft,
     ),
-    components(schemas(ErrorBody, views::AccountView, views::AuthorizeView, views::CompletedView, views::AcceptedView, connect::StartConnection, connect::CompleteConnection, MediaView, routes::media::upload::UploadForm, DraftView, drafts_request::CreateDraft, drafts_request::UpdateDraft, posts::view::PostView, posts::request::CreatePost, posts::request::UpdatePost, posts::request::Variant, posts::thread::PartInput, posts::thread::PartView, templates::view::TemplateView, templates::request::CreateTemplate, templates::request::UpdateTemplate, templates::request::TemplateVariant, templates::request::DraftFromTemplate)),
+    components(schemas(ErrorBody, views::AccountView, views::AuthorizeView, views::CompletedView, views::AcceptedView, connect::StartConnection, connect::CompleteConnection, MediaView, routes::media::upload::UploadForm, DraftView, drafts_request::CreateDraft, drafts_request::UpdateDraft, posts::view::PostView, posts::deletion::DeletionView, posts::request::CreatePost, posts::request::UpdatePost, posts::request::Variant, posts::thread::PartInput, posts::thread::PartView, templates::view::TemplateView, templates::request::CreateTemplate, templates::request::UpdateTemplate, templates::request::TemplateVariant, templates::request::DraftFromTemplate)),
     modifiers(&BearerAuth, &PageItems, &HeadOperations, &PublicOperations, &ErrorResponses, &ResponseHeaders)
 )]
 #[derive(Debug)]

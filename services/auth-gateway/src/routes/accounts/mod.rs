@@ -3,5 +3,7 @@
 pub mod delete;
 pub mod get;
 pub mod list;
+pub mod pause;
 pub mod refresh;
+pub mod resume;
 pub mod sync;

@@ -2,6 +2,7 @@
 
 pub mod cancel;
 pub mod create;
+pub mod delete;
 pub mod get;
 pub mod list;
 pub mod retry;
