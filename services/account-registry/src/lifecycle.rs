@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use db::{
+    account_metrics::AccountMetricsSample,
     accounts::{Account, AccountSyncForm},
     domain::{AccountId, AccountStatus, Platform},
     instance_apps::InstanceApp,
@@ -187,6 +188,17 @@ impl Lifecycle {
                     status: None,
                 };
                 let updated = Account::record_sync(conn, account.id, &form)?;
+                // The account's series: one sample per successful sync, same transaction.
+                AccountMetricsSample::insert(
+                    conn,
+                    &AccountMetricsSample {
+                        account_id: updated.id,
+                        synced_at: now,
+                        followers: updated.followers_count,
+                        following: updated.following_count,
+                        posts: updated.posts_count,
+                    },
+                )?;
                 OUTBOX.write(
                     conn,
                     AccountSynced {
