@@ -59,6 +59,27 @@ mod tests {
     }
 
     #[test]
+    fn the_section_is_read_from_postbridge_environment_variables() {
+        // One process per test under nextest: this variable is seen by this test only.
+        std::env::set_var(
+            "POSTBRIDGE__ENV_ACCOUNT__FACEBOOK_PAGE_TOKEN",
+            "EAAB-from-the-environment",
+        );
+        std::env::set_var("POSTBRIDGE__ENV_ACCOUNT__FACEBOOK_PAGE_ID", "1234567890");
+        std::env::set_var("POSTBRIDGE__ENV_ACCOUNT__ALLOW_PUBLISHING", "true");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let loaded = crate::config::load_from(&root, "development").unwrap();
+        let settings: EnvAccountSettings = loaded.section_or_default("env_account").unwrap();
+        assert_eq!(
+            settings.facebook_page_token().map(|t| t.expose_secret().to_owned()),
+            Some("EAAB-from-the-environment".to_owned())
+        );
+        // A numeric id stays the text it was (the loader parses values where it can).
+        assert_eq!(settings.facebook_page_id(), Some("1234567890"));
+        assert!(settings.allow_publishing);
+    }
+
+    #[test]
     fn empty_values_mean_not_configured_and_publishing_is_off_by_default() {
         let settings: EnvAccountSettings = serde_json::from_value(serde_json::json!({
             "facebook_page_token": " ",
