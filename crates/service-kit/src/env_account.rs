@@ -71,7 +71,9 @@ mod tests {
         let loaded = crate::config::load_from(&root, "development").unwrap();
         let settings: EnvAccountSettings = loaded.section_or_default("env_account").unwrap();
         assert_eq!(
-            settings.facebook_page_token().map(|t| t.expose_secret().to_owned()),
+            settings
+                .facebook_page_token()
+                .map(|t| t.expose_secret().to_owned()),
             Some("EAAB-from-the-environment".to_owned())
         );
         // A numeric id stays the text it was (the loader parses values where it can).
