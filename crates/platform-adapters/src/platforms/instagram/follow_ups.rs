@@ -17,8 +17,12 @@
 //!   `instagram_manage_comments` besides `instagram_basic` and `pages_read_engagement`:
 //!   <https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media/comments>.
 //!
-//! A missing insights permission never fails a read: the counts come back, the insights are
-//! `None`. A media Graph no longer has (code 100, subcode 33, or 803 for `ids=`) is left out.
+//! Both reads go through the Graph helpers shared with Facebook and Threads
+//! (`meta::follow_ups::read_nodes`): a media Graph no longer has is taken out of the read and
+//! left out of the answer, and a missing permission answers "unknown" rather than "reconnect".
+//! So a missing insights permission never fails a read: the counts come back, the insights are
+//! `None`. A comment refused for want of `instagram_manage_comments` is a `missing_permission`
+//! rejection naming it, never a reconnect of the whole account.
 
 use std::collections::HashMap;
 
@@ -37,6 +41,9 @@ const COUNT_FIELDS: &str = "like_count,comments_count";
 
 /// The insights read (FEED and REELS media alike), through field expansion.
 const INSIGHTS_FIELDS: &str = "insights.metric(reach,saved,shares,views)";
+
+/// The permission a comment needs besides `instagram_basic`.
+const COMMENT_PERMISSION: &str = "instagram_manage_comments";
 
 /// Why an Instagram post cannot be deleted here.
 pub(super) const NO_DELETE: &str =
@@ -58,7 +65,14 @@ impl InstagramAdapter {
         let token = account.access_token;
         let mut metrics = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(METRICS_BATCH) {
-            let mut counts = self.counts(chunk, token).await?;
+            let Some(mut counts) = self.counts(chunk, token).await? else {
+                // Not even the counts may be read: the media are there, their figures unknown.
+                metrics.extend(chunk.iter().map(|id| PostMetrics {
+                    platform_post_id: (*id).to_owned(),
+                    ..PostMetrics::default()
+                }));
+                continue;
+            };
             let present: Vec<&str> = chunk
                 .iter()
                 .copied()
@@ -83,33 +97,21 @@ impl InstagramAdapter {
         Ok(metrics)
     }
 
-    /// `like_count` and `comments_count` of `ids`, in one request; when Graph refuses it for
-    /// a media it no longer has, one request per media, leaving that one out.
+    /// `like_count` and `comments_count` of `ids` (the shared multiple-id read, which takes
+    /// out the media Graph no longer has); `None`: the token may not read them at all.
     async fn counts(
         &self,
         ids: &[&str],
         token: &SecretString,
-    ) -> Result<HashMap<String, Counts>, AdapterError> {
-        match meta::json(self.multiple(ids, COUNT_FIELDS, token)).await {
-            Err(err) if is_missing_media(&err) => {}
-            answer => return answer,
-        }
-        let mut counts = HashMap::new();
-        for id in ids {
-            let url = meta::node_url(&self.settings.endpoints.api_base, id, None)?;
-            let request = self.http.get(url).query(&[
-                ("fields", COUNT_FIELDS),
-                ("access_token", token.expose_secret()),
-            ]);
-            match meta::json::<Counts>(request).await {
-                Ok(count) => {
-                    counts.insert((*id).to_owned(), count);
-                }
-                Err(err) if is_missing_media(&err) => {}
-                Err(err) => return Err(err),
-            }
-        }
-        Ok(counts)
+    ) -> Result<Option<HashMap<String, Counts>>, AdapterError> {
+        meta::follow_ups::read_nodes(
+            &self.http,
+            &self.settings.endpoints.api_base,
+            ids,
+            COUNT_FIELDS,
+            token,
+        )
+        .await
     }
 
     /// The insights of `ids`; none at all without `instagram_manage_insights` (a Graph
@@ -123,8 +125,15 @@ impl InstagramAdapter {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let request = self.multiple(ids, INSIGHTS_FIELDS, token);
-        match meta::json_if_permitted::<HashMap<String, WithInsights>>(request).await {
+        let read = meta::follow_ups::read_nodes::<WithInsights>(
+            &self.http,
+            &self.settings.endpoints.api_base,
+            ids,
+            INSIGHTS_FIELDS,
+            token,
+        )
+        .await;
+        match read {
             Ok(Some(media)) => Ok(media
                 .into_iter()
                 .filter_map(|(id, m)| Some((id, m.insights?)))
@@ -136,23 +145,6 @@ impl InstagramAdapter {
             }
             Err(err) => Err(err),
         }
-    }
-
-    /// `GET {api_base}/?ids=…&fields=…`: Graph's read of several nodes at once.
-    fn multiple(
-        &self,
-        ids: &[&str],
-        fields: &str,
-        token: &SecretString,
-    ) -> reqwest::RequestBuilder {
-        let ids = ids.join(",");
-        self.http
-            .get(format!("{}/", self.settings.endpoints.api_base))
-            .query(&[
-                ("ids", ids.as_str()),
-                ("fields", fields),
-                ("access_token", token.expose_secret()),
-            ])
     }
 
     /// `POST /{ig-media-id}/comments` with `message`: the comment's id. Text only.
@@ -175,25 +167,19 @@ impl InstagramAdapter {
             on.platform_post_id,
             Some("comments"),
         )?;
-        let created: meta::Created = meta::json_unsure(
-            self.http
-                .post(url)
-                .form(&meta::with_token(&[("message", text)], token)),
-        )
-        .await
-        .map_err(|err| meta::redact(err, &[token.expose_secret()]))?;
+        let request = self
+            .http
+            .post(url)
+            .form(&meta::with_token(&[("message", text)], token));
+        let created =
+            meta::follow_ups::create_unsure(request, "Instagram", COMMENT_PERMISSION, "comment")
+                .await
+                .map_err(|err| meta::redact(err, &[token.expose_secret()]))?;
         Ok(Published {
             platform_post_id: created.id,
             url: on.url.map(str::to_owned),
         })
     }
-}
-
-/// Graph's answer for a media it no longer has: "Object with ID … does not exist" (100/33),
-/// or, for `ids=`, "Some of the aliases you requested do not exist" (803).
-fn is_missing_media(err: &AdapterError) -> bool {
-    matches!(err, AdapterError::Rejected { code, .. }
-        if code == "graph_100_33" || code == "graph_803" || code.starts_with("graph_803_"))
 }
 
 #[derive(Debug, Deserialize)]

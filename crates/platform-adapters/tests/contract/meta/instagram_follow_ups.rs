@@ -152,33 +152,28 @@ async fn without_the_insights_permission_the_counts_still_come_and_insights_are_
 }
 
 #[tokio::test]
-async fn a_media_graph_no_longer_has_is_left_out_of_the_batch() {
+async fn a_media_graph_no_longer_has_is_taken_out_of_the_read_and_left_out() {
     let server = MockServer::start().await;
     let ids = format!("{MEDIA_A},{MEDIA_B}");
-    let missing = || {
+    mount_read(
+        &server,
+        &ids,
+        COUNTS,
         ResponseTemplate::new(400).set_body_json(graph_error(
-            100,
-            Some(33),
-            &format!("Unsupported get request. Object with ID '{MEDIA_B}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."),
-        ))
-    };
-    mount_read(&server, &ids, COUNTS, missing()).await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v26.0/{MEDIA_A}")))
-        .and(query_is(&[("fields", COUNTS), ("access_token", TOKEN)]))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"like_count": 7, "comments_count": 0, "id": MEDIA_A})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v26.0/{MEDIA_B}")))
-        .respond_with(missing())
-        .expect(1)
-        .mount(&server)
-        .await;
+            803,
+            None,
+            &format!("(#803) Some of the aliases you requested do not exist: {MEDIA_B}"),
+        )),
+    )
+    .await;
+    mount_read(
+        &server,
+        MEDIA_A,
+        COUNTS,
+        ResponseTemplate::new(200)
+            .set_body_json(json!({MEDIA_A: {"like_count": 7, "comments_count": 0, "id": MEDIA_A}})),
+    )
+    .await;
     mount_read(
         &server,
         MEDIA_A,
@@ -262,6 +257,33 @@ async fn a_first_comment_is_posted_on_the_media_and_answers_its_id() {
             platform_post_id: "17870913679156914".into(),
             url: Some("https://www.instagram.com/p/DA1b2C3d4E5/".into()),
         })
+    );
+}
+
+#[tokio::test]
+async fn a_comment_refused_for_want_of_the_comments_permission_names_it_and_is_no_reconnect() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v26.0/{MEDIA_A}/comments")))
+        .respond_with(ResponseTemplate::new(403).set_body_json(graph_error(
+            200,
+            None,
+            "(#200) Requires instagram_manage_comments permission to manage the object",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let token = secret(TOKEN);
+    let text = support::post("More in our bio", &[], support::no_options());
+
+    let result = instagram_adapter(&server)
+        .comment(&account(IG_USER, &token), &media(MEDIA_A), &text)
+        .await;
+
+    assert!(
+        matches!(&result, Err(AdapterError::Rejected { code, message })
+            if code == "missing_permission" && message.contains("instagram_manage_comments")),
+        "{result:?}"
     );
 }
 
