@@ -6,6 +6,7 @@
 
 mod accounts;
 mod connections;
+mod deletion_pause;
 mod direct;
 mod drafts;
 mod env_account;
