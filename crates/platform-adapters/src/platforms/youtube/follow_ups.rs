@@ -130,13 +130,14 @@ impl YoutubeAdapter {
     }
 }
 
-/// A refusal for want of `youtube.force-ssl` (channels connected before it was requested)
-/// says how to fix it; any other error stays as it is.
+/// A refusal for want of `youtube.force-ssl` (channels connected before it was requested, or
+/// whose owner unticked it) is a `missing_permission` rejection saying how to fix it, as the
+/// other adapters name one; any other error stays as it is.
 fn missing_scope(err: AdapterError) -> AdapterError {
     match err {
         AdapterError::Rejected { code, .. } if code == "insufficientPermissions" => {
             AdapterError::Rejected {
-                code,
+                code: "missing_permission".into(),
                 message: RECONNECT_FOR_SCOPE.into(),
             }
         }

@@ -183,7 +183,7 @@ async fn a_channel_without_the_force_ssl_scope_is_told_to_reconnect_not_failed_f
 
     assert!(
         matches!(&result, Err(AdapterError::Rejected { code, message })
-            if code == "insufficientPermissions" && message.contains("reconnect")),
+            if code == "missing_permission" && message.contains("youtube.force-ssl")),
         "{result:?}"
     );
 }
