@@ -34,6 +34,7 @@
 //! one, and the user can revoke an app password on its own without touching anything else.
 
 mod follow_ups;
+mod replies;
 mod richtext;
 mod rules;
 pub mod tid;
@@ -381,6 +382,10 @@ impl BlueskyAdapter {
                 "embed".into(),
                 json!({"$type": "app.bsky.embed.images", "images": images}),
             );
+        }
+        if let Some(to) = &post.reply_to {
+            let reply = self.reply_refs(&service, account, to).await?;
+            record.insert("reply".into(), reply);
         }
         let record = Value::Object(record);
         for rkey in record_keys(post.created_at, post.idempotency_key) {
@@ -1059,6 +1064,9 @@ struct CreatedRecord {
 #[derive(Debug, Deserialize)]
 struct RecordView {
     uri: String,
+    /// The record's CID (a reply's strong reference needs it; see `replies.rs`).
+    #[serde(default)]
+    cid: Option<String>,
     #[serde(default)]
     value: PostValue,
 }

@@ -587,6 +587,7 @@ impl PlatformAdapter for MastodonAdapter {
                 status: post.text,
                 media_ids,
                 visibility,
+                in_reply_to_id: post.reply_to.map(|to| to.parent.platform_post_id),
             };
             let request = http::bearer(
                 self.http
@@ -810,6 +811,9 @@ struct NewStatus<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     media_ids: Vec<String>,
     visibility: &'static str,
+    /// A thread's next part answers the previous status (`in_reply_to_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_reply_to_id: Option<&'a str>,
 }
 
 /// `Status` (the fields we use).

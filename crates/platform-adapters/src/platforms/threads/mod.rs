@@ -280,6 +280,10 @@ impl ThreadsAdapter {
                 message: "a Threads link preview is for text-only posts: put the link in the text, or remove the media".into(),
             });
         }
+        // A thread's next part: its container answers the previous part (`reply_to_id`).
+        let reply = post
+            .reply_to
+            .map(|to| ("reply_to_id", to.parent.platform_post_id));
         let mut polls_left = self.polling.max_polls;
         let container = match post.media {
             [] => {
@@ -291,12 +295,14 @@ impl ThreadsAdapter {
                 };
                 let mut form = vec![("media_type", "TEXT"), ("text", text)];
                 form.extend(link.map(|l| ("link_attachment", l)));
+                form.extend(reply);
                 // Text is ready at once: nothing to wait for.
                 self.create_container(user, &form, token).await?
             }
             [item] => {
                 let mut form = media_form(item);
                 form.extend(text.map(|t| ("text", t)));
+                form.extend(reply);
                 let id = self.create_container(user, &form, token).await?;
                 self.wait(&id, token, &mut polls_left).await?;
                 id
@@ -312,7 +318,7 @@ impl ThreadsAdapter {
             }
             items => {
                 let id = self
-                    .carousel(user, text, items, token, &mut polls_left)
+                    .carousel(user, text, reply, items, token, &mut polls_left)
                     .await?;
                 self.wait(&id, token, &mut polls_left).await?;
                 id
@@ -339,6 +345,7 @@ impl ThreadsAdapter {
         &self,
         user: &str,
         text: Option<&str>,
+        reply: Option<(&'static str, &str)>,
         items: &[MediaItem],
         token: &SecretString,
         polls_left: &mut u32,
@@ -358,6 +365,7 @@ impl ThreadsAdapter {
         let children = children.join(",");
         let mut form = vec![("media_type", "CAROUSEL"), ("children", children.as_str())];
         form.extend(text.map(|t| ("text", t)));
+        form.extend(reply);
         self.create_container(user, &form, token).await
     }
 

@@ -422,6 +422,9 @@ impl PlatformAdapter for XAdapter {
             let body = NewPost {
                 text: post.text,
                 media: (!media_ids.is_empty()).then_some(PostMedia { media_ids }),
+                reply: post.reply_to.map(|to| PostReply {
+                    in_reply_to_tweet_id: to.parent.platform_post_id,
+                }),
             };
             let request = http::bearer(
                 self.http
@@ -800,11 +803,20 @@ struct NewPost<'a> {
     text: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     media: Option<PostMedia>,
+    /// A thread's next part answers the previous one (X's `CreatePostsReply`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply: Option<PostReply<'a>>,
 }
 
 #[derive(Debug, Serialize)]
 struct PostMedia {
     media_ids: Vec<String>,
+}
+
+/// `reply` of `POST /2/tweets`: the post answered directly (X threads by parent only).
+#[derive(Debug, Serialize)]
+struct PostReply<'a> {
+    in_reply_to_tweet_id: &'a str,
 }
 
 /// `POST /2/tweets` answer.

@@ -4,6 +4,7 @@
 //! fixtures shaped like the lexicons and the reference PDS's answers.
 
 mod follow_ups;
+mod replies;
 mod richtext;
 
 use std::time::Duration;

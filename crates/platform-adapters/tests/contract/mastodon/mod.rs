@@ -4,6 +4,7 @@
 //! entities.
 
 mod follow_ups;
+mod replies;
 
 use std::time::Duration;
 

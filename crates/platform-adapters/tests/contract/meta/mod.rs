@@ -7,6 +7,7 @@
 mod follow_ups;
 mod instagram_follow_ups;
 mod publish;
+mod threads_replies;
 
 use std::time::Duration;
 

@@ -4,6 +4,7 @@
 //! quickstarts) and the X API v2 OpenAPI description.
 
 mod follow_ups;
+mod replies;
 
 use std::time::Duration;
 
