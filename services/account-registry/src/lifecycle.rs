@@ -215,7 +215,11 @@ impl Lifecycle {
                 )?;
             }
             Fetched::Failed(err) => {
-                let message = user_message(account.platform, &err);
+                let message = if account.is_env() {
+                    env_account_message(&err)
+                } else {
+                    user_message(account.platform, &err)
+                };
                 let health_score = health::score(
                     &facts(account.status, true, account.last_synced_at),
                     now,
@@ -345,6 +349,16 @@ impl Lifecycle {
             })
             .await?;
         Ok(())
+    }
+}
+
+/// The env account's failure in words: users cannot reconnect it, the deployment must act.
+fn env_account_message(err: &AdapterError) -> String {
+    match err {
+        AdapterError::NeedsReauth { .. } => "Facebook no longer accepts this deployment's Page \
+             token; its operators must configure a new one"
+            .to_owned(),
+        other => user_message(Platform::Facebook, other),
     }
 }
 

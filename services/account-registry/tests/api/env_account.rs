@@ -162,3 +162,60 @@ async fn without_a_configured_token_a_stored_env_account_is_retired() {
     shutdown.cancel();
     assert!(retired.access_token_enc.is_none(), "its token is wiped");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_token_refused_at_a_periodic_sync_tells_users_the_deployment_must_act() {
+    let graph = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/{PAGE_ID}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "name": "Postbridge Demo Page",
+            "picture": { "data": { "url": "https://scontent.xx.fbcdn.net/demo.png" } },
+            "id": PAGE_ID
+        })))
+        .up_to_n_times(1)
+        .mount(&graph)
+        .await;
+    // Graph's answer to an invalidated token (error 190, OAuthException).
+    Mock::given(method("GET"))
+        .and(path(format!("/{PAGE_ID}")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "error": {
+                "message": "Error validating access token: The session has been invalidated.",
+                "type": "OAuthException",
+                "code": 190,
+                "fbtrace_id": "A1b2C3"
+            }
+        })))
+        .mount(&graph)
+        .await;
+    let db = TestDb::new();
+    let mut loaded = loaded(&db);
+    loaded.set("platforms.facebook.api_base", &graph.uri());
+    loaded.set("env_account.facebook_page_token", PAGE_TOKEN);
+    loaded.set("env_account.facebook_page_id", PAGE_ID);
+    loaded.set("account_registry.sync_interval_secs", "1");
+    loaded.set("account_registry.sync_check_secs", "1");
+    let shutdown = CancellationToken::new();
+    let app = Application::build(configuration::from(&loaded).unwrap(), shutdown.clone())
+        .await
+        .unwrap();
+    tokio::spawn(app.run_until_stopped());
+
+    let account = wait_for("the refused sync recorded", || {
+        Account::live_env_accounts(&mut db.conn())
+            .unwrap()
+            .into_iter()
+            .find(|a| a.last_error.is_some())
+    })
+    .await;
+    shutdown.cancel();
+    let error = account.last_error.unwrap();
+    assert!(error.contains("operators must configure"), "{error}");
+    assert!(!error.contains(PAGE_TOKEN), "{error}");
+    assert_eq!(
+        account.display_name.as_deref(),
+        Some("Postbridge Demo Page"),
+        "the last good profile stays"
+    );
+}
