@@ -50,9 +50,13 @@ impl Refusal {
         graph_error(&self.body).map_or((0, None), |e| (e.code.unwrap_or_default(), e.error_subcode))
     }
 
+    /// 404, 803, 100/33, or a 100 without the subcode whose message says the object "does not
+    /// exist" (how Threads words it for a deleted post).
     fn is_gone(&self) -> bool {
         let (code, subcode) = self.code();
-        self.status == StatusCode::NOT_FOUND || code == 803 || (code == 100 && subcode == Some(33))
+        self.status == StatusCode::NOT_FOUND
+            || code == 803
+            || (code == 100 && (subcode == Some(33) || self.message().contains("does not exist")))
     }
 
     fn is_not_permitted(&self) -> bool {

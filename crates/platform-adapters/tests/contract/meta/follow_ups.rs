@@ -752,6 +752,60 @@ async fn threads_deleting_a_post_that_is_gone_is_already_gone() {
 }
 
 #[tokio::test]
+async fn threads_a_missing_object_without_a_subcode_is_gone_too() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path("/v1.0/3"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(graph_error(
+            100,
+            None,
+            "(#100) Object with ID '3' does not exist",
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/3/insights"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(graph_error(
+            100,
+            None,
+            "(#100) Object with ID '3' does not exist",
+        )))
+        .mount(&server)
+        .await;
+    let token = secret(THREADS_TOKEN);
+
+    let deletion = threads(&server)
+        .delete_post(&account(THREADS_USER, &token), &post("3"))
+        .await
+        .expect("gone");
+    assert_eq!(deletion, Deletion::AlreadyGone);
+    let metrics = threads(&server)
+        .post_metrics(&account(THREADS_USER, &token), &[post("3")])
+        .await
+        .expect("metrics");
+    assert!(metrics.is_empty());
+
+    // Any other invalid-parameter answer stays a rejection.
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(graph_error(
+            100,
+            None,
+            "(#100) Invalid parameter",
+        )))
+        .mount(&server)
+        .await;
+    let err = threads(&server)
+        .delete_post(&account(THREADS_USER, &token), &post("3"))
+        .await
+        .expect_err("rejected");
+    assert!(
+        matches!(&err, AdapterError::Rejected { code, .. } if code == "graph_100"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
 async fn threads_a_delete_without_threads_delete_is_refused_naming_it_not_a_reconnect() {
     let server = MockServer::start().await;
     Mock::given(method("DELETE"))
