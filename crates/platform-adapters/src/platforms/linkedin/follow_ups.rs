@@ -83,6 +83,8 @@ impl LinkedinAdapter {
                 batch
                     .results
                     .remove(*urn)
+                    // Rest.li keys a batch by the ids as sent; accept them encoded too.
+                    .or_else(|| batch.results.remove(&encode(urn)))
                     .map(|summary| summary.into_metrics(urn))
             }));
         }

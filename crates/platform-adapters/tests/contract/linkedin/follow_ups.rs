@@ -277,3 +277,36 @@ fn first_comments_are_not_offered_without_the_community_management_permission() 
     assert!(!follow_ups.first_comment && !follow_ups.threads);
     assert_eq!(follow_ups.metrics_batch, 20);
 }
+
+#[tokio::test]
+async fn a_batch_keyed_by_encoded_urns_is_read_as_well() {
+    let server = MockServer::start().await;
+    rest_get()
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "results": {SHARE_PATH: {
+                "reactionSummaries": {"LIKE": {"reactionType": "LIKE", "count": 4}},
+                "commentSummary": {"count": 1, "topLevelCount": 1},
+                "entity": SHARE
+            }},
+            "statuses": {},
+            "errors": {}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let token = secret(TOKEN);
+
+    let metrics = adapter(&server)
+        .post_metrics(&account(&token), &[post(SHARE)])
+        .await;
+
+    assert_eq!(
+        metrics,
+        Ok(vec![PostMetrics {
+            platform_post_id: SHARE.into(),
+            likes: Some(4),
+            replies: Some(1),
+            ..PostMetrics::default()
+        }])
+    );
+}
