@@ -11,4 +11,5 @@ mod recovery;
 mod spans;
 mod startup;
 mod support;
+mod threads;
 mod tokens;
