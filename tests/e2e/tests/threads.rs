@@ -103,7 +103,8 @@ impl Gateway {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_thread_failing_on_part_two_continues_on_retry_with_each_part_once_and_its_first_comment() {
+async fn a_thread_failing_on_part_two_continues_on_retry_with_each_part_once_and_its_first_comment()
+{
     let test_db = testkit::TestDb::new();
     let (sim, server) = platform_sim::start(
         TcpListener::bind("127.0.0.1:0").unwrap(),
@@ -184,12 +185,23 @@ async fn a_thread_failing_on_part_two_continues_on_retry_with_each_part_once_and
         let message = target["error"]["message"].as_str().unwrap();
         assert!(message.starts_with("part 2 of 3"), "{message}");
         let parts = target["parts"].as_array().unwrap();
-        let statuses: Vec<&str> = parts.iter().map(|p| p["status"].as_str().unwrap()).collect();
-        assert_eq!(statuses, ["published", "failed", "pending", "pending"], "{failed}");
+        let statuses: Vec<&str> = parts
+            .iter()
+            .map(|p| p["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            statuses,
+            ["published", "failed", "pending", "pending"],
+            "{failed}"
+        );
     }
     let mut texts: Vec<String> = sim.posts().into_iter().map(|p| p.text).collect();
     texts.sort();
-    assert_eq!(texts, ["Thread 1/3", "Thread 1/3"], "only the first posts went out");
+    assert_eq!(
+        texts,
+        ["Thread 1/3", "Thread 1/3"],
+        "only the first posts went out"
+    );
 
     let (status, retried) = api.post(&format!("/v1/posts/{id}/retry"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{retried}");
@@ -237,7 +249,12 @@ async fn a_thread_failing_on_part_two_continues_on_retry_with_each_part_once_and
             .collect();
         assert_eq!(
             texts,
-            ["Thread 1/3", "Thread 2/3 [two]", "Thread 3/3", "The first comment"]
+            [
+                "Thread 1/3",
+                "Thread 2/3 [two]",
+                "Thread 3/3",
+                "The first comment"
+            ]
         );
         // Part two: one refused attempt, then one success; the post itself was not repeated.
         let log = target["attempt_log"].as_array().unwrap();

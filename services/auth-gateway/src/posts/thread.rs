@@ -197,7 +197,10 @@ fn target_problems(
         for id in part.media_ids.iter().flatten() {
             match media.get(id) {
                 Some(m) => facts.push(media_facts(m)),
-                None => problems.push(("unknown_media", format!("parts[{i}]: no uploaded media {id}"))),
+                None => problems.push((
+                    "unknown_media",
+                    format!("parts[{i}]: no uploaded media {id}"),
+                )),
             }
         }
         problems.extend(
@@ -273,27 +276,29 @@ fn chain_view(status: TargetStatus, parts: &[&PostPart], done: &[&TargetPart]) -
     }));
     let mut stopped = false;
     kinds
-        .map(|(position, kind)| match done.iter().find(|d| d.position == position) {
-            Some(d) => PartView {
-                position,
-                kind,
-                status: "published",
-                platform_post_id: Some(d.platform_post_id.clone()),
-                url: d.url.clone(),
-                published_at: Some(d.published_at),
-            },
-            None => {
-                let failed = status == TargetStatus::Failed && !stopped;
-                stopped = true;
-                PartView {
+        .map(
+            |(position, kind)| match done.iter().find(|d| d.position == position) {
+                Some(d) => PartView {
                     position,
                     kind,
-                    status: if failed { "failed" } else { "pending" },
-                    platform_post_id: None,
-                    url: None,
-                    published_at: None,
+                    status: "published",
+                    platform_post_id: Some(d.platform_post_id.clone()),
+                    url: d.url.clone(),
+                    published_at: Some(d.published_at),
+                },
+                None => {
+                    let failed = status == TargetStatus::Failed && !stopped;
+                    stopped = true;
+                    PartView {
+                        position,
+                        kind,
+                        status: if failed { "failed" } else { "pending" },
+                        platform_post_id: None,
+                        url: None,
+                        published_at: None,
+                    }
                 }
-            }
-        })
+            },
+        )
         .collect()
 }

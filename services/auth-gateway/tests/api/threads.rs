@@ -112,7 +112,10 @@ async fn a_thread_is_stored_with_its_parts_and_each_target_shows_its_positions()
         let parts = target["parts"].as_array().unwrap();
         let kinds: Vec<&str> = parts.iter().map(|p| p["kind"].as_str().unwrap()).collect();
         assert_eq!(kinds, ["post", "part", "part", "first_comment"], "{view}");
-        let positions: Vec<i64> = parts.iter().map(|p| p["position"].as_i64().unwrap()).collect();
+        let positions: Vec<i64> = parts
+            .iter()
+            .map(|p| p["position"].as_i64().unwrap())
+            .collect();
         assert_eq!(positions, [0, 1, 2, 3]);
         assert!(parts.iter().all(|p| p["status"] == "pending"), "{view}");
     }

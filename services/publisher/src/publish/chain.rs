@@ -200,10 +200,8 @@ impl Publisher {
             Some(part) => match self.media.load(&part.media_ids).await {
                 Ok(media) => media,
                 Err(err) => {
-                    let message = format!(
-                        "{}: its media could not be read: {err}",
-                        position.label()
-                    );
+                    let message =
+                        format!("{}: its media could not be read: {err}", position.label());
                     self.store(held.failed("media_unavailable", message))
                         .await?;
                     return Ok(Step::Stopped);
@@ -250,14 +248,8 @@ impl Publisher {
                         ),
                     })
                 } else {
-                    self.look_up(
-                        ready.adapter.as_ref(),
-                        &account,
-                        &request,
-                        target,
-                        since,
-                    )
-                    .await
+                    self.look_up(ready.adapter.as_ref(), &account, &request, target, since)
+                        .await
                 };
                 match decision {
                     None => {}
@@ -345,7 +337,9 @@ impl Publisher {
                 return Ok(Step::Stopped);
             }
             Some(Started::LeaseLost) | None => {
-                tracing::info!("lease lost before publishing a part; another publisher has the target");
+                tracing::info!(
+                    "lease lost before publishing a part; another publisher has the target"
+                );
                 return Ok(Step::Stopped);
             }
         };

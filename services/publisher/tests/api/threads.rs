@@ -67,11 +67,25 @@ async fn a_thread_goes_out_in_order_each_part_replying_to_the_previous_then_its_
         })
         .collect();
     let t = target.id.to_string();
-    assert_eq!(keys, [t.clone(), format!("{t}:1"), format!("{t}:2"), format!("{t}:3")]);
-    assert_eq!(world.events("post.published").len(), 1, "one event per target");
+    assert_eq!(
+        keys,
+        [
+            t.clone(),
+            format!("{t}:1"),
+            format!("{t}:2"),
+            format!("{t}:3")
+        ]
+    );
+    assert_eq!(
+        world.events("post.published").len(),
+        1,
+        "one event per target"
+    );
     let attempts = world.attempts(target.id);
     assert_eq!(attempts.len(), 4);
-    assert!(attempts.iter().all(|a| a.outcome == AttemptOutcome::Success));
+    assert!(attempts
+        .iter()
+        .all(|a| a.outcome == AttemptOutcome::Success));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -129,8 +143,14 @@ async fn a_part_left_in_flight_by_a_dead_publisher_is_settled_without_a_second_p
     let attempts = world.attempts(target.id);
     assert_eq!(attempts[0].outcome, AttemptOutcome::Unknown);
     assert_eq!(attempts[0].error_code.as_deref(), Some("publisher_stopped"));
-    assert!(attempts[1..].iter().all(|a| a.outcome == AttemptOutcome::Success));
-    assert_eq!(attempts.len(), 3, "part two settled, part three published: {attempts:#?}");
+    assert!(attempts[1..]
+        .iter()
+        .all(|a| a.outcome == AttemptOutcome::Success));
+    assert_eq!(
+        attempts.len(),
+        3,
+        "part two settled, part three published: {attempts:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -60,7 +60,10 @@ impl BlueskyAdapter {
 /// (`at://{did}/app.bsky.feed.post/{rkey}`).
 fn own_post_rkey<'u>(uri: &'u str, did: &str) -> Option<&'u str> {
     let rest = uri.strip_prefix("at://")?.strip_prefix(did)?;
-    let rkey = rest.strip_prefix('/')?.strip_prefix(POST_COLLECTION)?.strip_prefix('/')?;
+    let rkey = rest
+        .strip_prefix('/')?
+        .strip_prefix(POST_COLLECTION)?
+        .strip_prefix('/')?;
     (!rkey.is_empty() && !rkey.contains('/')).then_some(rkey)
 }
 
@@ -83,6 +86,9 @@ mod tests {
             own_post_rkey(&format!("at://{did}/app.bsky.feed.like/3l6oveex3ii2l"), did),
             None
         );
-        assert_eq!(own_post_rkey(&format!("at://{did}/app.bsky.feed.post/"), did), None);
+        assert_eq!(
+            own_post_rkey(&format!("at://{did}/app.bsky.feed.post/"), did),
+            None
+        );
     }
 }

@@ -40,7 +40,12 @@ async fn a_threads_next_part_carries_strong_refs_to_its_root_and_its_parent() {
     let server = MockServer::start().await;
     mount_record(&server, ROOT, ROOT_CID, 1).await;
     mount_record(&server, PARENT, PARENT_CID, 1).await;
-    mount_create_record(&server, ResponseTemplate::new(200).set_body_json(created(RKEY)), 1).await;
+    mount_create_record(
+        &server,
+        ResponseTemplate::new(200).set_body_json(created(RKEY)),
+        1,
+    )
+    .await;
     let (root, parent) = (post_uri(ROOT), post_uri(PARENT));
     let mut request = post("3/3", &[], no_options());
     request.reply_to = Some(ReplyTo {
@@ -70,20 +75,31 @@ async fn a_threads_next_part_carries_strong_refs_to_its_root_and_its_parent() {
 async fn a_reply_to_the_root_itself_reads_its_cid_once() {
     let server = MockServer::start().await;
     mount_record(&server, ROOT, ROOT_CID, 1).await;
-    mount_create_record(&server, ResponseTemplate::new(200).set_body_json(created(RKEY)), 1).await;
+    mount_create_record(
+        &server,
+        ResponseTemplate::new(200).set_body_json(created(RKEY)),
+        1,
+    )
+    .await;
     let root = post_uri(ROOT);
     let to = PostRef {
         platform_post_id: &root,
         url: None,
     };
     let mut request = post("2/2", &[], no_options());
-    request.reply_to = Some(ReplyTo { root: to, parent: to });
+    request.reply_to = Some(ReplyTo {
+        root: to,
+        parent: to,
+    });
 
     publish(&server, &request).await.expect("published");
 
     let body = create_record_body(&server).await;
     let strong = json!({"uri": root, "cid": ROOT_CID});
-    assert_eq!(body["record"]["reply"], json!({"root": strong, "parent": strong}));
+    assert_eq!(
+        body["record"]["reply"],
+        json!({"root": strong, "parent": strong})
+    );
 }
 
 #[tokio::test]
@@ -96,14 +112,22 @@ async fn a_reply_to_a_post_that_is_gone_is_rejected_without_writing() {
         ))
         .mount(&server)
         .await;
-    mount_create_record(&server, ResponseTemplate::new(200).set_body_json(created(RKEY)), 0).await;
+    mount_create_record(
+        &server,
+        ResponseTemplate::new(200).set_body_json(created(RKEY)),
+        0,
+    )
+    .await;
     let root = post_uri(ROOT);
     let to = PostRef {
         platform_post_id: &root,
         url: None,
     };
     let mut request = post("2/2", &[], no_options());
-    request.reply_to = Some(ReplyTo { root: to, parent: to });
+    request.reply_to = Some(ReplyTo {
+        root: to,
+        parent: to,
+    });
 
     let err = publish(&server, &request).await.expect_err("refused");
 

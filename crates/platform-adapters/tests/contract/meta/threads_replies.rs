@@ -19,7 +19,12 @@ fn created(id: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({ "id": id }))
 }
 
-async fn mount_post(server: &MockServer, at: &str, form: &[(&str, &str)], answer: ResponseTemplate) {
+async fn mount_post(
+    server: &MockServer,
+    at: &str,
+    form: &[(&str, &str)],
+    answer: ResponseTemplate,
+) {
     Mock::given(method("POST"))
         .and(path(at))
         .and(form_is(form))
@@ -53,7 +58,10 @@ async fn a_threads_next_part_is_a_container_replying_to_the_previous_part() {
     .await;
     Mock::given(method("GET"))
         .and(path("/v1.0/17890000000000002"))
-        .and(query_is(&[("fields", "permalink"), ("access_token", TOKEN)]))
+        .and(query_is(&[
+            ("fields", "permalink"),
+            ("access_token", TOKEN),
+        ]))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "permalink": "https://www.threads.com/@bakery/post/C2",
             "id": "17890000000000002"
