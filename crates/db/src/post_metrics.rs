@@ -142,18 +142,36 @@ impl MetricsSchedule {
 
     /// Makes the published targets of `post` due now (on demand), except those read in the
     /// last minute: a user pressing refresh repeatedly adds one sample a minute, not one per
-    /// press. Answers how many became due.
-    pub fn due_now(conn: &mut PgConnection, post: PostId) -> QueryResult<usize> {
-        diesel::sql_query(
+    /// press. Answers the targets that became due.
+    pub fn due_now(conn: &mut PgConnection, post: PostId) -> QueryResult<Vec<PostTargetId>> {
+        #[derive(QueryableByName)]
+        struct Due {
+            #[diesel(sql_type = sql_types::Uuid)]
+            id: PostTargetId,
+        }
+        let due: Vec<Due> = diesel::sql_query(
             "UPDATE post_targets t SET metrics_due_at = now() \
              WHERE t.post_id = $1 AND t.status = 'published' AND t.platform_post_id IS NOT NULL \
                AND t.published_at IS NOT NULL \
                AND (t.metrics_due_at IS NULL OR t.metrics_due_at > now()) \
                AND NOT EXISTS (SELECT 1 FROM post_metrics m WHERE m.target_id = t.id \
-                               AND m.fetched_at > now() - interval '1 minute')",
+                               AND m.fetched_at > now() - interval '1 minute') \
+             RETURNING t.id",
         )
         .bind::<sql_types::Uuid, _>(post)
-        .execute(conn)
+        .load(conn)?;
+        Ok(due.into_iter().map(|d| d.id).collect())
+    }
+
+    /// When each of `targets` is read next (`None`: not scheduled).
+    pub fn next_reads(
+        conn: &mut PgConnection,
+        targets: &[PostTargetId],
+    ) -> QueryResult<Vec<(PostTargetId, Option<DateTime<Utc>>)>> {
+        post_targets::table
+            .filter(post_targets::id.eq_any(targets))
+            .select((post_targets::id, post_targets::metrics_due_at))
+            .load(conn)
     }
 
     /// When the earliest scheduled read is due, for the fetcher's sleep.
@@ -167,7 +185,10 @@ impl MetricsSchedule {
 
 impl PostMetricsSample {
     /// Stores a batch of reads in one statement.
-    pub fn insert_many(conn: &mut PgConnection, samples: &[PostMetricsSample]) -> QueryResult<usize> {
+    pub fn insert_many(
+        conn: &mut PgConnection,
+        samples: &[PostMetricsSample],
+    ) -> QueryResult<usize> {
         if samples.is_empty() {
             return Ok(0);
         }
@@ -183,7 +204,11 @@ impl PostMetricsSample {
     ) -> QueryResult<Vec<PostMetricsSample>> {
         post_metrics::table
             .filter(post_metrics::target_id.eq_any(targets))
-            .order((post_metrics::target_id, post_metrics::fetched_at, post_metrics::id))
+            .order((
+                post_metrics::target_id,
+                post_metrics::fetched_at,
+                post_metrics::id,
+            ))
             .select(PostMetricsSample::as_select())
             .load(conn)
     }

@@ -83,7 +83,10 @@ mod tests {
     fn private_figures_are_the_authors_only_and_views_never_given() {
         let p = post("alice", Utc::now());
         let theirs = of(&p, "bob", Utc::now());
-        assert_eq!((theirs.saves, theirs.impressions, theirs.reach), (None, None, None));
+        assert_eq!(
+            (theirs.saves, theirs.impressions, theirs.reach),
+            (None, None, None)
+        );
         assert!(of(&p, "alice", Utc::now()).impressions.is_some());
         assert_eq!(theirs.views, None);
     }

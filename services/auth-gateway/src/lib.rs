@@ -2,6 +2,7 @@
 
 pub mod account_pause;
 pub mod accounts;
+pub mod analytics;
 pub mod auth;
 pub mod configuration;
 pub mod connect;

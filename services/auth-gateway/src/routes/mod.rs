@@ -4,6 +4,7 @@
 //! reverse.
 
 pub mod accounts;
+pub mod analytics;
 pub mod complete_connection;
 pub mod connections;
 pub mod drafts;
@@ -101,6 +102,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/v1/posts/{id}/cancel").route(web::post().to(posts::cancel::cancel)))
         .service(resource("/v1/posts/{id}/retry").route(web::post().to(posts::retry::retry)))
+        .service(
+            resource("/v1/posts/{id}/metrics").route(web::get().to(analytics::post_metrics::get)),
+        )
+        .service(
+            resource("/v1/posts/{id}/metrics/refresh")
+                .route(web::post().to(analytics::refresh::refresh)),
+        )
+        .service(
+            resource("/v1/accounts/{id}/metrics")
+                .route(web::get().to(analytics::account_metrics::get)),
+        )
+        .service(resource("/v1/analytics").route(web::get().to(analytics::overview::get)))
         // Templates take draft-sized bodies (see templates::MAX_BODY_BYTES).
         .service(
             resource("/v1/templates")

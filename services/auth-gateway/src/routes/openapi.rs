@@ -20,7 +20,7 @@ use utoipa::{
 };
 
 use crate::{
-    connect,
+    analytics, connect,
     drafts::{request as drafts_request, view::DraftView},
     error::schema::ErrorBody,
     media::view::MediaView,
@@ -54,6 +54,7 @@ const REQUEST_ID: &str = "X-Request-Id";
         (name = "media", description = "Images and videos for posts"),
         (name = "drafts", description = "Posts in progress"),
         (name = "posts", description = "Publishing now or later, and where each target stands"),
+        (name = "analytics", description = "Engagement of published posts and accounts' counts over time"),
         (name = "templates", description = "Texts with `{placeholders}` that drafts are made from"),
     ),
     security(("bearer" = [])),
@@ -84,6 +85,10 @@ const REQUEST_ID: &str = "X-Request-Id";
         routes::posts::update::update,
         routes::posts::cancel::cancel,
         routes::posts::retry::retry,
+        routes::analytics::post_metrics::get,
+        routes::analytics::refresh::refresh,
+        routes::analytics::account_metrics::get,
+        routes::analytics::overview::get,
         routes::posts::delete::delete,
         routes::templates::create::create,
         routes::templates::list::list,
@@ -92,7 +97,7 @@ const REQUEST_ID: &str = "X-Request-Id";
         routes::templates::delete::delete,
         routes::templates::draft::draft,
     ),
-    components(schemas(ErrorBody, views::AccountView, views::AuthorizeView, views::CompletedView, views::AcceptedView, connect::StartConnection, connect::CompleteConnection, MediaView, routes::media::upload::UploadForm, DraftView, drafts_request::CreateDraft, drafts_request::UpdateDraft, posts::view::PostView, posts::deletion::DeletionView, posts::request::CreatePost, posts::request::UpdatePost, posts::request::Variant, posts::thread::PartInput, posts::thread::PartView, templates::view::TemplateView, templates::request::CreateTemplate, templates::request::UpdateTemplate, templates::request::TemplateVariant, templates::request::DraftFromTemplate)),
+    components(schemas(ErrorBody, analytics::view::PostMetricsView, analytics::view::RefreshView, analytics::view::AccountMetricsView, analytics::view::AnalyticsView, views::AccountView, views::AuthorizeView, views::CompletedView, views::AcceptedView, connect::StartConnection, connect::CompleteConnection, MediaView, routes::media::upload::UploadForm, DraftView, drafts_request::CreateDraft, drafts_request::UpdateDraft, posts::view::PostView, posts::deletion::DeletionView, posts::request::CreatePost, posts::request::UpdatePost, posts::request::Variant, posts::thread::PartInput, posts::thread::PartView, templates::view::TemplateView, templates::request::CreateTemplate, templates::request::UpdateTemplate, templates::request::TemplateVariant, templates::request::DraftFromTemplate)),
     modifiers(&BearerAuth, &PageItems, &HeadOperations, &PublicOperations, &ErrorResponses, &ResponseHeaders)
 )]
 #[derive(Debug)]
