@@ -168,6 +168,48 @@ fn sample_envelopes() -> Vec<(&'static str, serde_json::Value)> {
             owner_id: OwnerId("user-1".into()),
             target_ids: vec![PostTargetId::new()],
         }),
+        envelope(PostDeleteRequested {
+            post_id: PostId::new(),
+            owner_id: OwnerId("user-1".into()),
+            target_ids: vec![PostTargetId::new()],
+        }),
+        envelope(PostDeleted {
+            post_id: PostId::new(),
+            owner_id: OwnerId("user-1".into()),
+            targets: vec![
+                DeletedTarget {
+                    target_id: PostTargetId::new(),
+                    account_id: AccountId::new(),
+                    platform: Platform::X,
+                    outcome: db::domain::DeletionStatus::Deleted,
+                    error_code: None,
+                    message: None,
+                    deleted_at: Some(Utc::now()),
+                },
+                DeletedTarget {
+                    target_id: PostTargetId::new(),
+                    account_id: AccountId::new(),
+                    platform: Platform::Instagram,
+                    outcome: db::domain::DeletionStatus::Unsupported,
+                    error_code: Some("unsupported".into()),
+                    message: Some("Instagram does not let apps delete posts".into()),
+                    deleted_at: None,
+                },
+            ],
+            settled_at: Utc::now(),
+        }),
+        envelope(AccountPaused {
+            account_id: AccountId::new(),
+            owner_id: OwnerId("user-1".into()),
+            platform: Platform::Sandbox,
+            paused_at: Utc::now(),
+        }),
+        envelope(AccountResumed {
+            account_id: AccountId::new(),
+            owner_id: OwnerId("user-1".into()),
+            platform: Platform::Sandbox,
+            resumed_at: Utc::now(),
+        }),
     ]);
     out
 }
