@@ -17,7 +17,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::{AccountId, AccountStatus, OwnerId, Platform};
+use domain::{AccountId, AccountStatus, OwnerId};
 
 use crate::{accounts::Account, schema::social_accounts};
 
@@ -35,34 +35,29 @@ impl Account {
         self.owner_id.as_str() == ENV_OWNER
     }
 
-    /// Platforms on which `owner` has a live (not disconnected) account of their own: on
-    /// those, the env account is hidden.
-    fn platforms_of(conn: &mut PgConnection, owner: &OwnerId) -> QueryResult<Vec<Platform>> {
-        social_accounts::table
-            .filter(social_accounts::owner_id.eq(owner))
-            .filter(social_accounts::status.ne(AccountStatus::Disconnected))
-            .select(social_accounts::platform)
-            .distinct()
-            .load(conn)
-    }
-
     /// The filter "visible to `owner`": theirs, or a live env account of a platform they have
-    /// no live account on. Status filters of the caller apply on top.
-    fn visible_to(
-        conn: &mut PgConnection,
-        owner: &OwnerId,
-    ) -> QueryResult<social_accounts::BoxedQuery<'static, diesel::pg::Pg>> {
-        let own: Vec<Platform> = Self::platforms_of(conn, owner)?;
-        Ok(social_accounts::table
+    /// no live account on. One statement (a correlated `NOT EXISTS` on the
+    /// `(owner_id, platform, …)` unique index), so listing accounts costs no extra round trip.
+    /// Status filters of the caller apply on top.
+    fn visible_to(owner: &OwnerId) -> social_accounts::BoxedQuery<'static, diesel::pg::Pg> {
+        let no_own_account_on_its_platform = diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "NOT EXISTS (SELECT 1 FROM social_accounts own WHERE own.owner_id = ",
+        )
+        .bind::<diesel::sql_types::Text, _>(owner.as_str().to_owned())
+        .sql(
+            " AND own.platform = social_accounts.platform \
+             AND own.status <> 'disconnected')",
+        );
+        social_accounts::table
             .filter(
                 social_accounts::owner_id
                     .eq(owner.clone())
                     .or(social_accounts::owner_id
                         .eq(ENV_OWNER)
                         .and(social_accounts::status.ne(AccountStatus::Disconnected))
-                        .and(social_accounts::platform.ne_all(own))),
+                        .and(no_own_account_on_its_platform)),
             )
-            .into_boxed())
+            .into_boxed()
     }
 
     /// The accounts `owner` sees that are not disconnected, oldest first, after `after`
@@ -73,8 +68,8 @@ impl Account {
         after: Option<(DateTime<Utc>, AccountId)>,
         limit: i64,
     ) -> QueryResult<Vec<Account>> {
-        let mut query = Self::visible_to(conn, owner)?
-            .filter(social_accounts::status.ne(AccountStatus::Disconnected));
+        let mut query =
+            Self::visible_to(owner).filter(social_accounts::status.ne(AccountStatus::Disconnected));
         if let Some((created_at, id)) = after {
             query = query.filter(
                 social_accounts::created_at
@@ -98,7 +93,7 @@ impl Account {
         id: AccountId,
         owner: &OwnerId,
     ) -> QueryResult<Option<Account>> {
-        Self::visible_to(conn, owner)?
+        Self::visible_to(owner)
             .filter(social_accounts::id.eq(id))
             .select(Account::as_select())
             .first(conn)
@@ -111,7 +106,7 @@ impl Account {
         ids: &[AccountId],
         owner: &OwnerId,
     ) -> QueryResult<Vec<Account>> {
-        Self::visible_to(conn, owner)?
+        Self::visible_to(owner)
             .filter(social_accounts::id.eq_any(ids.to_vec()))
             .select(Account::as_select())
             .load(conn)
