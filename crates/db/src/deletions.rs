@@ -13,14 +13,14 @@
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, sql_types};
 use domain::{
-    AccountId, AttemptKind, AttemptOutcome, DeletionStatus, PostAttemptId, PostId, PostTargetId,
-    TargetStatus,
+    AccountId, AttemptKind, AttemptOutcome, DeletionStatus, OwnerId, PostAttemptId, PostId,
+    PostTargetId, TargetStatus,
 };
 use uuid::Uuid;
 
 use crate::{
     posts::{PostAttempt, PostTarget},
-    schema::{post_deletions, post_targets},
+    schema::{post_deletions, post_targets, posts},
 };
 
 /// A row of `post_deletions`: the deletion of one published target.
@@ -135,10 +135,17 @@ impl PostDeletion {
     pub fn all_settled(conn: &mut PgConnection, post: PostId) -> QueryResult<bool> {
         let open: i64 = post_deletions::table
             .filter(post_deletions::post_id.eq(post))
-            .filter(post_deletions::status.eq_any([DeletionStatus::Pending, DeletionStatus::Deleting]))
+            .filter(
+                post_deletions::status.eq_any([DeletionStatus::Pending, DeletionStatus::Deleting]),
+            )
             .count()
             .get_result(conn)?;
         Ok(open == 0)
+    }
+
+    /// Who owns the post (for `post.deleted`).
+    pub fn post_owner(conn: &mut PgConnection, post: PostId) -> QueryResult<OwnerId> {
+        posts::table.find(post).select(posts::owner_id).first(conn)
     }
 
     /// Claims up to `limit` due requests and up to `limit` whose publisher's lease ran out,

@@ -73,7 +73,10 @@ mod tests {
         let sim = Sim::new(Knobs::default(), None);
         let id = sim.publish_as("alice", "bye", "k1").unwrap();
         assert!(sim.delete_post("bob", &id).is_err(), "not bob's post");
-        assert!(sim.find_post(&id).is_some(), "a refused delete changes nothing");
+        assert!(
+            sim.find_post(&id).is_some(),
+            "a refused delete changes nothing"
+        );
         sim.delete_post("alice", &id).unwrap();
         assert!(sim.find_post(&id).is_none(), "gone from the API");
         assert!(sim.delete_post("alice", &id).is_err(), "already gone: 404");

@@ -35,7 +35,10 @@ impl Gateway {
             request = request.json(&body);
         }
         let response = request.send().await.unwrap();
-        (response.status(), response.json().await.unwrap_or(Value::Null))
+        (
+            response.status(),
+            response.json().await.unwrap_or(Value::Null),
+        )
     }
 
     /// Connects sim user `login` as a sandbox account through the OAuth flow.
@@ -82,7 +85,9 @@ impl Gateway {
             Duration::from_secs(15),
             &format!("post {id} {status}"),
             || async {
-                let (_, post) = self.call(Method::GET, &format!("/v1/posts/{id}"), None).await;
+                let (_, post) = self
+                    .call(Method::GET, &format!("/v1/posts/{id}"), None)
+                    .await;
                 (post["status"] == status).then_some(post)
             },
         )
@@ -202,7 +207,11 @@ async fn posts_are_deleted_from_the_platform_once_and_paused_accounts_hold_their
 
     // Paused: the post waits past its due time; resumed: it goes out at once.
     let (status, account) = api
-        .call(Method::POST, &format!("/v1/accounts/{carol}/pause"), Some(json!({})))
+        .call(
+            Method::POST,
+            &format!("/v1/accounts/{carol}/pause"),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(account["paused"], true);
@@ -220,9 +229,17 @@ async fn posts_are_deleted_from_the_platform_once_and_paused_accounts_hold_their
         .await;
     assert_eq!(waiting["status"], "scheduled");
     assert_eq!(waiting["targets"][0]["attempts"], 0);
-    assert_eq!(sim.posts().len(), 1, "only the first post ever reached the platform");
+    assert_eq!(
+        sim.posts().len(),
+        1,
+        "only the first post ever reached the platform"
+    );
     let (status, _) = api
-        .call(Method::POST, &format!("/v1/accounts/{carol}/resume"), Some(json!({})))
+        .call(
+            Method::POST,
+            &format!("/v1/accounts/{carol}/resume"),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     api.until_status(&held_id, "published").await;

@@ -53,7 +53,9 @@ pub async fn delete(
                 {
                     return Err(ApiError::Conflict {
                         code: "publishing_in_progress",
-                        message: "the post is being published right now; delete it once it has gone out".into(),
+                        message:
+                            "the post is being published right now; delete it once it has gone out"
+                                .into(),
                     });
                 }
                 let canceled = PostTarget::cancel_scheduled(conn, post.id)?;
@@ -79,7 +81,8 @@ pub async fn delete(
                         },
                     )?;
                 }
-                let post = Post::get_for_owner(conn, &owner, id)?.ok_or(ApiError::NotFound("post"))?;
+                let post =
+                    Post::get_for_owner(conn, &owner, id)?.ok_or(ApiError::NotFound("post"))?;
                 let targets = PostTarget::of_posts(conn, &[post.id])?;
                 let progress = if targets.iter().any(|t| t.status == TargetStatus::Deleting) {
                     Progress::UnderWay
@@ -142,7 +145,10 @@ impl DeletionView {
                 .as_ref()
                 .filter(|_| deletion.status != DeletionStatus::Deleted)
                 .map(|message| ErrorView {
-                    code: deletion.error_code.clone().unwrap_or_else(|| "error".into()),
+                    code: deletion
+                        .error_code
+                        .clone()
+                        .unwrap_or_else(|| "error".into()),
                     message: message.clone(),
                 }),
         }

@@ -41,7 +41,10 @@ async fn deleting_a_scheduled_post_cancels_it_and_asking_again_answers_the_same(
     let first: Value = first.json().await.unwrap();
     assert_eq!(first["status"], "canceled");
     assert_eq!(first["targets"][0]["status"], "canceled");
-    assert!(first["targets"][0].get("deletion").is_none(), "nothing to delete");
+    assert!(
+        first["targets"][0].get("deletion").is_none(),
+        "nothing to delete"
+    );
     assert_eq!(events(&app, "post.canceled"), 1);
     assert_eq!(events(&app, "post.delete_requested"), 0);
 
@@ -102,7 +105,11 @@ async fn deleting_a_published_post_requests_each_target_once_and_answers_202_unt
 
     let again = app.delete("alice", &path).await;
     assert_eq!(again.status(), StatusCode::ACCEPTED, "still under way");
-    assert_eq!(events(&app, "post.delete_requested"), 1, "nothing requested twice");
+    assert_eq!(
+        events(&app, "post.delete_requested"),
+        1,
+        "nothing requested twice"
+    );
     assert_eq!(count(&app, "SELECT count(*) AS n FROM post_deletions"), 2);
 
     // What the publisher leaves once both are gone.
@@ -137,7 +144,12 @@ async fn pausing_and_resuming_is_idempotent_shown_on_the_account_and_private() {
     let paused: Value = paused.json().await.unwrap();
     assert_eq!(paused["paused"], true);
     assert!(paused["paused_at"].is_string());
-    let again: Value = app.post("alice", &pause, json!({})).await.json().await.unwrap();
+    let again: Value = app
+        .post("alice", &pause, json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(again["paused_at"], paused["paused_at"], "unchanged");
     assert_eq!(events(&app, "account.paused"), 1);
     let shown: Value = app
@@ -149,7 +161,13 @@ async fn pausing_and_resuming_is_idempotent_shown_on_the_account_and_private() {
     assert_eq!(shown["paused"], true);
 
     // A paused account still accepts posts.
-    let (status, _) = create(&app, "alice", json!({"text": "held", "account_ids": [a]}), None).await;
+    let (status, _) = create(
+        &app,
+        "alice",
+        json!({"text": "held", "account_ids": [a]}),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
 
     for path in [&pause, &resume] {
@@ -161,7 +179,12 @@ async fn pausing_and_resuming_is_idempotent_shown_on_the_account_and_private() {
     }
     assert_eq!(events(&app, "account.resumed"), 0);
 
-    let resumed: Value = app.post("alice", &resume, json!({})).await.json().await.unwrap();
+    let resumed: Value = app
+        .post("alice", &resume, json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(resumed["paused"], false);
     assert!(resumed["paused_at"].is_null());
     app.post("alice", &resume, json!({})).await;

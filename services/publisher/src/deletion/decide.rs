@@ -170,7 +170,9 @@ mod tests {
             panic!("a first transient failure is retried");
         };
         assert_eq!(code, "transient");
-        assert!(at >= now + chrono::Duration::seconds(1) && at <= now + chrono::Duration::seconds(2));
+        assert!(
+            at >= now + chrono::Duration::seconds(1) && at <= now + chrono::Duration::seconds(2)
+        );
         let Settle::Failed { code, message } =
             after_delete(&transient(), "X", 3, false, &policy(), now)
         else {
@@ -188,7 +190,11 @@ mod tests {
         });
         assert!(matches!(
             after_delete(&lost, "Bluesky", 1, false, &policy(), now),
-            Settle::Retry { code: "transient", refresh: false, .. }
+            Settle::Retry {
+                code: "transient",
+                refresh: false,
+                ..
+            }
         ));
     }
 
@@ -224,7 +230,10 @@ mod tests {
         else {
             panic!("unsupported is final");
         };
-        assert!(message.starts_with("Instagram does not let apps delete posts"), "{message}");
+        assert!(
+            message.starts_with("Instagram does not let apps delete posts"),
+            "{message}"
+        );
         assert!(message.contains("still on Instagram"), "{message}");
     }
 
@@ -244,7 +253,10 @@ mod tests {
             panic!("a fresh token refused again is final");
         };
         assert_eq!(code, "needs_reauth");
-        assert!(message.starts_with("reconnect your LinkedIn account"), "{message}");
+        assert!(
+            message.starts_with("reconnect your LinkedIn account"),
+            "{message}"
+        );
     }
 
     #[test]

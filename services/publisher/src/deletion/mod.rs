@@ -31,15 +31,13 @@ use db::{
     Db, DbError,
 };
 use events::{CancellationToken, Event, Handler, HandlerError, Incoming, PostDeleteRequested};
-use platform_adapters::{
-    AccountRef, AdapterError, Deletion, PlatformAdapter, PostRef, Registry,
-};
+use platform_adapters::{AccountRef, AdapterError, Deletion, PlatformAdapter, PostRef, Registry};
 use service_kit::tokens;
 use tokio::sync::{Notify, Semaphore};
 use vault::Vault;
 
 use self::{
-    decide::{Settle, unsupported_message},
+    decide::{unsupported_message, Settle},
     store::Settlement,
 };
 use crate::{
@@ -167,14 +165,16 @@ impl Deleter {
         }
         tracing::info!(outcome = ?settle.code().unwrap_or("deleted"), "delete call made");
         let finished = attempt_result(&result, http_status);
-        self.store(&claimed, Some((attempt, finished)), settle).await
+        self.store(&claimed, Some((attempt, finished)), settle)
+            .await
     }
 
     /// The checks before a call. `Ok(Err(settle))`: what to store instead of calling.
     async fn preflight(&self, claimed: &ClaimedDeletion) -> Result<Result<Ready, Settle>, DbError> {
         let platform = claimed.target.platform;
         let name = display_name(platform);
-        let failed = |code: &'static str, message: String| Ok(Err(Settle::Failed { code, message }));
+        let failed =
+            |code: &'static str, message: String| Ok(Err(Settle::Failed { code, message }));
         let id = claimed.target.account_id;
         let account = self
             .db
@@ -201,7 +201,9 @@ impl Deleter {
             Err(_) => {
                 return failed(
                     "unsupported",
-                    format!("{name} is not configured on this deployment: the post was not deleted"),
+                    format!(
+                        "{name} is not configured on this deployment: the post was not deleted"
+                    ),
                 )
             }
         };
@@ -252,7 +254,11 @@ impl Deleter {
             instance_url: ready.account.instance_url.as_deref(),
         };
         let post = PostRef {
-            platform_post_id: claimed.target.platform_post_id.as_deref().unwrap_or_default(),
+            platform_post_id: claimed
+                .target
+                .platform_post_id
+                .as_deref()
+                .unwrap_or_default(),
             url: claimed.target.url.as_deref(),
         };
         let call = tokio::time::timeout(
@@ -340,12 +346,7 @@ impl Deleter {
 
 /// Claims and deletes due requests until `shutdown`, then lets the calls in flight finish (for
 /// up to 30 seconds).
-pub async fn run(
-    db: Db,
-    deleter: Arc<Deleter>,
-    wake: Arc<Notify>,
-    shutdown: CancellationToken,
-) {
+pub async fn run(db: Db, deleter: Arc<Deleter>, wake: Arc<Notify>, shutdown: CancellationToken) {
     let settings = deleter.settings;
     let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     while !shutdown.is_cancelled() {
@@ -428,7 +429,10 @@ pub fn display_name(platform: Platform) -> &'static str {
 }
 
 /// The attempt's row for the call's result.
-fn attempt_result(result: &Result<Deletion, AdapterError>, http_status: Option<i32>) -> AttemptResult {
+fn attempt_result(
+    result: &Result<Deletion, AdapterError>,
+    http_status: Option<i32>,
+) -> AttemptResult {
     let finished_at = Some(Utc::now());
     match result {
         Ok(deletion) => AttemptResult {

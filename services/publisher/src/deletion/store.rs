@@ -56,7 +56,8 @@ pub fn store(
             },
         )?;
     }
-    if stored.status != DeletionStatus::Pending && PostDeletion::all_settled(conn, target.post_id)? {
+    if stored.status != DeletionStatus::Pending && PostDeletion::all_settled(conn, target.post_id)?
+    {
         announce(conn, target.post_id, now)?;
     }
     Ok(Some(stored))
@@ -98,10 +99,15 @@ fn announce(conn: &mut PgConnection, post: PostId, now: DateTime<Utc>) -> diesel
 fn deletion_result(settle: &Settle, now: DateTime<Utc>) -> DeletionResult {
     let (status, next_attempt_at, message, deleted_at) = match settle {
         Settle::Deleted => (DeletionStatus::Deleted, now, None, Some(now)),
-        Settle::Unsupported { message } => {
-            (DeletionStatus::Unsupported, now, Some(message.clone()), None)
+        Settle::Unsupported { message } => (
+            DeletionStatus::Unsupported,
+            now,
+            Some(message.clone()),
+            None,
+        ),
+        Settle::Failed { message, .. } => {
+            (DeletionStatus::Failed, now, Some(message.clone()), None)
         }
-        Settle::Failed { message, .. } => (DeletionStatus::Failed, now, Some(message.clone()), None),
         Settle::Retry { at, message, .. } => {
             (DeletionStatus::Pending, *at, Some(message.clone()), None)
         }

@@ -8,11 +8,11 @@ use chrono::Utc;
 use db::{
     accounts::Account,
     deletions::PostDeletion,
+    diesel::RunQueryDsl,
     domain::{
         AccountId, AttemptKind, AttemptOutcome, DeletionStatus, OwnerId, Platform, PostId,
         PostStatus, TargetStatus,
     },
-    diesel::RunQueryDsl,
     posts::Post,
     Connection,
 };
@@ -84,7 +84,10 @@ async fn a_deleted_post_leaves_the_platform_once_and_a_repeated_request_calls_no
         .collect();
     assert_eq!(deletes.len(), 1, "{attempts:?}");
     assert_eq!(deletes[0].outcome, AttemptOutcome::Success);
-    assert_eq!(deletes[0].attempt_no, 2, "it continues the target's numbering");
+    assert_eq!(
+        deletes[0].attempt_no, 2,
+        "it continues the target's numbering"
+    );
     let announced = world.events("post.deleted");
     assert_eq!(announced.len(), 1);
     assert_eq!(announced[0]["targets"][0]["outcome"], "deleted");
@@ -114,12 +117,16 @@ async fn a_delete_that_fails_transiently_is_retried_until_the_post_is_gone() {
         .unwrap();
     request_deletion(&world, post);
     let target = world.targets(post)[0].id;
-    eventually(Duration::from_secs(10), "a delete refused with 503", || async {
-        world
-            .attempts(target)
-            .iter()
-            .any(|a| a.kind == AttemptKind::Delete && a.outcome == AttemptOutcome::Transient)
-    })
+    eventually(
+        Duration::from_secs(10),
+        "a delete refused with 503",
+        || async {
+            world
+                .attempts(target)
+                .iter()
+                .any(|a| a.kind == AttemptKind::Delete && a.outcome == AttemptOutcome::Transient)
+        },
+    )
     .await;
     let waiting = &deletions(&world, post)[0];
     assert_eq!(waiting.error_code.as_deref(), Some("transient"));
@@ -150,7 +157,11 @@ async fn a_platform_that_cannot_delete_ends_unsupported_naming_it_without_a_call
     world.set("platforms.instagram.api_base", &instagram.uri());
     let account = world.account_with_token(Platform::Instagram, "17841400000000001", "ig-token");
     // Published long ago, as the publisher leaves it.
-    let post = world.schedule(&[account], "On Instagram", Utc::now() + chrono::Duration::days(1));
+    let post = world.schedule(
+        &[account],
+        "On Instagram",
+        Utc::now() + chrono::Duration::days(1),
+    );
     db::diesel::sql_query(
         "UPDATE post_targets SET status = 'published', platform_post_id = '17900000000000001', \
          published_at = now()",
@@ -208,9 +219,11 @@ async fn a_paused_accounts_post_waits_past_its_due_time_and_goes_out_on_resume()
     assert_eq!(world.sim.posts().len(), 1);
 
     set_paused(&world, paused, false);
-    eventually(Duration::from_secs(5), "the held post published", || async {
-        world.post(held).status == PostStatus::Published
-    })
+    eventually(
+        Duration::from_secs(5),
+        "the held post published",
+        || async { world.post(held).status == PostStatus::Published },
+    )
     .await;
     assert_eq!(world.sim.posts().len(), 2);
 }

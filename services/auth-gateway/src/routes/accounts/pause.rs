@@ -16,7 +16,6 @@ pub async fn pause(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let account =
-        account_pause::set_paused(&state, user.0, parse_account_id(&id)?, true).await?;
+    let account = account_pause::set_paused(&state, user.0, parse_account_id(&id)?, true).await?;
     Ok(HttpResponse::Ok().json(AccountView::new(&account, &state.adapters)))
 }
