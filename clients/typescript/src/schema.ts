@@ -35,8 +35,43 @@ export interface paths {
         /**
          * Disconnects the account: it turns `disconnecting` at once; account-registry then revokes the
          *     grant at the platform where possible, wipes the tokens and emits `account.disconnected`.
+         *     The env account (`source: "env"`) cannot be disconnected: 409 `env_account_read_only`.
          */
         delete: operations["disconnectAccount"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An account's followers, following and posts at each sync, oldest first. */
+        get: operations["getAccountMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pauses the account: its due posts wait (they stay `scheduled`, never failed) until it is resumed; its tokens are still kept fresh and new posts are still accepted. Pausing a paused account changes nothing. */
+        post: operations["pauseAccount"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -59,6 +94,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/accounts/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resumes a paused account: the posts it held go out at once. Resuming an account that is not paused changes nothing. */
+        post: operations["resumeAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/accounts/{id}/sync": {
         parameters: {
             query?: never;
@@ -70,6 +122,26 @@ export interface paths {
         put?: never;
         /** Asks for a fresh profile and counts; the account shows them once `account.synced` is out. */
         post: operations["syncAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Totals and top posts per platform and per account, from each published post's latest
+         *     engagement read.
+         */
+        get: operations["getAnalytics"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -299,7 +371,14 @@ export interface paths {
         get: operations["getPost"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Deletes the post: targets not yet published are canceled; published ones are deleted from
+         *     their platforms by the publisher (each target's `deletion` says how it went: `deleted`, or
+         *     `unsupported` where the platform's API cannot delete, e.g. Instagram and TikTok). Answers
+         *     202 while deletions are under way and 200 once nothing is left to do; asking again changes
+         *     nothing and answers the same, and a post is never deleted twice on a platform.
+         */
+        delete: operations["deletePost"];
         options?: never;
         head?: never;
         /**
@@ -326,6 +405,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/posts/{id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A post's engagement per target: the latest read and the whole series, as the platforms
+         *     reported it (`null` where a platform gives no such figure).
+         */
+        get: operations["getPostMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/posts/{id}/metrics/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reads the post's engagement now: its published targets become due and the publisher reads
+         *     them within moments (in the platform's budget, after any due publish). A target read in
+         *     the last 10 seconds is not read again.
+         */
+        post: operations["refreshPostMetrics"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/posts/{id}/retry": {
         parameters: {
             query?: never;
@@ -337,6 +457,70 @@ export interface paths {
         put?: never;
         /** Publishes the failed targets again, now; published targets are never repeated. */
         post: operations["retryPost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's templates, most recently edited first. */
+        get: operations["listTemplates"];
+        put?: never;
+        /**
+         * Saves a template. Placeholders are `{name}` (`name`: `a-z`, `0-9`, `_`, at most 64);
+         *     `{{` and `}}` are literal braces; any other brace is a 422 `invalid_template` giving the
+         *     field and the character position (from 0). Names are unique per user (409).
+         */
+        post: operations["createTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/templates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the caller's templates; another user's answers 404. */
+        get: operations["getTemplate"];
+        put?: never;
+        post?: never;
+        /** Deletes one of the caller's templates. Drafts made from it are not affected. */
+        delete: operations["deleteTemplate"];
+        options?: never;
+        head?: never;
+        /** Changes the fields given; the others stay. Same checks as creating. */
+        patch: operations["updateTemplate"];
+        trace?: never;
+    };
+    "/v1/templates/{id}/drafts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Makes a draft from the template: every placeholder of the base text and of each platform
+         *     text is replaced by its value (inserted as written). A placeholder without a value: 422
+         *     `missing_values` naming every one (`details.missing`); values the template does not use are
+         *     ignored (a misspelt name still shows up as missing). The draft then passes the drafts'
+         *     checks (lengths after filling, media and accounts the caller's).
+         */
+        post: operations["createDraftFromTemplate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -355,16 +539,76 @@ export interface components {
              */
             status: string;
         };
+        /** @description One account's totals and top posts. */
+        AccountAnalytics: {
+            /**
+             * Format: uuid
+             * @description The account.
+             */
+            account_id: string;
+            /**
+             * Format: int64
+             * @description Posts with at least one read.
+             */
+            posts: number;
+            /** @description The account's best posts by interactions, best first. */
+            top_posts: components["schemas"]["TopPostView"][];
+            /** @description Sums of the posts' latest reads. */
+            totals: components["schemas"]["Figures"];
+        };
         /**
          * @description What kind of presence the account is on its platform (a profile, a page, …).
          * @enum {string}
          */
         AccountKind: "profile" | "page" | "business" | "channel" | "organization";
+        /** @description An account's counts over time. */
+        AccountMetricsView: {
+            /**
+             * Format: uuid
+             * @description The account's id.
+             */
+            account_id: string;
+            /**
+             * Format: date-time
+             * @description The range asked for, if any.
+             */
+            from?: string | null;
+            /** @description One per sync, oldest first (at most 5,000). */
+            series: components["schemas"]["AccountSampleView"][];
+            /**
+             * Format: date-time
+             * @description The end of the range asked for (exclusive), if any.
+             */
+            to?: string | null;
+        };
+        /** @description An account's counts at one sync; `null` where the platform gave none. */
+        AccountSampleView: {
+            /**
+             * Format: int64
+             * @description Followers.
+             */
+            followers?: number | null;
+            /**
+             * Format: int64
+             * @description Accounts it follows.
+             */
+            following?: number | null;
+            /**
+             * Format: int64
+             * @description Posts.
+             */
+            posts?: number | null;
+            /**
+             * Format: date-time
+             * @description When the sync read them.
+             */
+            synced_at: string;
+        };
         /**
-         * @description How an account was connected.
+         * @description How an account was connected: `oauth`, `app_password`, or `env` (the deployment's own account, configured by it: read-only).
          * @enum {string}
          */
-        AccountSource: "oauth" | "app_password";
+        AccountSource: "oauth" | "app_password" | "env";
         /**
          * @description Where a connected account stands: `active`; `needs_reauth` (reconnect it); `disconnecting`; …
          * @enum {string}
@@ -393,18 +637,55 @@ export interface components {
             last_error?: string | null;
             /** Format: date-time */
             last_synced_at?: string | null;
+            /**
+             * @description Paused (`POST /v1/accounts/{id}/pause`): its due posts wait until it is resumed; its
+             *     tokens are still kept fresh and new posts are still accepted.
+             */
+            paused: boolean;
+            /**
+             * Format: date-time
+             * @description Since when it is paused.
+             */
+            paused_at?: string | null;
             platform: components["schemas"]["Platform"];
             /** @description The account's id on its platform. */
             platform_account_id: string;
             /** Format: int64 */
             posts_count?: number | null;
             profile_url?: string | null;
-            /** @description How the account was connected: `oauth` or `app_password`. */
+            /**
+             * @description How the account was connected: `oauth`, `app_password`, or `env`: the deployment's own
+             *     Facebook Page, shown to users without a Facebook account of their own; read-only
+             *     (disconnecting, syncing or refreshing it is a 409 `env_account_read_only`).
+             */
             source: components["schemas"]["AccountSource"];
             status: components["schemas"]["AccountStatus"];
             /** Format: date-time */
             token_expires_at?: string | null;
         };
+        /**
+         * @description Engagement of the caller's posts published in a range: totals and top posts per platform
+         *     and per account, from each target's latest read.
+         */
+        AnalyticsView: {
+            /**
+             * Format: date-time
+             * @description Published at or after.
+             */
+            from: string;
+            /** @description One per platform with read posts. */
+            platforms: components["schemas"]["PlatformAnalytics"][];
+            /**
+             * Format: date-time
+             * @description Published before.
+             */
+            to: string;
+        };
+        /**
+         * @description What a call to a platform was for: publishing the post, or deleting it.
+         * @enum {string}
+         */
+        AttemptKind: "publish" | "delete";
         /**
          * @description How one call to a platform ended (`in_flight` while it runs).
          * @enum {string}
@@ -431,6 +712,8 @@ export interface components {
              * @description The HTTP status the platform answered, where one came back.
              */
             http_status?: number | null;
+            /** @description What the call was for: `publish` or `delete`. */
+            kind: components["schemas"]["AttemptKind"];
             /**
              * @description in_flight, success, transient, rate_limited, needs_reauth, rejected, unsupported,
              *     unknown.
@@ -457,6 +740,8 @@ export interface components {
         };
         /** @description What a post to the platform may contain. */
         CapabilitiesView: {
+            /** @description What the platform offers once a post is out. */
+            follow_ups: components["schemas"]["FollowUpsView"];
             max_media: number;
             media_kinds: components["schemas"]["MediaKind"][];
             requires_media: boolean;
@@ -505,8 +790,14 @@ export interface components {
          *       "account_ids": [
          *         "6f1c9a52-8d0e-4b7a-9c3e-2f5d1e8a7b64"
          *       ],
+         *       "first_comment": "Questions? Ask below.",
          *       "media_ids": [
          *         "0d9b7c1e-3a2f-4e5d-8c6b-1a2b3c4d5e6f"
+         *       ],
+         *       "parts": [
+         *         {
+         *           "text": "Here is what is new…"
+         *         }
          *       ],
          *       "scheduled_at": "2026-12-24T09:00:00Z",
          *       "text": "Launch day! https://example.com",
@@ -522,8 +813,20 @@ export interface components {
             account_ids?: string[] | null;
             /** @description A saved draft to start from. */
             draft_id?: string | null;
+            /**
+             * @description A comment published under the post right after it (and after its last part): a
+             *     comment on Facebook, Instagram, LinkedIn and YouTube, a reply where the platform has
+             *     replies.
+             */
+            first_comment?: string | null;
             /** @description Uploaded media (`POST /v1/media`), in order. */
             media_ids?: string[] | null;
+            /**
+             * @description A thread: the posts that follow this one, in order, each replying to the previous one
+             *     (the text above, or its variant, stays the first part). Only to platforms with
+             *     threads; each part is checked as a post of every target's platform.
+             */
+            parts?: components["schemas"]["PartInput"][] | null;
             /**
              * Format: date-time
              * @description When to publish (RFC 3339); absent: now.
@@ -535,6 +838,82 @@ export interface components {
             variants?: {
                 [key: string]: components["schemas"]["Variant"];
             } | null;
+        };
+        /**
+         * @description A new template.
+         * @example {
+         *       "name": "Launch",
+         *       "text": "We launched {product}! {{{hashtag}}}",
+         *       "variants": {
+         *         "x": {
+         *           "text": "{product} is out 🚀"
+         *         }
+         *       }
+         *     }
+         */
+        CreateTemplate: {
+            /** @description How the user finds it again; unique among the caller's templates (1 to 200 characters). */
+            name: string;
+            /**
+             * @description The base text, used where no platform text overrides it. Placeholders are `{name}`
+             *     (`name`: `a-z`, `0-9`, `_`); `{{` and `}}` are literal braces.
+             */
+            text?: string;
+            /** @description Per-platform texts, keyed by platform: `{"x": {"text": "shorter {idea}"}}`. */
+            variants?: {
+                [key: string]: components["schemas"]["TemplateVariant"];
+            } | null;
+        };
+        /**
+         * @description Where the deletion of a published target stands; `unsupported`: its platform cannot delete through its API.
+         * @enum {string}
+         */
+        DeletionStatus: "pending" | "deleting" | "deleted" | "unsupported" | "failed";
+        /** @description Where the deletion of a target from its platform stands. */
+        DeletionView: {
+            /**
+             * Format: int32
+             * @description Delete calls made.
+             */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description When the platform confirmed it.
+             */
+            deleted_at?: string | null;
+            error?: null | components["schemas"]["ErrorView"];
+            /**
+             * Format: date-time
+             * @description When the deletion was asked for.
+             */
+            requested_at: string;
+            /**
+             * @description pending, deleting, deleted, unsupported (the platform cannot delete through its API:
+             *     the post is still live there) or failed.
+             */
+            status: components["schemas"]["DeletionStatus"];
+        };
+        /**
+         * @description Values for a template's placeholders, and what else the new draft holds.
+         * @example {
+         *       "values": {
+         *         "hashtag": "launch",
+         *         "product": "Postbridge"
+         *       }
+         *     }
+         */
+        DraftFromTemplate: {
+            /** @description The accounts the draft is meant for. */
+            account_ids?: string[] | null;
+            /** @description Uploaded media for the draft, in order. */
+            media_ids?: string[] | null;
+            /**
+             * @description A value for every placeholder of the template (a missing one is a 422 naming each);
+             *     values the template does not use are ignored. At most 100 values.
+             */
+            values?: {
+                [key: string]: string;
+            };
         };
         /** @description A saved draft. */
         DraftView: {
@@ -567,11 +946,15 @@ export interface components {
          * @description The structured part of a 422. `invalid_post`: `targets`; `text_too_long`: `field`,
          *     `length`, `max`; `scheduled_in_past` / `scheduled_too_far`: `scheduled_at` (and
          *     `latest`); `unknown_draft`: `draft_id`; `unknown_media` / `unknown_account`: `media_ids`,
-         *     `account_ids`;
+         *     `account_ids`; `invalid_template`: `field`, `position`, `reason`; `missing_values`:
+         *     `missing`; `env_account_publishing_disabled`: `account_ids`;
          *     media refusals: `declared`, `detected`, `width`, `height`, ….
          */
         ErrorDetails: {
-            /** @description `unknown_account`: account ids that are not the caller's. */
+            /**
+             * @description `unknown_account`: account ids that are not the caller's;
+             *     `env_account_publishing_disabled`: the env accounts named.
+             */
             account_ids?: string[] | null;
             /**
              * Format: uuid
@@ -597,6 +980,16 @@ export interface components {
             max?: number | null;
             /** @description `unknown_media`: media ids that are not the caller's. */
             media_ids?: string[] | null;
+            /** @description `missing_values`: every placeholder of the template without a value. */
+            missing?: string[] | null;
+            /**
+             * Format: int64
+             * @description `invalid_template`: the character (counted from 0) where the text stops being a
+             *     template; `field` names the text.
+             */
+            position?: number | null;
+            /** @description `invalid_template`: what is wrong there. */
+            reason?: string | null;
             /**
              * Format: date-time
              * @description `scheduled_in_past`, `scheduled_too_far`: the time refused.
@@ -628,6 +1021,60 @@ export interface components {
             code: string;
             /** @description For people. */
             message: string;
+        };
+        /** @description Engagement figures; each `null` where the platform does not give it. */
+        Figures: {
+            /**
+             * Format: int64
+             * @description Times shown.
+             */
+            impressions?: number | null;
+            /**
+             * Format: int64
+             * @description Likes, reactions, favourites.
+             */
+            likes?: number | null;
+            /**
+             * Format: int64
+             * @description Quote posts.
+             */
+            quotes?: number | null;
+            /**
+             * Format: int64
+             * @description Distinct accounts reached.
+             */
+            reach?: number | null;
+            /**
+             * Format: int64
+             * @description Replies and comments.
+             */
+            replies?: number | null;
+            /**
+             * Format: int64
+             * @description Reposts, retweets, reblogs, shares.
+             */
+            reposts?: number | null;
+            /**
+             * Format: int64
+             * @description Saves and bookmarks.
+             */
+            saves?: number | null;
+            /**
+             * Format: int64
+             * @description Video views or plays.
+             */
+            views?: number | null;
+        };
+        /** @description What can be done with a published post on the platform (`Capabilities::follow_ups`). */
+        FollowUpsView: {
+            /** @description `DELETE /v1/posts/{id}` removes it from the platform (otherwise: `unsupported`). */
+            delete: boolean;
+            /** @description A post may have a `first_comment`. */
+            first_comment: boolean;
+            /** @description Its engagement is read (`GET /v1/posts/{id}/metrics`). */
+            metrics: boolean;
+            /** @description A post may have `parts`, each replying to the previous one. */
+            threads: boolean;
         };
         /**
          * @description A kind of media a platform accepts.
@@ -662,6 +1109,16 @@ export interface components {
             /** Format: int32 */
             width?: number | null;
         };
+        /** @description One read of a target's engagement. */
+        MetricsSampleView: {
+            /**
+             * Format: date-time
+             * @description When it was read from the platform.
+             */
+            fetched_at: string;
+            /** @description What the platform reported. */
+            figures: components["schemas"]["Figures"];
+        };
         /** @description A list page: `{"items": [...], "next_cursor": null|string}`. */
         Page_AccountView: {
             /** @description This page's items. */
@@ -690,11 +1147,65 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
+        /** @description A list page: `{"items": [...], "next_cursor": null|string}`. */
+        Page_TemplateView: {
+            /** @description This page's items. */
+            items: components["schemas"]["TemplateView"][];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One of the thread's next posts. */
+        PartInput: {
+            /** @description Uploaded media (`POST /v1/media`), in order. */
+            media_ids?: string[] | null;
+            /** @description Its text, the same on every platform. */
+            text: string;
+        };
+        /** @description Where one position of a target's chain stands. */
+        PartView: {
+            /** @description `post`, `part` or `first_comment`. */
+            kind: string;
+            /** @description The platform's id of it, once published. */
+            platform_post_id?: string | null;
+            /**
+             * Format: int32
+             * @description 0: the post itself; 1, 2, …: the thread's next parts; the first comment is last.
+             */
+            position: number;
+            /**
+             * Format: date-time
+             * @description When it was published.
+             */
+            published_at?: string | null;
+            /**
+             * @description `published` (it exists on the platform), `failed` (the chain stopped here) or
+             *     `pending`.
+             */
+            status: string;
+            /** @description Its public URL, where the platform has one. */
+            url?: string | null;
+        };
         /**
          * @description A social platform.
          * @enum {string}
          */
         Platform: "facebook" | "instagram" | "threads" | "x" | "linkedin" | "youtube" | "tiktok" | "pinterest" | "bluesky" | "mastodon" | "sandbox";
+        /** @description One platform's totals, top posts and accounts. */
+        PlatformAnalytics: {
+            /** @description Per account. */
+            accounts: components["schemas"]["AccountAnalytics"][];
+            /** @description The platform. */
+            platform: components["schemas"]["Platform"];
+            /**
+             * Format: int64
+             * @description Posts with at least one read.
+             */
+            posts: number;
+            /** @description The platform's best posts by interactions, best first. */
+            top_posts: components["schemas"]["TopPostView"][];
+            /** @description Sums of the posts' latest reads (`null`: no post has that figure). */
+            totals: components["schemas"]["Figures"];
+        };
         /** @description A platform and whether this deployment can connect it. */
         PlatformView: {
             auth_kind: components["schemas"]["AuthKind"];
@@ -703,11 +1214,21 @@ export interface components {
             configured: boolean;
             platform: components["schemas"]["Platform"];
         };
+        /** @description A post's engagement, per target. */
+        PostMetricsView: {
+            /**
+             * Format: uuid
+             * @description The post's id.
+             */
+            post_id: string;
+            /** @description One per target (published or not: an unpublished one has no reads). */
+            targets: components["schemas"]["TargetMetricsView"][];
+        };
         /**
          * @description A post's status, derived from its targets.
          * @enum {string}
          */
-        PostStatus: "scheduled" | "publishing" | "published" | "partially_failed" | "failed" | "canceled";
+        PostStatus: "scheduled" | "publishing" | "published" | "partially_failed" | "failed" | "canceled" | "deleting" | "deleted" | "partially_deleted";
         /** @description A publish request and where each of its targets stands. */
         PostView: {
             /**
@@ -755,6 +1276,19 @@ export interface components {
             /** @description For people. */
             message: string;
         };
+        /** @description Targets made due by `POST /v1/posts/{id}/metrics/refresh`. */
+        RefreshView: {
+            /**
+             * Format: uuid
+             * @description The post's id.
+             */
+            post_id: string;
+            /**
+             * @description The published targets whose engagement is read now (a target read in the last 10 seconds
+             *     is left out: it was just read).
+             */
+            target_ids: string[];
+        };
         /** @description Body of `POST /v1/connections/{platform}`. */
         StartConnection: {
             /** @description Bluesky: an app password (Settings → App passwords), never the main password. */
@@ -767,6 +1301,38 @@ export interface components {
             redirect_to?: string | null;
             /** @description Bluesky: the PDS, default `https://bsky.social`. */
             service?: string | null;
+        };
+        /** @description One target's engagement: its latest read and the whole series. */
+        TargetMetricsView: {
+            /**
+             * Format: uuid
+             * @description The account it went to.
+             */
+            account_id: string;
+            latest?: null | components["schemas"]["MetricsSampleView"];
+            /**
+             * Format: date-time
+             * @description When its engagement is read next (`null`: not scheduled; refresh to read it now).
+             */
+            next_read_at?: string | null;
+            /** @description Its platform. */
+            platform: components["schemas"]["Platform"];
+            /** @description The platform's id of the post, once published. */
+            platform_post_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When it went live.
+             */
+            published_at?: string | null;
+            /** @description Every read, oldest first. */
+            series: components["schemas"]["MetricsSampleView"][];
+            /**
+             * Format: uuid
+             * @description The target's id.
+             */
+            target_id: string;
+            /** @description Its public URL. */
+            url?: string | null;
         };
         /** @description One account a post cannot go to. */
         TargetProblems: {
@@ -783,7 +1349,7 @@ export interface components {
          * @description One target's status; `unknown`: the platform may have the post, being checked.
          * @enum {string}
          */
-        TargetStatus: "scheduled" | "publishing" | "published" | "failed" | "canceled" | "unknown";
+        TargetStatus: "scheduled" | "publishing" | "published" | "failed" | "canceled" | "unknown" | "deleting" | "deleted";
         /** @description One account's share of a post. */
         TargetView: {
             /**
@@ -798,6 +1364,7 @@ export interface components {
              * @description Calls made so far.
              */
             attempts: number;
+            deletion?: null | components["schemas"]["DeletionView"];
             /**
              * Format: date-time
              * @description When it is due.
@@ -814,6 +1381,11 @@ export interface components {
              * @description When the next try happens, while it is waiting.
              */
             next_attempt_at?: string | null;
+            /**
+             * @description A thread's positions (the post, its parts, its first comment) and where each stands;
+             *     absent for a single post.
+             */
+            parts?: components["schemas"]["PartView"][] | null;
             /** @description Its platform. */
             platform: components["schemas"]["Platform"];
             /** @description The platform's id of the post, once published. */
@@ -833,11 +1405,91 @@ export interface components {
             /** @description Its public URL, where the platform has one. */
             url?: string | null;
         };
+        /** @description One platform's text. */
+        TemplateVariant: {
+            /** @description The text for this platform, with placeholders (at most 100,000 characters). */
+            text: string;
+        };
+        /** @description A saved template. */
+        TemplateView: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /**
+             * @description Every placeholder name used in any of its texts, sorted: the values a draft needs.
+             * @example [
+             *       "idea",
+             *       "point1"
+             *     ]
+             */
+            placeholders: string[];
+            /** @description The base text, with placeholders. */
+            text: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description `{"<platform>": {"text"}}`: per-platform texts, with placeholders. */
+            variants: Record<string, never>;
+        };
         /**
          * @description How a platform counts the length of a text.
          * @enum {string}
          */
         TextCounting: "chars" | "graphemes" | "x_weighted";
+        /**
+         * @description A post among the best: interactions are likes + replies + reposts + quotes + saves (a
+         *     figure the platform does not give counts nothing).
+         */
+        TopPostView: {
+            /**
+             * Format: uuid
+             * @description The account.
+             */
+            account_id: string;
+            /**
+             * Format: int64
+             * @description Impressions at the latest read.
+             */
+            impressions?: number | null;
+            /**
+             * Format: int64
+             * @description The ranking figure.
+             */
+            interactions: number;
+            /**
+             * Format: int64
+             * @description Likes at the latest read.
+             */
+            likes?: number | null;
+            /**
+             * Format: uuid
+             * @description The post.
+             */
+            post_id: string;
+            /**
+             * Format: date-time
+             * @description When it went live.
+             */
+            published_at: string;
+            /**
+             * Format: int64
+             * @description Replies at the latest read.
+             */
+            replies?: number | null;
+            /**
+             * Format: int64
+             * @description Reposts at the latest read.
+             */
+            reposts?: number | null;
+            /**
+             * Format: uuid
+             * @description Its target on this account.
+             */
+            target_id: string;
+            /** @description Its public URL. */
+            url?: string | null;
+        };
         /**
          * @description A partial change: fields left out stay as they are; a given field replaces the old value
          *     whole (`"variants": {}` or `"media_ids": []` clears it).
@@ -866,6 +1518,20 @@ export interface components {
             /** @description New per-platform overrides (replace the old ones). */
             variants?: {
                 [key: string]: components["schemas"]["Variant"];
+            } | null;
+        };
+        /**
+         * @description A partial change: fields left out stay; a given field replaces the old value whole
+         *     (`"variants": {}` clears the platform texts).
+         */
+        UpdateTemplate: {
+            /** @description New name. */
+            name?: string | null;
+            /** @description New base text. */
+            text?: string | null;
+            /** @description New per-platform texts (replace the old ones). */
+            variants?: {
+                [key: string]: components["schemas"]["TemplateVariant"];
             } | null;
         };
         /** @description The form of an upload (documentation only: the body is streamed, not deserialized). */
@@ -1094,6 +1760,175 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `env_account_read_only`: the deployment's own account */
+            409: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal`: a bug on our side (logged with the request id) */
+            500: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` (the database or broker is briefly unreachable) or busy: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAccountMetrics: {
+        parameters: {
+            query?: {
+                /** @description At or after (RFC 3339). */
+                from?: string;
+                /** @description Before (RFC 3339); must be later than `from`. */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The account's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's counts over time */
+            200: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountMetricsView"];
+                };
+            };
+            /** @description A malformed date, one outside 2000-01-01..2100-01-01, or `from` not before `to` */
+            400: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No, an expired or an invalid bearer token */
+            401: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such account of yours */
+            404: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal`: a bug on our side (logged with the request id) */
+            500: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` (the database or broker is briefly unreachable) or busy: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pauseAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The account's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account */
+            200: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountView"];
+                };
+            };
+            /** @description No, an expired or an invalid bearer token */
+            401: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such account of yours */
+            404: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `internal`: a bug on our side (logged with the request id) */
             500: {
                 headers: {
@@ -1165,8 +2000,79 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Being disconnected */
+            /** @description `account_disconnecting`, or `env_account_read_only` (the deployment's own account) */
             409: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal`: a bug on our side (logged with the request id) */
+            500: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` (the database or broker is briefly unreachable) or busy: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resumeAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The account's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account */
+            200: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountView"];
+                };
+            };
+            /** @description No, an expired or an invalid bearer token */
+            401: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such account of yours */
+            404: {
                 headers: {
                     /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
                     "X-Request-Id"?: string;
@@ -1247,8 +2153,83 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Being disconnected */
+            /** @description `account_disconnecting`, or `env_account_read_only` (the deployment's own account) */
             409: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal`: a bug on our side (logged with the request id) */
+            500: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` (the database or broker is briefly unreachable) or busy: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAnalytics: {
+        parameters: {
+            query?: {
+                /** @description Posts published at or after (RFC 3339; default: 30 days before `to`). */
+                from?: string;
+                /** @description Posts published before (RFC 3339; default: now). At most 400 days after `from`. */
+                to?: string;
+                /** @description Only this platform. */
+                platform?: components["schemas"]["Platform"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Totals and top posts */
+            200: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalyticsView"];
+                };
+            };
+            /** @description A malformed or out-of-range date, `from` not before `to`, a range over 400 days, or an unknown platform */
+            400: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No, an expired or an invalid bearer token */
+            401: {
                 headers: {
                     /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
                     "X-Request-Id"?: string;
@@ -2677,6 +3658,99 @@ export interface operations {
             };
         };
     };
+    deletePost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The post's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Nothing left to do: the post as it stands (deleted, canceled, or never published) */
+            200: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostView"];
+                };
+            };
+            /** @description Deletion under way: poll `GET /v1/posts/{id}` for each target's outcome */
+            202: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostView"];
+                };
+            };
+            /** @description No, an expired or an invalid bearer token */
+            401: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such post of yours */
+            404: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `publishing_in_progress`: a target is being published right now */
+            409: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal`: a bug on our side (logged with the request id) */
+            500: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` (the database or broker is briefly unreachable) or busy: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     updatePost: {
         parameters: {
             query?: never;
@@ -2856,6 +3930,159 @@ export interface operations {
             };
         };
     };
+    getPostMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The post's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The post's engagement per target */
+            200: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostMetricsView"];
+                };
+            };
+            /** @description No, an expired or an invalid bearer token */
+            401: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such post of yours */
+            404: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal`: a bug on our side (logged with the request id) */
+            500: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` (the database or broker is briefly unreachable) or busy: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    refreshPostMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The post's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The targets that will be read */
+            202: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefreshView"];
+                };
+            };
+            /** @description No, an expired or an invalid bearer token */
+            401: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such post of yours */
+            404: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of the post is published yet */
+            409: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal`: a bug on our side (logged with the request id) */
+            500: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` (the database or broker is briefly unreachable) or busy: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     retryPost: {
         parameters: {
             query?: never;
@@ -2903,6 +4130,521 @@ export interface operations {
             };
             /** @description No failed targets */
             409: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal`: a bug on our side (logged with the request id) */
+            500: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` (the database or broker is briefly unreachable) or busy: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTemplates: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+                /**
+                 * @description Page size, 1 to 100 (default 50).
+                 * @example 50
+                 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of templates */
+            200: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_TemplateView"];
+                };
+            };
+            /** @description A malformed cursor or query */
+            400: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No, an expired or an invalid bearer token */
+            401: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal`: a bug on our side (logged with the request id) */
+            500: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` (the database or broker is briefly unreachable) or busy: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTemplate"];
+            };
+        };
+        responses: {
+            /** @description Saved */
+            201: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateView"];
+                };
+            };
+            /** @description Malformed body or unknown platform in `variants` */
+            400: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No, an expired or an invalid bearer token */
+            401: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `template_name_taken`: another of your templates has this name */
+            409: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `invalid_template` (malformed placeholder, with `field` and `position`), `invalid_template_name` or `text_too_long` */
+            422: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal`: a bug on our side (logged with the request id) */
+            500: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` (the database or broker is briefly unreachable) or busy: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The template's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The template */
+            200: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateView"];
+                };
+            };
+            /** @description No, an expired or an invalid bearer token */
+            401: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such template of yours */
+            404: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal`: a bug on our side (logged with the request id) */
+            500: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` (the database or broker is briefly unreachable) or busy: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The template's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No, an expired or an invalid bearer token */
+            401: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such template of yours */
+            404: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal`: a bug on our side (logged with the request id) */
+            500: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` (the database or broker is briefly unreachable) or busy: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The template's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateTemplate"];
+            };
+        };
+        responses: {
+            /** @description The changed template */
+            200: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateView"];
+                };
+            };
+            /** @description Malformed body or unknown platform in `variants` */
+            400: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No, an expired or an invalid bearer token */
+            401: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such template of yours */
+            404: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `template_name_taken` */
+            409: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `invalid_template` (with `field` and `position`), `invalid_template_name` or `text_too_long` */
+            422: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal`: a bug on our side (logged with the request id) */
+            500: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unavailable` (the database or broker is briefly unreachable) or busy: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createDraftFromTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The template's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftFromTemplate"];
+            };
+        };
+        responses: {
+            /** @description The new draft */
+            201: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftView"];
+                };
+            };
+            /** @description Malformed body or too many values */
+            400: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No, an expired or an invalid bearer token */
+            401: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such template of yours */
+            404: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `missing_values` (with `details.missing`), `text_too_long`, or media/accounts that are not the caller's */
+            422: {
                 headers: {
                     /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
                     "X-Request-Id"?: string;

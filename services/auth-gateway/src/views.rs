@@ -22,8 +22,8 @@ pub mod enums {
     use std::borrow::Cow;
 
     use db::domain::{
-        AccountKind, AccountStatus, AttemptKind, AttemptOutcome, AuthKind, DeletionStatus, Platform,
-        PostStatus, TargetStatus,
+        AccountKind, AccountStatus, AttemptKind, AttemptOutcome, AuthKind, DeletionStatus,
+        Platform, PostStatus, TargetStatus,
     };
     use platform_adapters::{MediaKind, TextCounting};
     use utoipa::openapi::{schema::Type, ObjectBuilder, RefOr, Schema};
@@ -244,6 +244,21 @@ pub struct CapabilitiesView {
     pub max_media: usize,
     pub requires_media: bool,
     pub scheduling: bool,
+    /// What the platform offers once a post is out.
+    pub follow_ups: FollowUpsView,
+}
+
+/// What can be done with a published post on the platform (`Capabilities::follow_ups`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FollowUpsView {
+    /// `DELETE /v1/posts/{id}` removes it from the platform (otherwise: `unsupported`).
+    pub delete: bool,
+    /// A post may have `parts`, each replying to the previous one.
+    pub threads: bool,
+    /// A post may have a `first_comment`.
+    pub first_comment: bool,
+    /// Its engagement is read (`GET /v1/posts/{id}/metrics`).
+    pub metrics: bool,
 }
 
 impl PlatformView {
@@ -262,6 +277,12 @@ impl PlatformView {
                 requires_media: c.requires_media,
                 // Postbridge schedules itself; every platform can be scheduled.
                 scheduling: true,
+                follow_ups: FollowUpsView {
+                    delete: c.follow_ups.delete,
+                    threads: c.follow_ups.threads,
+                    first_comment: c.follow_ups.first_comment,
+                    metrics: c.follow_ups.metrics_batch > 0,
+                },
             },
         }
     }
