@@ -8,8 +8,8 @@
 //! advanced only where it still holds it (an on-demand refresh in between wins).
 //!
 //! Growth: at most one row per scheduled read (six in the default schedule) plus one per
-//! on-demand refresh, which [`MetricsSchedule::due_now`] allows once a minute per target. Rows
-//! go with their target (`ON DELETE CASCADE`); nothing else prunes them.
+//! on-demand refresh, which [`MetricsSchedule::due_now`] allows every 10 seconds per target.
+//! Rows go with their target (`ON DELETE CASCADE`); nothing else prunes them.
 
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, sql_types};
@@ -141,8 +141,8 @@ impl MetricsSchedule {
     }
 
     /// Makes the published targets of `post` due now (on demand), except those read in the
-    /// last minute: a user pressing refresh repeatedly adds one sample a minute, not one per
-    /// press. Answers the targets that became due.
+    /// last 10 seconds: a user pressing refresh repeatedly adds a sample every 10 s at most,
+    /// not one per press. Answers the targets that became due.
     pub fn due_now(conn: &mut PgConnection, post: PostId) -> QueryResult<Vec<PostTargetId>> {
         #[derive(QueryableByName)]
         struct Due {
@@ -155,7 +155,7 @@ impl MetricsSchedule {
                AND t.published_at IS NOT NULL \
                AND (t.metrics_due_at IS NULL OR t.metrics_due_at > now()) \
                AND NOT EXISTS (SELECT 1 FROM post_metrics m WHERE m.target_id = t.id \
-                               AND m.fetched_at > now() - interval '1 minute') \
+                               AND m.fetched_at > now() - interval '10 seconds') \
              RETURNING t.id",
         )
         .bind::<sql_types::Uuid, _>(post)

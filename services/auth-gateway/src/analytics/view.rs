@@ -102,8 +102,8 @@ pub struct RefreshView {
     /// The post's id.
     #[schema(value_type = String, format = Uuid)]
     pub post_id: PostId,
-    /// The published targets whose engagement is read now (a target read in the last minute
-    /// is left out: it was just read).
+    /// The published targets whose engagement is read now (a target read in the last 10
+    /// seconds is left out: it was just read).
     #[schema(value_type = Vec<String>)]
     pub target_ids: Vec<PostTargetId>,
 }

@@ -125,9 +125,10 @@ impl Fetcher {
         let now = Utc::now();
         let lease_until = now + chrono::Duration::seconds(self.settings.lease_secs.max(1));
         let limit = self.settings.claim_batch.max(1);
+        let horizon = now + self.window();
         let claimed = self
             .db
-            .query(move |conn| MetricsSchedule::claim_due(conn, now, lease_until, limit))
+            .query(move |conn| MetricsSchedule::claim_due(conn, horizon, lease_until, limit))
             .await?;
         if claimed.is_empty() {
             return Ok(0);
@@ -330,7 +331,10 @@ impl Fetcher {
         let next: Vec<NextRead> = targets
             .iter()
             .map(|t| {
-                let next = self.schedule.after_read(t.published_at, fetched_at);
+                // A read made up to the batch window early counts as the due one.
+                let next = self
+                    .schedule
+                    .after_read(t.published_at, fetched_at + self.window());
                 NextRead {
                     target: t.id,
                     due_at: next.due_at,
@@ -399,15 +403,20 @@ impl Fetcher {
         }
     }
 
-    /// Until the next due read, at most `interval`, at least 5 ms.
+    /// Until the next due read less half the batch window (a pass then also takes the reads
+    /// due within the other half after it), at most `interval`, at least 5 ms.
     async fn until_next_due(&self, interval: Duration) -> Duration {
         match self.db.query(MetricsSchedule::next_due).await {
-            Ok(Some(at)) => (at - Utc::now())
+            Ok(Some(at)) => (at - self.window() / 2 - Utc::now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
                 .clamp(Duration::from_millis(5), interval),
             _ => interval,
         }
+    }
+
+    fn window(&self) -> chrono::Duration {
+        chrono::Duration::milliseconds(self.settings.batch_window_ms as i64)
     }
 
     fn retry_at(&self) -> DateTime<Utc> {

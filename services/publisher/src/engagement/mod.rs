@@ -39,6 +39,10 @@ pub struct MetricsSettings {
     pub retry_secs: u64,
     /// Pause while publishes are due (or an account's gate is taken), in milliseconds.
     pub busy_backoff_ms: u64,
+    /// Reads due within this many milliseconds are made now, with the ones due already: posts
+    /// published together are read in one batch instead of one request each a few moments
+    /// apart (a read this early is as good as on time).
+    pub batch_window_ms: u64,
 }
 
 impl Default for MetricsSettings {
@@ -52,6 +56,7 @@ impl Default for MetricsSettings {
             lease_secs: 120,
             retry_secs: 900,
             busy_backoff_ms: 500,
+            batch_window_ms: 5_000,
         }
     }
 }

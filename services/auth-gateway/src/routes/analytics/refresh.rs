@@ -12,7 +12,7 @@ use crate::{
 
 /// Reads the post's engagement now: its published targets become due and the publisher reads
 /// them within moments (in the platform's budget, after any due publish). A target read in
-/// the last minute is not read again.
+/// the last 10 seconds is not read again.
 #[utoipa::path(post, path = "/v1/posts/{id}/metrics/refresh", tag = "analytics", operation_id = "refreshPostMetrics", params(("id" = String, Path, description = "The post's id")),
     responses((status = 202, description = "The targets that will be read", body = RefreshView), (status = 404, description = "No such post of yours"), (status = 409, description = "Nothing of the post is published yet")))]
 pub async fn refresh(
