@@ -10,6 +10,7 @@ use db::{
     domain::{AttemptOutcome, PartKind, PostId, TargetStatus},
     post_parts::{self, PostPart, TargetPart},
 };
+use serde_json::json;
 
 use crate::support::{eventually, world, World};
 
@@ -177,4 +178,93 @@ async fn a_refused_part_stops_the_chain_and_fails_the_target_naming_the_part() {
     let parts = TargetPart::of_targets(&mut world.db.conn(), &[target.id]).unwrap();
     assert_eq!(parts.len(), 1, "the post itself is recorded as existing");
     assert_eq!(world.events("post.failed").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_x_part_accepted_but_unanswered_is_found_on_the_timeline_not_posted_twice() {
+    use wiremock::{
+        matchers::{body_partial_json, method, path},
+        Mock, MockServer, ResponseTemplate,
+    };
+    const USER: &str = "2244994945";
+    const ROOT: &str = "1880000000000000001";
+    const PART: &str = "1880000000000000002";
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .and(body_partial_json(json!({"text": "one"})))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"data": {"id": ROOT, "text": "one"}})),
+        )
+        .mount(&server)
+        .await;
+    // X creates part two, but its answer comes after the publish timeout (2 s in tests).
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .and(body_partial_json(
+            json!({"text": "two", "reply": {"in_reply_to_tweet_id": ROOT}}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"data": {"id": PART, "text": "two"}}))
+                .set_delay(Duration::from_secs(4)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/2/users/{USER}/tweets")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [
+                {"id": PART, "text": "two", "created_at": Utc::now(), "edit_history_tweet_ids": [PART]},
+                {"id": ROOT, "text": "one", "created_at": Utc::now(), "edit_history_tweet_ids": [ROOT]}
+            ],
+            "meta": {"result_count": 2, "newest_id": PART, "oldest_id": ROOT}
+        })))
+        .mount(&server)
+        .await;
+    let mut world = crate::support::against_x(&server).await;
+    let account = world.account_with_token(db::domain::Platform::X, USER, "x-token");
+    let post = world.schedule(&[account], "one", Utc::now());
+    with_parts(&world, post, &["two"], None);
+    world.start_publisher().await;
+    eventually(Duration::from_secs(20), "the thread published", || async {
+        world.targets(post)[0].status == TargetStatus::Published
+    })
+    .await;
+
+    let creates: Vec<serde_json::Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path() == "/2/tweets")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    let texts: Vec<&str> = creates
+        .iter()
+        .map(|b| b["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["one", "two"], "part two was never sent twice");
+    let target = world.targets(post)[0].clone();
+    assert_eq!(target.platform_post_id.as_deref(), Some(ROOT));
+    let parts = TargetPart::of_targets(&mut world.db.conn(), &[target.id]).unwrap();
+    let ids: Vec<&str> = parts.iter().map(|p| p.platform_post_id.as_str()).collect();
+    assert_eq!(ids, [ROOT, PART]);
+    let outcomes: Vec<_> = world
+        .attempts(target.id)
+        .iter()
+        .map(|a| a.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            AttemptOutcome::Success,
+            AttemptOutcome::Unknown,
+            AttemptOutcome::Success
+        ]
+    );
+    assert_eq!(
+        world.attempts(target.id)[2].response.as_ref().unwrap()["reconciled"],
+        true
+    );
 }
