@@ -2,7 +2,8 @@
 /**
  * Accounts: connect buttons for every configured platform (Bluesky and Mastodon with their
  * forms), the connected accounts with avatar, counts, health and status, and reconnect,
- * sync and disconnect. The OAuth round trip comes back here with `?platform=…&ticket=…`,
+ * sync, pause/resume and disconnect. A paused account keeps its tokens fresh and accepts posts;
+ * its due posts wait (shown as scheduled) until it is resumed. The OAuth round trip comes back here with `?platform=…&ticket=…`,
  * which is completed with the signed-in user's token.
  */
 import { useEffect, useRef, useState, type FormEvent } from "react";
@@ -10,6 +11,7 @@ import {
   connect,
   finishConnection,
   readConnectionReturn,
+  setPaused,
   unwrap,
   type Account,
   type Platform,
@@ -76,6 +78,17 @@ export default function AccountsPage() {
     }
   }
 
+  async function pauseOrResume(account: Account) {
+    setFailure(null);
+    try {
+      const now = await setPaused(client!, account.id, !account.paused);
+      setNotice(`${now.paused ? "Paused" : "Resumed"} ${now.display_name ?? now.platform_account_id}${now.paused ? ": its posts wait until you resume it" : ""}.`);
+      await accounts.reload();
+    } catch (err) {
+      setFailure(describe(err));
+    }
+  }
+
   function reconnect(account: Account) {
     const info = byPlatform.get(account.platform);
     if (info?.auth_kind === "app_password") {
@@ -113,13 +126,18 @@ export default function AccountsPage() {
         {visible.length === 0 && <p className="muted">No accounts yet.</p>}
         <div className="grid" data-testid="accounts">
           {visible.map((a) => (
-            <article key={a.id} className="card account" data-testid="account" data-platform={a.platform} data-status={a.status}>
+            <article key={a.id} className="card account" data-testid="account" data-platform={a.platform} data-status={a.status} data-paused={a.paused ? "true" : "false"}>
               <div className="row">
                 {a.avatar_url ? <img className="avatar" src={a.avatar_url} alt="" data-testid="avatar" /> : <div className="avatar placeholder" />}
                 <div>
                   <b>{a.display_name ?? a.platform_account_id}</b>
                   <div className="muted">{a.handle ? `@${a.handle}` : ""} · {label(a.platform)}</div>
                 </div>
+                <span className="spacer" />
+                {a.paused && (
+                  <span className="badge paused" data-testid="paused-badge" title={a.paused_at ? `since ${new Date(a.paused_at).toLocaleString()}` : undefined}>paused</span>
+                )}
+                {a.source === "env" && <span className="badge" title="configured by the deployment: read-only">env</span>}
                 <span className={`badge ${a.status}`} data-testid="account-status">{a.status}</span>
               </div>
               <dl className="counts">
@@ -132,9 +150,14 @@ export default function AccountsPage() {
               <div className="row">
                 {a.profile_url && <a href={a.profile_url} target="_blank" rel="noreferrer">profile</a>}
                 <span className="spacer" />
-                <button className="secondary" onClick={() => void act(a, "sync")}>Sync</button>
-                {(a.status === "needs_reauth" || a.status === "expiring") && <button onClick={() => reconnect(a)}>Reconnect</button>}
+                {a.source !== "env" && <button className="secondary" onClick={() => void act(a, "sync")}>Sync</button>}
                 {a.status !== "disconnecting" && (
+                  <button className="secondary" onClick={() => void pauseOrResume(a)} data-testid={a.paused ? "resume" : "pause"}>
+                    {a.paused ? "Resume" : "Pause"}
+                  </button>
+                )}
+                {(a.status === "needs_reauth" || a.status === "expiring") && <button onClick={() => reconnect(a)}>Reconnect</button>}
+                {a.status !== "disconnecting" && a.source !== "env" && (
                   <button className="danger" onClick={() => void act(a, "disconnect")} data-testid="disconnect">Disconnect</button>
                 )}
               </div>

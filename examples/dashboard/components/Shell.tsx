@@ -11,6 +11,8 @@ const LINKS = [
   { href: "/compose", label: "Compose" },
   { href: "/posts", label: "Posts" },
   { href: "/drafts", label: "Drafts" },
+  { href: "/templates", label: "Templates" },
+  { href: "/analytics", label: "Analytics" },
 ];
 
 export function Shell({ children }: { children: ReactNode }) {

@@ -3,6 +3,8 @@
  * The composer: text with a counter per selected platform (counted that platform's way),
  * per-platform variants, media upload with previews and alt text, account selection,
  * publish now or at a time, and the 422's per-target problems shown next to each account.
+ * A thread (more parts, each replying to the previous) and a first comment are offered only
+ * when every chosen platform's `capabilities.follow_ups` says it can take them.
  * `?draft=<id>` starts from a draft; "Save draft" saves one.
  */
 import { useEffect, useMemo, useState, type FormEvent } from "react";
@@ -31,6 +33,8 @@ export default function ComposePage() {
   );
   const [text, setText] = useState("");
   const [variants, setVariants] = useState<Partial<Record<Platform, string>>>({});
+  const [parts, setParts] = useState<string[]>([]);
+  const [firstComment, setFirstComment] = useState("");
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [media, setMedia] = useState<Media[]>([]);
   const [altText, setAltText] = useState("");
@@ -71,6 +75,14 @@ export default function ComposePage() {
   const info = useMemo(() => new Map((platforms.data ?? []).map((p) => [p.platform, p])), [platforms.data]);
   const chosen = (accounts.data ?? []).filter((a) => selected.has(a.id));
   const chosenPlatforms = [...new Set(chosen.map((a) => a.platform))];
+  const without = (what: "threads" | "first_comment") =>
+    chosenPlatforms.filter((p) => info.get(p)?.capabilities.follow_ups[what] !== true);
+  const noThreads = without("threads");
+  const noComment = without("first_comment");
+  const threadsOffered = chosenPlatforms.length > 0 && noThreads.length === 0;
+  const commentOffered = chosenPlatforms.length > 0 && noComment.length === 0;
+  const sentParts = threadsOffered ? parts.filter((p) => p.trim() !== "") : [];
+  const sentComment = commentOffered && firstComment.trim() !== "" ? firstComment : null;
 
   if (!client) return null;
 
@@ -116,6 +128,8 @@ export default function ComposePage() {
           account_ids: [...selected],
           media_ids: media.map((m) => m.id),
           variants: variantBodies(),
+          ...(sentParts.length ? { parts: sentParts.map((t) => ({ text: t })) } : {}),
+          ...(sentComment ? { first_comment: sentComment } : {}),
           scheduled_at: when === "later" && at ? new Date(at).toISOString() : null,
         },
         idempotencyKey,
@@ -123,6 +137,8 @@ export default function ComposePage() {
       setResult(`${replayed ? "Already accepted" : "Accepted"}: post ${post.id} is ${post.status}.`);
       setText("");
       setVariants({});
+      setParts([]);
+      setFirstComment("");
       setMedia([]);
       setIdempotencyKey(newIdempotencyKey());
     } catch (err) {
@@ -173,6 +189,41 @@ export default function ComposePage() {
             <textarea rows={3} value={variants[p] ?? ""} onChange={(e) => setVariants({ ...variants, [p]: e.target.value })} placeholder={`Text for ${p} only (empty: the text above)`} />
           </details>
         ))}
+      </section>
+
+      <section className="card" data-testid="follow-ups">
+        <h3>Thread and first comment</h3>
+        {chosenPlatforms.length === 0 && <p className="muted small">Pick accounts to see what their platforms allow.</p>}
+        {chosenPlatforms.length > 0 && !threadsOffered && (
+          <p className="muted small">A thread is not possible on {noThreads.join(", ")}.</p>
+        )}
+        {threadsOffered && (
+          <div>
+            {parts.map((part, i) => {
+              const over = chosenPlatforms.filter((p) => {
+                const c = info.get(p)?.capabilities;
+                return c ? countText(part, c.text_counting) > c.text_limit : false;
+              });
+              return (
+                <div key={i} className="part-input">
+                  <textarea rows={2} value={part} onChange={(e) => setParts(parts.map((x, j) => (j === i ? e.target.value : x)))} placeholder={`Part ${i + 2}: replies to part ${i + 1}`} data-testid="thread-part" />
+                  <button type="button" className="link" onClick={() => setParts(parts.filter((_, j) => j !== i))}>remove</button>
+                  {over.length > 0 && <span className="error small">too long for {over.join(", ")}</span>}
+                </div>
+              );
+            })}
+            <button type="button" className="secondary" onClick={() => setParts([...parts, ""])} data-testid="add-part">Add a thread part</button>
+          </div>
+        )}
+        {chosenPlatforms.length > 0 && !commentOffered && (
+          <p className="muted small">A first comment is not possible on {noComment.join(", ")}.</p>
+        )}
+        {commentOffered && (
+          <label className="variant">
+            First comment (posted under the post right after it{parts.length ? " and its parts" : ""})
+            <textarea rows={2} value={firstComment} onChange={(e) => setFirstComment(e.target.value)} placeholder="optional" data-testid="first-comment" />
+          </label>
+        )}
       </section>
 
       <section className="card">

@@ -2,16 +2,24 @@
 /**
  * Posts: the list (newest first, filterable by status) and a week view of what is scheduled.
  * Each post shows its targets with status, platform link and, opened, the attempt log;
- * cancel, reschedule and retry act on it. The page refreshes every 2 s while anything is
- * still on its way.
+ * cancel, reschedule and retry act on it; a published post can be deleted from its platforms
+ * (after a confirmation), each target then showing its own outcome (deleted, or unsupported
+ * with the platform's reason). A thread shows its parts per target. The page refreshes every
+ * 2 s while anything is still on its way.
  */
+import Link from "next/link";
 import { useEffect, useState } from "react";
-import { unwrap, type Post, type PostStatus } from "@postbridge/client";
+import { deletePost, deletionOutcomes, unwrap, type Post, type PostStatus } from "@postbridge/client";
 
 import { useSession } from "../session";
 import { describe, useLoad } from "@/lib/hooks";
 
-const STATUSES: PostStatus[] = ["scheduled", "publishing", "published", "partially_failed", "failed", "canceled"];
+const STATUSES: PostStatus[] = ["scheduled", "publishing", "published", "partially_failed", "failed", "canceled", "deleting", "deleted", "partially_deleted"];
+
+/** Something about the post is still on its way (publishing or deleting). */
+function underWay(post: Post): boolean {
+  return post.status === "scheduled" || post.status === "publishing" || post.status === "deleting" || deletionOutcomes(post).some((o) => o.pending);
+}
 
 export default function PostsPage() {
   const { client } = useSession();
@@ -23,7 +31,7 @@ export default function PostsPage() {
       : null,
     [client, status],
   );
-  const pending = (posts.data ?? []).some((p) => p.status === "scheduled" || p.status === "publishing");
+  const pending = (posts.data ?? []).some(underWay);
   useEffect(() => {
     if (!pending) return;
     const timer = setInterval(() => void posts.reload(), 2000);
@@ -104,8 +112,10 @@ function PostCard({ post, onChange }: { post: Post; onChange: () => void }) {
   const [detail, setDetail] = useState<Post | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [at, setAt] = useState("");
+  const [confirming, setConfirming] = useState(false);
   const shown = detail ?? post;
   const waiting = shown.targets.every((t) => t.status === "scheduled");
+  const published = shown.targets.filter((t) => t.status === "published" && !t.deletion);
 
   async function run(action: () => Promise<Post>) {
     setError(null);
@@ -133,6 +143,12 @@ function PostCard({ post, onChange }: { post: Post; onChange: () => void }) {
         {shown.targets.some((t) => t.status === "scheduled") && (
           <button className="danger" onClick={() => void run(async () => unwrap(await client!.POST("/v1/posts/{id}/cancel", path)))}>Cancel</button>
         )}
+        {published.length > 0 && !confirming && (
+          <button className="danger" onClick={() => setConfirming(true)} data-testid="delete-post">Delete from platforms</button>
+        )}
+        {shown.targets.some((t) => t.published_at) && (
+          <Link href={`/analytics?post=${post.id}`} className="small" data-testid="post-metrics-link">engagement</Link>
+        )}
         {shown.targets.some((t) => t.status === "failed") && (
           <button onClick={() => void run(async () => unwrap(await client!.POST("/v1/posts/{id}/retry", path)))}>Retry failed</button>
         )}
@@ -140,6 +156,23 @@ function PostCard({ post, onChange }: { post: Post; onChange: () => void }) {
           {detail ? "hide attempts" : "attempts"}
         </button>
       </div>
+      {confirming && (
+        <div className="confirm row wrap" data-testid="confirm-delete">
+          <span>
+            Delete this post from {published.map((t) => t.platform).join(", ")}? It disappears there for everyone; platforms
+            whose API cannot delete (e.g. Instagram, TikTok) keep it and say so below.
+          </span>
+          <span className="spacer" />
+          <button className="secondary" onClick={() => setConfirming(false)}>Keep it</button>
+          <button
+            className="danger"
+            data-testid="confirm-delete-yes"
+            onClick={() => void run(async () => { setConfirming(false); const { post: next } = await deletePost(client!, post.id); setDetail(next); return next; })}
+          >
+            Delete
+          </button>
+        </div>
+      )}
       <p className="post-text">{post.text}</p>
       <table className="targets">
         <tbody>
@@ -147,8 +180,31 @@ function PostCard({ post, onChange }: { post: Post; onChange: () => void }) {
             <tr key={t.id} data-testid="target" data-status={t.status}>
               <td>{t.platform}</td>
               <td><span className={`badge ${t.status}`}>{t.status}</span></td>
-              <td>{t.url ? <a href={t.url} target="_blank" rel="noreferrer" data-testid="target-link">{t.url}</a> : t.published_at ? "published" : `due ${new Date(t.due_at).toLocaleTimeString()}`}</td>
-              <td className="small">{t.error ? <span className="error">{t.error.code}: {t.error.message}</span> : `${t.attempts} attempt${t.attempts === 1 ? "" : "s"}`}</td>
+              <td>
+                {t.url ? <a href={t.url} target="_blank" rel="noreferrer" data-testid="target-link">{t.url}</a> : t.published_at ? "published" : `due ${new Date(t.due_at).toLocaleTimeString()}`}
+                {t.parts && t.parts.length > 0 && (
+                  <ol className="parts" data-testid="target-parts">
+                    {t.parts.map((p) => (
+                      <li key={`${p.kind}-${p.position}`} data-status={p.status}>
+                        {p.kind === "first_comment" ? "first comment" : `part ${p.position + 1} of ${t.parts!.filter((x) => x.kind !== "first_comment").length}`}: <span className={`badge ${p.status}`}>{p.status}</span>{" "}
+                        {p.url && <a href={p.url} target="_blank" rel="noreferrer">link</a>}
+                      </li>
+                    ))}
+                  </ol>
+                )}
+              </td>
+              <td className="small">
+                {t.deletion ? (
+                  <span data-testid="deletion" data-status={t.deletion.status}>
+                    delete: <span className={`badge ${t.deletion.status}`}>{t.deletion.status}</span>
+                    {t.deletion.error && <span className="error"> {t.deletion.error.message}</span>}
+                  </span>
+                ) : t.error ? (
+                  <span className="error">{t.error.code}: {t.error.message}</span>
+                ) : (
+                  `${t.attempts} attempt${t.attempts === 1 ? "" : "s"}`
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -157,7 +213,7 @@ function PostCard({ post, onChange }: { post: Post; onChange: () => void }) {
         <ol className="attempts small" data-testid="attempt-log">
           {detail.targets.flatMap((t) => (t.attempt_log ?? []).map((a) => (
             <li key={`${t.id}-${a.attempt_no}`}>
-              {t.platform} #{a.attempt_no} {new Date(a.started_at).toLocaleTimeString()}: <b>{a.outcome}</b>
+              {t.platform} {a.kind === "delete" ? "delete " : ""}#{a.attempt_no} {new Date(a.started_at).toLocaleTimeString()}: <b>{a.outcome}</b>
               {a.http_status ? ` (HTTP ${a.http_status})` : ""}{a.error_message ? ` — ${a.error_message}` : ""}
             </li>
           )))}
