@@ -539,13 +539,21 @@ impl PlatformAdapter for ThreadsAdapter {
         })
     }
 
-    /// Searches the user's recent posts for the exact text.
+    /// Searches the user's recent posts for the exact text. A thread's reply cannot be
+    /// looked up: replies are listed only by `GET /{user}/replies`, which needs
+    /// `threads_read_replies` (not requested), so it is `Unsupported` rather than a "not there"
+    /// that would post it twice.
     fn find_published<'a>(
         &'a self,
         account: &'a AccountRef<'a>,
         post: &'a PublishRequest<'a>,
     ) -> BoxFuture<'a, Result<Option<Published>, AdapterError>> {
         Box::pin(async move {
+            if post.reply_to.is_some() {
+                return Err(AdapterError::Unsupported {
+                    what: "a Threads reply can be looked up only with threads_read_replies, which Postbridge does not request".into(),
+                });
+            }
             self.find_post(account, post)
                 .await
                 .map_err(|err| meta::redact(err, &secrets(account, post)))

@@ -468,7 +468,15 @@ impl PlatformAdapter for XAdapter {
             let request = http::bearer(
                 self.http.get(url).query(&[
                     ("max_results", LOOKUP_PAGE),
-                    ("exclude", "replies,retweets"),
+                    // A thread's part is a reply: look among replies too.
+                    (
+                        "exclude",
+                        if post.reply_to.is_some() {
+                            "retweets"
+                        } else {
+                            "replies,retweets"
+                        },
+                    ),
                     ("tweet.fields", "created_at,entities,note_tweet"),
                 ]),
                 account.access_token,

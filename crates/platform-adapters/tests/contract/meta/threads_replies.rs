@@ -4,7 +4,7 @@
 //! `media_type`, `text`, `reply_to_id`, then `POST /{threads-user-id}/threads_publish` with
 //! `creation_id`).
 
-use platform_adapters::{PlatformAdapter, PostRef, Published, ReplyTo};
+use platform_adapters::{AdapterError, PlatformAdapter, PostRef, Published, ReplyTo};
 use serde_json::json;
 use wiremock::{matchers::method, matchers::path, Mock, MockServer, ResponseTemplate};
 
@@ -97,4 +97,34 @@ async fn a_threads_next_part_is_a_container_replying_to_the_previous_part() {
             url: Some("https://www.threads.com/@bakery/post/C2".into()),
         }
     );
+}
+
+/// Replies are listed only by `GET /{user}/replies`, which needs `threads_read_replies` (not
+/// requested): an unanswered reply cannot be looked up, and saying so (rather than "not
+/// there") keeps it from being posted twice.
+#[tokio::test]
+async fn an_unanswered_reply_cannot_be_looked_up_and_nothing_is_called() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let token = secret(TOKEN);
+    let mut request = support::post("2/2", &[], support::no_options());
+    let root = PostRef {
+        platform_post_id: "17890000000000001",
+        url: None,
+    };
+    request.reply_to = Some(ReplyTo { root, parent: root });
+
+    let err = platform_adapters::platforms::threads::ThreadsAdapter::new(
+        platform_adapters::http::client(),
+        threads_settings(&server),
+    )
+    .find_published(&account("th-1", &token), &request)
+    .await
+    .expect_err("unsupported");
+
+    assert!(matches!(err, AdapterError::Unsupported { .. }), "{err:?}");
 }
