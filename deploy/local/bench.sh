@@ -6,7 +6,7 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 echo "[bench] building benchmarks (release profile)…" >&2
 command -v wrk >/dev/null || { echo "[bench] installing wrk" >&2; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2; }
-cargo bench --no-run -p events --bench relay -p token-refresher --bench refresh -p auth-gateway --bench accounts -p publisher --bench publish >&2
+cargo bench --no-run -p events --bench relay -p token-refresher --bench refresh -p auth-gateway --bench accounts -p publisher --bench publish --bench metrics_sync >&2
 echo "[bench] outbox relay: ${BENCH_EVENTS:-20000} events, 1 and 2 relay replicas" >&2
 cargo bench -q -p events --bench relay 2>/dev/null | grep '^bench '
 echo "[bench] gateway: GET /v1/accounts at 64 connections beside actix-web hello-world" >&2
@@ -15,5 +15,7 @@ echo "[bench] token refresh: ${BENCH_ACCOUNTS:-100000} accounts due at once, 2 t
 cargo bench -q -p token-refresher --bench refresh | grep '^bench '
 echo "[bench] publishing: ${BENCH_POSTS:-10000} posts due at the same second, then 200 posts due one by one" >&2
 cargo bench -q -p publisher --bench publish | grep '^bench '
+echo "[bench] analytics: ${BENCH_METRICS_TARGETS:-10000} published targets due for an engagement read, then a ${BENCH_METRICS_BURST:-10000}-post burst alone and with them" >&2
+cargo bench -q -p publisher --bench metrics_sync | grep '^bench '
 echo "[bench] memory: every service (release build) ready and idle" >&2
 bash deploy/local/idle-rss.sh

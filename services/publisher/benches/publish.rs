@@ -26,7 +26,7 @@ use secrecy::SecretString;
 use service_kit::tokens;
 
 const CLIENT_ID: &str = "postbridge-local";
-const ACCOUNTS: usize = 100;
+pub(crate) const ACCOUNTS: usize = 100;
 
 #[tokio::main]
 async fn main() {
@@ -38,13 +38,15 @@ async fn main() {
     lag(200).await;
 }
 
-struct World {
-    db: testkit::TestDb,
-    sim: SimHandle,
-    accounts: Vec<AccountId>,
+/// A database with `ACCOUNTS` connected sandbox accounts, and the platform-sim they are on
+/// (also used by `benches/metrics_sync.rs`).
+pub(crate) struct World {
+    pub(crate) db: testkit::TestDb,
+    pub(crate) sim: SimHandle,
+    pub(crate) accounts: Vec<AccountId>,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let db = testkit::TestDb::new();
     let (sim, server) = platform_sim::start(
         TcpListener::bind("127.0.0.1:0").unwrap(),
@@ -105,7 +107,7 @@ async fn world() -> World {
 }
 
 /// Inserts one single-target post per `(account, due_at)`, in batches.
-fn schedule(conn: &mut PgConnection, items: &[(AccountId, DateTime<Utc>)]) {
+pub(crate) fn schedule(conn: &mut PgConnection, items: &[(AccountId, DateTime<Utc>)]) {
     for chunk in items.chunks(2_000) {
         let posts: Vec<NewPost> = chunk
             .iter()
@@ -150,7 +152,7 @@ fn schedule(conn: &mut PgConnection, items: &[(AccountId, DateTime<Utc>)]) {
     }
 }
 
-fn start_publisher(world: &World, prefix: &str) -> std::process::Child {
+pub(crate) fn start_publisher(world: &World, prefix: &str) -> std::process::Child {
     let root = testkit::workspace_root();
     let media = std::env::temp_dir().join(prefix);
     Command::new(env!("CARGO_BIN_EXE_publisher"))
@@ -209,7 +211,7 @@ fn lags(conn: &mut PgConnection) -> Vec<f64> {
     .collect()
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
