@@ -1,5 +1,8 @@
 // The dashboard in a real browser: headless Debian Chromium driven by playwright-core, against
-// the real services and platform-sim (tests/browser/run.sh starts them). Every step leaves a
+// the real services and platform-sim (tests/browser/run.sh starts them): sign-in, connecting a
+// sandbox account, a thread with a first comment and an image published on schedule, pausing
+// and resuming the account, the post's engagement growing over its reads and the analytics
+// totals, deleting the post from the platform, and disconnecting. Every step leaves a
 // screenshot in $BROWSER_ARTIFACTS; a failure leaves one named failure.png and the page's
 // console.
 import { mkdirSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
@@ -118,6 +121,10 @@ try {
     await page.getByTestId("compose-text").fill("Hello from the browser test: a gradient, scheduled a few seconds ahead");
     await page.locator('[data-testid="choose-account"][data-platform="sandbox"]').first().check();
     await page.getByTestId("counter-sandbox").waitFor();
+    // The sandbox's follow_ups allow a thread and a first comment, so the composer offers both.
+    await page.getByTestId("add-part").click();
+    await page.getByTestId("thread-part").first().fill("Part two of the browser test's thread");
+    await page.getByTestId("first-comment").fill("A first comment from the browser test");
     await page.getByTestId("alt-text").fill("a blue-green gradient");
     await page.getByTestId("media-file").setInputFiles({ name: "gradient.png", mimeType: "image/png", buffer: png(96, 64) });
     const preview = page.getByTestId("preview").first();
@@ -141,11 +148,85 @@ try {
     await link.waitFor();
     const href = await link.getAttribute("href");
     if (!href || !/^https?:\/\//.test(href)) throw new Error(`no platform link: ${href}`);
+    // The post, its second part and the first comment, each published once.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const parts = page.locator('[data-testid="post"][data-status="published"]').first().getByTestId("target-parts").locator("li");
+      await parts.nth(2).waitFor();
+      const statuses = await parts.evaluateAll((items) => items.map((li) => li.getAttribute("data-status")));
+      if (statuses.join(",") === "published,published,published") break;
+      if (Date.now() > deadline) throw new Error(`thread parts after 30 s: ${statuses.join(",")}`);
+      await page.waitForTimeout(1000);
+      await page.reload();
+    }
   });
 
   await step("week-view", async () => {
     await page.getByTestId("week-view").click();
     await page.locator(".week .slot.published").first().waitFor();
+  });
+
+  await step("paused", async () => {
+    await page.getByTestId("nav-accounts").click();
+    const account = page.locator('[data-testid="account"][data-platform="sandbox"]').first();
+    await account.getByTestId("pause").click();
+    await page.locator('[data-testid="account"][data-platform="sandbox"][data-paused="true"]').getByTestId("paused-badge").waitFor();
+    await page.reload();
+    await page.locator('[data-testid="account"][data-platform="sandbox"][data-paused="true"]').getByTestId("resume").waitFor();
+  });
+
+  await step("resumed", async () => {
+    const account = page.locator('[data-testid="account"][data-platform="sandbox"]').first();
+    await account.getByTestId("resume").click();
+    await page.locator('[data-testid="account"][data-platform="sandbox"][data-paused="false"]').getByTestId("pause").waitFor();
+    if (await account.getByTestId("paused-badge").count()) throw new Error("the paused badge stayed after resuming");
+  });
+
+  await step("post-engagement", async () => {
+    // run.sh sets [publisher.metrics] schedule to 2s,10s,1h: two reads within seconds of
+    // publishing; "Read now" asks for one more on demand (POST /v1/posts/{id}/metrics/refresh).
+    await page.getByTestId("nav-posts").click();
+    await page.locator('[data-testid="post"][data-status="published"]').first().getByTestId("post-metrics-link").click();
+    await page.getByTestId("post-series").waitFor();
+    await page.getByTestId("refresh-metrics").click();
+    await page.getByTestId("refresh-metrics").getByText("Read now").waitFor();
+    const deadline = Date.now() + 40_000;
+    let values = [];
+    for (;;) {
+      const series = page.locator('[data-testid="target-series"][data-platform="sandbox"]');
+      await series.waitFor();
+      values = await series.getByTestId("series-bar").evaluateAll((bars) => bars.map((b) => Number(b.getAttribute("data-value"))));
+      if (values.length >= 2 && values[values.length - 1] > values[0]) break;
+      if (Date.now() > deadline) throw new Error(`likes did not grow over two reads within 40 s: [${values.join(", ")}]`);
+      await page.waitForTimeout(1500);
+      await page.reload();
+    }
+    const likes = await page.getByTestId("latest-sandbox-likes").textContent();
+    if (!/^\d+$/.test(likes?.trim() ?? "")) throw new Error(`latest likes: ${likes}`);
+    // The sandbox has no video views: shown as not given, never as 0.
+    const views = await page.getByTestId("latest-sandbox-views").textContent();
+    if (views?.trim() !== "–") throw new Error(`views should be "–" (not given), was ${views}`);
+    console.log(`[browser] likes at each read: ${values.join(", ")}`);
+  });
+
+  await step("analytics-overview", async () => {
+    const platform = page.locator('[data-testid="platform-analytics"][data-platform="sandbox"]');
+    await platform.waitFor();
+    const likes = Number((await platform.getByTestId("total-likes").textContent())?.replace(/\D/g, ""));
+    const impressions = Number((await platform.getByTestId("total-impressions").textContent())?.replace(/\D/g, ""));
+    if (!(likes > 0) || !(impressions > 0)) throw new Error(`sandbox totals: likes ${likes}, impressions ${impressions}`);
+    await platform.getByTestId("top-post").first().waitFor();
+    if ((await platform.getByTestId("account-analytics").locator("tbody tr").count()) !== 1) throw new Error("expected one account row");
+  });
+
+  await step("deleted-from-platform", async () => {
+    await page.getByTestId("nav-posts").click();
+    const post = page.locator('[data-testid="post"][data-status="published"]').first();
+    await post.getByTestId("delete-post").click();
+    await post.getByTestId("confirm-delete").waitFor();
+    await post.getByTestId("confirm-delete-yes").click();
+    await page.locator('[data-testid="deletion"][data-status="deleted"]').first().waitFor({ timeout: 60_000 });
+    await page.locator('[data-testid="post"][data-status="deleted"]').first().waitFor();
   });
 
   await step("disconnected", async () => {

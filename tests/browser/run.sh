@@ -2,8 +2,10 @@
 # The browser test (part of `make test`): the real services and platform-sim (started by
 # deploy/local/run.sh, as `make run` does, on a database and event names of their own), the
 # dashboard (examples/dashboard/serve.sh), and headless Debian Chromium driven by
-# playwright-core through sign-in, connecting a sandbox account, a reload, an upload, a post
-# scheduled a few seconds ahead that turns published with its link, and a disconnect.
+# playwright-core through sign-in, connecting a sandbox account, a reload, an upload, a thread
+# with a first comment scheduled a few seconds ahead that turns published with its link, pause
+# and resume, the post's engagement and the analytics page, a delete from the platform, and a
+# disconnect.
 # Screenshots of every step land in target/browser-artifacts/.
 #
 # Installs what is missing: Debian's chromium (apt), the pinned npm packages (npm ci).
@@ -65,6 +67,10 @@ export POSTBRIDGE__EVENTS__EXCHANGE=browser-test.events
 export POSTBRIDGE__EVENTS__DEAD_LETTER_EXCHANGE=browser-test.dlx
 export POSTBRIDGE__EVENTS__QUEUE_PREFIX=browser-test.
 export POSTBRIDGE__MEDIA__ROOT_DIR=$STATE/media
+# Engagement read 2 s and 10 s after publishing (instead of 1 h, 6 h, …), looked for every
+# half second, so the analytics steps see figures grow within seconds.
+export POSTBRIDGE__PUBLISHER__METRICS__SCHEDULE=2s,10s,1h
+export POSTBRIDGE__PUBLISHER__METRICS__INTERVAL_MS=500
 
 log "starting the services (deploy/local/run.sh in the background; log .data/browser/services.log)"
 bash "$ROOT/deploy/local/run.sh" >"$STATE/services.log" 2>&1 </dev/null &

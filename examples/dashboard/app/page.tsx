@@ -147,7 +147,7 @@ export default function AccountsPage() {
                 <div><dt>health</dt><dd><meter min={0} max={100} value={a.health_score} /> {a.health_score}</dd></div>
               </dl>
               {a.last_error && <p className="error small">{a.last_error}</p>}
-              <div className="row">
+              <div className="row wrap">
                 {a.profile_url && <a href={a.profile_url} target="_blank" rel="noreferrer">profile</a>}
                 <span className="spacer" />
                 {a.source !== "env" && <button className="secondary" onClick={() => void act(a, "sync")}>Sync</button>}

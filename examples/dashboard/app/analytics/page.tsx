@@ -237,8 +237,8 @@ function TargetSeries({ target, figure, name }: { target: TargetMetrics; figure:
 
 /** A bar per read, heights relative to the largest; plain SVG, no chart library. */
 function Bars({ points, label }: { points: { at: Date; value: number }[]; label: string }) {
-  const width = 600;
-  const height = 160;
+  const width = 1000;
+  const height = 200;
   const pad = { top: 16, bottom: 18, left: 6, right: 6 };
   const max = Math.max(1, ...points.map((p) => p.value));
   const slot = (width - pad.left - pad.right) / points.length;

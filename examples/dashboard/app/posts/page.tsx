@@ -116,6 +116,18 @@ function PostCard({ post, onChange }: { post: Post; onChange: () => void }) {
   const shown = detail ?? post;
   const waiting = shown.targets.every((t) => t.status === "scheduled");
   const published = shown.targets.filter((t) => t.status === "published" && !t.deletion);
+  // The list refreshes while something is under way; an open attempt log follows it.
+  const openId = detail?.id;
+  useEffect(() => {
+    if (!client || !openId) return;
+    let live = true;
+    void client.GET("/v1/posts/{id}", { params: { path: { id: openId } } }).then((r) => {
+      if (live && r.data) setDetail(r.data);
+    });
+    return () => {
+      live = false;
+    };
+  }, [client, openId, post.updated_at, post.status]);
 
   async function run(action: () => Promise<Post>) {
     setError(null);
@@ -167,7 +179,7 @@ function PostCard({ post, onChange }: { post: Post; onChange: () => void }) {
           <button
             className="danger"
             data-testid="confirm-delete-yes"
-            onClick={() => void run(async () => { setConfirming(false); const { post: next } = await deletePost(client!, post.id); setDetail(next); return next; })}
+            onClick={() => void run(async () => { setConfirming(false); return (await deletePost(client!, post.id)).post; })}
           >
             Delete
           </button>
@@ -183,14 +195,14 @@ function PostCard({ post, onChange }: { post: Post; onChange: () => void }) {
               <td>
                 {t.url ? <a href={t.url} target="_blank" rel="noreferrer" data-testid="target-link">{t.url}</a> : t.published_at ? "published" : `due ${new Date(t.due_at).toLocaleTimeString()}`}
                 {t.parts && t.parts.length > 0 && (
-                  <ol className="parts" data-testid="target-parts">
+                  <ul className="parts" data-testid="target-parts">
                     {t.parts.map((p) => (
                       <li key={`${p.kind}-${p.position}`} data-status={p.status}>
                         {p.kind === "first_comment" ? "first comment" : `part ${p.position + 1} of ${t.parts!.filter((x) => x.kind !== "first_comment").length}`}: <span className={`badge ${p.status}`}>{p.status}</span>{" "}
                         {p.url && <a href={p.url} target="_blank" rel="noreferrer">link</a>}
                       </li>
                     ))}
-                  </ol>
+                  </ul>
                 )}
               </td>
               <td className="small">
