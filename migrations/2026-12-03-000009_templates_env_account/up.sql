@@ -16,6 +16,9 @@ CREATE TABLE templates (
 -- The list's keyset order (most recently edited first).
 CREATE INDEX templates_owner_updated_idx ON templates (owner_id, updated_at DESC, id DESC);
 
+-- The template a draft was made from (seed 004's `templateId`), forgotten if it is deleted.
+ALTER TABLE drafts ADD COLUMN template_id uuid REFERENCES templates (id) ON DELETE SET NULL;
+
 -- The env account (issue 13, part 6): the deployment's Facebook Page, configured by token, is a
 -- row of social_accounts owned by the reserved owner 'postbridge:env' (no user can have that
 -- id: the gateway refuses it as a token subject). A Page token does not expire, so the row is

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::{AccountId, DraftId, MediaId, OwnerId};
+use domain::{AccountId, DraftId, MediaId, OwnerId, TemplateId};
 
 use crate::schema::drafts;
 
@@ -19,6 +19,8 @@ pub struct Draft {
     pub account_ids: Vec<Option<AccountId>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The template it was made from, while that template exists.
+    pub template_id: Option<TemplateId>,
 }
 
 /// A new draft.
@@ -31,6 +33,7 @@ pub struct DraftInsertForm {
     pub variants: serde_json::Value,
     pub media_ids: Vec<Option<MediaId>>,
     pub account_ids: Vec<Option<AccountId>>,
+    pub template_id: Option<TemplateId>,
 }
 
 /// A partial change: `None` leaves the column as it is.

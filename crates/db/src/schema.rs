@@ -21,6 +21,7 @@ diesel::table! {
         account_ids -> Array<Nullable<Uuid>>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        template_id -> Nullable<Uuid>,
     }
 }
 
@@ -256,7 +257,6 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(account_metrics -> social_accounts (account_id));
 diesel::table! {
     templates (id) {
         id -> Uuid,
@@ -269,6 +269,8 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(account_metrics -> social_accounts (account_id));
+diesel::joinable!(drafts -> templates (template_id));
 diesel::joinable!(post_attempts -> post_targets (target_id));
 diesel::joinable!(post_attempts -> social_accounts (account_id));
 diesel::joinable!(post_deletions -> post_targets (target_id));

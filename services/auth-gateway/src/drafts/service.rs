@@ -3,7 +3,7 @@
 
 use db::{
     accounts::Account,
-    domain::{AccountId, AccountStatus, DraftId, MediaId, OwnerId},
+    domain::{AccountId, AccountStatus, DraftId, MediaId, OwnerId, TemplateId},
     drafts::{Draft, DraftInsertForm, DraftUpdateForm},
     media::Media,
     Connection, PgConnection,
@@ -18,6 +18,17 @@ pub async fn create(
     state: &AppState,
     owner: OwnerId,
     body: CreateDraft,
+) -> Result<Draft, ApiError> {
+    create_from(state, owner, body, None).await
+}
+
+/// Saves a new draft made from `template` (its texts already filled in `body`), which the
+/// draft remembers while the template exists.
+pub async fn create_from(
+    state: &AppState,
+    owner: OwnerId,
+    body: CreateDraft,
+    template: Option<TemplateId>,
 ) -> Result<Draft, ApiError> {
     let checked = request::check(UpdateDraft::from(body))?;
     state
@@ -41,6 +52,7 @@ pub async fn create(
                     .into_iter()
                     .map(Some)
                     .collect(),
+                template_id: template,
             };
             Ok(Draft::insert(conn, &form)?)
         })

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use db::{
-    domain::{AccountId, DraftId, MediaId},
+    domain::{AccountId, DraftId, MediaId, TemplateId},
     drafts::Draft,
 };
 use serde::Serialize;
@@ -23,6 +23,10 @@ pub struct DraftView {
     pub account_ids: Vec<AccountId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The template it was made from (`POST /v1/templates/{id}/drafts`), while that template
+    /// exists.
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub template_id: Option<TemplateId>,
 }
 
 impl From<&Draft> for DraftView {
@@ -35,6 +39,7 @@ impl From<&Draft> for DraftView {
             account_ids: d.account_ids.iter().flatten().copied().collect(),
             created_at: d.created_at,
             updated_at: d.updated_at,
+            template_id: d.template_id,
         }
     }
 }

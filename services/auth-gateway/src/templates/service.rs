@@ -126,7 +126,7 @@ pub async fn draft(
     request::check_values(&body.values)?;
     let template = get(state, owner.clone(), id).await?;
     let (text, variants) = fill(&template, &body.values)?;
-    drafts::service::create(
+    drafts::service::create_from(
         state,
         owner,
         CreateDraft {
@@ -135,6 +135,7 @@ pub async fn draft(
             media_ids: body.media_ids,
             account_ids: body.account_ids,
         },
+        Some(template.id),
     )
     .await
 }

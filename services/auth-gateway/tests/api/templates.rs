@@ -232,6 +232,10 @@ async fn a_draft_from_a_template_has_every_text_filled() {
         })
     );
     assert_eq!(draft["account_ids"], json!([x_account]));
+    assert_eq!(
+        draft["template_id"], template["id"],
+        "the draft remembers its template"
+    );
     let stored = json_of(
         app.get(
             "alice",
@@ -242,6 +246,24 @@ async fn a_draft_from_a_template_has_every_text_filled() {
     )
     .await;
     assert_eq!(stored, draft, "a draft like any other");
+    // Deleting the template leaves the draft, which forgets it.
+    assert_eq!(
+        app.delete("alice", &format!("/v1/templates/{id}"))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let kept = json_of(
+        app.get(
+            "alice",
+            &format!("/v1/drafts/{}", draft["id"].as_str().unwrap()),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(kept["text"], draft["text"]);
+    assert!(kept["template_id"].is_null(), "{kept}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
