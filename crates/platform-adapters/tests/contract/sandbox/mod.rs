@@ -5,6 +5,7 @@
 //! matched exactly, so an extra or missing parameter fails the test.
 
 mod metrics;
+mod replies;
 
 use std::time::Duration;
 
