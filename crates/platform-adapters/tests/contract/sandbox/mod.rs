@@ -4,6 +4,7 @@
 //! `POST /api/v1/posts` under an `Idempotency-Key`, lookup by key). Form and JSON bodies are
 //! matched exactly, so an extra or missing parameter fails the test.
 
+mod deletion;
 mod metrics;
 mod replies;
 
