@@ -315,3 +315,23 @@ pub struct AcceptedView {
     #[schema(example = "sync_requested")]
     pub status: &'static str,
 }
+
+#[cfg(test)]
+mod follow_ups_tests {
+    use super::*;
+
+    #[test]
+    fn the_platform_view_says_what_a_published_post_allows_as_the_descriptor_does() {
+        let descriptor = platform_adapters::platforms::instagram::descriptor();
+        let view = PlatformView::new(&descriptor, true).capabilities.follow_ups;
+        let want = descriptor.capabilities.follow_ups;
+        assert_eq!(
+            (view.delete, view.threads, view.first_comment),
+            (want.delete, want.threads, want.first_comment)
+        );
+        assert!(!view.delete, "Instagram's API cannot delete a post");
+        assert_eq!(view.metrics, want.metrics_batch > 0);
+        let json = serde_json::to_value(PlatformView::new(&descriptor, true)).unwrap();
+        assert!(json["capabilities"]["follow_ups"]["first_comment"].is_boolean());
+    }
+}
