@@ -31,7 +31,7 @@ pub struct PostDeletion {
     pub post_id: PostId,
     pub account_id: AccountId,
     pub status: DeletionStatus,
-    /// Delete calls made for this request.
+    /// Tries made for this request (a try deletes a thread's replies, then the post).
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub lease_until: Option<DateTime<Utc>>,
@@ -237,17 +237,21 @@ impl PostDeletion {
     }
 
     /// Marks a delete call in flight before it is made, on a deletion held under `claim`:
-    /// counts it on the request and on the target (whose attempt numbers it continues), and
-    /// logs it in `post_attempts` with kind `delete`. `None` when the claim was lost.
+    /// logs it in `post_attempts` with kind `delete` and the thread position `part` it deletes
+    /// (0: the post itself), numbered after the target's earlier attempts. `counted`: the first
+    /// call of a try, which counts on the request (the retry policy counts tries, however many
+    /// replies a thread has). `None` when the claim was lost.
     pub fn start_attempt(
         conn: &mut PgConnection,
         target: PostTargetId,
         account: AccountId,
         claim: Uuid,
+        part: i32,
+        counted: bool,
     ) -> QueryResult<Option<PostAttempt>> {
         diesel::sql_query(
             "WITH bumped AS ( \
-                UPDATE post_deletions SET attempts = attempts + 1, updated_at = now() \
+                UPDATE post_deletions SET attempts = attempts + $7, updated_at = now() \
                 WHERE target_id = $1 AND status = 'deleting' AND claim_id = $2 \
                 RETURNING target_id), \
              counted AS ( \
@@ -255,8 +259,8 @@ impl PostDeletion {
                     (SELECT max(a.attempt_no) FROM post_attempts a WHERE a.target_id = t.id), 0)) + 1 \
                 FROM bumped WHERE t.id = bumped.target_id \
                 RETURNING t.attempts) \
-             INSERT INTO post_attempts (id, target_id, account_id, attempt_no, outcome, kind) \
-             SELECT $3, $1, $4, attempts, $5, $6 FROM counted \
+             INSERT INTO post_attempts (id, target_id, account_id, attempt_no, outcome, kind, part) \
+             SELECT $3, $1, $4, attempts, $5, $6, $8 FROM counted \
              RETURNING *",
         )
         .bind::<sql_types::Uuid, _>(target)
@@ -265,6 +269,8 @@ impl PostDeletion {
         .bind::<sql_types::Uuid, _>(account)
         .bind::<sql_types::Text, _>(AttemptOutcome::InFlight)
         .bind::<sql_types::Text, _>(AttemptKind::Delete)
+        .bind::<sql_types::Integer, _>(i32::from(counted))
+        .bind::<sql_types::Integer, _>(part)
         .get_result(conn)
         .optional()
     }

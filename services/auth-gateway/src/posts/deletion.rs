@@ -127,7 +127,7 @@ pub struct DeletionView {
     pub requested_at: DateTime<Utc>,
     /// When the platform confirmed it.
     pub deleted_at: Option<DateTime<Utc>>,
-    /// Delete calls made.
+    /// Tries made (each deletes a thread's replies, then the post).
     pub attempts: i32,
     /// Why it is not deleted (yet): unsupported, failed, or waiting to try again.
     pub error: Option<ErrorView>,

@@ -26,7 +26,8 @@ use chrono::Utc;
 use db::{
     accounts::Account,
     deletions::{ClaimedDeletion, PostDeletion},
-    domain::{AccountStatus, AttemptOutcome, DeletionStatus, Platform},
+    domain::{AccountStatus, AttemptOutcome, DeletionStatus, Platform, PostTargetId},
+    post_parts::TargetPart,
     posts::{AttemptResult, PostAttempt},
     Db, DbError,
 };
@@ -139,34 +140,82 @@ impl Deleter {
             };
             return self.store(&claimed, None, settle).await;
         }
+        let posts = self.posts_to_delete(&claimed, &ready).await?;
         let (target, account, claim) = (claimed.target.id, ready.account.id, claimed.claim);
-        let Some(attempt) = self
-            .db
-            .query(move |conn| PostDeletion::start_attempt(conn, target, account, claim))
-            .await?
-        else {
-            tracing::info!("lease lost before deleting; another publisher has the request");
-            return Ok(());
-        };
-        let (result, http_status) = self.call(&claimed, &ready).await;
-        let waited = claimed.deletion.error_code.as_deref() == Some(AWAITING_REFRESH);
-        let settle = decide::after_delete(
-            &result,
-            display_name(platform),
-            claimed.deletion.attempts + 1,
-            waited,
-            &self.policy,
-            Utc::now(),
-        );
-        if let (Err(AdapterError::AppRateLimited { .. }), Settle::Retry { at, .. }) =
-            (&result, &settle)
-        {
-            pauses.pause(platform, *at);
+        let mut first = true;
+        for (part, platform_post_id) in posts {
+            let counted = std::mem::take(&mut first);
+            let Some(attempt) = self
+                .db
+                .query(move |conn| {
+                    PostDeletion::start_attempt(conn, target, account, claim, part, counted)
+                })
+                .await?
+            else {
+                tracing::info!("lease lost before deleting; another publisher has the request");
+                return Ok(());
+            };
+            let (result, http_status) = self.call(&ready, &platform_post_id, target, claim).await;
+            let finished = attempt_result(&result, http_status);
+            if result.is_ok() && part > 0 {
+                // One reply of a thread gone; the next (and last the post itself) follows.
+                let id = attempt.id;
+                self.db
+                    .query(move |conn| PostAttempt::finish(conn, id, &finished))
+                    .await?;
+                continue;
+            }
+            let waited = claimed.deletion.error_code.as_deref() == Some(AWAITING_REFRESH);
+            let settle = decide::after_delete(
+                &result,
+                display_name(platform),
+                claimed.deletion.attempts + 1,
+                waited,
+                &self.policy,
+                Utc::now(),
+            );
+            if let (Err(AdapterError::AppRateLimited { .. }), Settle::Retry { at, .. }) =
+                (&result, &settle)
+            {
+                pauses.pause(platform, *at);
+            }
+            tracing::info!(outcome = ?settle.code().unwrap_or("deleted"), part, "delete call made");
+            return self
+                .store(&claimed, Some((attempt, finished)), settle)
+                .await;
         }
-        tracing::info!(outcome = ?settle.code().unwrap_or("deleted"), "delete call made");
-        let finished = attempt_result(&result, http_status);
-        self.store(&claimed, Some((attempt, finished)), settle)
-            .await
+        Ok(())
+    }
+
+    /// What to delete, in order: a thread's replies last first (so none is left answering a
+    /// deleted post), then the post itself (part 0). Only where the platform chains replies
+    /// (`FollowUps::threads`): elsewhere a first comment is a comment, which goes with its post.
+    /// A reply already gone answers `AlreadyGone`, so a retried round repeats no harm.
+    async fn posts_to_delete(
+        &self,
+        claimed: &ClaimedDeletion,
+        ready: &Ready,
+    ) -> Result<Vec<(i32, String)>, DbError> {
+        let mut posts = Vec::new();
+        if ready.adapter.descriptor().capabilities.follow_ups.threads {
+            let id = claimed.target.id;
+            let parts = self
+                .db
+                .query(move |conn| TargetPart::of_targets(conn, &[id]))
+                .await?;
+            posts.extend(
+                parts
+                    .into_iter()
+                    .rev()
+                    .filter(|p| p.position > 0)
+                    .map(|p| (p.position, p.platform_post_id)),
+            );
+        }
+        posts.push((
+            0,
+            claimed.target.platform_post_id.clone().unwrap_or_default(),
+        ));
+        Ok(posts)
     }
 
     /// The checks before a call. `Ok(Err(settle))`: what to store instead of calling.
@@ -241,11 +290,13 @@ impl Deleter {
         }))
     }
 
-    /// The delete call, bounded by the timeout, renewing the claim's lease while it runs.
+    /// One delete call, bounded by the timeout, renewing the claim's lease while it runs.
     async fn call(
         &self,
-        claimed: &ClaimedDeletion,
         ready: &Ready,
+        platform_post_id: &str,
+        target: PostTargetId,
+        claim: uuid::Uuid,
     ) -> (Result<Deletion, AdapterError>, Option<i32>) {
         let account = AccountRef {
             platform_account_id: &ready.account.platform_account_id,
@@ -254,12 +305,8 @@ impl Deleter {
             instance_url: ready.account.instance_url.as_deref(),
         };
         let post = PostRef {
-            platform_post_id: claimed
-                .target
-                .platform_post_id
-                .as_deref()
-                .unwrap_or_default(),
-            url: claimed.target.url.as_deref(),
+            platform_post_id,
+            url: None,
         };
         let call = tokio::time::timeout(
             self.settings.timeout,
@@ -270,7 +317,6 @@ impl Deleter {
             .to_std()
             .unwrap_or(Duration::from_secs(5))
             .max(Duration::from_millis(100));
-        let (target, claim) = (claimed.target.id, claimed.claim);
         loop {
             tokio::select! {
                 done = &mut call => {

@@ -256,3 +256,68 @@ fn set_paused(world: &World, account: AccountId, paused: bool) {
             .unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_threads_replies_are_deleted_last_first_then_the_post() {
+    let mut world = world().await;
+    let accounts = world.seed_accounts(1);
+    let post = world.schedule(&accounts, "1/3", Utc::now());
+    world.start_publisher().await;
+    published(&world, post).await;
+    let target = world.targets(post)[0].clone();
+    // The thread's two replies, as the publisher records them (post_target_parts).
+    let replies: Vec<String> = ["2/3", "3/3"]
+        .iter()
+        .map(|text| world.sim.publish_as("user0", text, text).unwrap())
+        .collect();
+    for (position, id) in replies.iter().enumerate() {
+        db::diesel::sql_query(
+            "INSERT INTO post_target_parts (target_id, position, platform_post_id) VALUES ($1, $2, $3)",
+        )
+        .bind::<db::diesel::sql_types::Uuid, _>(target.id.0)
+        .bind::<db::diesel::sql_types::Integer, _>(i32::try_from(position).unwrap() + 1)
+        .bind::<db::diesel::sql_types::Text, _>(id)
+        .execute(&mut world.db.conn())
+        .unwrap();
+    }
+
+    request_deletion(&world, post);
+    eventually(Duration::from_secs(15), "the thread deleted", || async {
+        world.post(post).status == PostStatus::Deleted
+    })
+    .await;
+    let mut gone = world.sim.deleted_posts();
+    gone.sort();
+    let mut expected = vec![target.platform_post_id.clone().unwrap()];
+    expected.extend(replies);
+    expected.sort();
+    assert_eq!(gone, expected);
+    let deletes: Vec<_> = world
+        .attempts(target.id)
+        .into_iter()
+        .filter(|a| a.kind == AttemptKind::Delete)
+        .collect();
+    assert_eq!(deletes.len(), 3);
+    assert!(deletes.iter().all(|a| a.outcome == AttemptOutcome::Success));
+    assert_eq!(deletes_in_order(&world, target.id), vec![2, 1, 0]);
+    assert_eq!(deletions(&world, post)[0].attempts, 1, "one try");
+}
+
+/// The thread positions the target's delete attempts were for, in the order they were made.
+fn deletes_in_order(world: &World, target: db::domain::PostTargetId) -> Vec<i32> {
+    use db::diesel;
+    #[derive(diesel::QueryableByName)]
+    struct Part {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        part: i32,
+    }
+    db::diesel::sql_query(
+        "SELECT part FROM post_attempts WHERE target_id = $1 AND kind = 'delete' ORDER BY attempt_no",
+    )
+    .bind::<db::diesel::sql_types::Uuid, _>(target.0)
+    .load::<Part>(&mut world.db.conn())
+    .unwrap()
+    .into_iter()
+    .map(|p| p.part)
+    .collect()
+}
