@@ -180,7 +180,8 @@ async fn update_gauges(db: &Db, metrics: &PublishMetrics) {
 
 /// Consumes `post.scheduled` (wakes the dispatcher: a post may be due sooner than its next
 /// pass) and `post.canceled` (nothing to do: canceled targets are never claimed, the gateway
-/// changed them in the database before the event was sent).
+/// changed them in the database before the event was sent), and `account.resumed` (wakes it:
+/// the resumed account's held targets are due).
 #[derive(Debug)]
 pub struct Wake(pub Arc<Notify>);
 

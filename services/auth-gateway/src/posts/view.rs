@@ -22,7 +22,7 @@ pub struct PostView {
     #[schema(value_type = String, format = Uuid)]
     pub id: PostId,
     /// Derived from the targets: scheduled, publishing, published, partially_failed, failed,
-    /// canceled.
+    /// canceled; after `DELETE`: deleting, deleted, partially_deleted (still live somewhere).
     #[schema(value_type = PostStatusSchema)]
     pub status: PostStatus,
     /// The base text.
@@ -56,7 +56,7 @@ pub struct TargetView {
     #[schema(value_type = PlatformSchema)]
     pub platform: Platform,
     /// scheduled, publishing, published, failed, canceled or unknown (the platform may have
-    /// it; being checked).
+    /// it; being checked); deleting or deleted after `DELETE /v1/posts/{id}`.
     #[schema(value_type = TargetStatusSchema)]
     pub status: TargetStatus,
     /// The text as sent to this platform.
