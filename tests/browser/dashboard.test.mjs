@@ -217,6 +217,10 @@ try {
     if (!(likes > 0) || !(impressions > 0)) throw new Error(`sandbox totals: likes ${likes}, impressions ${impressions}`);
     await platform.getByTestId("top-post").first().waitFor();
     if ((await platform.getByTestId("account-analytics").locator("tbody tr").count()) !== 1) throw new Error("expected one account row");
+    // account-registry stored a followers sample at the sync that followed connecting.
+    const followers = platform.getByTestId("account-followers");
+    await followers.waitFor();
+    if (!(Number(await followers.getAttribute("data-syncs")) >= 1)) throw new Error("no followers sample for the account");
   });
 
   await step("deleted-from-platform", async () => {

@@ -9,6 +9,7 @@
 import { useEffect, useMemo, useState } from "react";
 import {
   FIGURE_NAMES,
+  getAccountMetrics,
   getAnalytics,
   getPostMetrics,
   lastDays,
@@ -97,7 +98,7 @@ export default function AnalyticsPage() {
           <h4>Accounts</h4>
           <table className="table" data-testid="account-analytics">
             <thead>
-              <tr><th>account</th><th className="num">posts</th><th className="num">likes</th><th className="num">replies</th><th className="num">reposts</th><th className="num">impressions</th></tr>
+              <tr><th>account</th><th className="num">posts</th><th className="num">likes</th><th className="num">replies</th><th className="num">reposts</th><th className="num">impressions</th><th>followers in range</th></tr>
             </thead>
             <tbody>
               {p.accounts.map((a) => (
@@ -108,6 +109,7 @@ export default function AnalyticsPage() {
                   <td className="num">{fig(a.totals.replies)}</td>
                   <td className="num">{fig(a.totals.reposts)}</td>
                   <td className="num">{fig(a.totals.impressions)}</td>
+                  <td><Followers accountId={a.account_id} days={days} /></td>
                 </tr>
               ))}
             </tbody>
@@ -117,6 +119,28 @@ export default function AnalyticsPage() {
         </section>
       ))}
     </div>
+  );
+}
+
+/** An account's followers at each sync in the range (`GET /v1/accounts/{id}/metrics`): a sparkline and the change. */
+function Followers({ accountId, days }: { accountId: string; days: number }) {
+  const { client } = useSession();
+  const series = useLoad(client ? async () => (await getAccountMetrics(client, accountId, lastDays(days))).series : null, [client, accountId, days]);
+  const points = (series.data ?? []).flatMap((s) => (s.followers == null ? [] : [s.followers]));
+  if (series.error) return <span className="error small">{series.error}</span>;
+  if (points.length === 0) return <span className="muted small">–</span>;
+  const first = points[0]!;
+  const last = points[points.length - 1]!;
+  const lo = Math.min(...points);
+  const span = Math.max(1, Math.max(...points) - lo);
+  const path = points.map((v, i) => `${points.length === 1 ? 50 : (i / (points.length - 1)) * 100},${18 - ((v - lo) / span) * 16}`).join(" ");
+  return (
+    <span className="row small" data-testid="account-followers" data-syncs={points.length}>
+      <svg viewBox="0 0 100 20" width={80} height={18} aria-hidden="true">
+        <polyline points={path} fill="none" stroke="currentColor" strokeWidth={2} />
+      </svg>
+      {last.toLocaleString()} ({last - first >= 0 ? "+" : ""}{(last - first).toLocaleString()}, {points.length} sync{points.length === 1 ? "" : "s"})
+    </span>
   );
 }
 
