@@ -177,6 +177,16 @@ pub fn start_attempt(
     .optional()
 }
 
+/// How many attempts `target` made at position `part` (the retry policy counts a part's own
+/// tries, not the whole chain's).
+pub fn attempts_at(conn: &mut PgConnection, target: PostTargetId, part: i32) -> QueryResult<i64> {
+    post_attempts::table
+        .filter(post_attempts::target_id.eq(target))
+        .filter(post_attempts::part.eq(part))
+        .count()
+        .get_result(conn)
+}
+
 /// The positions each attempt of these targets was for, by attempt id (the post view's
 /// attempt log).
 pub fn attempt_parts(

@@ -2,6 +2,7 @@
 //! publisher and RabbitMQ against platform-sim: part two fails on both (a refusal injected by
 //! the sim), the chain stops there, and `retry` continues from part two without repeating the
 //! post, so every part exists exactly once per account, each replying to the previous one.
+//! Then parts to a Facebook Page (no replies there) are a 422 that creates nothing.
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -103,8 +104,8 @@ impl Gateway {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_thread_failing_on_part_two_continues_on_retry_with_each_part_once_and_its_first_comment()
-{
+async fn a_thread_failing_on_part_two_is_finished_by_retry_each_part_once_and_facebook_refuses_parts(
+) {
     let test_db = testkit::TestDb::new();
     let (sim, server) = platform_sim::start(
         TcpListener::bind("127.0.0.1:0").unwrap(),
@@ -265,6 +266,66 @@ async fn a_thread_failing_on_part_two_continues_on_retry_with_each_part_once_and
             "{published}"
         );
     }
+
+    // A Facebook Page cannot thread: parts to it are refused (422) and nothing is created.
+    let facebook = facebook_account(&test_db, "alice");
+    let before = sim.posts().len();
+    let (status, refused) = api
+        .post(
+            "/v1/posts",
+            json!({"text": "1/2", "parts": [{"text": "2/2"}], "account_ids": [carol, facebook]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("facebook") && message.contains(&facebook),
+        "{message}"
+    );
+    let listed = api.get("/v1/posts").await;
+    assert_eq!(
+        listed["items"].as_array().unwrap().len(),
+        1,
+        "nothing created"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sim.posts().len(), before);
     shutdown.cancel();
     let _ = std::fs::remove_dir_all(media_dir);
+}
+
+/// A Facebook Page of `owner`, inserted directly (its OAuth server is not part of this test).
+fn facebook_account(db: &testkit::TestDb, owner: &str) -> String {
+    use db::{
+        accounts::{Account, AccountConnectForm},
+        domain::{AccountId, AccountKind, AccountStatus, OwnerId, Platform},
+    };
+    let id = AccountId::new();
+    let form = AccountConnectForm {
+        id,
+        owner_id: OwnerId(owner.into()),
+        platform: Platform::Facebook,
+        platform_account_id: format!("page-{id}"),
+        account_kind: AccountKind::Page,
+        display_name: Some("A Page".into()),
+        handle: None,
+        avatar_url: None,
+        profile_url: None,
+        instance_url: None,
+        scopes: vec![],
+        access_token_enc: None,
+        refresh_token_enc: None,
+        token_key_id: None,
+        token_expires_at: None,
+        refresh_expires_at: None,
+        status: AccountStatus::Active,
+        last_error: None,
+        followers_count: None,
+        following_count: None,
+        posts_count: None,
+        refresh_attempts: 0,
+        next_refresh_at: None,
+    };
+    Account::insert_batch(&mut db.conn(), &[form]).unwrap();
+    id.to_string()
 }

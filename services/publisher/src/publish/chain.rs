@@ -126,9 +126,8 @@ impl Publisher {
                 total: thread_parts,
             };
             let in_doubt = doubt.filter(|(part, _)| *part == n).map(|(_, since)| since);
-            let done = existing.len();
             match self
-                .position(&held, &ready, &existing, &position, in_doubt, done)
+                .position(&held, &ready, &existing, &position, in_doubt)
                 .await?
             {
                 Step::Done(published) => {
@@ -191,7 +190,6 @@ impl Publisher {
         existing: &BTreeMap<i32, Published>,
         position: &Position<'_>,
         in_doubt: Option<DateTime<Utc>>,
-        done: usize,
     ) -> Result<Step, PublishError> {
         let target = &held.target;
         let key = position.key(&target.id.to_string());
@@ -264,7 +262,7 @@ impl Publisher {
                 }
             }
         }
-        self.call_position(held, ready, &account, &request, position, comments, done)
+        self.call_position(held, ready, &account, &request, position, comments)
             .await
     }
 
@@ -300,10 +298,6 @@ impl Publisher {
 
     /// Calls the platform for one position (after the account's gate and an app-wide pause
     /// allow it) and records what came of it.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one call's context, each borrowed from the chain's loop"
-    )]
     async fn call_position(
         &self,
         held: &Held,
@@ -312,7 +306,6 @@ impl Publisher {
         request: &PublishRequest<'_>,
         position: &Position<'_>,
         comments: bool,
-        done: usize,
     ) -> Result<Step, PublishError> {
         let target = &held.target;
         let _gate = self.gates.enter(ready.account.id).await;
@@ -355,17 +348,32 @@ impl Publisher {
                     .await
             }
             Err(err) => {
-                // Each earlier position took a successful attempt: count only this one's.
-                let tries = attempt.attempt_no - i32::try_from(done).unwrap_or(0);
-                let mut outcome = self
-                    .after_error(held, &ready.account, &err, tries.max(1))
-                    .await;
+                let tries = self.tries(held, position.n, &err, attempt.attempt_no).await;
+                let mut outcome = self.after_error(held, &ready.account, &err, tries).await;
                 outcome.decision = named(outcome.decision, position);
                 outcome.attempt = Some((attempt, finished));
                 self.store(outcome).await?;
                 Ok(Step::Stopped)
             }
         }
+    }
+
+    /// The attempt number the retry policy judges a failed call of position `n` by: the tries
+    /// of this position alone (a long thread must not run out of retries on its last part
+    /// because earlier parts took some), except for a refused token, whose rule compares
+    /// the target's own attempt numbers (a refusal after a refresh fails the target).
+    async fn tries(&self, held: &Held, n: i32, err: &AdapterError, attempt_no: i32) -> i32 {
+        if matches!(err, AdapterError::NeedsReauth { .. }) {
+            return attempt_no;
+        }
+        let id = held.target.id;
+        self.db
+            .query(move |conn| post_parts::attempts_at(conn, id, n))
+            .await
+            .ok()
+            .and_then(|n| i32::try_from(n).ok())
+            .unwrap_or(attempt_no)
+            .max(1)
     }
 
     /// Starts an attempt at position `n`: the post's goes through the grouped writer (with
