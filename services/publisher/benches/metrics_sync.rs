@@ -96,7 +96,12 @@ async fn burst(posts: usize, targets: usize) -> Burst {
     if targets > 0 {
         // Due 3 s into the burst: the fetcher looks half its batch window (2.5 s) ahead, so
         // reads due at the burst's second would be made before it starts.
-        seed_published(&world, &mut conn, targets, due + chrono::Duration::seconds(3));
+        seed_published(
+            &world,
+            &mut conn,
+            targets,
+            due + chrono::Duration::seconds(3),
+        );
     }
     let items: Vec<_> = (0..posts)
         .map(|i| (world.accounts[i % ACCOUNTS], due))
