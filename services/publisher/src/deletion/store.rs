@@ -122,3 +122,61 @@ fn deletion_result(settle: &Settle, now: DateTime<Utc>) -> DeletionResult {
         deleted_at,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use db::domain::TargetStatus;
+
+    use super::*;
+
+    #[test]
+    fn each_settlement_moves_the_request_and_its_target_where_it_belongs() {
+        let now = Utc::now();
+        let later = now + chrono::Duration::seconds(30);
+        let deleted = deletion_result(&Settle::Deleted, now);
+        assert_eq!(deleted.status, DeletionStatus::Deleted);
+        assert_eq!(deleted.deleted_at, Some(now));
+        assert_eq!(deleted.target_status(), TargetStatus::Deleted);
+        assert_eq!(deleted.error_code, None);
+
+        let unsupported = deletion_result(
+            &Settle::Unsupported {
+                message: "Instagram does not let apps delete posts".into(),
+            },
+            now,
+        );
+        assert_eq!(unsupported.status, DeletionStatus::Unsupported);
+        assert_eq!(unsupported.error_code.as_deref(), Some("unsupported"));
+        assert_eq!(
+            unsupported.target_status(),
+            TargetStatus::Published,
+            "still live"
+        );
+
+        let retry = deletion_result(
+            &Settle::Retry {
+                at: later,
+                code: "transient",
+                message: "503".into(),
+                refresh: false,
+            },
+            now,
+        );
+        assert_eq!(retry.status, DeletionStatus::Pending);
+        assert_eq!(retry.next_attempt_at, later);
+        assert_eq!(retry.target_status(), TargetStatus::Deleting);
+
+        let failed = deletion_result(
+            &Settle::Failed {
+                code: "rejected",
+                message: "no".into(),
+            },
+            now,
+        );
+        assert_eq!(failed.target_status(), TargetStatus::Published);
+        for result in [deleted, unsupported, retry, failed] {
+            assert_eq!(result.lease_until, None, "the lease is always released");
+            assert_eq!(result.claim_id, None);
+        }
+    }
+}
