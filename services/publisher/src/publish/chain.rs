@@ -90,8 +90,23 @@ impl Publisher {
             claim: claimed.claim,
         };
         let doubt = self.chain_doubt(&claimed.previous, &chain).await?;
+        // The post's own media are loaded only while the post itself is still to publish.
+        let checked = if chain.existing.iter().any(|p| p.position == 0) {
+            Held {
+                target: db::posts::PostTarget {
+                    media_ids: Vec::new(),
+                    ..held.target.clone()
+                },
+                claim: held.claim,
+            }
+        } else {
+            Held {
+                target: held.target.clone(),
+                claim: held.claim,
+            }
+        };
         let ready = match self
-            .preflight(&held, account, doubt.map(|(_, since)| since))
+            .preflight(&checked, account, doubt.map(|(_, since)| since))
             .await
         {
             Ok(ready) => ready,
