@@ -7,8 +7,8 @@
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, sql_types};
 use domain::{
-    AccountId, AttemptKind, AttemptOutcome, DraftId, MediaId, OwnerId, Platform, PostAttemptId, PostId,
-    PostStatus, PostTargetId, TargetStatus,
+    AccountId, AttemptKind, AttemptOutcome, DraftId, MediaId, OwnerId, Platform, PostAttemptId,
+    PostId, PostStatus, PostTargetId, TargetStatus,
 };
 use uuid::Uuid;
 

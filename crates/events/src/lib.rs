@@ -19,6 +19,6 @@ pub use outbox::Outbox;
 pub use relay::{Relay, RelaySettings};
 pub use tokio_util::sync::CancellationToken;
 pub use topology::{
-    declare, service_queues, QueueSpec, Topology, ACCOUNT_REGISTRY_LIFECYCLE, PUBLISHER_POSTS,
-    PUBLISHER_METRICS, PUBLISHER_DELETIONS, PUBLISHER_TOKENS, TOKEN_REFRESHER_EXPIRING,
+    declare, service_queues, QueueSpec, Topology, ACCOUNT_REGISTRY_LIFECYCLE, PUBLISHER_DELETIONS,
+    PUBLISHER_METRICS, PUBLISHER_POSTS, PUBLISHER_TOKENS, TOKEN_REFRESHER_EXPIRING,
 };

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use db::{
     domain::{
-        AccountId, AttemptKind, AttemptOutcome, MediaId, Platform, PostId, PostStatus, PostTargetId,
-        TargetStatus,
+        AccountId, AttemptKind, AttemptOutcome, MediaId, Platform, PostId, PostStatus,
+        PostTargetId, TargetStatus,
     },
     posts::{Post, PostAttempt, PostTarget},
 };
