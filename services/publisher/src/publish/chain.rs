@@ -89,7 +89,10 @@ impl Publisher {
             target: claimed.target,
             claim: claimed.claim,
         };
-        let doubt = self.chain_doubt(&claimed.previous, &chain).await?;
+        let mut chain = chain;
+        let doubt = self
+            .chain_doubt(&claimed.previous, &mut chain, &held)
+            .await?;
         // The post's own media are loaded only while the post itself is still to publish.
         let checked = if chain.existing.iter().any(|p| p.position == 0) {
             Held {
@@ -159,11 +162,14 @@ impl Publisher {
 
     /// The position the target's last call may have published, and since when: the target
     /// is `unknown`, or was taken over with an attempt in flight (closed as `unknown` here).
-    /// A position whose call succeeded has its row already (written with the attempt).
+    /// A position whose call succeeded has its row, written with the attempt, unless the
+    /// publisher that made it had lost the target by then: its row is written now, from the
+    /// attempt's recorded answer.
     async fn chain_doubt(
         &self,
         previous: &TargetStatus,
-        chain: &Chain,
+        chain: &mut Chain,
+        held: &Held,
     ) -> Result<Option<(i32, DateTime<Utc>)>, PublishError> {
         let Some((latest, part)) = chain.latest.clone() else {
             return Ok(None);
@@ -191,6 +197,25 @@ impl Publisher {
                     .await?;
                 self.metrics.recovered.inc();
                 Ok(Some((part, latest.started_at)))
+            }
+            (TargetStatus::Publishing, AttemptOutcome::Success) => {
+                let Some(published) = super::recorded(&latest) else {
+                    return Ok(Some((part, latest.started_at)));
+                };
+                let row = TargetPart {
+                    target_id: held.target.id,
+                    position: part,
+                    platform_post_id: published.platform_post_id,
+                    url: published.url,
+                    published_at: latest.finished_at.unwrap_or_else(Utc::now),
+                };
+                let (kept, claim) = (row.clone(), held.claim);
+                self.db
+                    .query(move |conn| TargetPart::record(conn, &kept, claim, None))
+                    .await?;
+                self.metrics.recovered.inc();
+                chain.existing.push(row);
+                Ok(None)
             }
             _ => Ok(None),
         }

@@ -268,3 +268,67 @@ async fn an_x_part_accepted_but_unanswered_is_found_on_the_timeline_not_posted_t
         true
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_part_published_by_a_publisher_that_had_lost_the_target_is_recorded_not_sent_again() {
+    let mut world = world().await;
+    let accounts = world.seed_accounts(1);
+    let post = world.schedule(&accounts, "first", Utc::now());
+    with_parts(&world, post, &["second", "third"], None);
+    let target = world.targets(post)[0].clone();
+    let key = target.id.to_string();
+    // The old publisher published part two and logged the success on its attempt, but had
+    // lost the target by then: no row for part two, the target still `publishing`.
+    let root = world.sim.publish_as("user0", "first", &key).unwrap();
+    let second = world
+        .sim
+        .publish_as("user0", "second", &format!("{key}:1"))
+        .unwrap();
+    let claim = uuid::Uuid::new_v4();
+    diesel::sql_query(
+        "UPDATE post_targets SET status = 'publishing', lease_until = $1, claim_id = $3 WHERE id = $2",
+    )
+    .bind::<sql_types::Timestamptz, _>(Utc::now() - chrono::Duration::seconds(5))
+    .bind::<sql_types::Uuid, _>(target.id.0)
+    .bind::<sql_types::Uuid, _>(claim)
+    .execute(&mut world.db.conn())
+    .unwrap();
+    let row = TargetPart {
+        target_id: target.id,
+        position: 0,
+        platform_post_id: root.clone(),
+        url: None,
+        published_at: Utc::now(),
+    };
+    assert!(TargetPart::record(&mut world.db.conn(), &row, claim, None).unwrap());
+    let attempt =
+        post_parts::start_attempt(&mut world.db.conn(), target.id, target.account_id, claim, 1)
+            .unwrap()
+            .unwrap();
+    let answered = db::posts::AttemptResult {
+        finished_at: Some(Utc::now()),
+        http_status: Some(201),
+        outcome: AttemptOutcome::Success,
+        error_code: None,
+        error_message: None,
+        response: Some(json!({"platform_post_id": second, "url": null})),
+    };
+    db::posts::PostAttempt::finish(&mut world.db.conn(), attempt.id, &answered).unwrap();
+
+    world.start_publisher().await;
+    eventually(Duration::from_secs(15), "the thread settled", || async {
+        world.targets(post)[0].status == TargetStatus::Published
+    })
+    .await;
+
+    let posts = world.sim.posts();
+    let part_two = posts.iter().find(|p| p.id == second).unwrap();
+    assert_eq!(part_two.create_calls, 1, "part two was not sent again");
+    let mut texts: Vec<&str> = posts.iter().map(|p| p.text.as_str()).collect();
+    texts.sort_unstable();
+    assert_eq!(texts, ["first", "second", "third"]);
+    let parts = TargetPart::of_targets(&mut world.db.conn(), &[target.id]).unwrap();
+    let ids: Vec<&str> = parts.iter().map(|p| p.platform_post_id.as_str()).collect();
+    assert_eq!(ids[..2], [root.as_str(), second.as_str()]);
+    assert_eq!(ids.len(), 3);
+}
