@@ -187,15 +187,19 @@ pub fn attempts_at(conn: &mut PgConnection, target: PostTargetId, part: i32) -> 
         .get_result(conn)
 }
 
-/// The positions each attempt of these targets was for, by attempt id (the post view's
-/// attempt log).
+/// `(target, attempt_no, part)` of these targets' attempts after their post's own (the post
+/// view's attempt log says which part each call was for).
 pub fn attempt_parts(
     conn: &mut PgConnection,
     targets: &[PostTargetId],
-) -> QueryResult<Vec<(PostAttemptId, i32)>> {
+) -> QueryResult<Vec<(PostTargetId, i32, i32)>> {
     post_attempts::table
         .filter(post_attempts::target_id.eq_any(targets))
         .filter(post_attempts::part.ne(0))
-        .select((post_attempts::id, post_attempts::part))
+        .select((
+            post_attempts::target_id,
+            post_attempts::attempt_no,
+            post_attempts::part,
+        ))
         .load(conn)
 }

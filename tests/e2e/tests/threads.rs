@@ -265,6 +265,8 @@ async fn a_thread_failing_on_part_two_is_finished_by_retry_each_part_once_and_fa
             ["success", "rejected", "success", "success", "success"],
             "{published}"
         );
+        let parts: Vec<i64> = log.iter().map(|a| a["part"].as_i64().unwrap()).collect();
+        assert_eq!(parts, [0, 1, 1, 2, 3], "{published}");
     }
 
     // A Facebook Page cannot thread: parts to it are refused (422) and nothing is created.

@@ -249,6 +249,15 @@ pub fn attach(
     let ids: Vec<_> = chained.iter().map(|t| t.id).collect();
     let parts = PostPart::of_posts(conn, &posts)?;
     let existing = TargetPart::of_targets(conn, &ids)?;
+    let logged = views
+        .iter()
+        .flat_map(|v| &v.targets)
+        .any(|t| t.attempt_log.is_some());
+    let attempt_parts = if logged {
+        db::post_parts::attempt_parts(conn, &ids)?
+    } else {
+        Vec::new()
+    };
     for view in views.iter_mut() {
         for target_view in &mut view.targets {
             let Some(target) = chained.iter().find(|t| t.id == target_view.id) else {
@@ -260,6 +269,13 @@ pub fn attach(
                 .filter(|p| p.target_id == target.id)
                 .collect();
             target_view.parts = Some(chain_view(target.status, &own, &done));
+            for attempt in target_view.attempt_log.iter_mut().flatten() {
+                let part = attempt_parts
+                    .iter()
+                    .find(|(t, no, _)| *t == target.id && *no == attempt.attempt_no)
+                    .map_or(0, |(_, _, part)| *part);
+                attempt.part = Some(part);
+            }
         }
     }
     Ok(())

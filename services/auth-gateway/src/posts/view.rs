@@ -118,6 +118,10 @@ pub struct AttemptView {
     pub error_code: Option<String>,
     /// Error explanation.
     pub error_message: Option<String>,
+    /// Which position of a thread the call was for (0: the post itself); absent for a
+    /// single post.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<i32>,
 }
 
 impl PostView {
@@ -174,6 +178,7 @@ impl TargetView {
                         http_status: a.http_status,
                         error_code: a.error_code.clone(),
                         error_message: a.error_message.clone(),
+                        part: None,
                     })
                     .collect()
             }),
