@@ -2,8 +2,8 @@
 
 mod avatar;
 mod client_auth;
-mod engagement;
 mod deletion;
+mod engagement;
 mod error;
 mod faults;
 mod handle;
@@ -25,8 +25,8 @@ use serde::Deserialize;
 pub use error::{ApiError, OAuthError};
 pub use handle::SimHandle;
 pub use knobs::{Knobs, KnobsUpdate};
-pub use replies::{PostFailure, SimReply};
 pub use posts::{SimMedia, SimPost, MAX_MEDIA_BYTES, MAX_MEDIA_PER_POST, MAX_TEXT_CHARS};
+pub use replies::{PostFailure, SimReply};
 pub use routes::routes;
 pub use secrets::{ACCESS_TOKEN_PREFIX, CODE_PREFIX, REFRESH_TOKEN_PREFIX};
 pub use state::{Sim, SimStats, TokenGrant, KNOWN_SCOPES};

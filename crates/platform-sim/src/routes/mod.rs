@@ -99,7 +99,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/_sim/stats", web::get().to(sim_stats::stats))
     .route("/_sim/posts", web::get().to(sim_posts::posts))
     .route("/_sim/replies", web::get().to(sim_replies::replies))
-    .route("/_sim/post-failures", web::post().to(sim_post_failures::add))
+    .route(
+        "/_sim/post-failures",
+        web::post().to(sim_post_failures::add),
+    )
     .route("/_sim/knobs", web::get().to(sim_knobs::current))
     .route("/_sim/knobs", web::post().to(sim_knobs::update))
     .route("/_sim/grants", web::post().to(sim_grants::mint));

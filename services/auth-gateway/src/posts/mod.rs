@@ -72,10 +72,10 @@ pub async fn create(
             };
             let account_ids = request.account_ids.clone().unwrap_or_default();
             let targets = checks::resolve(conn, &adapters, &owner, &account_ids, &content)?;
-            crate::env_account::check_publishing(conn, &account_ids, env_account_publishing)?;
             let parts = request.parts.clone().unwrap_or_default();
             let first_comment = request.first_comment.as_deref();
             thread::check(conn, &adapters, &owner, &targets, &parts, first_comment)?;
+            crate::env_account::check_publishing(conn, &account_ids, env_account_publishing)?;
             let post = NewPost {
                 id: PostId::new(),
                 owner_id: owner.clone(),
@@ -93,10 +93,7 @@ pub async fn create(
                 let Some(inserted) = Post::insert_with_targets(conn, &post, &rows)? else {
                     return Ok::<_, ApiError>(None);
                 };
-                PostPart::insert_for_post(
-                    conn,
-                    &thread::rows(inserted.id, &parts, first_comment),
-                )?;
+                PostPart::insert_for_post(conn, &thread::rows(inserted.id, &parts, first_comment))?;
                 let announced = rows.iter().map(|t| ScheduledTarget {
                     target_id: t.id,
                     account_id: t.account_id,
@@ -170,7 +167,10 @@ fn replay(
         });
     }
     let targets = PostTarget::of_posts(conn, &[existing.id])?;
-    Ok((with_parts(conn, &existing, &targets, None)?, Created::Replayed))
+    Ok((
+        with_parts(conn, &existing, &targets, None)?,
+        Created::Replayed,
+    ))
 }
 
 fn new_targets(post: PostId, due_at: DateTime<Utc>, targets: &[ResolvedTarget]) -> Vec<NewTarget> {
