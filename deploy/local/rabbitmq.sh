@@ -236,6 +236,16 @@ abort_start() {
     for p in $(node_pid || true) "$1"; do kill -KILL "$p" 2>/dev/null || true; done
 }
 
+# expire_test_queues: the test suites and benchmarks name their topologies with a fresh
+# 32-hex-digit suffix (testkit::unique_name) and leave their durable quorum queues behind; on a
+# developer's broker thousands accumulate, each recovered at every boot (minutes) and some
+# wedging the node. A policy on this local broker only deletes such a queue once nothing has
+# used it for 15 minutes; the services' own queues (no such suffix) are never matched.
+expire_test_queues() {
+    ctl set_policy --apply-to queues --priority 0 pb-test-queue-expiry '\.[0-9a-f]{32}' '{"expires": 900000}' >/dev/null 2>&1 ||
+        log "WARNING: could not set the test-queue expiry policy"
+}
+
 cmd_start() {
     local port=$1 pid t0 dist_port epmd_names
     valid_port "$port" || die "invalid port: $port"
@@ -250,6 +260,7 @@ cmd_start() {
             [[ $rport == "$port" ]] || log "WARNING: requested port $port but the running node uses ${rport:-?}"
             log "already running: $NODE (pid $pid) on 127.0.0.1:${rport:-$port}"
             wait_ready "${rport:-$port}" "$SECONDS"
+            expire_test_queues
             return 0
         fi
     fi
@@ -281,6 +292,7 @@ cmd_start() {
     )
     printf '%s\n' "$launched" >"$DATADIR/server.pid"
     wait_ready "$port" "$t0" "$launched"
+    expire_test_queues
     log "ready after $((SECONDS - t0))s: amqp://guest:guest@127.0.0.1:$port/%2f (pid $(node_pid || echo '?'))"
 }
 
