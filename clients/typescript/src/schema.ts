@@ -720,6 +720,12 @@ export interface components {
              */
             outcome: components["schemas"]["AttemptOutcome"];
             /**
+             * Format: int32
+             * @description Which position of a thread the call was for (0: the post itself); absent for a
+             *     single post.
+             */
+            part?: number | null;
+            /**
              * Format: date-time
              * @description When the call started.
              */
@@ -873,7 +879,7 @@ export interface components {
         DeletionView: {
             /**
              * Format: int32
-             * @description Delete calls made.
+             * @description Tries made (each deletes a thread's replies, then the post).
              */
             attempts: number;
             /**
@@ -923,6 +929,12 @@ export interface components {
             /** Format: uuid */
             id: string;
             media_ids: string[];
+            /**
+             * Format: uuid
+             * @description The template it was made from (`POST /v1/templates/{id}/drafts`), while that template
+             *     exists.
+             */
+            template_id?: string | null;
             text: string;
             /** Format: date-time */
             updated_at: string;
@@ -1250,7 +1262,7 @@ export interface components {
             scheduled_at?: string | null;
             /**
              * @description Derived from the targets: scheduled, publishing, published, partially_failed, failed,
-             *     canceled.
+             *     canceled; after `DELETE`: deleting, deleted, partially_deleted (still live somewhere).
              */
             status: components["schemas"]["PostStatus"];
             /** @description One per account. */
@@ -1284,8 +1296,8 @@ export interface components {
              */
             post_id: string;
             /**
-             * @description The published targets whose engagement is read now (a target read in the last 10 seconds
-             *     is left out: it was just read).
+             * @description The published targets whose engagement is read now (a target read in the last 10
+             *     seconds is left out: it was just read).
              */
             target_ids: string[];
         };
@@ -1397,7 +1409,7 @@ export interface components {
             published_at?: string | null;
             /**
              * @description scheduled, publishing, published, failed, canceled or unknown (the platform may have
-             *     it; being checked).
+             *     it; being checked); deleting or deleted after `DELETE /v1/posts/{id}`.
              */
             status: components["schemas"]["TargetStatus"];
             /** @description The text as sent to this platform. */
