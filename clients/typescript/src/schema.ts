@@ -1190,8 +1190,9 @@ export interface components {
              */
             published_at?: string | null;
             /**
-             * @description `published` (it exists on the platform), `failed` (the chain stopped here) or
-             *     `pending`.
+             * @description `published` (it exists on the platform), `deleted` (it existed and the post was deleted
+             *     from the platform: its replies with it, its comments gone with the post), `failed` (the
+             *     chain stopped here) or `pending`.
              */
             status: string;
             /** @description Its public URL, where the platform has one. */

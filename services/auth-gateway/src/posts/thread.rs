@@ -48,8 +48,9 @@ pub struct PartView {
     pub position: i32,
     /// `post`, `part` or `first_comment`.
     pub kind: &'static str,
-    /// `published` (it exists on the platform), `failed` (the chain stopped here) or
-    /// `pending`.
+    /// `published` (it exists on the platform), `deleted` (it existed and the post was deleted
+    /// from the platform: its replies with it, its comments gone with the post), `failed` (the
+    /// chain stopped here) or `pending`.
     pub status: &'static str,
     /// The platform's id of it, once published.
     pub platform_post_id: Option<String>,
@@ -291,13 +292,18 @@ fn chain_view(status: TargetStatus, parts: &[&PostPart], done: &[&TargetPart]) -
         (p.position, kind)
     }));
     let mut stopped = false;
+    let existing = if status == TargetStatus::Deleted {
+        "deleted"
+    } else {
+        "published"
+    };
     kinds
         .map(
             |(position, kind)| match done.iter().find(|d| d.position == position) {
                 Some(d) => PartView {
                     position,
                     kind,
-                    status: "published",
+                    status: existing,
                     platform_post_id: Some(d.platform_post_id.clone()),
                     url: d.url.clone(),
                     published_at: Some(d.published_at),
@@ -317,4 +323,51 @@ fn chain_view(status: TargetStatus, parts: &[&PostPart], done: &[&TargetPart]) -
             },
         )
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use db::domain::PostTargetId;
+
+    fn chain(status: TargetStatus) -> Vec<PartView> {
+        let post = PostId::new();
+        let target = PostTargetId::new();
+        let part = PostPart {
+            post_id: post,
+            position: 1,
+            kind: PartKind::Part,
+            text: "second".into(),
+            media_ids: Vec::new(),
+        };
+        let done: Vec<TargetPart> = [(0, "100"), (1, "101")]
+            .into_iter()
+            .map(|(position, id)| TargetPart {
+                target_id: target,
+                position,
+                platform_post_id: id.into(),
+                url: None,
+                published_at: Utc::now(),
+            })
+            .collect();
+        chain_view(status, &[&part], &done.iter().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn the_parts_of_a_deleted_target_show_as_deleted_not_published() {
+        let statuses: Vec<_> = chain(TargetStatus::Deleted)
+            .iter()
+            .map(|p| p.status)
+            .collect();
+        assert_eq!(statuses, ["deleted", "deleted"]);
+    }
+
+    #[test]
+    fn the_parts_of_a_published_target_show_as_published() {
+        let statuses: Vec<_> = chain(TargetStatus::Published)
+            .iter()
+            .map(|p| p.status)
+            .collect();
+        assert_eq!(statuses, ["published", "published"]);
+    }
 }
