@@ -4141,7 +4141,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No failed targets */
+            /** @description No failed targets (`nothing_to_retry`), or the post was asked to be deleted (`post_deleted`) */
             409: {
                 headers: {
                     /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */

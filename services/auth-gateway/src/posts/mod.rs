@@ -364,6 +364,21 @@ pub async fn retry(state: &AppState, owner: OwnerId, id: PostId) -> Result<PostV
             conn.transaction(|conn| {
                 let post =
                     Post::lock_for_owner(conn, &owner, id)?.ok_or(ApiError::NotFound("post"))?;
+                // The user asked for this post to be gone: putting its failed targets back
+                // would publish it again where it never was.
+                if matches!(
+                    post.status,
+                    PostStatus::Deleting | PostStatus::Deleted | PostStatus::PartiallyDeleted
+                ) {
+                    return Err(ApiError::Conflict {
+                        code: "post_deleted",
+                        message: format!(
+                            "the post is {}: it was asked to be deleted, so nothing of it is \
+                             published again; create a new post instead",
+                            post.status
+                        ),
+                    });
+                }
                 let retried = PostTarget::retry_failed(conn, post.id, Utc::now())?;
                 if retried.is_empty() {
                     return Err(ApiError::Conflict {

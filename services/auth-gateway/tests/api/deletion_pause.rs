@@ -133,6 +133,46 @@ async fn deleting_a_published_post_requests_each_target_once_and_answers_202_unt
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_post_asked_to_be_deleted_is_not_retried_so_its_failed_targets_stay_off_the_platform() {
+    let app = spawn_app().await;
+    let a = account(&app, "alice", Platform::Sandbox);
+    let b = account(&app, "alice", Platform::Sandbox);
+    let (_, post) = create(
+        &app,
+        "alice",
+        json!({"text": "now", "account_ids": [a, b]}),
+        None,
+    )
+    .await;
+    let id = post["id"].as_str().unwrap().to_owned();
+    diesel::sql_query(
+        "UPDATE post_targets SET status = CASE WHEN account_id = $1 THEN 'published' ELSE 'failed' END, \
+         platform_post_id = CASE WHEN account_id = $1 THEN '7' END",
+    )
+    .bind::<sql_types::Uuid, _>(a.0)
+    .execute(&mut app.db.conn())
+    .unwrap();
+    let deleting = app.delete("alice", &format!("/v1/posts/{id}")).await;
+    assert_eq!(deleting.status(), StatusCode::ACCEPTED);
+
+    let retry = app
+        .post("alice", &format!("/v1/posts/{id}/retry"), json!({}))
+        .await;
+    assert_eq!(retry.status(), StatusCode::CONFLICT);
+    let retry: Value = retry.json().await.unwrap();
+    assert_eq!(retry["error"]["code"], "post_deleted");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM post_targets WHERE status = 'failed'"
+        ),
+        1,
+        "the failed target stays failed"
+    );
+    assert_eq!(events(&app, "post.scheduled"), 1, "only the creation's");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn pausing_and_resuming_is_idempotent_shown_on_the_account_and_private() {
     let app = spawn_app().await;
     let a = account(&app, "alice", Platform::Sandbox);
