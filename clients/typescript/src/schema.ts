@@ -1942,6 +1942,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `env_account_read_only`: the deployment's own account */
+            409: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description `internal`: a bug on our side (logged with the request id) */
             500: {
                 headers: {
@@ -2086,6 +2097,17 @@ export interface operations {
             };
             /** @description No such account of yours */
             404: {
+                headers: {
+                    /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `env_account_read_only`: the deployment's own account */
+            409: {
                 headers: {
                     /** @description This request's id (the caller's, when it sent one); it appears in every log line about the request */
                     "X-Request-Id"?: string;

@@ -28,6 +28,11 @@ pub async fn set_paused(
         .run(move |conn| {
             db::Connection::transaction(conn, |conn| {
                 let now = Utc::now();
+                // The env account is visible to users who do not own it; it is the
+                // deployment's, so it is read-only here as everywhere (409, not 404).
+                if Account::find_visible_to(conn, id, &owner)?.is_some_and(|a| a.is_env()) {
+                    return Err(crate::accounts::read_only());
+                }
                 let Some(account) = Account::set_paused(conn, id, &owner, paused, now)? else {
                     // Already so (idempotent), or not the owner's: 404 then.
                     return Account::find_for_owner(conn, id, &owner)?

@@ -145,11 +145,11 @@ where
 
 /// The 409 of every change asked of the env account: it belongs to the deployment, which
 /// configures it (`[env_account]`), keeps it synced, and never refreshes its Page token.
-fn read_only() -> ApiError {
+pub(crate) fn read_only() -> ApiError {
     ApiError::Conflict {
         code: "env_account_read_only",
         message: "this Facebook Page is configured by the deployment and is read-only: it cannot \
-                  be disconnected, synced or refreshed; connect your own Facebook account \
+                  be disconnected, paused, synced or refreshed; connect your own Facebook account \
                   instead"
             .into(),
     }

@@ -91,6 +91,10 @@ async fn users_without_a_facebook_account_see_the_env_account_read_only() {
             .await,
         app.post("alice", &format!("/v1/accounts/{env}/refresh"), json!({}))
             .await,
+        app.post("alice", &format!("/v1/accounts/{env}/pause"), json!({}))
+            .await,
+        app.post("alice", &format!("/v1/accounts/{env}/resume"), json!({}))
+            .await,
     ] {
         assert_eq!(response.status(), StatusCode::CONFLICT);
         let body: Value = response.json().await.unwrap();
@@ -98,6 +102,7 @@ async fn users_without_a_facebook_account_see_the_env_account_read_only() {
     }
     let stored = Account::find(&mut app.db.conn(), env).unwrap().unwrap();
     assert_eq!(stored.status.as_str(), "active", "nothing changed");
+    assert_eq!(stored.paused_at, None, "not paused");
     assert_eq!(app.outbox_rows(), 1, "only the sandbox connection's event");
 }
 

@@ -10,7 +10,7 @@ use crate::{
 /// Pauses the account: its due posts wait (they stay `scheduled`, never failed) until it is resumed; its tokens are still kept fresh and new posts are still accepted. Pausing a paused account changes nothing.
 #[utoipa::path(post, path = "/v1/accounts/{id}/pause", tag = "accounts", operation_id = "pauseAccount",
     params(("id" = String, Path, description = "The account's id")),
-    responses((status = 200, description = "The account", body = AccountView), (status = 404, description = "No such account of yours")))]
+    responses((status = 200, description = "The account", body = AccountView), (status = 404, description = "No such account of yours"), (status = 409, description = "`env_account_read_only`: the deployment's own account")))]
 pub async fn pause(
     user: AuthUser,
     state: web::Data<AppState>,
