@@ -19,6 +19,9 @@ pub struct Settings {
     pub platforms: platform_adapters::PlatformsConfig,
     /// `[media]`: where uploads are stored and how their URLs are signed.
     pub media: media_store::MediaSettings,
+    /// `[env_account]`: the publisher reads `allow_publishing`, checked again at publish time
+    /// so that posts accepted while it was on stay unpublished once the operator turns it off.
+    pub env_account: service_kit::env_account::EnvAccountSettings,
 }
 
 /// `[publisher]`.
@@ -83,5 +86,6 @@ pub fn from(loaded: &service_kit::config::Loaded) -> Result<Settings, ConfigErro
         vault: loaded.section("vault")?,
         platforms: loaded.section_or_default("platforms")?,
         media: loaded.section_or_default("media")?,
+        env_account: loaded.section_or_default("env_account")?,
     })
 }

@@ -75,6 +75,8 @@ pub struct Tuning {
     /// How long after publishing a target's engagement is first read (`None`: not scheduled;
     /// see [`crate::engagement`]).
     pub first_metrics_read: Option<chrono::Duration>,
+    /// `[env_account] allow_publishing`: whether the deployment's own Page may be published to.
+    pub env_account_publishing: bool,
 }
 
 /// Publishes claimed targets.
@@ -329,6 +331,14 @@ impl Publisher {
     ) -> Result<Ready<'_>, Early> {
         let platform = held.target.platform;
         let account = usable(held, account)?;
+        if account.is_env() && !self.tuning.env_account_publishing {
+            let message = "publishing to the deployment's own Facebook Page is switched off \
+                           ([env_account] allow_publishing); the post was not published"
+                .to_owned();
+            return Err(Box::new(
+                held.failed("env_account_publishing_disabled", message),
+            ));
+        }
         let adapter = match self
             .adapters
             .for_publishing(account.platform, account.instance_url.as_deref())

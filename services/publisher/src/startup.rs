@@ -70,6 +70,7 @@ impl Application {
             lease: chrono::Duration::seconds(service.lease_secs.max(1)),
             token_margin: chrono::Duration::seconds(service.token_expiry_margin_secs.max(0)),
             first_metrics_read: schedule.first().filter(|_| service.metrics.enabled),
+            env_account_publishing: settings.env_account.allow_publishing,
         };
         let vault = Arc::new(vault);
         let publisher = Arc::new(Publisher::new(

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use db::domain::{AttemptOutcome, Platform, PostStatus, TargetStatus};
+use db::domain::{AccountId, AttemptOutcome, Platform, PostStatus, TargetStatus};
 
 use serde_json::json;
 use wiremock::{
@@ -11,7 +11,7 @@ use wiremock::{
     Mock, MockServer, Request, Respond, ResponseTemplate,
 };
 
-use crate::support::{against_x, eventually, world};
+use crate::support::{against_x, eventually, world, World};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_due_post_to_two_accounts_is_published_once_recorded_and_announced() {
@@ -203,4 +203,67 @@ async fn two_publishers_share_a_burst_on_a_platform_without_idempotency_keys_and
     texts.dedup();
     assert_eq!(texts.len(), 200, "every post sent once");
     assert_eq!(world.events("post.published").len(), 200);
+}
+
+/// Makes `account` the deployment's env account (the row account-registry keeps for
+/// `[env_account]`): owned by the reserved owner, never refreshed.
+fn make_env_account(world: &World, account: AccountId) {
+    use db::diesel::{self, sql_types, RunQueryDsl};
+    diesel::sql_query(
+        "UPDATE social_accounts SET owner_id = 'postbridge:env', next_refresh_at = NULL \
+         WHERE id = $1",
+    )
+    .bind::<sql_types::Uuid, _>(account.0)
+    .execute(&mut world.db.conn())
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_post_to_the_env_account_fails_at_publish_time_once_the_deployment_disallows_it() {
+    // Accepted while the gateway allowed it; the operator has since switched it off.
+    let mut world = world().await;
+    let accounts = world.seed_accounts(2);
+    make_env_account(&world, accounts[1]);
+    let post = world.schedule(&accounts, "to both", Utc::now());
+    world.start_publisher().await;
+
+    eventually(Duration::from_secs(15), "both targets settled", || async {
+        world
+            .targets(post)
+            .iter()
+            .all(|t| matches!(t.status, TargetStatus::Published | TargetStatus::Failed))
+    })
+    .await;
+    let targets = world.targets(post);
+    let env = targets
+        .iter()
+        .find(|t| t.account_id == accounts[1])
+        .unwrap();
+    assert_eq!(env.status, TargetStatus::Failed);
+    assert_eq!(
+        env.error_code.as_deref(),
+        Some("env_account_publishing_disabled")
+    );
+    assert!(world.attempts(env.id).is_empty(), "no platform call");
+    assert_eq!(
+        world.sim.posts().len(),
+        1,
+        "only the user's own account's post"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_post_to_the_env_account_is_published_when_the_deployment_allows_it() {
+    let mut world = world().await;
+    let accounts = world.seed_accounts(1);
+    make_env_account(&world, accounts[0]);
+    let post = world.schedule(&accounts, "to the page", Utc::now());
+    world.set("env_account.allow_publishing", "true");
+    world.start_publisher().await;
+
+    eventually(Duration::from_secs(15), "published", || async {
+        world.targets(post)[0].status == TargetStatus::Published
+    })
+    .await;
+    assert_eq!(world.sim.posts().len(), 1);
 }
