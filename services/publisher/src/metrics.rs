@@ -28,6 +28,11 @@ pub struct PublishMetrics {
     pub recovered: IntCounter,
     /// Targets by status.
     pub targets: IntGaugeVec,
+    /// Calls made on published posts, by platform, kind (`metrics`: an engagement read,
+    /// `delete`) and outcome: they share publishing's budget, so their share is worth seeing.
+    pub follow_up_calls: IntCounterVec,
+    /// Targets whose figures an engagement read brought back, by platform.
+    pub engagement_targets: IntCounterVec,
 }
 
 impl PublishMetrics {
@@ -87,6 +92,20 @@ impl PublishMetrics {
                 Opts::new("postbridge_post_targets", "Post targets by status"),
                 &["status"],
             )?,
+            follow_up_calls: IntCounterVec::new(
+                Opts::new(
+                    "postbridge_follow_up_calls_total",
+                    "Calls on published posts (engagement reads, deletes) by platform, kind and outcome",
+                ),
+                &["platform", "kind", "outcome"],
+            )?,
+            engagement_targets: IntCounterVec::new(
+                Opts::new(
+                    "postbridge_engagement_targets_read_total",
+                    "Targets whose engagement figures a read brought back, by platform",
+                ),
+                &["platform"],
+            )?,
         };
         registry.register(Box::new(metrics.calls.clone()))?;
         registry.register(Box::new(metrics.latency.clone()))?;
@@ -96,6 +115,8 @@ impl PublishMetrics {
         registry.register(Box::new(metrics.deferred.clone()))?;
         registry.register(Box::new(metrics.recovered.clone()))?;
         registry.register(Box::new(metrics.targets.clone()))?;
+        registry.register(Box::new(metrics.follow_up_calls.clone()))?;
+        registry.register(Box::new(metrics.engagement_targets.clone()))?;
         Ok(metrics)
     }
 
@@ -116,5 +137,39 @@ impl PublishMetrics {
         self.latency
             .with_label_values(&[platform.as_str()])
             .observe(took.as_secs_f64());
+    }
+
+    /// Counts one call made on published posts: `kind` is `metrics` or `delete`.
+    pub fn follow_up(&self, platform: Platform, kind: &str, result: Result<(), &AdapterError>) {
+        let outcome = match result {
+            Ok(()) => "success",
+            Err(err) => crate::outcome::attempt_outcome(err).as_str(),
+        };
+        self.follow_up_calls
+            .with_label_values(&[platform.as_str(), kind, outcome])
+            .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_on_published_posts_are_counted_by_platform_kind_and_outcome() {
+        let metrics = PublishMetrics::register(&Registry::new()).unwrap();
+        metrics.follow_up(Platform::X, "delete", Ok(()));
+        let limited = AdapterError::RateLimited { retry_after: None };
+        metrics.follow_up(Platform::X, "metrics", Err(&limited));
+        metrics.follow_up(Platform::X, "metrics", Err(&limited));
+        let count = |kind, outcome| {
+            metrics
+                .follow_up_calls
+                .with_label_values(&["x", kind, outcome])
+                .get()
+        };
+        assert_eq!(count("delete", "success"), 1);
+        assert_eq!(count("metrics", "rate_limited"), 2);
+        assert_eq!(count("metrics", "success"), 0);
     }
 }

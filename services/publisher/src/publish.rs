@@ -238,6 +238,12 @@ impl Publisher {
         (&self.gates, &self.pauses)
     }
 
+    /// The service's Prometheus metrics, shared with the deletion worker and the engagement
+    /// fetcher so their calls are counted beside publishing's.
+    pub fn metrics(&self) -> &PublishMetrics {
+        &self.metrics
+    }
+
     /// The urgent refreshes this publisher asked for (shared with the `token.refreshed`
     /// consumer, which settles them).
     pub fn refresh_requests(&self) -> Arc<RefreshRequests> {

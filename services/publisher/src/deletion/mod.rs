@@ -156,6 +156,9 @@ impl Deleter {
                 return Ok(());
             };
             let (result, http_status) = self.call(&ready, &platform_post_id, target, claim).await;
+            self.publisher
+                .metrics()
+                .follow_up(platform, "delete", result.as_ref().map(drop));
             let finished = attempt_result(&result, http_status);
             if result.is_ok() && part > 0 {
                 // One reply of a thread gone; the next (and last the post itself) follows.

@@ -268,6 +268,14 @@ impl Fetcher {
                     message: "no answer to the engagement read in time".into(),
                 })
             });
+        let metrics = self.publisher.metrics();
+        metrics.follow_up(account.platform, "metrics", answer.as_ref().map(drop));
+        if let Ok(read) = &answer {
+            metrics
+                .engagement_targets
+                .with_label_values(&[account.platform.as_str()])
+                .inc_by(read.len() as u64);
+        }
         match answer {
             Ok(read) => self.store(account, targets, read, lease_until).await,
             Err(AdapterError::Unsupported { .. }) => {
