@@ -2,98 +2,15 @@
 //! platform-sim: a published post deleted from the platform once however often it is asked, a
 //! scheduled post canceled by a delete, and a paused account's post held past its due time
 //! until the account is resumed.
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "an end-to-end test fails by panicking"
-)]
 
 use std::{net::TcpListener, time::Duration};
 
 use chrono::Utc;
+use e2e_tests::Gateway;
 use events::CancellationToken;
 use platform_sim::SimOptions;
-use reqwest::{redirect::Policy, Client, Method, StatusCode};
-use serde_json::{json, Value};
-
-const FRONTEND: &str = "http://localhost:3000";
-const PUBLIC_URL: &str = "http://gateway.test";
-
-struct Gateway {
-    http: Client,
-    url: String,
-    bearer: String,
-}
-
-impl Gateway {
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.url))
-            .bearer_auth(&self.bearer);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        (
-            response.status(),
-            response.json().await.unwrap_or(Value::Null),
-        )
-    }
-
-    /// Connects sim user `login` as a sandbox account through the OAuth flow.
-    async fn connect(&self, login: &str) -> String {
-        let (_, started) = self
-            .call(
-                Method::POST,
-                "/v1/connections/sandbox",
-                Some(json!({ "redirect_to": FRONTEND })),
-            )
-            .await;
-        let authorize_url = started["authorize_url"].as_str().unwrap();
-        let approved = self
-            .http
-            .get(format!("{authorize_url}&login_hint={login}"))
-            .send()
-            .await
-            .unwrap();
-        let callback = approved.headers()["location"]
-            .to_str()
-            .unwrap()
-            .replace(PUBLIC_URL, &self.url);
-        let back = self.http.get(&callback).send().await.unwrap();
-        let back = back.headers()["location"].to_str().unwrap().to_owned();
-        let ticket = reqwest::Url::parse(&back)
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "ticket")
-            .map(|(_, v)| v.into_owned())
-            .expect("a ticket");
-        let (status, completed) = self
-            .call(
-                Method::POST,
-                "/v1/connections/complete",
-                Some(json!({ "ticket": ticket })),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{completed}");
-        completed["accounts"][0]["id"].as_str().unwrap().to_owned()
-    }
-
-    async fn until_status(&self, id: &str, status: &str) -> Value {
-        testkit::eventually(
-            Duration::from_secs(15),
-            &format!("post {id} {status}"),
-            || async {
-                let (_, post) = self
-                    .call(Method::GET, &format!("/v1/posts/{id}"), None)
-                    .await;
-                (post["status"] == status).then_some(post)
-            },
-        )
-        .await
-    }
-}
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn posts_are_deleted_from_the_platform_once_and_paused_accounts_hold_theirs_across_the_services(
@@ -108,23 +25,8 @@ async fn posts_are_deleted_from_the_platform_once_and_paused_accounts_hold_their
     let prefix = testkit::unique_name("e2e-delete");
     let mut loaded =
         service_kit::testing::loaded_for_tests(test_db.url(), &testkit::amqp_url(), &prefix);
-    let base = sim.base_url();
     let media_dir = std::env::temp_dir().join(&prefix);
-    for (key, value) in [
-        (
-            "platforms.sandbox.authorize_url",
-            format!("{base}/oauth/authorize"),
-        ),
-        ("platforms.sandbox.token_url", format!("{base}/oauth/token")),
-        (
-            "platforms.sandbox.revoke_url",
-            format!("{base}/oauth/revoke"),
-        ),
-        ("platforms.sandbox.api_base", base.clone()),
-        ("platforms.sandbox.upload_base", base.clone()),
-        ("auth_gateway.public_url", PUBLIC_URL.into()),
-        ("media.root_dir", media_dir.to_string_lossy().into_owned()),
-    ] {
+    for (key, value) in e2e_tests::sandbox_settings(&sim.base_url(), &media_dir) {
         loaded.set(key, &value);
     }
     let shutdown = CancellationToken::new();
@@ -140,11 +42,7 @@ async fn posts_are_deleted_from_the_platform_once_and_paused_accounts_hold_their
     )
     .await
     .unwrap();
-    let api = Gateway {
-        http: Client::builder().redirect(Policy::none()).build().unwrap(),
-        url: format!("http://127.0.0.1:{}", gateway.port()),
-        bearer: service_kit::testing::dev_token("alice"),
-    };
+    let api = Gateway::new(gateway.port(), "alice");
     tokio::spawn(gateway.run_until_stopped());
     tokio::spawn(publisher.run_until_stopped());
     let carol = api.connect("carol").await;
@@ -160,7 +58,9 @@ async fn posts_are_deleted_from_the_platform_once_and_paused_accounts_hold_their
         .await;
     assert_eq!(status, StatusCode::CREATED, "{post}");
     let id = post["id"].as_str().unwrap().to_owned();
-    let published = api.until_status(&id, "published").await;
+    let published = api
+        .until_status(&id, "published", Duration::from_secs(15))
+        .await;
     let platform_id = published["targets"][0]["platform_post_id"]
         .as_str()
         .unwrap()
@@ -169,7 +69,9 @@ async fn posts_are_deleted_from_the_platform_once_and_paused_accounts_hold_their
         .call(Method::DELETE, &format!("/v1/posts/{id}"), None)
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{deleting}");
-    let deleted = api.until_status(&id, "deleted").await;
+    let deleted = api
+        .until_status(&id, "deleted", Duration::from_secs(15))
+        .await;
     let target = &deleted["targets"][0];
     assert_eq!(target["status"], "deleted");
     assert_eq!(target["deletion"]["status"], "deleted");
@@ -242,7 +144,8 @@ async fn posts_are_deleted_from_the_platform_once_and_paused_accounts_hold_their
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    api.until_status(&held_id, "published").await;
+    api.until_status(&held_id, "published", Duration::from_secs(15))
+        .await;
     assert_eq!(sim.posts().len(), 2);
 
     shutdown.cancel();
