@@ -204,7 +204,10 @@ async fn engagement_is_read_on_schedule_and_on_demand_grows_and_is_batched_per_a
     let dave = api.connect(&alice, "dave").await;
     let erin = api.connect(&bob, "erin").await;
 
-    // Two posts at once: carol gets both, dave one.
+    // Two posts due at the same instant (so one dispatcher pass publishes them together, and
+    // their reads fall due together however long each request takes on a loaded machine):
+    // carol gets both, dave one.
+    let due = chrono::Utc::now() + chrono::Duration::seconds(2);
     let mut posts = Vec::new();
     for accounts in [json!([carol, dave]), json!([carol])] {
         let (status, post) = api
@@ -212,7 +215,7 @@ async fn engagement_is_read_on_schedule_and_on_demand_grows_and_is_batched_per_a
                 &alice,
                 "POST",
                 "/v1/posts",
-                Some(json!({"text": "Engage!", "account_ids": accounts})),
+                Some(json!({"text": "Engage!", "account_ids": accounts, "scheduled_at": due})),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{post}");
