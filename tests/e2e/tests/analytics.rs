@@ -2,98 +2,18 @@
 //! against platform-sim: engagement read on a (short) schedule after publishing and on demand,
 //! growing between reads, batched per account with one `post.metrics_updated` per batch; the
 //! account series after syncs; the API's owner scoping and refusals.
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "an end-to-end test fails by panicking"
-)]
+#![expect(clippy::unwrap_used, reason = "an end-to-end test fails by panicking")]
 
 use std::{net::TcpListener, time::Duration};
 
 use db::diesel::{
     self, sql_query, sql_types, Connection, PgConnection, QueryableByName, RunQueryDsl,
 };
+use e2e_tests::Gateway;
 use events::CancellationToken;
 use platform_sim::SimOptions;
-use reqwest::{redirect::Policy, Client, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-const FRONTEND: &str = "http://localhost:3000";
-const PUBLIC_URL: &str = "http://gateway.test";
-
-struct Gateway {
-    http: Client,
-    url: String,
-}
-
-impl Gateway {
-    /// Connects sim user `login` as a sandbox account of `bearer`'s user.
-    async fn connect(&self, bearer: &str, login: &str) -> String {
-        let (_, started) = self
-            .send(
-                bearer,
-                "POST",
-                "/v1/connections/sandbox",
-                Some(json!({ "redirect_to": FRONTEND })),
-            )
-            .await;
-        let authorize_url = started["authorize_url"].as_str().unwrap();
-        let approved = self
-            .http
-            .get(format!("{authorize_url}&login_hint={login}"))
-            .send()
-            .await
-            .unwrap();
-        let callback = approved.headers()["location"]
-            .to_str()
-            .unwrap()
-            .replace(PUBLIC_URL, &self.url);
-        let back = self.http.get(&callback).send().await.unwrap();
-        let back = back.headers()["location"].to_str().unwrap().to_owned();
-        let ticket = reqwest::Url::parse(&back)
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "ticket")
-            .map(|(_, v)| v.into_owned())
-            .expect("a ticket");
-        let (status, completed) = self
-            .send(
-                bearer,
-                "POST",
-                "/v1/connections/complete",
-                Some(json!({ "ticket": ticket })),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{completed}");
-        completed["accounts"][0]["id"].as_str().unwrap().to_owned()
-    }
-
-    async fn send(
-        &self,
-        bearer: &str,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let url = format!("{}{path}", self.url);
-        let request = match method {
-            "POST" => self.http.post(url),
-            _ => self.http.get(url),
-        };
-        let request = request.bearer_auth(bearer);
-        let request = match body {
-            Some(body) => request.json(&body),
-            None => request,
-        };
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, bearer: &str, path: &str) -> (StatusCode, Value) {
-        self.send(bearer, "GET", path, None).await
-    }
-}
 
 /// Each target's series of `impressions` in the post's metrics view.
 fn impressions(view: &Value) -> Vec<Vec<i64>> {
@@ -142,34 +62,19 @@ async fn engagement_is_read_on_schedule_and_on_demand_grows_and_is_batched_per_a
     let mut loaded =
         service_kit::testing::loaded_for_tests(test_db.url(), &testkit::amqp_url(), &prefix);
     let base = sim.base_url();
+    let media_dir = std::env::temp_dir().join(&prefix);
+    for (key, value) in e2e_tests::sandbox_settings(&base, &media_dir) {
+        loaded.set(key, &value);
+    }
     for (key, value) in [
-        (
-            "platforms.sandbox.authorize_url",
-            format!("{base}/oauth/authorize"),
-        ),
-        ("platforms.sandbox.token_url", format!("{base}/oauth/token")),
-        (
-            "platforms.sandbox.revoke_url",
-            format!("{base}/oauth/revoke"),
-        ),
-        ("platforms.sandbox.api_base", base.clone()),
-        ("platforms.sandbox.upload_base", base.clone()),
-        ("auth_gateway.public_url", PUBLIC_URL.into()),
-        (
-            "media.root_dir",
-            std::env::temp_dir()
-                .join(&prefix)
-                .to_string_lossy()
-                .into_owned(),
-        ),
         // A short schedule: reads 4 s and 9 s after publishing (less the 2 s batch window), then
         // only on demand.
-        ("publisher.metrics.schedule", "4s,9s".into()),
-        ("publisher.metrics.interval_ms", "200".into()),
-        ("publisher.metrics.busy_backoff_ms", "50".into()),
-        ("publisher.metrics.batch_window_ms", "2000".into()),
+        ("publisher.metrics.schedule", "4s,9s"),
+        ("publisher.metrics.interval_ms", "200"),
+        ("publisher.metrics.busy_backoff_ms", "50"),
+        ("publisher.metrics.batch_window_ms", "2000"),
     ] {
-        loaded.set(key, &value);
+        loaded.set(key, value);
     }
     let shutdown = CancellationToken::new();
     let gateway = auth_gateway::startup::Application::build(
@@ -190,19 +95,15 @@ async fn engagement_is_read_on_schedule_and_on_demand_grows_and_is_batched_per_a
     )
     .await
     .unwrap();
-    let api = Gateway {
-        http: Client::builder().redirect(Policy::none()).build().unwrap(),
-        url: format!("http://127.0.0.1:{}", gateway.port()),
-    };
+    let alice = Gateway::new(gateway.port(), "alice");
+    let bob = Gateway::new(gateway.port(), "bob");
     tokio::spawn(gateway.run_until_stopped());
     tokio::spawn(publisher.run_until_stopped());
     tokio::spawn(registry.run_until_stopped());
-    let alice = service_kit::testing::dev_token("alice");
-    let bob = service_kit::testing::dev_token("bob");
 
-    let carol = api.connect(&alice, "carol").await;
-    let dave = api.connect(&alice, "dave").await;
-    let erin = api.connect(&bob, "erin").await;
+    let carol = alice.connect("carol").await;
+    let dave = alice.connect("dave").await;
+    let erin = bob.connect("erin").await;
 
     // Two posts due at the same instant (so one dispatcher pass publishes them together, and
     // their reads fall due together however long each request takes on a loaded machine):
@@ -210,10 +111,9 @@ async fn engagement_is_read_on_schedule_and_on_demand_grows_and_is_batched_per_a
     let due = chrono::Utc::now() + chrono::Duration::seconds(2);
     let mut posts = Vec::new();
     for accounts in [json!([carol, dave]), json!([carol])] {
-        let (status, post) = api
-            .send(
-                &alice,
-                "POST",
+        let (status, post) = alice
+            .call(
+                Method::POST,
                 "/v1/posts",
                 Some(json!({"text": "Engage!", "account_ids": accounts, "scheduled_at": due})),
             )
@@ -224,13 +124,17 @@ async fn engagement_is_read_on_schedule_and_on_demand_grows_and_is_batched_per_a
     let (first, second) = (&posts[0], &posts[1]);
 
     // Nothing is read before the first scheduled read.
-    let (status, view) = api.get(&alice, &format!("/v1/posts/{first}/metrics")).await;
+    let (status, view) = alice
+        .call(Method::GET, &format!("/v1/posts/{first}/metrics"), None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{view}");
     assert!(impressions(&view).iter().all(Vec::is_empty), "{view}");
 
     // The schedule: one read at ~2 s, a second at ~7 s, then none; figures grow.
     let view = testkit::eventually(Duration::from_secs(30), "two scheduled reads", || async {
-        let (_, view) = api.get(&alice, &format!("/v1/posts/{first}/metrics")).await;
+        let (_, view) = alice
+            .call(Method::GET, &format!("/v1/posts/{first}/metrics"), None)
+            .await;
         impressions(&view)
             .iter()
             .all(|s| s.len() >= 2)
@@ -310,19 +214,17 @@ async fn engagement_is_read_on_schedule_and_on_demand_grows_and_is_batched_per_a
     // On demand: a third read, grown again; the owner only. A target read in the last 10 s is
     // not read again on demand, so wait that long after the second read.
     tokio::time::sleep(Duration::from_millis(10_500)).await;
-    let (status, refused) = api
-        .send(
-            &bob,
-            "POST",
+    let (status, refused) = bob
+        .call(
+            Method::POST,
             &format!("/v1/posts/{first}/metrics/refresh"),
             None,
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{refused}");
-    let (status, refreshed) = api
-        .send(
-            &alice,
-            "POST",
+    let (status, refreshed) = alice
+        .call(
+            Method::POST,
             &format!("/v1/posts/{first}/metrics/refresh"),
             None,
         )
@@ -334,7 +236,9 @@ async fn engagement_is_read_on_schedule_and_on_demand_grows_and_is_batched_per_a
         "{refreshed}"
     );
     let view = testkit::eventually(Duration::from_secs(15), "an on-demand read", || async {
-        let (_, view) = api.get(&alice, &format!("/v1/posts/{first}/metrics")).await;
+        let (_, view) = alice
+            .call(Method::GET, &format!("/v1/posts/{first}/metrics"), None)
+            .await;
         impressions(&view)
             .iter()
             .all(|s| s.len() == 3)
@@ -344,10 +248,9 @@ async fn engagement_is_read_on_schedule_and_on_demand_grows_and_is_batched_per_a
     for series in impressions(&view) {
         assert!(series[2] > series[1], "grew again: {series:?}");
     }
-    let (_, again) = api
-        .send(
-            &alice,
-            "POST",
+    let (_, again) = alice
+        .call(
+            Method::POST,
             &format!("/v1/posts/{first}/metrics/refresh"),
             None,
         )
@@ -359,7 +262,9 @@ async fn engagement_is_read_on_schedule_and_on_demand_grows_and_is_batched_per_a
     );
 
     // The overview: totals and top posts per platform and account.
-    let (status, overview) = api.get(&alice, "/v1/analytics?platform=sandbox").await;
+    let (status, overview) = alice
+        .call(Method::GET, "/v1/analytics?platform=sandbox", None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{overview}");
     let sandbox = &overview["platforms"][0];
     assert_eq!(sandbox["platform"], "sandbox");
@@ -394,48 +299,53 @@ async fn engagement_is_read_on_schedule_and_on_demand_grows_and_is_batched_per_a
             .any(|t| t["post_id"] == second.as_str()),
         "{overview}"
     );
-    let (_, theirs) = api.get(&bob, "/v1/analytics").await;
+    let (_, theirs) = bob.call(Method::GET, "/v1/analytics", None).await;
     assert_eq!(
         theirs["platforms"],
         json!([]),
         "bob sees none of alice's posts: {theirs}"
     );
-    let (status, _) = api.get(&bob, &format!("/v1/posts/{first}/metrics")).await;
+    let (status, _) = bob
+        .call(Method::GET, &format!("/v1/posts/{first}/metrics"), None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // The account series: one sample per sync.
-    let (_, before) = api
-        .get(&alice, &format!("/v1/accounts/{carol}/metrics"))
+    let (_, before) = alice
+        .call(Method::GET, &format!("/v1/accounts/{carol}/metrics"), None)
         .await;
     let synced = before["series"].as_array().unwrap().len();
     assert!(synced >= 1, "the first sync after connecting: {before}");
-    let (status, _) = api
-        .send(&alice, "POST", &format!("/v1/accounts/{carol}/sync"), None)
+    let (status, _) = alice
+        .call(Method::POST, &format!("/v1/accounts/{carol}/sync"), None)
         .await;
     assert!(status.is_success(), "{status}");
     let after = testkit::eventually(Duration::from_secs(15), "a sample of the sync", || async {
-        let (_, view) = api
-            .get(&alice, &format!("/v1/accounts/{carol}/metrics"))
+        let (_, view) = alice
+            .call(Method::GET, &format!("/v1/accounts/{carol}/metrics"), None)
             .await;
         (view["series"].as_array().unwrap().len() > synced).then_some(view)
     })
     .await;
     let latest = after["series"].as_array().unwrap().last().unwrap();
     assert!(latest["followers"].is_i64(), "{latest}");
-    let (status, _) = api
-        .get(&bob, &format!("/v1/accounts/{carol}/metrics"))
+    let (status, _) = bob
+        .call(Method::GET, &format!("/v1/accounts/{carol}/metrics"), None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "another user's account");
-    let (_, empty) = api
-        .get(
-            &alice,
+    let (_, empty) = alice
+        .call(
+            Method::GET,
             &format!(
                 "/v1/accounts/{carol}/metrics?from=2001-01-01T00:00:00Z&to=2002-01-01T00:00:00Z"
             ),
+            None,
         )
         .await;
     assert_eq!(empty["series"], json!([]));
-    let (status, _) = api.get(&bob, &format!("/v1/accounts/{erin}/metrics")).await;
+    let (status, _) = bob
+        .call(Method::GET, &format!("/v1/accounts/{erin}/metrics"), None)
+        .await;
     assert_eq!(status, StatusCode::OK, "bob's own account");
 
     // Refusals: clear 400s.
@@ -456,18 +366,19 @@ async fn engagement_is_read_on_schedule_and_on_demand_grows_and_is_batched_per_a
         ("/v1/analytics?from=yesterday", ""),
         ("/v1/analytics?colour=blue", ""),
     ] {
-        let (status, body) = api.get(&alice, path).await;
+        let (status, body) = alice.call(Method::GET, path, None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
         if !code.is_empty() {
             assert_eq!(body["error"]["code"], code, "{path}: {body}");
         }
     }
-    let (status, body) = api
-        .get(
-            &alice,
+    let (status, body) = alice
+        .call(
+            Method::GET,
             &format!(
                 "/v1/accounts/{carol}/metrics?from=2030-01-01T00:00:00Z&to=2029-01-01T00:00:00Z"
             ),
+            None,
         )
         .await;
     assert_eq!(
