@@ -17,15 +17,8 @@ run: ## bring up PostgreSQL + RabbitMQ, build, start every service and platform-
 	@bash examples/dashboard/run-with-services.sh
 
 .PHONY: test
-test: toolchain infra-up ops-tools ## the whole test suite against real PostgreSQL and RabbitMQ
-	@echo "[test] cargo nextest run --workspace"
-	cargo nextest run --workspace --profile ci
-	@bash tests/e2e/abuse/run.sh
-	@bash tests/ops/production-start.sh
-	@echo "[test] promtool test rules deploy/prometheus/postbridge.rules.test.yml"
-	@cd deploy/prometheus && promtool check rules postbridge.rules.yml >/dev/null && promtool test rules postbridge.rules.test.yml
-	@bash clients/typescript/check.sh
-	@bash tests/browser/run.sh
+test: toolchain infra-up ## the whole test suite against real PostgreSQL and RabbitMQ (deploy/local/test.sh: phases timed, tool installs beside the build)
+	@bash deploy/local/test.sh
 
 .PHONY: ops-tools
 ops-tools: ## promtool (Debian prometheus) and .data/ops-venv (moto S3 server, kubernetes-validate), pinned; used by make test and make lint

@@ -2,6 +2,7 @@
 # `make test`: the TypeScript client regenerated from docs/openapi.json (openapi-typescript) and
 # compiled with `tsc --strict`; fails on a type error, or when the committed src/schema.ts is
 # not what docs/openapi.json generates (run `make openapi` and commit both).
+# `check.sh --install-only` only installs the pinned npm packages.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 log() { printf '[ts-client] %s\n' "$*" >&2; }
@@ -10,6 +11,7 @@ if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-loc
     log "npm ci (openapi-typescript, openapi-fetch, typescript; pinned)"
     npm ci --no-audit --no-fund --loglevel=error
 fi
+[[ ${1:-} == --install-only ]] && exit 0
 before=$(sha256sum src/schema.ts 2>/dev/null || true)
 npm run -s generate >/dev/null 2>&1
 if [[ -n $before && $before != "$(sha256sum src/schema.ts)" ]]; then

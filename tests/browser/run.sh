@@ -8,7 +8,8 @@
 # disconnect.
 # Screenshots of every step land in target/browser-artifacts/.
 #
-# Installs what is missing: Debian's chromium (apt), the pinned npm packages (npm ci).
+# Installs what is missing: Debian's chromium (apt), the pinned npm packages (npm ci);
+# `run.sh --install-only` stops there.
 # Everything it starts runs in the background with its pid in .data/browser/ and is stopped
 # by that pid when the test ends, passed or not.
 set -euo pipefail
@@ -29,6 +30,8 @@ if [[ ! -d $HERE/node_modules/playwright-core ]] || [[ $HERE/package-lock.json -
     log "npm ci (playwright-core, pinned; it uses the system chromium, never downloads one)"
     (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# `make test` installs everything up front, beside the Rust build, with --install-only.
+[[ ${1:-} == --install-only ]] && exit 0
 mkdir -p "$STATE" "$ARTIFACTS" "$ROOT/.data/logs"
 rm -f "$ARTIFACTS"/*.png
 

@@ -5,7 +5,7 @@
 # requests that must be refused). Run by `make test` and `make abuse`.
 #
 # Installs what it needs on a fresh machine: python3 with venv (apt) and schemathesis, pinned,
-# into .data/abuse-venv. Uses the local PostgreSQL and RabbitMQ (`make infra-up`).
+# into .data/abuse-venv (`run.sh --install-only` stops there). Uses the local PostgreSQL and RabbitMQ (`make infra-up`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
 ROOT=$PWD
@@ -24,6 +24,7 @@ if [[ ! -x $VENV/bin/st ]] || [[ $("$VENV/bin/st" --version 2>/dev/null) != *"$S
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
+[[ ${1:-} == --install-only ]] && exit 0
 command -v psql >/dev/null || { log "psql is missing: run make infra-up first"; exit 1; }
 
 log "building auth-gateway and platform-sim"
