@@ -240,7 +240,9 @@ impl Post {
             .optional()
     }
 
-    /// The owner's posts, newest first, at most `limit`.
+    /// The owner's posts, newest first, at most `limit`: an index scan of
+    /// `posts_owner_created_idx` from the cursor on, so every page costs the same however long
+    /// the owner's history (`bench posts_list`).
     pub fn list_for_owner(
         conn: &mut PgConnection,
         owner: &OwnerId,
@@ -272,7 +274,11 @@ impl Post {
             query = query.filter(posts::created_at.lt(to));
         }
         if let Some((at, id)) = filter.before {
-            query = query.filter(
+            // `created_at <= at` is implied by the keyset condition after it, and is there for
+            // the planner: a range on the owner index, so a deep page starts its scan at the
+            // cursor instead of filtering every newer post of the owner (the `OR` alone is
+            // only a filter).
+            query = query.filter(posts::created_at.le(at)).filter(
                 posts::created_at
                     .lt(at)
                     .or(posts::created_at.eq(at).and(posts::id.lt(id))),

@@ -6,6 +6,8 @@
 )]
 
 mod database;
+pub mod explain;
+pub mod scale;
 mod servers;
 
 use std::{future::Future, time::Duration};
