@@ -39,9 +39,21 @@ impl ProcessedEvent {
         .get_result(conn)
     }
 
-    /// Forgets markers older than `before` (redeliveries never arrive that late).
-    pub fn purge_before(conn: &mut PgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
-        diesel::delete(processed_events::table.filter(processed_events::processed_at.lt(before)))
-            .execute(conn)
+    /// Forgets at most `limit` markers older than `before` (redeliveries never arrive that
+    /// late), oldest first; returns how many went. Bounded and `SKIP LOCKED` for the same
+    /// reasons as `OutboxRow::purge_sent_before`; found on `processed_events_processed_at_idx`.
+    pub fn purge_before(
+        conn: &mut PgConnection,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> QueryResult<usize> {
+        diesel::sql_query(
+            "DELETE FROM processed_events WHERE (consumer, event_id) IN ( \
+                SELECT consumer, event_id FROM processed_events WHERE processed_at < $1 \
+                ORDER BY processed_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind::<diesel::sql_types::Timestamptz, _>(before)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .execute(conn)
     }
 }

@@ -18,6 +18,7 @@ pub mod post_metrics;
 pub mod post_parts;
 pub mod posts;
 pub mod refresh;
+pub mod retention;
 pub mod schema;
 pub mod templates;
 

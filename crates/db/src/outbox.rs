@@ -92,9 +92,24 @@ impl OutboxRow {
         Ok((row.count, row.oldest_age_s))
     }
 
-    /// Deletes rows sent before `before`; returns how many went.
-    pub fn purge_sent_before(conn: &mut PgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
-        diesel::delete(outbox::table.filter(outbox::sent_at.lt(before))).execute(conn)
+    /// Deletes at most `limit` rows sent before `before`, oldest first; returns how many went.
+    /// Called repeatedly (with a pause) until it deletes fewer than `limit`: a backlog of a
+    /// million sent rows never becomes one long statement and one burst of WAL. The rows are
+    /// found on `outbox_sent_at_idx` and locked `SKIP LOCKED`, so the relays of every service
+    /// purge side by side without waiting for one another.
+    pub fn purge_sent_before(
+        conn: &mut PgConnection,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> QueryResult<usize> {
+        diesel::sql_query(
+            "DELETE FROM outbox WHERE id IN ( \
+                SELECT id FROM outbox WHERE sent_at < $1 ORDER BY sent_at LIMIT $2 \
+                FOR UPDATE SKIP LOCKED)",
+        )
+        .bind::<sql_types::Timestamptz, _>(before)
+        .bind::<sql_types::BigInt, _>(limit)
+        .execute(conn)
     }
 
     /// Looks a row up by event id.
