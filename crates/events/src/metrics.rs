@@ -15,6 +15,9 @@ pub struct EventMetrics {
     pub outbox_backlog: IntGauge,
     /// Age of the oldest unsent outbox row, in seconds.
     pub outbox_oldest_age_seconds: Gauge,
+    /// Rows deleted by retention, by table: the relay's purges here, and the services' own
+    /// sweeps (`service_kit::retention`) through the same counter, one family per registry.
+    pub retention_deleted: IntCounterVec,
 }
 
 impl EventMetrics {
@@ -41,12 +44,20 @@ impl EventMetrics {
                 "postbridge_outbox_oldest_age_seconds",
                 "Age of the oldest unsent outbox row",
             )?,
+            retention_deleted: IntCounterVec::new(
+                Opts::new(
+                    "postbridge_retention_deleted_total",
+                    "Rows deleted by retention (expired, or downsampled)",
+                ),
+                &["table"],
+            )?,
         };
         registry.register(Box::new(metrics.published.clone()))?;
         registry.register(Box::new(metrics.publish_failures.clone()))?;
         registry.register(Box::new(metrics.consumed.clone()))?;
         registry.register(Box::new(metrics.outbox_backlog.clone()))?;
         registry.register(Box::new(metrics.outbox_oldest_age_seconds.clone()))?;
+        registry.register(Box::new(metrics.retention_deleted.clone()))?;
         Ok(metrics)
     }
 

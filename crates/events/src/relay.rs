@@ -44,6 +44,10 @@ pub struct RelaySettings {
     pub sent_retention: Duration,
     /// How long consumer dedupe markers are kept.
     pub inbox_retention: Duration,
+    /// Rows deleted per purge statement (see `housekeep`).
+    pub purge_batch: i64,
+    /// Time between two housekeeping passes (a random tenth is added).
+    pub housekeeping_interval: Duration,
     /// Consumer queues declared (with their bindings) whenever the relay connects, so events
     /// are routed to them even before their consumer first started.
     pub queues: Vec<crate::QueueSpec>,
@@ -57,6 +61,8 @@ impl Default for RelaySettings {
             confirm_timeout: Duration::from_secs(10),
             sent_retention: Duration::from_secs(24 * 3600),
             inbox_retention: Duration::from_secs(7 * 24 * 3600),
+            purge_batch: 5000,
+            housekeeping_interval: Duration::from_secs(60),
             queues: Vec::new(),
         }
     }
@@ -117,7 +123,8 @@ impl Relay {
             shutdown.clone(),
         ));
         let mut failures = 0u32;
-        let mut last_housekeeping = tokio::time::Instant::now();
+        // Its own task: a purge never delays publishing.
+        let housekeeper = tokio::spawn(self.clone().housekeep(shutdown.clone()));
 
         while !shutdown.is_cancelled() {
             let (conn, channel) = match self.open_channel().await {
@@ -152,10 +159,6 @@ impl Relay {
                 match self.publish_batch(&channel).await {
                     Ok(n) if n as i64 >= self.settings.batch_size => continue,
                     Ok(_) => {
-                        if last_housekeeping.elapsed() > Duration::from_secs(60) {
-                            last_housekeeping = tokio::time::Instant::now();
-                            self.housekeeping().await;
-                        }
                         tokio::select! {
                             () = wake.notified() => {}
                             () = tokio::time::sleep(self.settings.poll_interval) => {}
@@ -188,6 +191,7 @@ impl Relay {
             let _ = conn.close(200, "relay stopping or reconnecting").await;
         }
         listener.abort();
+        housekeeper.abort();
         tracing::info!("outbox relay stopped");
     }
 
@@ -267,36 +271,100 @@ impl Relay {
         }
     }
 
-    async fn housekeeping(&self) {
-        let sent_cutoff = chrono::Utc::now()
-            - chrono::Duration::from_std(self.settings.sent_retention).unwrap_or_default();
-        let inbox_cutoff = chrono::Utc::now()
-            - chrono::Duration::from_std(self.settings.inbox_retention).unwrap_or_default();
+    /// Every `housekeeping_interval` (plus up to a tenth, so the relays of several services
+    /// drift apart): refreshes the backlog gauges and purges sent outbox rows and old inbox
+    /// markers, `purge_batch` rows per statement with a short pause between statements, so a
+    /// backlog of a million rows (after an outage, or on the first pass over an old table)
+    /// never holds one long delete and one burst of WAL. Every service's relay purges the
+    /// same tables; `SKIP LOCKED` lets them do it side by side.
+    async fn housekeep(self, shutdown: CancellationToken) {
+        loop {
+            let tenth = self.settings.housekeeping_interval.as_millis() as u64 / 10;
+            let jitter = Duration::from_millis(rand::random::<u64>() % tenth.max(1));
+            tokio::select! {
+                () = tokio::time::sleep(self.settings.housekeeping_interval + jitter) => {}
+                () = shutdown.cancelled() => return,
+            }
+            self.refresh_backlog().await;
+            let now = chrono::Utc::now();
+            let sent_cutoff =
+                now - chrono::Duration::from_std(self.settings.sent_retention).unwrap_or_default();
+            let inbox_cutoff = now
+                - chrono::Duration::from_std(self.settings.inbox_retention).unwrap_or_default();
+            let limit = self.settings.purge_batch.max(1);
+            let outbox = self
+                .purge("outbox", &shutdown, move |conn| {
+                    OutboxRow::purge_sent_before(conn, sent_cutoff, limit)
+                })
+                .await;
+            let inbox = self
+                .purge("processed_events", &shutdown, move |conn| {
+                    ProcessedEvent::purge_before(conn, inbox_cutoff, limit)
+                })
+                .await;
+            if outbox + inbox > 0 {
+                tracing::info!(
+                    outbox.deleted = outbox,
+                    processed_events.deleted = inbox,
+                    "outbox retention pass"
+                );
+            }
+        }
+    }
+
+    /// Runs `batch` until it deletes fewer than `purge_batch` rows (or fails, or the service
+    /// stops), counting what went in `postbridge_retention_deleted_total{table}`; answers the
+    /// rows deleted.
+    async fn purge(
+        &self,
+        table: &'static str,
+        shutdown: &CancellationToken,
+        batch: impl Fn(&mut db::PgConnection) -> diesel::QueryResult<usize> + Clone + Send + 'static,
+    ) -> u64 {
+        let mut total = 0u64;
+        while !shutdown.is_cancelled() {
+            let batch = batch.clone();
+            match self.db.run(move |conn| batch(conn).map_err(DbError::from)).await {
+                Ok(n) => {
+                    total += n as u64;
+                    self.metrics
+                        .retention_deleted
+                        .with_label_values(&[table])
+                        .inc_by(n as u64);
+                    if (n as i64) < self.settings.purge_batch.max(1) {
+                        break;
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(table, error = %err, "outbox retention failed");
+                    break;
+                }
+            }
+            tokio::time::sleep(PURGE_PAUSE).await;
+        }
+        total
+    }
+
+    async fn refresh_backlog(&self) {
         let metrics = self.metrics.clone();
         let result = self
             .db
             .run(move |conn| {
-                let purged = OutboxRow::purge_sent_before(conn, sent_cutoff)?;
-                let forgotten = ProcessedEvent::purge_before(conn, inbox_cutoff)?;
                 let (backlog, oldest) = OutboxRow::backlog(conn)?;
                 metrics.outbox_backlog.set(backlog);
                 metrics.outbox_oldest_age_seconds.set(oldest);
-                Ok::<_, DbError>((purged, forgotten))
+                Ok::<_, DbError>(())
             })
             .await;
-        match result {
-            Ok((purged, forgotten)) if purged + forgotten > 0 => {
-                tracing::debug!(
-                    outbox_purged = purged,
-                    inbox_purged = forgotten,
-                    "outbox housekeeping"
-                );
-            }
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "outbox housekeeping failed"),
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "cannot read the outbox backlog");
         }
     }
 }
+
+/// Pause between two purge statements: lets the WAL writer, replication and autovacuum keep
+/// up, and other statements take the rows' pages in between.
+const PURGE_PAUSE: Duration = Duration::from_millis(50);
 
 /// Sends every row, then waits for all confirms. A nack, a return or a timeout fails the batch.
 async fn publish_all(

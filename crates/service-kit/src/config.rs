@@ -201,6 +201,9 @@ pub struct EventSettings {
     pub relay_batch_size: i64,
     /// Milliseconds between outbox polls when no notification arrives.
     pub relay_poll_interval_ms: u64,
+    /// `[events.retention]`: how long the relay keeps sent outbox rows and inbox markers.
+    #[serde(default)]
+    pub retention: crate::retention::RelayRetentionSettings,
 }
 
 impl EventSettings {
@@ -214,12 +217,14 @@ impl EventSettings {
 
     /// Relay tuning from this section.
     pub fn relay(&self) -> events::RelaySettings {
-        events::RelaySettings {
+        let mut relay = events::RelaySettings {
             batch_size: self.relay_batch_size,
             poll_interval: Duration::from_millis(self.relay_poll_interval_ms),
             queues: events::service_queues(&self.queue_prefix),
             ..events::RelaySettings::default()
-        }
+        };
+        self.retention.apply(&mut relay);
+        relay
     }
 }
 

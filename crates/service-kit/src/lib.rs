@@ -4,6 +4,7 @@ pub mod config;
 pub mod env_account;
 pub mod gauges;
 pub mod ops;
+pub mod retention;
 pub mod runtime;
 pub mod shutdown;
 pub mod telemetry;
