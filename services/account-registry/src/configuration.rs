@@ -34,6 +34,10 @@ pub struct AccountRegistrySettings {
     pub sync_check_secs: u64,
     /// Accounts synced per look.
     pub sync_batch: i64,
+    /// `[account_registry.retention]`: how long the account series is kept (see
+    /// [`crate::retention`]).
+    #[serde(default)]
+    pub retention: crate::retention::RetentionSettings,
 }
 
 /// Reads the layered configuration (see `service_kit::config::load`).

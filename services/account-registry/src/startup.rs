@@ -35,7 +35,18 @@ impl Application {
         let adapters =
             Registry::from_config(platform_adapters::http::client(), &settings.platforms)
                 .map_err(StartError::Config)?;
+        settings
+            .service
+            .retention
+            .validate()
+            .map_err(StartError::Config)?;
         let mut runtime = ServiceRuntime::start(SERVICE, settings.common, shutdown).await?;
+        runtime.spawn_task(crate::retention::run(
+            runtime.db.clone(),
+            settings.service.retention.clone(),
+            runtime.event_metrics.clone(),
+            runtime.shutdown.clone(),
+        ));
         let interval = chrono::Duration::seconds(
             i64::try_from(settings.service.sync_interval_secs).unwrap_or(i64::MAX),
         );

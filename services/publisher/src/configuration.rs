@@ -70,6 +70,10 @@ pub struct PublisherSettings {
     /// [`crate::engagement`]).
     #[serde(default)]
     pub metrics: crate::engagement::MetricsSettings,
+    /// `[publisher.retention]`: how long attempts and engagement reads are kept (see
+    /// [`crate::retention`]).
+    #[serde(default)]
+    pub retention: crate::retention::RetentionSettings,
 }
 
 /// Reads the layered configuration (see `service_kit::config::load`).

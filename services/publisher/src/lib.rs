@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod outcome;
 pub mod publish;
 pub mod record;
+pub mod retention;
 pub mod startup;
 pub mod token_wait;
 

@@ -53,6 +53,7 @@ impl Application {
             .schedule
             .parse()
             .map_err(|e| StartError::Config(format!("[publisher.metrics] {e}")))?;
+        service.retention.validate().map_err(StartError::Config)?;
         let mut runtime = ServiceRuntime::start(SERVICE, settings.common, shutdown).await?;
         let metrics = PublishMetrics::register(runtime.metrics.registry())?;
         let policy = RetryPolicy {
@@ -147,6 +148,12 @@ impl Application {
             dispatch,
             wake,
             metrics,
+            runtime.shutdown.clone(),
+        ));
+        runtime.spawn_task(crate::retention::run(
+            runtime.db.clone(),
+            service.retention.clone(),
+            runtime.event_metrics.clone(),
             runtime.shutdown.clone(),
         ));
         let port = runtime.bind_and_serve(&service.listen, 1, |_routes| {})?;
