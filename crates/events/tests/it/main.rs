@@ -7,5 +7,6 @@
 
 mod consumer;
 mod relay;
+mod retention;
 mod schemas;
 mod support;
