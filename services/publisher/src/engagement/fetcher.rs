@@ -20,9 +20,8 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use db::{
     accounts::Account,
-    domain::{AccountId, AccountStatus, PostTargetId},
+    domain::{AccountId, AccountStatus, Platform, PostTargetId},
     post_metrics::{DueTarget, MetricsSchedule, NextRead, PostMetricsSample},
-    posts::PostTarget,
     Db, DbError,
 };
 use events::{CancellationToken, PostMetricsUpdated, TargetMetrics};
@@ -53,6 +52,8 @@ pub struct Fetcher {
     schedule: Schedule,
     settings: MetricsSettings,
     slots: Arc<Semaphore>,
+    /// Per platform, the most reads of one account a pass claims (see [`claim_sizes`]).
+    per_account: Vec<(Platform, i64)>,
 }
 
 /// What became of one batch read.
@@ -76,8 +77,16 @@ impl Fetcher {
         schedule: Schedule,
         settings: MetricsSettings,
     ) -> Self {
+        let per_account = claim_sizes(settings.claim_batch.max(1), |platform| {
+            adapters
+                .descriptor(platform)
+                .capabilities
+                .follow_ups
+                .metrics_batch
+        });
         Self {
             slots: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            per_account,
             db,
             vault,
             adapters,
@@ -118,17 +127,22 @@ impl Fetcher {
         }
     }
 
-    /// One pass: claims up to `claim_batch` due reads and reads them, batch by batch, all
-    /// finished before it returns (so a claim's lease only has to cover one pass). Answers how
-    /// many targets it claimed.
+    /// One pass: claims about `claim_batch` due reads, whole accounts at a time (up to one
+    /// platform batch per account, so an account's reads go out in full batches and one
+    /// account's backlog cannot fill the pass), and reads them, batch by batch, all finished
+    /// before it returns (so a claim's lease only has to cover one pass). Answers how many
+    /// targets it claimed.
     pub async fn pass(self: &Arc<Self>) -> Result<usize, DbError> {
         let now = Utc::now();
         let lease_until = now + chrono::Duration::seconds(self.settings.lease_secs.max(1));
         let limit = self.settings.claim_batch.max(1);
         let horizon = now + self.window();
+        let per_account = self.per_account.clone();
         let claimed = self
             .db
-            .query(move |conn| MetricsSchedule::claim_due(conn, horizon, lease_until, limit))
+            .query(move |conn| {
+                MetricsSchedule::claim_due(conn, horizon, lease_until, limit, &per_account)
+            })
             .await?;
         if claimed.is_empty() {
             return Ok(0);
@@ -405,10 +419,11 @@ impl Fetcher {
 
     /// Whether a publish is due and not yet claimed: the dispatcher is behind, so reads wait.
     async fn publishing_is_behind(&self) -> bool {
-        match self.db.query(PostTarget::next_due).await {
-            Ok(Some(at)) => at <= Utc::now(),
-            _ => false,
-        }
+        let now = Utc::now();
+        self.db
+            .query(move |conn| MetricsSchedule::publishes_waiting(conn, now))
+            .await
+            .unwrap_or(false)
     }
 
     /// Until the next due read less half the batch window (a pass then also takes the reads
@@ -434,6 +449,19 @@ impl Fetcher {
     fn busy(&self) -> chrono::Duration {
         chrono::Duration::milliseconds(self.settings.busy_backoff_ms.max(5) as i64)
     }
+}
+
+/// Per platform, the most reads of one account a pass claims: one batch read
+/// (`follow_ups.metrics_batch`). A platform that gives no engagement (batch 0) has its
+/// targets' schedules ended, not read, so those go `limit` at a time.
+fn claim_sizes(limit: i64, metrics_batch: impl Fn(Platform) -> usize) -> Vec<(Platform, i64)> {
+    Platform::ALL
+        .iter()
+        .map(|&platform| {
+            let batch = i64::try_from(metrics_batch(platform)).unwrap_or(limit);
+            (platform, if batch == 0 { limit } else { batch })
+        })
+        .collect()
 }
 
 /// The stored row of one read.
@@ -466,5 +494,30 @@ fn event_figures(target: &DueTarget, m: PostMetrics) -> TargetMetrics {
         impressions: m.impressions,
         views: m.views,
         reach: m.reach,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engagement_claims_one_batch_per_account_and_ends_unread_schedules_in_bulk() {
+        let sizes = claim_sizes(500, |platform| match platform {
+            Platform::Sandbox => 100,
+            Platform::Threads => 1,
+            Platform::Pinterest => 0,
+            _ => 20,
+        });
+        assert_eq!(sizes.len(), Platform::ALL.len());
+        let of = |p: Platform| sizes.iter().find(|(q, _)| *q == p).map(|(_, n)| *n);
+        assert_eq!(of(Platform::Sandbox), Some(100));
+        assert_eq!(of(Platform::Threads), Some(1));
+        assert_eq!(
+            of(Platform::Pinterest),
+            Some(500),
+            "no engagement: stopped in bulk"
+        );
+        assert_eq!(of(Platform::Mastodon), Some(20));
     }
 }

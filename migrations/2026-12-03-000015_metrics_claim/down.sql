@@ -1,0 +1,1 @@
+DROP INDEX post_targets_metrics_claim_idx;
