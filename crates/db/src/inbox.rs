@@ -41,16 +41,18 @@ impl ProcessedEvent {
 
     /// Forgets at most `limit` markers older than `before` (redeliveries never arrive that
     /// late), oldest first; returns how many went. Bounded and `SKIP LOCKED` for the same
-    /// reasons as `OutboxRow::purge_sent_before`; found on `processed_events_processed_at_idx`.
+    /// reasons as `OutboxRow::purge_sent_before`; found on `processed_events_processed_at_idx`
+    /// and deleted by `ctid` (a TID scan: the rows are locked, so their `ctid` holds, and the
+    /// two-column key would make the planner scan the whole table as `IN (…)` does).
     pub fn purge_before(
         conn: &mut PgConnection,
         before: DateTime<Utc>,
         limit: i64,
     ) -> QueryResult<usize> {
         diesel::sql_query(
-            "DELETE FROM processed_events WHERE (consumer, event_id) IN ( \
-                SELECT consumer, event_id FROM processed_events WHERE processed_at < $1 \
-                ORDER BY processed_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            "DELETE FROM processed_events WHERE ctid = ANY(ARRAY( \
+                SELECT ctid FROM processed_events WHERE processed_at < $1 \
+                ORDER BY processed_at LIMIT $2 FOR UPDATE SKIP LOCKED))",
         )
         .bind::<diesel::sql_types::Timestamptz, _>(before)
         .bind::<diesel::sql_types::BigInt, _>(limit)

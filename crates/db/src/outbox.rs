@@ -96,16 +96,18 @@ impl OutboxRow {
     /// Called repeatedly (with a pause) until it deletes fewer than `limit`: a backlog of a
     /// million sent rows never becomes one long statement and one burst of WAL. The rows are
     /// found on `outbox_sent_at_idx` and locked `SKIP LOCKED`, so the relays of every service
-    /// purge side by side without waiting for one another.
+    /// purge side by side without waiting for one another. `= ANY(ARRAY(…))`, not `IN (…)`:
+    /// with `IN` the planner hashes the batch and scans the whole table for it (350 ms a batch
+    /// at a million rows, docs/BENCHMARKS.md); an array is looked up on the primary key.
     pub fn purge_sent_before(
         conn: &mut PgConnection,
         before: DateTime<Utc>,
         limit: i64,
     ) -> QueryResult<usize> {
         diesel::sql_query(
-            "DELETE FROM outbox WHERE id IN ( \
+            "DELETE FROM outbox WHERE id = ANY(ARRAY( \
                 SELECT id FROM outbox WHERE sent_at < $1 ORDER BY sent_at LIMIT $2 \
-                FOR UPDATE SKIP LOCKED)",
+                FOR UPDATE SKIP LOCKED))",
         )
         .bind::<sql_types::Timestamptz, _>(before)
         .bind::<sql_types::BigInt, _>(limit)

@@ -115,6 +115,66 @@ fn tail(table: &str, at: &str) -> String {
     TAIL.replace("{table}", table).replace("{at}", at)
 }
 
+/// The sweeps, and their statements (public for the benchmark's `EXPLAIN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sweep {
+    /// [`sweep_post_attempts`]: `$1`, `$2` the mark, `$3` the cutoff, `$4` the limit.
+    PostAttempts,
+    /// [`sweep_post_metrics`]: `$1`, `$2` the mark, `$3` the cutoff, `$4` the limit.
+    PostMetrics,
+    /// [`sweep_account_metrics`]: `$1`, `$2` the mark, `$3` the end of full resolution, `$4`
+    /// the limit, `$5` the horizon.
+    AccountMetrics,
+}
+
+impl Sweep {
+    /// The statement of one batch.
+    pub fn statement(self) -> String {
+        match self {
+            Self::PostAttempts => format!(
+                "WITH scanned AS ( \
+            SELECT id, target_id, attempt_no, started_at FROM post_attempts \
+            WHERE (started_at, id) > ($1, $2) AND started_at < $3 \
+            ORDER BY started_at, id LIMIT $4), \
+         doomed AS ( \
+            SELECT a.id FROM post_attempts a JOIN scanned s ON s.id = a.id \
+            WHERE EXISTS (SELECT 1 FROM post_attempts later \
+                WHERE later.target_id = s.target_id AND later.attempt_no > s.attempt_no) \
+            FOR UPDATE OF a SKIP LOCKED), {}",
+                tail("post_attempts", "started_at")
+            ),
+            Self::PostMetrics => format!(
+                "WITH scanned AS ( \
+            SELECT id, target_id, fetched_at FROM post_metrics \
+            WHERE (fetched_at, id) > ($1, $2) AND fetched_at < $3 \
+            ORDER BY fetched_at, id LIMIT $4), \
+         doomed AS ( \
+            SELECT m.id FROM post_metrics m JOIN scanned s ON s.id = m.id \
+            WHERE EXISTS (SELECT 1 FROM post_metrics later \
+                WHERE later.target_id = s.target_id \
+                  AND (later.fetched_at, later.id) > (s.fetched_at, s.id)) \
+            FOR UPDATE OF m SKIP LOCKED), {}",
+                tail("post_metrics", "fetched_at")
+            ),
+            Self::AccountMetrics => format!(
+                "WITH scanned AS ( \
+            SELECT id, account_id, synced_at FROM account_metrics \
+            WHERE (synced_at, id) > ($1, $2) AND synced_at < $3 \
+            ORDER BY synced_at, id LIMIT $4), \
+         doomed AS ( \
+            SELECT m.id FROM account_metrics m JOIN scanned s ON s.id = m.id \
+            WHERE s.synced_at < $5 OR EXISTS (SELECT 1 FROM account_metrics later \
+                WHERE later.account_id = s.account_id \
+                  AND (later.synced_at, later.id) > (s.synced_at, s.id) \
+                  AND later.synced_at < date_trunc('day', s.synced_at, 'UTC') \
+                      + interval '24 hours') \
+            FOR UPDATE OF m SKIP LOCKED), {}",
+                tail("account_metrics", "synced_at")
+            ),
+        }
+    }
+}
+
 /// One batch of the `post_attempts` sweep: of at most `limit` attempts after `after` that
 /// started before `before`, deletes those that are not their target's last attempt (by
 /// `attempt_no`).
@@ -130,23 +190,12 @@ pub fn sweep_post_attempts(
     before: DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<Swept<Uuid>> {
-    let row: UuidBatch = diesel::sql_query(format!(
-        "WITH scanned AS ( \
-            SELECT id, target_id, attempt_no, started_at FROM post_attempts \
-            WHERE (started_at, id) > ($1, $2) AND started_at < $3 \
-            ORDER BY started_at, id LIMIT $4), \
-         doomed AS ( \
-            SELECT a.id FROM post_attempts a JOIN scanned s ON s.id = a.id \
-            WHERE EXISTS (SELECT 1 FROM post_attempts later \
-                WHERE later.target_id = s.target_id AND later.attempt_no > s.attempt_no) \
-            FOR UPDATE OF a SKIP LOCKED), {}",
-        tail("post_attempts", "started_at")
-    ))
-    .bind::<sql_types::Timestamptz, _>(after.at)
-    .bind::<sql_types::Uuid, _>(after.id)
-    .bind::<sql_types::Timestamptz, _>(before)
-    .bind::<sql_types::BigInt, _>(limit)
-    .get_result(conn)?;
+    let row: UuidBatch = diesel::sql_query(Sweep::PostAttempts.statement())
+        .bind::<sql_types::Timestamptz, _>(after.at)
+        .bind::<sql_types::Uuid, _>(after.id)
+        .bind::<sql_types::Timestamptz, _>(before)
+        .bind::<sql_types::BigInt, _>(limit)
+        .get_result(conn)?;
     Ok(Swept {
         scanned: row.scanned,
         deleted: row.deleted,
@@ -164,24 +213,12 @@ pub fn sweep_post_metrics(
     before: DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<Swept<i64>> {
-    let row: SerialBatch = diesel::sql_query(format!(
-        "WITH scanned AS ( \
-            SELECT id, target_id, fetched_at FROM post_metrics \
-            WHERE (fetched_at, id) > ($1, $2) AND fetched_at < $3 \
-            ORDER BY fetched_at, id LIMIT $4), \
-         doomed AS ( \
-            SELECT m.id FROM post_metrics m JOIN scanned s ON s.id = m.id \
-            WHERE EXISTS (SELECT 1 FROM post_metrics later \
-                WHERE later.target_id = s.target_id \
-                  AND (later.fetched_at, later.id) > (s.fetched_at, s.id)) \
-            FOR UPDATE OF m SKIP LOCKED), {}",
-        tail("post_metrics", "fetched_at")
-    ))
-    .bind::<sql_types::Timestamptz, _>(after.at)
-    .bind::<sql_types::BigInt, _>(after.id)
-    .bind::<sql_types::Timestamptz, _>(before)
-    .bind::<sql_types::BigInt, _>(limit)
-    .get_result(conn)?;
+    let row: SerialBatch = diesel::sql_query(Sweep::PostMetrics.statement())
+        .bind::<sql_types::Timestamptz, _>(after.at)
+        .bind::<sql_types::BigInt, _>(after.id)
+        .bind::<sql_types::Timestamptz, _>(before)
+        .bind::<sql_types::BigInt, _>(limit)
+        .get_result(conn)?;
     Ok(Swept {
         scanned: row.scanned,
         deleted: row.deleted,
@@ -200,27 +237,13 @@ pub fn sweep_account_metrics(
     keep_before: DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<Swept<i64>> {
-    let row: SerialBatch = diesel::sql_query(format!(
-        "WITH scanned AS ( \
-            SELECT id, account_id, synced_at FROM account_metrics \
-            WHERE (synced_at, id) > ($1, $2) AND synced_at < $3 \
-            ORDER BY synced_at, id LIMIT $4), \
-         doomed AS ( \
-            SELECT m.id FROM account_metrics m JOIN scanned s ON s.id = m.id \
-            WHERE s.synced_at < $5 OR EXISTS (SELECT 1 FROM account_metrics later \
-                WHERE later.account_id = s.account_id \
-                  AND (later.synced_at, later.id) > (s.synced_at, s.id) \
-                  AND later.synced_at < date_trunc('day', s.synced_at, 'UTC') \
-                      + interval '24 hours') \
-            FOR UPDATE OF m SKIP LOCKED), {}",
-        tail("account_metrics", "synced_at")
-    ))
-    .bind::<sql_types::Timestamptz, _>(after.at)
-    .bind::<sql_types::BigInt, _>(after.id)
-    .bind::<sql_types::Timestamptz, _>(full_before)
-    .bind::<sql_types::BigInt, _>(limit)
-    .bind::<sql_types::Timestamptz, _>(keep_before)
-    .get_result(conn)?;
+    let row: SerialBatch = diesel::sql_query(Sweep::AccountMetrics.statement())
+        .bind::<sql_types::Timestamptz, _>(after.at)
+        .bind::<sql_types::BigInt, _>(after.id)
+        .bind::<sql_types::Timestamptz, _>(full_before)
+        .bind::<sql_types::BigInt, _>(limit)
+        .bind::<sql_types::Timestamptz, _>(keep_before)
+        .get_result(conn)?;
     Ok(Swept {
         scanned: row.scanned,
         deleted: row.deleted,

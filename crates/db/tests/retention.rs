@@ -512,3 +512,336 @@ mod retention {
         assert_eq!(count(conn, "SELECT count(*) AS n FROM post_attempts"), 2000);
     }
 }
+
+/// `docs/BENCHMARKS.md`, *retention*: a million expired rows in each table, seeded set-wise,
+/// the plan of each purge statement and the time to purge them in batches.
+/// `cargo nextest run -p db --run-ignored ignored-only at_scale --no-capture`
+mod retention_at_scale {
+    use std::time::Instant;
+
+    use super::*;
+
+    #[derive(diesel::QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+
+    fn exec(conn: &mut PgConnection, sql: &str) -> std::time::Duration {
+        let started = Instant::now();
+        diesel::sql_query(sql).execute(conn).unwrap();
+        started.elapsed()
+    }
+
+    fn size(conn: &mut PgConnection, table: &str) -> i64 {
+        count(
+            conn,
+            &format!("SELECT pg_total_relation_size('{table}') / 1048576 AS n"),
+        )
+    }
+
+    fn seed(conn: &mut PgConnection) {
+        let acc = account(conn);
+        let t = Instant::now();
+        diesel::sql_query(
+            "WITH p AS (INSERT INTO posts (id, owner_id, text) \
+                SELECT gen_random_uuid(), $2, 'x' FROM generate_series(1, 250000) RETURNING id) \
+             INSERT INTO post_targets (id, post_id, account_id, platform, text, due_at, \
+                next_attempt_at, status) \
+             SELECT gen_random_uuid(), p.id, $1, 'sandbox', 'x', now(), now(), 'published' \
+             FROM p",
+        )
+        .bind::<sql_types::Uuid, _>(acc)
+        .bind::<sql_types::Text, _>(OWNER)
+        .execute(conn)
+        .unwrap();
+        // Five attempts per target, in time order over 200 days ending 100 days ago: four
+        // expired ones and the target's last (kept).
+        diesel::sql_query(
+            "INSERT INTO post_attempts (target_id, account_id, attempt_no, started_at, outcome) \
+             SELECT t.id, $1, n, now() - interval '300 days' \
+                + ((t.rn - 1) * 5 + n) * (interval '200 days' / 1250000), 'success' \
+             FROM (SELECT id, row_number() OVER () AS rn FROM post_targets) t, \
+                generate_series(1, 5) n ORDER BY t.rn, n",
+        )
+        .bind::<sql_types::Uuid, _>(acc)
+        .execute(conn)
+        .unwrap();
+        // Five reads per target over 250 days ending 450 days ago: four expired, the latest kept.
+        exec(
+            conn,
+            "INSERT INTO post_metrics (target_id, fetched_at, likes) \
+             SELECT t.id, now() - interval '700 days' \
+                + ((t.rn - 1) * 5 + n) * (interval '250 days' / 1250000), n \
+             FROM (SELECT id, row_number() OVER () AS rn FROM post_targets) t, \
+                generate_series(1, 5) n ORDER BY t.rn, n",
+        );
+        // 500 accounts synced every six hours for 620 days, ending 31 days ago.
+        exec(
+            conn,
+            "WITH a AS (INSERT INTO social_accounts (id, owner_id, platform, \
+                platform_account_id, account_kind) \
+                SELECT gen_random_uuid(), 'o', 'sandbox', 'scale-' || g, 'profile' \
+                FROM generate_series(1, 500) g RETURNING id) \
+             INSERT INTO account_metrics (account_id, synced_at, followers) \
+             SELECT a.id, now() - interval '31 days' - g * interval '6 hours', g \
+             FROM a, generate_series(0, 4 * 620 - 1) g ORDER BY g DESC",
+        );
+        exec(
+            conn,
+            "INSERT INTO outbox (id, event_type, envelope, created_at, sent_at) \
+             SELECT gen_random_uuid(), 'post.published', '{\"id\": 1}', \
+                now() - interval '3 days' + g * interval '100 microseconds', \
+                now() - interval '3 days' + g * interval '100 microseconds' \
+             FROM generate_series(1, 1000000) g",
+        );
+        exec(
+            conn,
+            "INSERT INTO processed_events (consumer, event_id, processed_at) \
+             SELECT 'publisher.posts', gen_random_uuid(), \
+                now() - interval '9 days' + g * interval '100 microseconds' \
+             FROM generate_series(1, 1000000) g",
+        );
+        println!("seeded in {:.1} s", t.elapsed().as_secs_f64());
+    }
+
+    fn explain<F>(conn: &mut PgConnection, title: &str, query: F)
+    where
+        F: FnOnce(&mut PgConnection) -> QueryResult<Vec<Plan>>,
+    {
+        conn.transaction::<(), diesel::result::Error, _>(|conn| {
+            let plan = query(conn)?;
+            println!("\n#### {title}\n```");
+            for line in plan {
+                println!("{}", line.line);
+            }
+            println!("```");
+            Err(diesel::result::Error::RollbackTransaction)
+        })
+        .unwrap_err();
+    }
+
+    use db::diesel::QueryResult;
+
+    /// Runs a whole sweep; prints rows deleted, batches, time and the slowest batch.
+    fn timed<Id: Copy>(
+        conn: &mut PgConnection,
+        table: &str,
+        mut batch: impl FnMut(&mut PgConnection, Mark<Id>) -> QueryResult<sweeps::Swept<Id>>,
+        start: Mark<Id>,
+    ) -> Mark<Id> {
+        let t = Instant::now();
+        let (mut mark, mut batches, mut deleted, mut slowest) = (start, 0, 0, 0f64);
+        loop {
+            let b = Instant::now();
+            let swept = batch(conn, mark).unwrap();
+            slowest = slowest.max(b.elapsed().as_secs_f64() * 1000.0);
+            batches += 1;
+            deleted += swept.deleted;
+            if let Some(last) = swept.last {
+                mark = last;
+            }
+            if swept.reached_cutoff(LIMIT) {
+                break;
+            }
+        }
+        println!(
+            "| {table} | {deleted} | {batches} | {:.1} s | {slowest:.0} ms |",
+            t.elapsed().as_secs_f64(),
+        );
+        mark
+    }
+
+    const LIMIT: i64 = 5000;
+
+    #[test]
+    #[ignore = "a benchmark: seeds about 6 million rows (docs/BENCHMARKS.md, retention)"]
+    fn at_scale_one_million_expired_rows_per_table() {
+        let db = TestDb::new();
+        let conn = &mut db.conn();
+        for index in [
+            "post_attempts_started_idx",
+            "post_metrics_fetched_idx",
+            "account_metrics_synced_idx",
+        ] {
+            exec(conn, &format!("DROP INDEX {index}"));
+        }
+        seed(conn);
+        println!("\n| migration 000013 on the seeded tables | time |\n|---|---|");
+        for (table, sql) in [
+            (
+                "post_attempts (1.25 M rows)",
+                "CREATE INDEX post_attempts_started_idx ON post_attempts (started_at, id)",
+            ),
+            (
+                "post_metrics (1.25 M rows)",
+                "CREATE INDEX post_metrics_fetched_idx ON post_metrics (fetched_at, id)",
+            ),
+            (
+                "account_metrics (1.24 M rows)",
+                "CREATE INDEX account_metrics_synced_idx ON account_metrics (synced_at, id)",
+            ),
+        ] {
+            println!("| {table} | {:.2} s |", exec(conn, sql).as_secs_f64());
+        }
+        exec(conn, "VACUUM ANALYZE");
+        for table in [
+            "post_attempts",
+            "post_metrics",
+            "account_metrics",
+            "outbox",
+            "processed_events",
+        ] {
+            println!("{table}: {} MB before", size(conn, table));
+        }
+
+        let now = Utc::now();
+        let start_uuid = Mark::<Uuid>::start();
+        let start_serial = Mark::<i64>::start();
+        explain(conn, "post_attempts, one batch", |conn| {
+            diesel::sql_query(format!(
+                "EXPLAIN (ANALYZE, BUFFERS, WAL) {}",
+                sweeps::Sweep::PostAttempts.statement()
+            ))
+            .bind::<sql_types::Timestamptz, _>(start_uuid.at)
+            .bind::<sql_types::Uuid, _>(start_uuid.id)
+            .bind::<sql_types::Timestamptz, _>(now - Duration::days(90))
+            .bind::<sql_types::BigInt, _>(LIMIT)
+            .load(conn)
+        });
+        explain(conn, "post_metrics, one batch", |conn| {
+            diesel::sql_query(format!(
+                "EXPLAIN (ANALYZE, BUFFERS, WAL) {}",
+                sweeps::Sweep::PostMetrics.statement()
+            ))
+            .bind::<sql_types::Timestamptz, _>(start_serial.at)
+            .bind::<sql_types::BigInt, _>(start_serial.id)
+            .bind::<sql_types::Timestamptz, _>(now - Duration::days(400))
+            .bind::<sql_types::BigInt, _>(LIMIT)
+            .load(conn)
+        });
+        explain(conn, "account_metrics, one batch", |conn| {
+            diesel::sql_query(format!(
+                "EXPLAIN (ANALYZE, BUFFERS, WAL) {}",
+                sweeps::Sweep::AccountMetrics.statement()
+            ))
+            .bind::<sql_types::Timestamptz, _>(start_serial.at)
+            .bind::<sql_types::BigInt, _>(start_serial.id)
+            .bind::<sql_types::Timestamptz, _>(now - Duration::days(30))
+            .bind::<sql_types::BigInt, _>(LIMIT)
+            .bind::<sql_types::Timestamptz, _>(now - Duration::days(400))
+            .load(conn)
+        });
+        // The statements of OutboxRow::purge_sent_before and ProcessedEvent::purge_before.
+        explain(conn, "outbox, one batch", |conn| {
+            diesel::sql_query(
+                "EXPLAIN (ANALYZE, BUFFERS, WAL) DELETE FROM outbox WHERE id = ANY(ARRAY( \
+                    SELECT id FROM outbox WHERE sent_at < $1 ORDER BY sent_at LIMIT $2 \
+                    FOR UPDATE SKIP LOCKED))",
+            )
+            .bind::<sql_types::Timestamptz, _>(now - Duration::hours(24))
+            .bind::<sql_types::BigInt, _>(LIMIT)
+            .load(conn)
+        });
+        explain(conn, "processed_events, one batch", |conn| {
+            diesel::sql_query(
+                "EXPLAIN (ANALYZE, BUFFERS, WAL) DELETE FROM processed_events \
+                 WHERE ctid = ANY(ARRAY( \
+                    SELECT ctid FROM processed_events WHERE processed_at < $1 \
+                    ORDER BY processed_at LIMIT $2 FOR UPDATE SKIP LOCKED))",
+            )
+            .bind::<sql_types::Timestamptz, _>(now - Duration::days(7))
+            .bind::<sql_types::BigInt, _>(LIMIT)
+            .load(conn)
+        });
+        // What the relay did before: one statement for the whole backlog (rolled back).
+        explain(conn, "outbox, the former unbounded purge", |conn| {
+            diesel::sql_query(
+                "EXPLAIN (ANALYZE, BUFFERS, WAL) DELETE FROM outbox WHERE sent_at < $1",
+            )
+            .bind::<sql_types::Timestamptz, _>(now - Duration::hours(24))
+            .load(conn)
+        });
+
+        println!("\n| table | deleted | batches | time | slowest batch |\n|---|---|---|---|---|");
+        let attempts = timed(
+            conn,
+            "post_attempts",
+            |conn, mark| sweeps::sweep_post_attempts(conn, mark, now - Duration::days(90), LIMIT),
+            start_uuid,
+        );
+        timed(
+            conn,
+            "post_metrics",
+            |conn, mark| sweeps::sweep_post_metrics(conn, mark, now - Duration::days(400), LIMIT),
+            start_serial,
+        );
+        timed(
+            conn,
+            "account_metrics",
+            |conn, mark| {
+                sweeps::sweep_account_metrics(
+                    conn,
+                    mark,
+                    now - Duration::days(30),
+                    now - Duration::days(400),
+                    LIMIT,
+                )
+            },
+            start_serial,
+        );
+        let (t, mut batches, mut deleted) = (Instant::now(), 0, 0);
+        loop {
+            let n = OutboxRow::purge_sent_before(conn, now - Duration::hours(24), LIMIT).unwrap();
+            batches += 1;
+            deleted += n;
+            if (n as i64) < LIMIT {
+                break;
+            }
+        }
+        println!(
+            "| outbox | {deleted} | {batches} | {:.1} s | |",
+            t.elapsed().as_secs_f64(),
+        );
+        let (t, mut batches, mut deleted) = (Instant::now(), 0, 0);
+        loop {
+            let n = ProcessedEvent::purge_before(conn, now - Duration::days(7), LIMIT).unwrap();
+            batches += 1;
+            deleted += n;
+            if (n as i64) < LIMIT {
+                break;
+            }
+        }
+        println!(
+            "| processed_events | {deleted} | {batches} | {:.1} s | |",
+            t.elapsed().as_secs_f64(),
+        );
+
+        // Steady state: the next pass reads only what aged past the cutoff since (nothing),
+        // and a rewound pass reads the 250,000 kept last attempts once.
+        println!("\n| pass after the purge | time |\n|---|---|");
+        let t = Instant::now();
+        let next =
+            sweeps::sweep_post_attempts(conn, attempts, now - Duration::days(90), LIMIT).unwrap();
+        println!(
+            "| post_attempts from the mark ({} rows read) | {:.1} ms |",
+            next.scanned,
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+        timed(
+            conn,
+            "post_attempts, rewound (250,000 kept rows read)",
+            |conn, mark| sweeps::sweep_post_attempts(conn, mark, now - Duration::days(90), LIMIT),
+            start_uuid,
+        );
+        assert_eq!(
+            count(conn, "SELECT count(*) AS n FROM post_attempts"),
+            250_000
+        );
+        assert_eq!(
+            count(conn, "SELECT count(*) AS n FROM post_metrics"),
+            250_000
+        );
+        assert_eq!(count(conn, "SELECT count(*) AS n FROM outbox"), 0);
+    }
+}

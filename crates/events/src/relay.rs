@@ -289,8 +289,8 @@ impl Relay {
             let now = chrono::Utc::now();
             let sent_cutoff =
                 now - chrono::Duration::from_std(self.settings.sent_retention).unwrap_or_default();
-            let inbox_cutoff = now
-                - chrono::Duration::from_std(self.settings.inbox_retention).unwrap_or_default();
+            let inbox_cutoff =
+                now - chrono::Duration::from_std(self.settings.inbox_retention).unwrap_or_default();
             let limit = self.settings.purge_batch.max(1);
             let outbox = self
                 .purge("outbox", &shutdown, move |conn| {
@@ -324,7 +324,11 @@ impl Relay {
         let mut total = 0u64;
         while !shutdown.is_cancelled() {
             let batch = batch.clone();
-            match self.db.run(move |conn| batch(conn).map_err(DbError::from)).await {
+            match self
+                .db
+                .run(move |conn| batch(conn).map_err(DbError::from))
+                .await
+            {
                 Ok(n) => {
                     total += n as u64;
                     self.metrics

@@ -39,7 +39,9 @@ pub struct RetentionSettings {
     /// Milliseconds between two statements of a pass.
     pub batch_pause_ms: u64,
     /// Hours between two sweeps from the oldest row (in between, a pass reads only rows that
-    /// aged past the cutoff since the previous one).
+    /// aged past the cutoff since the previous one). A rewound pass reads every kept row
+    /// (one last attempt per target: 250,000 in 11 s on the benchmark), and all it can find
+    /// are attempts of old targets tried again since (a retry, a deletion), so once a week.
     pub rewind_hours: u64,
     /// Days an attempt is kept; a target's last attempt is kept for good. At least
     /// [`MIN_ATTEMPT_DAYS`].
@@ -55,7 +57,7 @@ impl Default for RetentionSettings {
             interval_secs: 3600,
             batch_size: 5000,
             batch_pause_ms: 100,
-            rewind_hours: 24,
+            rewind_hours: 168,
             post_attempts_days: 90,
             post_metrics_days: 400,
         }
@@ -112,7 +114,11 @@ impl RetentionSettings {
 }
 
 fn days(n: u64) -> chrono::Duration {
-    chrono::Duration::days(i64::try_from(n).unwrap_or(i64::MAX / 86_400_000).min(1_000_000))
+    chrono::Duration::days(
+        i64::try_from(n)
+            .unwrap_or(i64::MAX / 86_400_000)
+            .min(1_000_000),
+    )
 }
 
 /// Prunes until `shutdown` (nothing when disabled).
@@ -243,15 +249,15 @@ mod tests {
         assert_eq!(deleted, vec![30, 60]);
         for (table, n) in [("post_attempts", 30), ("post_metrics", 60)] {
             assert_eq!(
-                metrics
-                    .retention_deleted
-                    .with_label_values(&[table])
-                    .get(),
+                metrics.retention_deleted.with_label_values(&[table]).get(),
                 n
             );
         }
         assert_eq!(
-            count(conn, "SELECT count(*) AS n FROM post_attempts WHERE attempt_no = 2"),
+            count(
+                conn,
+                "SELECT count(*) AS n FROM post_attempts WHERE attempt_no = 2"
+            ),
             30,
             "each target's last attempt stays"
         );
