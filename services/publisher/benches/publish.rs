@@ -22,6 +22,11 @@ use db::{
     PgConnection,
 };
 use platform_sim::{SimHandle, SimOptions};
+
+#[path = "publish/ceiling.rs"]
+mod ceiling;
+#[path = "publish/cpu.rs"]
+mod cpu;
 use secrecy::SecretString;
 use service_kit::tokens;
 
@@ -34,7 +39,16 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
-    burst(posts).await;
+    let ceiling_msgs: usize = std::env::var("BENCH_CEILING_MSGS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let ceiling = ceiling::rabbitmq_ceiling(ceiling_msgs).await;
+    println!(
+        "bench rabbitmq_ceiling msgs={} msgs_per_s={:.0} payload_bytes={} in_flight=1000",
+        ceiling.msgs, ceiling.msgs_per_s, ceiling.payload_bytes
+    );
+    burst(posts, ceiling.msgs_per_s).await;
     lag(200).await;
 }
 
@@ -243,7 +257,7 @@ async fn wait_for(conn: &mut PgConnection, n: usize, what: &str) {
     }
 }
 
-async fn burst(posts: usize) {
+async fn burst(posts: usize, ceiling_msgs_per_s: f64) {
     let world = world().await;
     let mut conn = world.db.conn();
     let prefix = testkit::unique_name("bench-publish");
@@ -255,7 +269,12 @@ async fn burst(posts: usize) {
         .collect();
     eprintln!("[bench] publish_burst: {posts} posts over {ACCOUNTS} accounts due at {due}");
     schedule(&mut conn, &items);
+    if let Ok(wait) = (due - Utc::now()).to_std() {
+        tokio::time::sleep(wait).await;
+    }
+    let cpu_before = cpu::Usage::now(child.id());
     wait_for(&mut conn, posts, "publish_burst").await;
+    let cpu_used = cpu::Usage::now(child.id()).since(&cpu_before);
     let last: DateTime<Utc> = {
         #[derive(diesel::QueryableByName)]
         struct Last {
@@ -282,12 +301,17 @@ async fn burst(posts: usize) {
     let duplicates = on_platform.len() - keys.len();
     let lost = posts.saturating_sub(keys.len().min(lags.len()));
     let elapsed = (last - due).num_milliseconds().max(1) as f64 / 1000.0;
+    let posts_per_s = posts as f64 / elapsed;
+    eprintln!(
+        "[bench] publish_burst CPU ms per post: {}",
+        cpu_used.per(posts)
+    );
     println!(
-        "bench publish_burst posts={posts} posts_per_s={:.0} lag_p50_ms={:.0} lag_p99_ms={:.0} duplicates={duplicates} lost={lost} rss_mb={:.1}",
-        posts as f64 / elapsed,
+        "bench publish_burst posts={posts} posts_per_s={posts_per_s:.0} lag_p50_ms={:.0} lag_p99_ms={:.0} duplicates={duplicates} lost={lost} rss_mb={:.1} ceiling_ratio_pct={:.1}",
         percentile(&lags, 50.0),
         percentile(&lags, 99.0),
-        rss_kb as f64 / 1024.0
+        rss_kb as f64 / 1024.0,
+        100.0 * posts_per_s / ceiling_msgs_per_s.max(1.0)
     );
 }
 
