@@ -144,8 +144,6 @@ pub async fn run(
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests fail by panicking")]
-
     use db::diesel::{self, sql_types, RunQueryDsl};
     use testkit::TestDb;
 
