@@ -177,6 +177,25 @@ mod tests {
     }
 
     #[test]
+    fn retention_keys_are_overridden_by_the_environment_like_every_other_key() {
+        // nextest runs each test in its own process, so the variable reaches no other test.
+        std::env::set_var("POSTBRIDGE__PUBLISHER__RETENTION__POST_ATTEMPTS_DAYS", "30");
+        std::env::set_var("POSTBRIDGE__EVENTS__RETENTION__OUTBOX_SENT_HOURS", "6");
+        let loaded = service_kit::config::load_from(
+            &testkit::workspace_root().join("config"),
+            "development",
+        )
+        .unwrap();
+        let settings = crate::configuration::from(&loaded).unwrap();
+        assert_eq!(settings.service.retention.post_attempts_days, 30);
+        assert_eq!(settings.service.retention.post_metrics_days, 400);
+        let relay = settings.common.events.relay();
+        assert_eq!(relay.sent_retention, Duration::from_secs(6 * 3600));
+        assert_eq!(relay.inbox_retention, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(relay.purge_batch, 5000);
+    }
+
+    #[test]
     fn a_retention_inside_the_publishing_limits_window_is_refused() {
         let short = RetentionSettings {
             post_attempts_days: 1,
