@@ -133,42 +133,42 @@ impl Sweep {
         match self {
             Self::PostAttempts => format!(
                 "WITH scanned AS ( \
-            SELECT id, target_id, attempt_no, started_at FROM post_attempts \
-            WHERE (started_at, id) > ($1, $2) AND started_at < $3 \
-            ORDER BY started_at, id LIMIT $4), \
-         doomed AS ( \
-            SELECT a.id FROM post_attempts a JOIN scanned s ON s.id = a.id \
-            WHERE EXISTS (SELECT 1 FROM post_attempts later \
-                WHERE later.target_id = s.target_id AND later.attempt_no > s.attempt_no) \
-            FOR UPDATE OF a SKIP LOCKED), {}",
+                    SELECT id, target_id, attempt_no, started_at FROM post_attempts \
+                    WHERE (started_at, id) > ($1, $2) AND started_at < $3 \
+                    ORDER BY started_at, id LIMIT $4), \
+                 doomed AS ( \
+                    SELECT a.id FROM post_attempts a JOIN scanned s ON s.id = a.id \
+                    WHERE EXISTS (SELECT 1 FROM post_attempts later \
+                        WHERE later.target_id = s.target_id AND later.attempt_no > s.attempt_no) \
+                    FOR UPDATE OF a SKIP LOCKED), {}",
                 tail("post_attempts", "started_at")
             ),
             Self::PostMetrics => format!(
                 "WITH scanned AS ( \
-            SELECT id, target_id, fetched_at FROM post_metrics \
-            WHERE (fetched_at, id) > ($1, $2) AND fetched_at < $3 \
-            ORDER BY fetched_at, id LIMIT $4), \
-         doomed AS ( \
-            SELECT m.id FROM post_metrics m JOIN scanned s ON s.id = m.id \
-            WHERE EXISTS (SELECT 1 FROM post_metrics later \
-                WHERE later.target_id = s.target_id \
-                  AND (later.fetched_at, later.id) > (s.fetched_at, s.id)) \
-            FOR UPDATE OF m SKIP LOCKED), {}",
+                    SELECT id, target_id, fetched_at FROM post_metrics \
+                    WHERE (fetched_at, id) > ($1, $2) AND fetched_at < $3 \
+                    ORDER BY fetched_at, id LIMIT $4), \
+                 doomed AS ( \
+                    SELECT m.id FROM post_metrics m JOIN scanned s ON s.id = m.id \
+                    WHERE EXISTS (SELECT 1 FROM post_metrics later \
+                        WHERE later.target_id = s.target_id \
+                          AND (later.fetched_at, later.id) > (s.fetched_at, s.id)) \
+                    FOR UPDATE OF m SKIP LOCKED), {}",
                 tail("post_metrics", "fetched_at")
             ),
             Self::AccountMetrics => format!(
                 "WITH scanned AS ( \
-            SELECT id, account_id, synced_at FROM account_metrics \
-            WHERE (synced_at, id) > ($1, $2) AND synced_at < $3 \
-            ORDER BY synced_at, id LIMIT $4), \
-         doomed AS ( \
-            SELECT m.id FROM account_metrics m JOIN scanned s ON s.id = m.id \
-            WHERE s.synced_at < $5 OR EXISTS (SELECT 1 FROM account_metrics later \
-                WHERE later.account_id = s.account_id \
-                  AND (later.synced_at, later.id) > (s.synced_at, s.id) \
-                  AND later.synced_at < date_trunc('day', s.synced_at, 'UTC') \
-                      + interval '24 hours') \
-            FOR UPDATE OF m SKIP LOCKED), {}",
+                    SELECT id, account_id, synced_at FROM account_metrics \
+                    WHERE (synced_at, id) > ($1, $2) AND synced_at < $3 \
+                    ORDER BY synced_at, id LIMIT $4), \
+                 doomed AS ( \
+                    SELECT m.id FROM account_metrics m JOIN scanned s ON s.id = m.id \
+                    WHERE s.synced_at < $5 OR EXISTS (SELECT 1 FROM account_metrics later \
+                        WHERE later.account_id = s.account_id \
+                          AND (later.synced_at, later.id) > (s.synced_at, s.id) \
+                          AND later.synced_at < date_trunc('day', s.synced_at, 'UTC') \
+                              + interval '24 hours') \
+                    FOR UPDATE OF m SKIP LOCKED), {}",
                 tail("account_metrics", "synced_at")
             ),
         }
