@@ -89,7 +89,8 @@ fn dispatcher(conn: &mut PgConnection, note: &str, accounts: &[AccountId]) {
         diesel::sql_query(sql_of(&recorded[0]))
             .bind::<Array<Text>, _>(vec![TargetStatus::Scheduled, TargetStatus::Unknown])
             .bind::<BigInt, _>(1_i64),
-    );    // Not the code's statement: the same question asked as the first row of the dispatch
+    );
+    // Not the code's statement: the same question asked as the first row of the dispatch
     // index (`ORDER BY … LIMIT 1`) rather than `min()` over an anti-join, which PostgreSQL
     // answers by reading every waiting target. For the record beside the one above.
     let proposed = "SELECT next_attempt_at FROM post_targets \
@@ -111,7 +112,10 @@ fn engagement(conn: &mut PgConnection) {
     let (claimed, recorded) = statements(conn, |c| {
         MetricsSchedule::claim_due(c, now, lease, METRICS_BATCH, &[(Platform::Sandbox, 100)])
     });
-    assert!(claimed.len() as i64 >= METRICS_BATCH, "a day of reads is due");
+    assert!(
+        claimed.len() as i64 >= METRICS_BATCH,
+        "a day of reads is due"
+    );
     show(
         conn,
         &format!("engagement claim: MetricsSchedule::claim_due, {METRICS_BATCH} of a backlog"),
@@ -262,7 +266,11 @@ fn trimmed(line: &str) -> String {
         (Some(open), Some(close)) if close > open + 80 => {
             let first = line[open + 2..close].split(',').next().unwrap_or("");
             let n = line[open + 2..close].split(',').count();
-            format!("{}'{{{first},… {n} in all}}'{}", &line[..open], &line[close + 2..])
+            format!(
+                "{}'{{{first},… {n} in all}}'{}",
+                &line[..open],
+                &line[close + 2..]
+            )
         }
         _ => line.to_owned(),
     }
