@@ -77,10 +77,12 @@ impl Loaded {
     /// the development defaults point at this machine, and a service that waited a minute for a
     /// database on its own localhost would fail without naming what is missing.
     pub fn common(&self) -> Result<CommonSettings, ConfigError> {
+        let mut amqp: AmqpSettings = self.tree.get("amqp")?;
+        amqp.url = amqp.connection_url();
         let common = CommonSettings {
             environment: self.environment,
             database: self.tree.get("database")?,
-            amqp: self.tree.get("amqp")?,
+            amqp,
             events: self.tree.get("events")?,
             telemetry: self.tree.get("telemetry")?,
         };
@@ -183,6 +185,35 @@ pub struct AmqpSettings {
     pub url: SecretString,
     /// Unacknowledged deliveries per consumer.
     pub prefetch: u16,
+    /// Largest AMQP frame this process negotiates, in bytes (the broker's own limit wins when
+    /// it is lower; 4096 is the protocol's minimum). lapin keeps a send and a receive buffer of
+    /// 32 frames per connection, filled with zeros: at RabbitMQ's default of 128 KiB that is
+    /// 8 MiB resident per connection, and a service holds one per consumer plus the relay's and
+    /// the gauges'. Our messages are small JSON envelopes, so a larger one only costs a few
+    /// more frames. A `frame_max` already in `url` wins.
+    #[serde(default = "AmqpSettings::default_frame_max")]
+    pub frame_max: u32,
+}
+
+impl AmqpSettings {
+    /// 8 KiB: 512 KiB of lapin buffers per connection.
+    const fn default_frame_max() -> u32 {
+        8192
+    }
+
+    /// `url` with `frame_max` in its query unless the URL names one already (or is empty,
+    /// which production refuses with a message naming the variable).
+    fn connection_url(&self) -> SecretString {
+        use secrecy::ExposeSecret;
+        let url = self.url.expose_secret();
+        let query = url.split_once('?').map(|(_, query)| query);
+        let named = query.is_some_and(|q| q.split('&').any(|kv| kv.starts_with("frame_max=")));
+        if url.trim().is_empty() || named {
+            return self.url.clone();
+        }
+        let separator = if query.is_some() { '&' } else { '?' };
+        SecretString::from(format!("{url}{separator}frame_max={}", self.frame_max))
+    }
 }
 
 /// `[events]`: exchange names and the outbox relay.
@@ -247,4 +278,53 @@ pub enum LogFormat {
     Pretty,
     /// One JSON object per line, for log shippers.
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn amqp(url: &str) -> AmqpSettings {
+        AmqpSettings {
+            url: SecretString::from(url.to_owned()),
+            prefetch: 64,
+            frame_max: 8192,
+        }
+    }
+
+    #[test]
+    fn the_connection_url_asks_for_the_configured_frame_max() {
+        let url = amqp("amqp://guest:guest@127.0.0.1:55672/%2f").connection_url();
+        assert_eq!(
+            url.expose_secret(),
+            "amqp://guest:guest@127.0.0.1:55672/%2f?frame_max=8192"
+        );
+        let url = amqp("amqp://u:p@rabbit/vhost?heartbeat=30").connection_url();
+        assert_eq!(
+            url.expose_secret(),
+            "amqp://u:p@rabbit/vhost?heartbeat=30&frame_max=8192"
+        );
+    }
+
+    #[test]
+    fn a_frame_max_named_in_the_url_wins_and_an_empty_url_stays_empty() {
+        let named = "amqp://rabbit/%2f?heartbeat=30&frame_max=131072";
+        assert_eq!(amqp(named).connection_url().expose_secret(), named);
+        assert_eq!(amqp("").connection_url().expose_secret(), "");
+    }
+
+    #[test]
+    fn loaded_settings_connect_with_the_default_frame_max() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let common = load_from(&root, "development")
+            .and_then(|loaded| loaded.common())
+            .map_err(|e| e.to_string());
+        let url = common.map(|c| c.amqp.url.expose_secret().to_owned());
+        assert_eq!(
+            url.as_deref(),
+            Ok("amqp://guest:guest@127.0.0.1:55672/%2f?frame_max=8192")
+        );
+    }
 }
