@@ -3,7 +3,8 @@
 //! 1. N published targets (default 10,000, `BENCH_METRICS_TARGETS`) over 100 sandbox accounts,
 //!    all due for an engagement read at once: the publisher (release binary, default
 //!    `[publisher.metrics]`) reads them in batches (100 posts per request on the sandbox).
-//!    Reported: reads/s (targets from the first read to the last), requests made.
+//!    Reported: reads/s (targets from the first read to the last), requests made and posts
+//!    per request (a pass claims whole accounts, so 100 to a request here).
 //! 2. A burst of P posts (default 10,000, `BENCH_METRICS_BURST`) due at the same second, alone,
 //!    measured as `bench publish_burst` measures it (due second to last publish).
 //! 3. The same burst with N targets due for a read 3 s into it: the burst's rate against (2)
@@ -45,9 +46,10 @@ async fn main() {
     let burst_alone = burst(posts, 0).await;
     let with_reads = burst(posts, targets).await;
     println!(
-        "bench metrics_sync targets={targets} fetches_per_s={:.0} requests={} burst_posts={posts} burst_alone_posts_per_s={:.0} burst_with_metrics_posts_per_s={:.0} burst_kept_pct={:.1} metrics_done_after_due_s={:.1}",
+        "bench metrics_sync targets={targets} fetches_per_s={:.0} requests={} posts_per_request={:.1} burst_posts={posts} burst_alone_posts_per_s={:.0} burst_with_metrics_posts_per_s={:.0} burst_kept_pct={:.1} metrics_done_after_due_s={:.1}",
         alone.per_s,
         alone.requests,
+        alone.posts_read as f64 / alone.requests.max(1) as f64,
         burst_alone.posts_per_s,
         with_reads.posts_per_s,
         100.0 * with_reads.posts_per_s / burst_alone.posts_per_s.max(f64::MIN_POSITIVE),
@@ -59,6 +61,8 @@ async fn main() {
 struct Reads {
     per_s: f64,
     requests: u64,
+    /// Posts those requests asked for (platform-sim's count).
+    posts_read: u64,
 }
 
 /// A burst's figures.
@@ -81,9 +85,11 @@ async fn reads_alone(targets: usize) -> Reads {
     let _ = child.wait();
     let (n, first, last) = reads(&mut conn);
     let span = (last - first).num_milliseconds().max(1) as f64 / 1000.0;
+    let stats = world.sim.stats();
     Reads {
         per_s: n as f64 / span,
-        requests: world.sim.stats().metrics_reads,
+        requests: stats.metrics_reads,
+        posts_read: stats.metrics_posts_read,
     }
 }
 
