@@ -17,6 +17,7 @@ mod pool;
 pub mod post_metrics;
 pub mod post_parts;
 pub mod posts;
+pub mod publish_batch;
 pub mod refresh;
 pub mod retention;
 pub mod schema;

@@ -15,7 +15,7 @@ pub use catalog::*;
 pub use consumer::{run_consumer, Committed, ConsumerSettings, Handler, HandlerError, Incoming};
 pub use envelope::{Envelope, Event, RawEnvelope};
 pub use metrics::EventMetrics;
-pub use outbox::Outbox;
+pub use outbox::{Outbox, OutboxBatch};
 pub use relay::{Relay, RelaySettings};
 pub use tokio_util::sync::CancellationToken;
 pub use topology::{

@@ -169,7 +169,11 @@ pub(crate) fn schedule(conn: &mut PgConnection, items: &[(AccountId, DateTime<Ut
 pub(crate) fn start_publisher(world: &World, prefix: &str) -> std::process::Child {
     let root = testkit::workspace_root();
     let media = std::env::temp_dir().join(prefix);
-    Command::new(env!("CARGO_BIN_EXE_publisher"))
+    // BENCH_PUBLISHER_BIN runs another build of the publisher (a copy of an older one) in
+    // the same benchmark, to compare versions within one run of the machine.
+    let binary =
+        std::env::var("BENCH_PUBLISHER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_publisher").into());
+    Command::new(binary)
         .envs([
             (
                 "POSTBRIDGE_CONFIG_DIR",
@@ -233,8 +237,18 @@ pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// How many targets are published: a count, so that polling it five times a second costs
+/// PostgreSQL little of the CPU the burst is measured on (it read every lag before).
 fn published(conn: &mut PgConnection) -> usize {
-    lags(conn).len()
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query("SELECT count(*) AS n FROM post_targets WHERE status = 'published'")
+        .get_result::<Count>(conn)
+        .unwrap()
+        .n as usize
 }
 
 async fn wait_for(conn: &mut PgConnection, n: usize, what: &str) {

@@ -24,8 +24,18 @@ pub trait Batch: Send + Sync + 'static {
         Ok(())
     }
 
-    /// Runs one job.
+    /// Runs one job: alone, when its batch failed and each job is committed on its own.
     fn run(&self, conn: &mut PgConnection, job: &Self::Job) -> diesel::QueryResult<Self::Output>;
+
+    /// Runs every job of a batch, answering one output per job in their order. One by one
+    /// unless the kind of write has a set-based form (a few statements for the whole batch).
+    fn run_all(
+        &self,
+        conn: &mut PgConnection,
+        jobs: &[Self::Job],
+    ) -> diesel::QueryResult<Vec<Self::Output>> {
+        jobs.iter().map(|job| self.run(conn, job)).collect()
+    }
 
     /// Runs last, once per transaction, with every job in it (set-based follow-ups).
     fn finish(&self, _conn: &mut PgConnection, _jobs: &[Self::Job]) -> diesel::QueryResult<()> {
@@ -137,10 +147,8 @@ fn commit<B: Batch>(
 ) -> Vec<Result<B::Output, WriteError>> {
     let together = conn.transaction(|conn| {
         batch.prepare(conn, jobs)?;
-        let outputs = jobs
-            .iter()
-            .map(|job| batch.run(conn, job))
-            .collect::<diesel::QueryResult<Vec<_>>>()?;
+        let outputs = batch.run_all(conn, jobs)?;
+        debug_assert_eq!(outputs.len(), jobs.len(), "one output per job");
         batch.finish(conn, jobs)?;
         Ok::<_, diesel::result::Error>(outputs)
     });

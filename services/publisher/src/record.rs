@@ -2,14 +2,17 @@
 //! [`crate::group_commit`]): the attempt marked in flight before the call, and the outcome
 //! (attempt result, target row, post status, events) after it.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use db::{
     diesel,
     domain::{AccountId, PostId, PostTargetId, TargetStatus},
     posts::{AttemptResult, Post, PostAttempt, PostTarget, TargetResult},
+    publish_batch::{self, AttemptStart, TargetWrite},
     PgConnection,
 };
-use events::{ExpiringReason, PostFailed, PostPublished, TokenExpiring};
+use events::{ExpiringReason, OutboxBatch, PostFailed, PostPublished, TokenExpiring};
 use platform_adapters::{PublishLimit, Published};
 use uuid::Uuid;
 
@@ -94,6 +97,48 @@ impl Batch for StartAttempts {
             },
         )
     }
+
+    /// The attempts of targets without a publishing limit in one statement; those with a
+    /// limit one by one, counted under the lock [`Self::prepare`] took (a platform's limited
+    /// accounts are few, and each must see the attempts started before it).
+    fn run_all(
+        &self,
+        conn: &mut PgConnection,
+        jobs: &[StartAttempt],
+    ) -> diesel::QueryResult<Vec<Started>> {
+        if !distinct(jobs.iter().map(|job| job.target)) {
+            return jobs.iter().map(|job| self.run(conn, job)).collect();
+        }
+        let unlimited: Vec<AttemptStart> = jobs
+            .iter()
+            .filter(|job| job.limit.is_none())
+            .map(|job| AttemptStart {
+                target: job.target,
+                account: job.account,
+                claim: job.claim,
+            })
+            .collect();
+        let mut started: HashMap<PostTargetId, PostAttempt> =
+            publish_batch::start_attempts(conn, &unlimited)?
+                .into_iter()
+                .map(|attempt| (attempt.target_id, attempt))
+                .collect();
+        jobs.iter()
+            .map(|job| match job.limit {
+                Some(_) => self.run(conn, job),
+                None => Ok(started
+                    .remove(&job.target)
+                    .map_or(Started::LeaseLost, Started::Attempt)),
+            })
+            .collect()
+    }
+}
+
+/// Whether no target appears twice (a set-based statement joins each target row once; a
+/// batch where one does is written one job at a time).
+fn distinct(targets: impl Iterator<Item = PostTargetId>) -> bool {
+    let mut seen = HashSet::new();
+    targets.into_iter().all(|target| seen.insert(target))
 }
 
 /// A decision to store for a target held under the fence `claim`, with the attempt that led
@@ -129,6 +174,15 @@ impl RecordOutcomes {
     fn posts(jobs: &[Outcome]) -> Vec<PostId> {
         jobs.iter().map(|job| job.target.post_id).collect()
     }
+
+    /// The target's new row for the job's decision.
+    fn result(&self, job: &Outcome, now: DateTime<Utc>) -> TargetResult {
+        let mut result = target_result(&job.decision, &job.target, now);
+        if result.status == TargetStatus::Published {
+            result.metrics_due_at = self.first_metrics_read.map(|after| now + after);
+        }
+        result
+    }
 }
 
 impl Batch for RecordOutcomes {
@@ -145,28 +199,63 @@ impl Batch for RecordOutcomes {
             PostAttempt::finish(conn, attempt.id, result)?;
         }
         let now = Utc::now();
-        let mut result = target_result(&job.decision, &job.target, now);
-        if result.status == TargetStatus::Published {
-            result.metrics_due_at = self.first_metrics_read.map(|after| now + after);
-        }
+        let result = self.result(job, now);
         let Some(stored) = PostTarget::record_result(conn, job.target.id, job.claim, &result)?
         else {
             return Ok(None);
         };
-        emit(conn, &stored, &job.decision, now)?;
-        if let Some(refresh) = job.refresh {
-            OUTBOX.write(
-                conn,
-                TokenExpiring {
-                    account_id: stored.account_id,
-                    platform: stored.platform,
-                    expires_at: refresh.expires_at,
-                    urgent: true,
-                    reason: refresh.reason,
-                },
-            )?;
-        }
+        let mut events = OUTBOX.batch();
+        emit(&mut events, &stored, job, now)?;
+        events.write(conn)?;
         Ok(Some(stored))
+    }
+
+    /// Three statements for the whole batch whatever its size: the attempts' results, the
+    /// target rows (fenced: a target whose claim is stale is left alone and its job answers
+    /// `None`) and the events of the targets written.
+    fn run_all(
+        &self,
+        conn: &mut PgConnection,
+        jobs: &[Outcome],
+    ) -> diesel::QueryResult<Vec<Self::Output>> {
+        if !distinct(jobs.iter().map(|job| job.target.id)) {
+            return jobs.iter().map(|job| self.run(conn, job)).collect();
+        }
+        let finished: Vec<_> = jobs
+            .iter()
+            .filter_map(|job| job.attempt.as_ref())
+            .map(|(attempt, result)| (attempt.id, result))
+            .collect();
+        publish_batch::finish_attempts(conn, &finished)?;
+        let now = Utc::now();
+        let results: Vec<TargetResult> = jobs.iter().map(|job| self.result(job, now)).collect();
+        let writes: Vec<TargetWrite<'_>> = jobs
+            .iter()
+            .zip(&results)
+            .map(|(job, result)| TargetWrite {
+                target: job.target.id,
+                claim: job.claim,
+                result,
+            })
+            .collect();
+        let mut stored: HashMap<PostTargetId, PostTarget> =
+            publish_batch::record_results(conn, &writes)?
+                .into_iter()
+                .map(|target| (target.id, target))
+                .collect();
+        let mut events = OUTBOX.batch();
+        let outputs = jobs
+            .iter()
+            .map(|job| {
+                let stored = stored.remove(&job.target.id);
+                if let Some(target) = &stored {
+                    emit(&mut events, target, job, now)?;
+                }
+                Ok(stored)
+            })
+            .collect::<diesel::QueryResult<Vec<_>>>()?;
+        events.write(conn)?;
+        Ok(outputs)
     }
 
     fn finish(&self, conn: &mut PgConnection, jobs: &[Outcome]) -> diesel::QueryResult<()> {
@@ -225,43 +314,47 @@ fn unpublished(
     }
 }
 
-/// The events of a final decision: `post.published` or `post.failed`. Waiting emits nothing.
+/// The events of a job whose target was written: `post.published` or `post.failed` for a
+/// final decision (waiting emits nothing), and the urgent `token.expiring` it asks for.
 fn emit(
-    conn: &mut PgConnection,
+    events: &mut OutboxBatch,
     target: &PostTarget,
-    decision: &Decision,
+    job: &Outcome,
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<()> {
-    match decision {
+    match &job.decision {
         Decision::Published(published) => {
-            OUTBOX.write(
-                conn,
-                PostPublished {
-                    post_id: target.post_id,
-                    target_id: target.id,
-                    account_id: target.account_id,
-                    platform: target.platform,
-                    platform_post_id: published.platform_post_id.clone(),
-                    url: published.url.clone(),
-                    published_at: now,
-                },
-            )?;
+            events.push(PostPublished {
+                post_id: target.post_id,
+                target_id: target.id,
+                account_id: target.account_id,
+                platform: target.platform,
+                platform_post_id: published.platform_post_id.clone(),
+                url: published.url.clone(),
+                published_at: now,
+            })?;
         }
         Decision::Failed { code, message } => {
-            OUTBOX.write(
-                conn,
-                PostFailed {
-                    post_id: target.post_id,
-                    target_id: target.id,
-                    account_id: target.account_id,
-                    platform: target.platform,
-                    error_code: (*code).to_owned(),
-                    error_message: message.clone(),
-                    failed_at: now,
-                },
-            )?;
+            events.push(PostFailed {
+                post_id: target.post_id,
+                target_id: target.id,
+                account_id: target.account_id,
+                platform: target.platform,
+                error_code: (*code).to_owned(),
+                error_message: message.clone(),
+                failed_at: now,
+            })?;
         }
         Decision::Wait { .. } => {}
+    }
+    if let Some(refresh) = job.refresh {
+        events.push(TokenExpiring {
+            account_id: target.account_id,
+            platform: target.platform,
+            expires_at: refresh.expires_at,
+            urgent: true,
+            reason: refresh.reason,
+        })?;
     }
     Ok(())
 }

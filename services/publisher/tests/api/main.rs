@@ -6,6 +6,7 @@ mod deletion;
 mod failures;
 mod group_commit;
 mod outage;
+mod record;
 mod publishing;
 mod recovery;
 mod spans;
