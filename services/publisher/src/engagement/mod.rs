@@ -29,7 +29,9 @@ pub struct MetricsSettings {
     /// Longest sleep between two looks at due reads, in milliseconds (a refresh request and
     /// the next known due time wake it sooner).
     pub interval_ms: u64,
-    /// Targets claimed per pass (grouped per account into the platform's batches).
+    /// Targets claimed per pass, whole accounts at a time: each account gets at most one
+    /// platform batch of its due reads, so it is read in full batches and one account's
+    /// backlog cannot fill a pass (the last account is taken whole: up to one batch more).
     pub claim_batch: i64,
     /// Batch reads in flight at once, over all accounts: small, publishing comes first.
     pub concurrency: usize,
