@@ -89,7 +89,10 @@ impl PublishMetrics {
                 "In-flight attempts found after a publisher stopped",
             )?,
             targets: IntGaugeVec::new(
-                Opts::new("postbridge_post_targets", "Post targets by status"),
+                Opts::new(
+                    "postbridge_post_targets",
+                    "Live post targets (scheduled, unknown, publishing, deleting) by status",
+                ),
                 &["status"],
             )?,
             follow_up_calls: IntCounterVec::new(

@@ -375,9 +375,22 @@ impl World {
             .unwrap();
     }
 
-    /// Targets per status.
+    /// Targets per status, finished ones included (the service's own gauge counts only live
+    /// targets).
     pub fn target_counts(&self) -> Vec<(TargetStatus, i64)> {
-        PostTarget::count_by_status(&mut self.db.conn()).unwrap()
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            status: TargetStatus,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            targets: i64,
+        }
+        diesel::sql_query("SELECT status, count(*) AS targets FROM post_targets GROUP BY status")
+            .load::<Count>(&mut self.db.conn())
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.status, c.targets))
+            .collect()
     }
 
     pub fn count_in(&self, status: TargetStatus) -> i64 {
