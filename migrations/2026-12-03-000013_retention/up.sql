@@ -16,3 +16,14 @@ CREATE INDEX post_metrics_fetched_idx ON post_metrics (fetched_at, id);
 -- account-registry: account samples, every one for 30 days, then the last of each UTC day,
 -- until 400 days.
 CREATE INDEX account_metrics_synced_idx ON account_metrics (synced_at, id);
+
+-- Where each sweep stands (the last row it examined) and when it last started from the oldest
+-- row: shared by the replicas and kept across restarts, so a restarted service continues where
+-- the last pass stopped instead of reading every kept row again.
+CREATE TABLE retention_marks (
+    sweep      text        PRIMARY KEY,
+    mark_at    timestamptz NOT NULL,
+    mark_id    text        NOT NULL,
+    rewound_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);

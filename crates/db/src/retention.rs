@@ -12,10 +12,11 @@
 //! previous batch examined) up to the cutoff, examining at most `limit` rows per batch: each
 //! batch is one statement, an index range scan of at most `limit` entries, whatever the
 //! table's size, and a row a rule keeps (most targets' single attempt, for instance) is read
-//! once per sweep rather than once per batch. A caller keeps the mark between passes, so a
-//! pass only reads rows that aged past the cutoff since the last one, and rewinds now and
-//! then so rows that became deletable behind the mark (an old target's new attempt makes its
-//! previous one deletable) are found too.
+//! once per sweep rather than once per batch. The mark is stored in `retention_marks`
+//! ([`save_mark`], in the batch's transaction), so the next pass, of this replica or another,
+//! after a restart or not, only reads rows that aged past the cutoff since; now and then a
+//! sweep rewinds to the oldest row, so rows that became deletable behind the mark (an old
+//! target's new attempt makes its previous one deletable) are found too.
 //!
 //! **Several purgers at once** (replicas, or a replica and an operator) never wait for each
 //! other and never fail: the doomed rows are locked `FOR UPDATE SKIP LOCKED` and a row
@@ -249,4 +250,49 @@ pub fn sweep_account_metrics(
         deleted: row.deleted,
         last: mark(row.last_at, row.last_id),
     })
+}
+
+/// Where a sweep stood after its last batch, as stored in `retention_marks`.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct StoredMark {
+    /// The time of the last row examined.
+    #[diesel(sql_type = sql_types::Timestamptz)]
+    pub mark_at: DateTime<Utc>,
+    /// Its id, as text (a uuid or a serial).
+    #[diesel(sql_type = sql_types::Text)]
+    pub mark_id: String,
+    /// When the sweep last started from the table's oldest row.
+    #[diesel(sql_type = sql_types::Timestamptz)]
+    pub rewound_at: DateTime<Utc>,
+}
+
+/// The stored position of `sweep` (its table's name), if it ever ran.
+pub fn load_mark(conn: &mut PgConnection, sweep: &str) -> QueryResult<Option<StoredMark>> {
+    diesel::sql_query("SELECT mark_at, mark_id, rewound_at FROM retention_marks WHERE sweep = $1")
+        .bind::<sql_types::Text, _>(sweep)
+        .get_result(conn)
+        .optional()
+}
+
+/// Stores where `sweep` stands; `rewound`: it starts from the oldest row now. Replicas write
+/// it side by side; the last write wins, and a mark a little behind only rereads a few rows.
+pub fn save_mark(
+    conn: &mut PgConnection,
+    sweep: &str,
+    at: DateTime<Utc>,
+    id: &str,
+    rewound: bool,
+) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO retention_marks (sweep, mark_at, mark_id) VALUES ($1, $2, $3) \
+         ON CONFLICT (sweep) DO UPDATE SET mark_at = EXCLUDED.mark_at, \
+            mark_id = EXCLUDED.mark_id, updated_at = now(), \
+            rewound_at = CASE WHEN $4 THEN now() ELSE retention_marks.rewound_at END",
+    )
+    .bind::<sql_types::Text, _>(sweep)
+    .bind::<sql_types::Timestamptz, _>(at)
+    .bind::<sql_types::Text, _>(id)
+    .bind::<sql_types::Bool, _>(rewound)
+    .execute(conn)
+    .map(drop)
 }

@@ -221,6 +221,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    retention_marks (sweep) {
+        sweep -> Text,
+        mark_at -> Timestamptz,
+        mark_id -> Text,
+        rewound_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     social_accounts (id) {
         id -> Uuid,
         owner_id -> Text,
@@ -299,6 +309,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     post_targets,
     posts,
     processed_events,
+    retention_marks,
     social_accounts,
     templates,
 );

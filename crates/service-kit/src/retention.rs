@@ -4,18 +4,20 @@
 //! Every `interval` (plus up to a tenth, so replicas drift apart) a pass runs each of the
 //! service's sweeps from where it stands to its cutoff, one bounded batch at a time with a
 //! short pause between batches, counts the rows it deleted in
-//! `postbridge_retention_deleted_total{table}` and logs one line per table. Every
-//! `rewind_every` a sweep starts again from the table's oldest row, which finds rows that
-//! became deletable behind it (an old target's new attempt makes its previous one
-//! deletable). Replicas each run the loop: the statements lock with `SKIP LOCKED`, so they
-//! never wait for each other, and no coordination is needed.
+//! `postbridge_retention_deleted_total{table}` and logs one line per table. Where a sweep
+//! stands is stored (`retention_marks`, with each batch), so a pass continues where the last
+//! one stopped, whichever replica ran it and across restarts. Every `rewind_every` a sweep
+//! starts again from the table's oldest row, which finds rows that became deletable behind
+//! it (an old target's new attempt makes its previous one deletable). Replicas each run the
+//! loop: the statements lock with `SKIP LOCKED`, so they never wait for each other, and no
+//! coordination is needed.
 
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use db::{
-    retention::{Mark, Swept},
-    Db, DbError, PgConnection,
+    retention::{self, Mark, Swept},
+    Connection, Db, DbError, PgConnection,
 };
 use futures_util::future::BoxFuture;
 use prometheus::IntCounterVec;
@@ -56,8 +58,13 @@ pub trait Sweep: Send {
         now: DateTime<Utc>,
         limit: i64,
     ) -> BoxFuture<'a, Result<Step, DbError>>;
-    /// Starts the next batch from the table's oldest row again.
-    fn rewind(&mut self);
+    /// Takes up where the sweep stands (stored by the last batch of any replica), or at the
+    /// table's oldest row when it never ran or last did so `rewind_every` ago.
+    fn begin<'a>(
+        &'a mut self,
+        db: &'a Db,
+        rewind_every: Duration,
+    ) -> BoxFuture<'a, Result<(), DbError>>;
 }
 
 /// A [`Sweep`] made of a `db::retention` batch function, which receives the mark to start
@@ -97,7 +104,7 @@ impl<Id: Copy, F> Sweeper<Id, F> {
 
 impl<Id, F> Sweep for Sweeper<Id, F>
 where
-    Id: Copy + Send + Sync + 'static,
+    Id: Copy + std::fmt::Display + std::str::FromStr + Send + Sync + 'static,
     F: Fn(&mut PgConnection, Mark<Id>, DateTime<Utc>, i64) -> db::diesel::QueryResult<Swept<Id>>
         + Clone
         + Send
@@ -115,9 +122,27 @@ where
         limit: i64,
     ) -> BoxFuture<'a, Result<Step, DbError>> {
         let batch = self.batch.clone();
-        let mark = self.mark;
+        let (mark, table) = (self.mark, self.table);
         Box::pin(async move {
-            let swept = db.query(move |conn| batch(conn, mark, now, limit)).await?;
+            // The mark is stored in the batch's own transaction: it never runs ahead of the
+            // deletions it stands for.
+            let swept = db
+                .query(move |conn| {
+                    conn.transaction(|conn| {
+                        let swept = batch(conn, mark, now, limit)?;
+                        if let Some(last) = swept.last {
+                            retention::save_mark(
+                                conn,
+                                table,
+                                last.at,
+                                &last.id.to_string(),
+                                false,
+                            )?;
+                        }
+                        Ok(swept)
+                    })
+                })
+                .await?;
             if let Some(last) = swept.last {
                 self.mark = last;
             }
@@ -128,8 +153,36 @@ where
         })
     }
 
-    fn rewind(&mut self) {
-        self.mark = self.start;
+    fn begin<'a>(
+        &'a mut self,
+        db: &'a Db,
+        rewind_every: Duration,
+    ) -> BoxFuture<'a, Result<(), DbError>> {
+        let (table, start) = (self.table, self.start);
+        Box::pin(async move {
+            let stored = db
+                .query(move |conn| retention::load_mark(conn, table))
+                .await?;
+            let every = chrono::Duration::from_std(rewind_every).unwrap_or(chrono::Duration::MAX);
+            let resumed = stored
+                .filter(|m| Utc::now() - m.rewound_at < every)
+                .and_then(|m| {
+                    Some(Mark {
+                        at: m.mark_at,
+                        id: m.mark_id.parse().ok()?,
+                    })
+                });
+            match resumed {
+                Some(mark) => self.mark = mark,
+                None => {
+                    self.mark = start;
+                    let id = start.id.to_string();
+                    db.query(move |conn| retention::save_mark(conn, table, start.at, &id, true))
+                        .await?;
+                }
+            }
+            Ok(())
+        })
     }
 }
 
@@ -147,25 +200,28 @@ pub async fn pass(
     let now = Utc::now();
     let limit = cadence.batch_size.max(1);
     let (mut total, mut batches) = (0u64, 0u32);
-    let outcome = loop {
-        if shutdown.is_cancelled() {
-            break Ok(false);
-        }
-        match sweep.batch(db, now, limit).await {
-            Ok(step) => {
-                batches += 1;
-                total += step.deleted;
-                deleted.with_label_values(&[table]).inc_by(step.deleted);
-                if step.done {
-                    break Ok(true);
-                }
+    let outcome = match sweep.begin(db, cadence.rewind_every).await {
+        Ok(()) => loop {
+            if shutdown.is_cancelled() {
+                break Ok(false);
             }
-            Err(err) => break Err(err),
-        }
-        tokio::select! {
-            () = tokio::time::sleep(cadence.batch_pause) => {}
-            () = shutdown.cancelled() => {}
-        }
+            match sweep.batch(db, now, limit).await {
+                Ok(step) => {
+                    batches += 1;
+                    total += step.deleted;
+                    deleted.with_label_values(&[table]).inc_by(step.deleted);
+                    if step.done {
+                        break Ok(true);
+                    }
+                }
+                Err(err) => break Err(err),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(cadence.batch_pause) => {}
+                () = shutdown.cancelled() => {}
+            }
+        },
+        Err(err) => Err(err),
     };
     let duration_ms = started.elapsed().as_millis() as u64;
     match outcome {
@@ -201,7 +257,6 @@ pub async fn run(
 ) {
     let tenth = (cadence.interval / 10).max(Duration::from_millis(1));
     let mut first = true;
-    let mut last_rewind = Instant::now();
     loop {
         let jitter = tenth.mul_f64(rand_fraction());
         let wait = if first {
@@ -213,12 +268,6 @@ pub async fn run(
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = shutdown.cancelled() => return,
-        }
-        if last_rewind.elapsed() >= cadence.rewind_every {
-            last_rewind = Instant::now();
-            for sweep in &mut sweeps {
-                sweep.rewind();
-            }
         }
         for sweep in &mut sweeps {
             pass(&db, sweep.as_mut(), &cadence, &deleted, &shutdown).await;

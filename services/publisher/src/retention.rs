@@ -150,7 +150,7 @@ mod tests {
     use super::*;
 
     fn exec(conn: &mut db::PgConnection, sql: &str) {
-        diesel::sql_query(sql).execute(conn).unwrap();
+        diesel::connection::SimpleConnection::batch_execute(conn, sql).unwrap();
     }
 
     fn count(conn: &mut db::PgConnection, sql: &str) -> i64 {
@@ -193,6 +193,84 @@ mod tests {
         assert_eq!(relay.sent_retention, Duration::from_secs(6 * 3600));
         assert_eq!(relay.inbox_retention, Duration::from_secs(7 * 24 * 3600));
         assert_eq!(relay.purge_batch, 5000);
+    }
+
+    /// Runs one pass of every sweep of `settings`, as a freshly started publisher would.
+    async fn fresh_pass(test_db: &TestDb, settings: &RetentionSettings) -> Vec<u64> {
+        let metrics = EventMetrics::unregistered();
+        let db = test_db.db();
+        let mut deleted = Vec::new();
+        for mut sweep in settings.sweeps() {
+            deleted.push(
+                service_kit::retention::pass(
+                    &db,
+                    sweep.as_mut(),
+                    &settings.cadence(),
+                    &metrics.retention_deleted,
+                    &CancellationToken::new(),
+                )
+                .await,
+            );
+        }
+        deleted
+    }
+
+    #[tokio::test]
+    async fn a_restarted_publisher_continues_from_the_stored_mark_and_rewinds_when_due() {
+        let test_db = TestDb::new();
+        let conn = &mut test_db.conn();
+        exec(
+            conn,
+            "INSERT INTO social_accounts (id, owner_id, platform, platform_account_id, \
+                account_kind) \
+             VALUES ('00000000-0000-0000-0000-00000000000c', 'o', 'sandbox', 'c', 'profile'); \
+             INSERT INTO posts (id, owner_id, text) \
+             VALUES ('00000000-0000-0000-0000-0000000000d1', 'o', 'x'); \
+             INSERT INTO post_targets (id, post_id, account_id, platform, text, due_at, \
+                next_attempt_at, status) \
+             VALUES ('00000000-0000-0000-0000-0000000000e1', \
+                '00000000-0000-0000-0000-0000000000d1', \
+                '00000000-0000-0000-0000-00000000000c', 'sandbox', 'x', now(), now(), \
+                'published'); \
+             INSERT INTO post_attempts (target_id, account_id, attempt_no, started_at, outcome) \
+             VALUES ('00000000-0000-0000-0000-0000000000e1', \
+                '00000000-0000-0000-0000-00000000000c', 1, now() - interval '200 days', \
+                'success')",
+        );
+        let settings = RetentionSettings {
+            batch_pause_ms: 0,
+            ..RetentionSettings::default()
+        };
+        // The only attempt is the target's last: kept, and the sweep's mark is past it.
+        assert_eq!(fresh_pass(&test_db, &settings).await, vec![0, 0]);
+        assert!(db::retention::load_mark(conn, "post_attempts")
+            .unwrap()
+            .is_some());
+        // A year later the post is deleted: its publish attempt is no longer the last, but it
+        // lies behind the mark. A restarted publisher continues from the mark (one more row
+        // read, nothing deleted) until the rewind is due.
+        exec(
+            conn,
+            "INSERT INTO post_attempts (target_id, account_id, attempt_no, started_at, outcome, \
+                kind) \
+             VALUES ('00000000-0000-0000-0000-0000000000e1', \
+                '00000000-0000-0000-0000-00000000000c', 2, now() - interval '100 days', \
+                'success', 'delete')",
+        );
+        assert_eq!(fresh_pass(&test_db, &settings).await, vec![0, 0]);
+        exec(
+            conn,
+            "UPDATE retention_marks SET rewound_at = now() - interval '169 hours'",
+        );
+        assert_eq!(fresh_pass(&test_db, &settings).await, vec![1, 0]);
+        assert_eq!(
+            count(
+                conn,
+                "SELECT count(*) AS n FROM post_attempts WHERE attempt_no = 2"
+            ),
+            1
+        );
+        assert_eq!(count(conn, "SELECT count(*) AS n FROM post_attempts"), 1);
     }
 
     #[test]
