@@ -2,7 +2,7 @@
 -- (time, id) order from where its previous batch stopped, a bounded batch at a time, so every
 -- batch is an index range scan of at most `batch_size` entries whatever the table's size, and
 -- rows a rule keeps (a target's last attempt or latest read, a day's last account sample) are
--- not read again on the next batch. The rules' own probes use the existing indexes:
+-- not read again on the next batch, nor on the next pass (the mark is in retention_marks). The rules' own probes use the existing indexes:
 -- post_attempts_target_attempt_key, post_metrics_target_idx, account_metrics_account_idx.
 -- outbox (outbox_sent_at_idx) and processed_events (processed_events_processed_at_idx) already
 -- had theirs.
