@@ -1,9 +1,14 @@
-//! `make bench`: `GET /v1/accounts` throughput and p99 at 64 connections (wrk), beside a plain
-//! actix-web hello-world JSON handler on the same machine, so the ratio says what the gateway's
-//! work (JWT check, pooled diesel query, sanitized view) costs over bare actix-web.
+//! `make bench`: `GET /v1/accounts` throughput and p99 at 64 connections (wrk), beside two
+//! reference servers in the same process, so the ratios say what the gateway's work costs:
+//! - hello-world: a plain actix-web JSON handler (what actix-web alone costs);
+//! - the ceiling: actix-web with the same worker count and a pool of the same size, one handler
+//!   doing one indexed single-row diesel SELECT (`Account::find`, by primary key) through the
+//!   same `Db` wrapper (the same blocking hand-off), answering a small JSON object. Any handler
+//!   that reads PostgreSQL pays at least this: the round trip, the hand-off, the database's CPU.
 //!
 //! Prints `bench gateway_accounts connections=64 req_per_s=… p99_ms=… hello_req_per_s=…
-//! ratio=…`. The caller owns 20 accounts; both servers run 2 workers in this process.
+//! ratio=… ceiling_req_per_s=… ceiling_p99_ms=… ceiling_ratio=…`. The caller owns 20 accounts;
+//! every server runs 2 workers in this process.
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -18,11 +23,15 @@ use chrono::Utc;
 use db::{
     accounts::{Account, AccountConnectForm},
     domain::{AccountId, AccountKind, AccountStatus, OwnerId, Platform},
+    Db,
 };
 use events::CancellationToken;
 
 const CONNECTIONS: u32 = 64;
 const SECONDS: u32 = 10;
+/// The gateway's actix workers and pool size here; the ceiling server gets the same.
+const WORKERS: usize = 2;
+const POOL_SIZE: u32 = 8;
 
 /// `(requests per second, p99 in ms)` of `wrk --latency` against `url`.
 fn wrk(url: &str, token: Option<&str>) -> (f64, f64) {
@@ -72,8 +81,8 @@ async fn main() {
         &testkit::amqp_url(),
         &testkit::unique_name("bench-gateway"),
     );
-    loaded.set("auth_gateway.workers", "2");
-    loaded.set("database.pool_size", "8");
+    loaded.set("auth_gateway.workers", &WORKERS.to_string());
+    loaded.set("database.pool_size", &POOL_SIZE.to_string());
     let settings = configuration::from(&loaded).unwrap();
     let vault = service_kit::tokens::vault_from(&settings.vault).unwrap();
 
@@ -134,11 +143,22 @@ async fn main() {
                 .to(|| async { HttpResponse::Ok().json(serde_json::json!({ "hello": "world" })) }),
         )
     })
-    .workers(2)
+    .workers(WORKERS)
     .listen(hello_listener)
     .unwrap()
     .run();
     tokio::spawn(server);
+
+    let ceiling = serve_ceiling(
+        Db::new(
+            test_db.url(),
+            &db::PoolSettings {
+                max_size: POOL_SIZE,
+                ..db::PoolSettings::default()
+            },
+        ),
+        forms[0].id,
+    );
 
     let token = service_kit::testing::dev_token("bench-user");
     let check: serde_json::Value = reqwest::Client::new()
@@ -152,8 +172,11 @@ async fn main() {
         .unwrap();
     assert_eq!(check["items"].as_array().unwrap().len(), 20);
 
-    eprintln!("[bench] wrk {CONNECTIONS} connections, {SECONDS} s each: hello-world, then GET /v1/accounts");
+    eprintln!("[bench] wrk {CONNECTIONS} connections, {SECONDS} s each: hello-world, the one-row SELECT ceiling, then GET /v1/accounts");
     let (hello_rps, _) = tokio::task::spawn_blocking(move || wrk(&hello, None))
+        .await
+        .unwrap();
+    let (ceiling_rps, ceiling_p99) = tokio::task::spawn_blocking(move || wrk(&ceiling, None))
         .await
         .unwrap();
     let (rps, p99) = tokio::task::spawn_blocking(move || wrk(&gateway, Some(&token)))
@@ -161,7 +184,37 @@ async fn main() {
         .unwrap();
     shutdown.cancel();
     println!(
-        "bench gateway_accounts connections={CONNECTIONS} req_per_s={rps:.0} p99_ms={p99:.1} hello_req_per_s={hello_rps:.0} ratio={:.3}",
-        rps / hello_rps
+        "bench gateway_accounts connections={CONNECTIONS} req_per_s={rps:.0} p99_ms={p99:.1} hello_req_per_s={hello_rps:.0} ratio={:.3} ceiling_req_per_s={ceiling_rps:.0} ceiling_p99_ms={ceiling_p99:.1} ceiling_ratio={:.3}",
+        rps / hello_rps,
+        rps / ceiling_rps,
     );
+}
+
+/// Starts the ceiling server (see the module doc) and returns its URL: `GET /` reads the row of
+/// `id` with one indexed SELECT through `db`, as a handler of the gateway would.
+fn serve_ceiling(db: Db, id: AccountId) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let db = web::Data::new(db);
+    let server = HttpServer::new(move || {
+        App::new().app_data(db.clone()).route(
+            "/",
+            web::get().to(move |db: web::Data<Db>| async move {
+                let account = db
+                    .query(move |conn| Account::find(conn, id))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                HttpResponse::Ok().json(
+                    serde_json::json!({ "id": account.id.to_string(), "handle": account.handle }),
+                )
+            }),
+        )
+    })
+    .workers(WORKERS)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    url
 }
