@@ -29,6 +29,41 @@ pub fn env_owner() -> OwnerId {
     OwnerId(ENV_OWNER.to_owned())
 }
 
+/// `NOT EXISTS (a live account of <owner> on this row's platform)`: the correlated subquery of
+/// [`Account::visible_to`], which diesel's DSL cannot say (a subquery may not name the outer
+/// table). A type of its own rather than `dsl::sql`, because a literal SQL fragment makes diesel
+/// prepare the statement afresh on every call (two round trips and a plan instead of one
+/// execution of the connection's cached statement); this fragment has a static query id, so
+/// the statements around it are cached like any other.
+#[derive(Debug, Clone, diesel::query_builder::QueryId)]
+struct NoLiveAccountOfOwnerOnItsPlatform {
+    owner: String,
+}
+
+impl diesel::Expression for NoLiveAccountOfOwnerOnItsPlatform {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl diesel::AppearsOnTable<social_accounts::table> for NoLiveAccountOfOwnerOnItsPlatform {}
+
+impl diesel::expression::ValidGrouping<()> for NoLiveAccountOfOwnerOnItsPlatform {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for NoLiveAccountOfOwnerOnItsPlatform {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql("NOT EXISTS (SELECT 1 FROM social_accounts own WHERE own.owner_id = ");
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.owner)?;
+        out.push_sql(
+            " AND own.platform = social_accounts.platform AND own.status <> 'disconnected')",
+        );
+        Ok(())
+    }
+}
+
 impl Account {
     /// Whether this is an env account (configured by the deployment, read-only to users).
     pub fn is_env(&self) -> bool {
@@ -40,14 +75,9 @@ impl Account {
     /// `(owner_id, platform, …)` unique index), so listing accounts costs no extra round trip.
     /// Status filters of the caller apply on top.
     fn visible_to(owner: &OwnerId) -> social_accounts::BoxedQuery<'static, diesel::pg::Pg> {
-        let no_own_account_on_its_platform = diesel::dsl::sql::<diesel::sql_types::Bool>(
-            "NOT EXISTS (SELECT 1 FROM social_accounts own WHERE own.owner_id = ",
-        )
-        .bind::<diesel::sql_types::Text, _>(owner.as_str().to_owned())
-        .sql(
-            " AND own.platform = social_accounts.platform \
-             AND own.status <> 'disconnected')",
-        );
+        let no_own_account_on_its_platform = NoLiveAccountOfOwnerOnItsPlatform {
+            owner: owner.as_str().to_owned(),
+        };
         social_accounts::table
             .filter(
                 social_accounts::owner_id

@@ -131,3 +131,34 @@ fn token_refresher_never_claims_the_env_account() {
     assert_eq!(stored.owner_id.as_str(), ENV_OWNER);
     assert!(stored.next_refresh_at.is_none());
 }
+
+/// The gateway lists accounts on every page load: the statement must be prepared once per
+/// connection and then only executed (a literal SQL fragment would make diesel prepare it
+/// afresh each time: an extra round trip and a plan per request).
+#[test]
+fn the_visible_accounts_list_is_prepared_once_per_connection() {
+    use std::sync::{Arc, Mutex};
+
+    use db::Connection;
+    use diesel::connection::InstrumentationEvent;
+
+    let db = TestDb::new();
+    let conn = &mut db.conn();
+    let alice = OwnerId("alice".into());
+    Account::insert(conn, &account(&alice, Platform::Sandbox, "a1")).unwrap();
+    let cached = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = cached.clone();
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::CacheQuery { sql, .. } = event {
+            seen.lock().unwrap().push(sql.to_owned());
+        }
+    });
+    for _ in 0..3 {
+        assert_eq!(visible(conn, &alice).len(), 1);
+    }
+    let bob = OwnerId("bob".into());
+    assert!(visible(conn, &bob).is_empty());
+    let cached = cached.lock().unwrap();
+    assert_eq!(cached.len(), 1, "prepared for the cache: {cached:?}");
+    assert!(cached[0].contains("NOT EXISTS"), "{}", cached[0]);
+}
