@@ -2,8 +2,8 @@
 # Part of `make bench`: the resident memory of every service at rest. Starts the release
 # binaries on spare ports against a fresh database and their own exchange (so a running
 # `make run` is neither disturbed nor counted), waits until each is ready, lets them idle,
-# reads VmRSS from /proc, and prints
-#   bench idle_rss auth_gateway_mb=… account_registry_mb=… token_refresher_mb=… publisher_mb=… platform_sim_mb=…
+# reads VmRSS and the thread count (/proc/<pid>/task) from /proc, and prints
+#   bench idle_rss platform_sim_mb=… platform_sim_threads=… auth_gateway_mb=… auth_gateway_threads=… … publisher_threads=…
 # Environment: IDLE_SECS (default 10), READY_TIMEOUT (default 60).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -64,5 +64,7 @@ for i in "${!SERVICES[@]}"; do
     read -r name _ _ _ <<<"${SERVICES[i]}"
     kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/${PIDS[i]}/status")
     line+=" ${name//-/_}_mb=$(awk -v kb="$kb" 'BEGIN { printf "%.1f", kb / 1024 }')"
+    tasks=(/proc/"${PIDS[i]}"/task/*)
+    line+=" ${name//-/_}_threads=${#tasks[@]}"
 done
 echo "$line"

@@ -85,6 +85,7 @@ impl Loaded {
             amqp,
             events: self.tree.get("events")?,
             telemetry: self.tree.get("telemetry")?,
+            runtime: self.section_or_default("runtime")?,
         };
         if self.environment == Environment::Production {
             use secrecy::ExposeSecret;
@@ -151,6 +152,34 @@ pub struct CommonSettings {
     pub events: EventSettings,
     /// `[telemetry]`
     pub telemetry: TelemetrySettings,
+    /// `[runtime]` (optional: defaults sized for one service on a small machine)
+    pub runtime: RuntimeSettings,
+}
+
+/// `[runtime]`: the threads of a service's tokio runtime. Every service is I/O-bound (HTTP,
+/// PostgreSQL, RabbitMQ), so threads beyond a couple of workers buy little and cost memory:
+/// each has its stack and, with glibc, its own malloc arena. Diesel's queries run on the
+/// blocking pool, one thread per query in flight, so that pool follows the database pool.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeSettings {
+    /// Async worker threads; 0 = one per CPU core (tokio's default, 16 on a 16-core node).
+    pub worker_threads: usize,
+    /// Most threads of the blocking pool (diesel queries, DNS lookups, files); tokio's
+    /// default is 512. A query waiting for a pooled connection holds one too.
+    pub max_blocking_threads: usize,
+    /// Seconds an idle blocking thread lives before it exits (tokio's default is 10).
+    pub blocking_keep_alive_secs: u64,
+}
+
+impl Default for RuntimeSettings {
+    fn default() -> Self {
+        Self {
+            worker_threads: 2,
+            max_blocking_threads: 64,
+            blocking_keep_alive_secs: 10,
+        }
+    }
 }
 
 /// `[database]`: PostgreSQL.
@@ -313,6 +342,35 @@ mod tests {
         let named = "amqp://rabbit/%2f?heartbeat=30&frame_max=131072";
         assert_eq!(amqp(named).connection_url().expose_secret(), named);
         assert_eq!(amqp("").connection_url().expose_secret(), "");
+    }
+
+    #[test]
+    fn the_runtime_section_is_optional_and_each_key_can_be_set_alone() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let common = load_from(&root, "development").and_then(|loaded| loaded.common());
+        assert_eq!(
+            common.map(|c| c.runtime).map_err(|e| e.to_string()),
+            Ok(RuntimeSettings::default())
+        );
+        let tree = ::config::Config::builder()
+            .set_override("runtime.worker_threads", 4)
+            .and_then(|b| b.build())
+            .map_err(|e| e.to_string());
+        let runtime = tree.and_then(|tree| {
+            Loaded {
+                tree,
+                environment: Environment::Development,
+            }
+            .section_or_default::<RuntimeSettings>("runtime")
+            .map_err(|e| e.to_string())
+        });
+        assert_eq!(
+            runtime,
+            Ok(RuntimeSettings {
+                worker_threads: 4,
+                ..RuntimeSettings::default()
+            })
+        );
     }
 
     #[test]

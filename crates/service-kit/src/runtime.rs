@@ -206,6 +206,23 @@ impl ServiceRuntime {
     }
 }
 
+/// The multi-thread tokio runtime a service runs on, sized by `[runtime]` (see
+/// [`RuntimeSettings`](crate::config::RuntimeSettings)); `main` builds it after loading the
+/// configuration and blocks on the service in it.
+pub fn build(
+    settings: &crate::config::RuntimeSettings,
+) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if settings.worker_threads > 0 {
+        builder.worker_threads(settings.worker_threads);
+    }
+    builder
+        .max_blocking_threads(settings.max_blocking_threads.max(1))
+        .thread_keep_alive(Duration::from_secs(settings.blocking_keep_alive_secs))
+        .enable_all()
+        .build()
+}
+
 /// When `POSTBRIDGE_MIGRATE_ONLY=1`, applies the migrations and returns true: the binary then
 /// exits instead of serving (the Kubernetes migration Job and docker compose's `migrate` step).
 pub async fn migrate_only(common: &CommonSettings) -> Result<bool, StartError> {
