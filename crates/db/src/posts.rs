@@ -167,14 +167,6 @@ pub struct ClaimedTarget {
     pub claim: Uuid,
 }
 
-#[derive(QueryableByName)]
-struct Claimed {
-    #[diesel(sql_type = sql_types::Uuid)]
-    id: PostTargetId,
-    #[diesel(sql_type = sql_types::Text)]
-    previous: TargetStatus,
-}
-
 impl Post {
     /// Inserts a post with its targets. With an idempotency key already used by this owner,
     /// inserts nothing and answers `None` (the caller reads the existing post).
@@ -460,7 +452,16 @@ impl PostTarget {
         claim: Uuid,
         limit: i64,
     ) -> QueryResult<Vec<ClaimedTarget>> {
-        let claimed: Vec<Claimed> = diesel::sql_query(
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(embed)]
+            target: PostTarget,
+            #[diesel(sql_type = sql_types::Text)]
+            previous: TargetStatus,
+        }
+        // One statement: the claimed rows come back with the UPDATE (an earlier version read
+        // them again by id, a second round trip per pass).
+        let mut claimed: Vec<Row> = diesel::sql_query(
             "WITH waiting AS ( \
                 SELECT id, status AS previous FROM post_targets \
                 WHERE status IN ('scheduled', 'unknown') AND next_attempt_at <= $1 \
@@ -475,30 +476,19 @@ impl PostTarget {
              UPDATE post_targets t SET status = 'publishing', lease_until = $2, claim_id = $4, \
                 updated_at = now() \
              FROM due WHERE t.id = due.id \
-             RETURNING t.id, due.previous",
+             RETURNING t.*, due.previous",
         )
         .bind::<sql_types::Timestamptz, _>(now)
         .bind::<sql_types::Timestamptz, _>(lease_until)
         .bind::<sql_types::BigInt, _>(limit)
         .bind::<sql_types::Uuid, _>(claim)
         .load(conn)?;
-        if claimed.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<PostTargetId> = claimed.iter().map(|c| c.id).collect();
-        let targets: Vec<PostTarget> = post_targets::table
-            .filter(post_targets::id.eq_any(&ids))
-            .order(post_targets::next_attempt_at)
-            .select(PostTarget::as_select())
-            .load(conn)?;
-        Ok(targets
+        claimed.sort_by_key(|row| row.target.next_attempt_at);
+        Ok(claimed
             .into_iter()
-            .map(|target| ClaimedTarget {
-                previous: claimed
-                    .iter()
-                    .find(|c| c.id == target.id)
-                    .map_or(TargetStatus::Scheduled, |c| c.previous),
-                target,
+            .map(|row| ClaimedTarget {
+                target: row.target,
+                previous: row.previous,
                 claim,
             })
             .collect())
