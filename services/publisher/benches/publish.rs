@@ -171,8 +171,8 @@ pub(crate) fn start_publisher(world: &World, prefix: &str) -> std::process::Chil
     let media = std::env::temp_dir().join(prefix);
     // BENCH_PUBLISHER_BIN runs another build of the publisher (a copy of an older one) in
     // the same benchmark, to compare versions within one run of the machine.
-    let binary =
-        std::env::var("BENCH_PUBLISHER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_publisher").into());
+    let binary = std::env::var("BENCH_PUBLISHER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_publisher").into());
     Command::new(binary)
         .envs([
             (

@@ -86,7 +86,7 @@ pub async fn rabbitmq_ceiling(msgs: usize) -> Ceiling {
         while received < msgs {
             let delivery = tokio::time::timeout(Duration::from_secs(60), deliveries.next())
                 .await
-                .expect("the ceiling's consumer waited a minute for a delivery")
+                .unwrap_or_else(|_| panic!("the ceiling's consumer waited a minute for a delivery"))
                 .unwrap()
                 .unwrap();
             delivery.ack(BasicAckOptions::default()).await.unwrap();

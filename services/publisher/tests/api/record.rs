@@ -30,9 +30,14 @@ async fn claimed_four(
     let claim = Uuid::new_v4();
     let mut conn = world.db.conn();
     let now = Utc::now();
-    let claimed =
-        PostTarget::claim_due(&mut conn, now, now + chrono::Duration::seconds(30), claim, 10)
-            .unwrap();
+    let claimed = PostTarget::claim_due(
+        &mut conn,
+        now,
+        now + chrono::Duration::seconds(30),
+        claim,
+        10,
+    )
+    .unwrap();
     assert_eq!(claimed.len(), 4);
     let mut targets: Vec<PostTarget> = claimed.into_iter().map(|c| c.target).collect();
     targets.sort_by_key(|t| t.post_id);
@@ -70,17 +75,27 @@ async fn a_batch_of_starts_answers_each_job_and_a_stale_claim_starts_nothing() {
         let Started::Attempt(attempt) = started.unwrap() else {
             panic!("target {i} is held: its attempt starts");
         };
-        assert_eq!(attempt.target_id, targets[i].id, "each job gets its own attempt");
+        assert_eq!(
+            attempt.target_id, targets[i].id,
+            "each job gets its own attempt"
+        );
         assert_eq!(attempt.attempt_no, 1);
         assert_eq!(attempt.outcome, AttemptOutcome::InFlight);
         assert_eq!(attempt.account_id, Some(targets[i].account_id));
-        assert_eq!(world.attempts(targets[i].id).len(), 1, "committed in flight");
+        assert_eq!(
+            world.attempts(targets[i].id).len(),
+            1,
+            "committed in flight"
+        );
     }
     assert!(
         matches!(d.unwrap(), Started::LeaseLost),
         "the stale claim's job says it lost the target"
     );
-    assert!(world.attempts(targets[3].id).is_empty(), "and starts nothing");
+    assert!(
+        world.attempts(targets[3].id).is_empty(),
+        "and starts nothing"
+    );
     assert_eq!(
         world.targets(targets[3].post_id)[0].attempts,
         0,
@@ -172,14 +187,25 @@ async fn a_batch_of_outcomes_writes_only_the_held_targets_and_their_events() {
         (TargetStatus::Scheduled, Some("rate_limited"))
     );
     assert!(c.next_attempt_at > Utc::now() + chrono::Duration::minutes(4));
-    assert!(d.unwrap().is_none(), "the stale claim's job says it lost the target");
+    assert!(
+        d.unwrap().is_none(),
+        "the stale claim's job says it lost the target"
+    );
 
     let lost = &world.targets(targets[3].post_id)[0];
-    assert_eq!(lost.status, TargetStatus::Publishing, "the lost target is left alone");
+    assert_eq!(
+        lost.status,
+        TargetStatus::Publishing,
+        "the lost target is left alone"
+    );
     assert!(lost.platform_post_id.is_none());
     for (i, target) in targets[..3].iter().enumerate() {
         let attempt = &world.attempts(target.id)[0];
-        assert_eq!(attempt.outcome, AttemptOutcome::Success, "attempt {i}'s result stored");
+        assert_eq!(
+            attempt.outcome,
+            AttemptOutcome::Success,
+            "attempt {i}'s result stored"
+        );
         assert_eq!(attempt.http_status, Some(201));
         assert_eq!(
             attempt.response.as_ref().unwrap()["platform_post_id"],
@@ -187,12 +213,20 @@ async fn a_batch_of_outcomes_writes_only_the_held_targets_and_their_events() {
         );
     }
     let published_events = world.events("post.published");
-    assert_eq!(published_events.len(), 1, "one post.published, none for the lost target");
+    assert_eq!(
+        published_events.len(),
+        1,
+        "one post.published, none for the lost target"
+    );
     assert_eq!(published_events[0]["target_id"], targets[0].id.to_string());
     assert_eq!(world.events("post.failed").len(), 1);
     assert_eq!(
         [posts[0], posts[1], posts[2]].map(|p| world.post(p).status),
-        [PostStatus::Published, PostStatus::Failed, PostStatus::Scheduled],
+        [
+            PostStatus::Published,
+            PostStatus::Failed,
+            PostStatus::Scheduled
+        ],
         "each post's status derived in the same transaction"
     );
 }
