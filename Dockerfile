@@ -13,9 +13,10 @@
 ############################ build ############################
 FROM rust:1-bookworm AS build
 
-# diesel links against libpq.
+# libpq is built from source into the binaries (pq-sys "bundled", see Cargo.toml), with TLS
+# through the system OpenSSL: its headers and pkg-config to find them.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpq-dev \
+    && apt-get install -y --no-install-recommends libssl-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -34,10 +35,10 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
 ############################ runtime ############################
 FROM debian:bookworm-slim AS runtime
 
-# libpq5: diesel at run time; ca-certificates: TLS to the platforms; curl: container health
-# checks (`curl -fsS http://127.0.0.1:PORT/readyz`).
+# libssl3: TLS to PostgreSQL (the linked-in libpq uses it); ca-certificates: TLS to the
+# platforms; curl: container health checks (`curl -fsS http://127.0.0.1:PORT/readyz`).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpq5 ca-certificates curl \
+    && apt-get install -y --no-install-recommends libssl3 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 postbridge \
     && useradd --system --uid 10001 --gid postbridge --home-dir /app --no-create-home \

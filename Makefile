@@ -89,4 +89,4 @@ infra-status: ## show whether the local infrastructure runs
 toolchain:
 	@command -v cargo >/dev/null || { echo "cargo is missing: install Rust from https://rustup.rs"; exit 1; }
 	@cargo nextest --version >/dev/null 2>&1 || { echo "[test] installing cargo-nextest"; cargo install --locked cargo-nextest; }
-	@[ -f /usr/include/postgresql/libpq-fe.h ] || { echo "[test] installing libpq-dev (diesel links libpq)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpq-dev; }
+	@{ [ -f /usr/include/openssl/ssl.h ] && command -v pkg-config >/dev/null; } || { echo "[test] installing libssl-dev and pkg-config (the libpq built into the binaries speaks TLS through OpenSSL)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev pkg-config; }

@@ -73,8 +73,11 @@ ensure_packages() {
     if [[ -z $PG_BIN || ! -x $PG_BIN/postgres || ! -x $PG_BIN/initdb ]]; then
         missing+=(postgresql)
     fi
-    if command -v dpkg-query >/dev/null 2>&1 && ! pkg_installed libpq-dev; then
-        missing+=(libpq-dev)
+    # libssl-dev and pkg-config: the libpq built into the binaries (pq-sys "bundled") speaks
+    # TLS through the system OpenSSL.
+    if command -v dpkg-query >/dev/null 2>&1; then
+        pkg_installed libssl-dev || missing+=(libssl-dev)
+        pkg_installed pkg-config || missing+=(pkg-config)
     fi
     if ((${#missing[@]})); then
         apt_install "${missing[@]}"
