@@ -19,7 +19,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::{AccountId, AccountStatus, OwnerId};
 
-use crate::{accounts::Account, schema::social_accounts};
+use crate::{
+    accounts::{Account, AccountListing},
+    schema::social_accounts,
+};
 
 /// The owner of env accounts. Not a possible `sub` of a user's token (the gateway refuses it).
 pub const ENV_OWNER: &str = "postbridge:env";
@@ -69,7 +72,16 @@ impl Account {
     pub fn is_env(&self) -> bool {
         self.owner_id.as_str() == ENV_OWNER
     }
+}
 
+impl AccountListing {
+    /// Whether this is an env account (see [`Account::is_env`]).
+    pub fn is_env(&self) -> bool {
+        self.owner_id.as_str() == ENV_OWNER
+    }
+}
+
+impl Account {
     /// The filter "visible to `owner`": theirs, or a live env account of a platform they have
     /// no live account on. One statement (a correlated `NOT EXISTS` on the
     /// `(owner_id, platform, …)` unique index), so listing accounts costs no extra round trip.
@@ -91,13 +103,13 @@ impl Account {
     }
 
     /// The accounts `owner` sees that are not disconnected, oldest first, after `after`
-    /// (cursor): theirs and the env accounts visible to them.
+    /// (cursor): theirs and the env accounts visible to them, as shown to them.
     pub fn list_visible_to(
         conn: &mut PgConnection,
         owner: &OwnerId,
         after: Option<(DateTime<Utc>, AccountId)>,
         limit: i64,
-    ) -> QueryResult<Vec<Account>> {
+    ) -> QueryResult<Vec<AccountListing>> {
         let mut query =
             Self::visible_to(owner).filter(social_accounts::status.ne(AccountStatus::Disconnected));
         if let Some((created_at, id)) = after {
@@ -112,7 +124,7 @@ impl Account {
         query
             .order((social_accounts::created_at.asc(), social_accounts::id.asc()))
             .limit(limit)
-            .select(Account::as_select())
+            .select(AccountListing::as_select())
             .load(conn)
     }
 

@@ -5,7 +5,7 @@
 //! `env_account_read_only`.
 
 use db::{
-    accounts::Account,
+    accounts::{Account, AccountListing},
     domain::{AccountId, AccountStatus, OwnerId},
 };
 use events::{AccountDisconnectRequested, AccountSyncRequested, ExpiringReason, TokenExpiring};
@@ -21,7 +21,7 @@ pub async fn list(
     state: &AppState,
     owner: OwnerId,
     page: PageRequest<AccountId>,
-) -> Result<(Vec<Account>, Option<String>), ApiError> {
+) -> Result<(Vec<AccountListing>, Option<String>), ApiError> {
     let accounts = state
         .db
         .query(move |conn| Account::list_visible_to(conn, &owner, page.position, page.fetch()))

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use db::{
-    accounts::Account,
+    accounts::{Account, AccountListing},
     domain::{AccountId, AccountKind, AccountStatus, AuthKind, Platform},
 };
 use platform_adapters::{Descriptor, MediaKind, Registry, TextCounting};
@@ -180,15 +180,28 @@ pub struct AccountView {
 impl AccountView {
     /// The view of `a`; `adapters` says how its platform connects (`source`).
     pub fn new(a: &Account, adapters: &Registry) -> Self {
+        Self::listed(AccountListing::from(a), adapters)
+    }
+
+    /// The view of a listed account (the columns lists select).
+    pub fn listed(a: AccountListing, adapters: &Registry) -> Self {
+        let source = if a.is_env() {
+            "env"
+        } else {
+            match adapters.descriptor(a.platform).auth_kind {
+                AuthKind::AppPassword => "app_password",
+                AuthKind::Oauth2 | AuthKind::Oauth2PerInstance => "oauth",
+            }
+        };
         Self {
             id: a.id,
             platform: a.platform,
-            platform_account_id: a.platform_account_id.clone(),
+            platform_account_id: a.platform_account_id,
             account_kind: a.account_kind,
-            display_name: a.display_name.clone(),
-            handle: a.handle.clone(),
-            avatar_url: a.avatar_url.clone(),
-            profile_url: a.profile_url.clone(),
+            display_name: a.display_name,
+            handle: a.handle,
+            avatar_url: a.avatar_url,
+            profile_url: a.profile_url,
             status: a.status,
             health_score: a.health_score,
             followers_count: a.followers_count,
@@ -196,18 +209,11 @@ impl AccountView {
             posts_count: a.posts_count,
             token_expires_at: a.token_expires_at,
             last_synced_at: a.last_synced_at,
-            last_error: a.last_error.clone(),
+            last_error: a.last_error,
             connected_at: a.created_at,
             paused: a.paused_at.is_some(),
             paused_at: a.paused_at,
-            source: if a.is_env() {
-                "env"
-            } else {
-                match adapters.descriptor(a.platform).auth_kind {
-                    AuthKind::AppPassword => "app_password",
-                    AuthKind::Oauth2 | AuthKind::Oauth2PerInstance => "oauth",
-                }
-            },
+            source,
         }
     }
 }

@@ -25,8 +25,8 @@ pub async fn list(
     let (items, next_cursor) = accounts::list(&state, user.0, page).await?;
     Ok(HttpResponse::Ok().json(Page {
         items: items
-            .iter()
-            .map(|a| AccountView::new(a, &state.adapters))
+            .into_iter()
+            .map(|a| AccountView::listed(a, &state.adapters))
             .collect(),
         next_cursor,
     }))
