@@ -105,10 +105,16 @@ async fn engagement_is_read_on_schedule_and_on_demand_grows_and_is_batched_per_a
     let dave = alice.connect("dave").await;
     let erin = bob.connect("erin").await;
 
-    // Two posts due at the same instant (so one dispatcher pass publishes them together, and
-    // their reads fall due together however long each request takes on a loaded machine):
-    // carol gets both, dave one.
-    let due = chrono::Utc::now() + chrono::Duration::seconds(2);
+    // Two posts due at the same instant: carol gets both, dave one. Carol is paused until
+    // both are due, so one dispatcher pass (woken by `account.resumed`) publishes her two
+    // targets together and their reads fall due together. Without the pause, a loaded machine
+    // could take longer than the lead time to accept the second post, publish it a second
+    // after the first, and so put its reads outside the batch window.
+    let (status, paused) = alice
+        .call(Method::POST, &format!("/v1/accounts/{carol}/pause"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{paused}");
+    let due = chrono::Utc::now() + chrono::Duration::seconds(1);
     let mut posts = Vec::new();
     for accounts in [json!([carol, dave]), json!([carol])] {
         let (status, post) = alice
@@ -122,6 +128,12 @@ async fn engagement_is_read_on_schedule_and_on_demand_grows_and_is_batched_per_a
         posts.push(post["id"].as_str().unwrap().to_owned());
     }
     let (first, second) = (&posts[0], &posts[1]);
+    let until_due = (due - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(until_due + Duration::from_millis(200)).await;
+    let (status, resumed) = alice
+        .call(Method::POST, &format!("/v1/accounts/{carol}/resume"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{resumed}");
 
     // Nothing is read before the first scheduled read.
     let (status, view) = alice
