@@ -8,7 +8,8 @@
 #      each waited for until ready
 #   4. supervise: Ctrl-C / SIGTERM stops them all; if one dies, the rest are stopped too.
 #
-# Environment: READY_TIMEOUT (seconds per service, default 60), CARGO (default cargo).
+# Environment: READY_TIMEOUT (seconds per service, default 60), CARGO (default cargo),
+# POSTBRIDGE_PREBUILT_BINS (set: skip step 2, target/debug is current; make test sets it).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -180,8 +181,12 @@ main() {
 
     "$HERE/infra.sh" up >&2
 
-    log "cargo build --workspace --bins"
-    "${CARGO:-cargo}" build --workspace --bins
+    if [[ -n ${POSTBRIDGE_PREBUILT_BINS:-} ]]; then
+        log "using the binaries already built (POSTBRIDGE_PREBUILT_BINS)"
+    else
+        log "cargo build --workspace --bins"
+        "${CARGO:-cargo}" build --workspace --bins
+    fi
 
     mkdir -p "$LOG_DIR"
     local svc name addr path busy=0

@@ -70,8 +70,14 @@ background ops-tools bash deploy/local/ops-tools.sh all
 background installs installs
 trap 'kill "${JOBS[@]}" 2>/dev/null || true' EXIT
 
-# The same build `cargo nextest run` would make, so the tests start once the tools are there.
-phase "build the tests (cargo test --no-run)" cargo test --workspace --no-run
+# The same build `cargo nextest run` would make, so the tests start once the tools are there,
+# and every service's binary in the same invocation: the later phases run those binaries. Built
+# on their own (`cargo build -p auth-gateway …`), cargo resolves the dependencies' features
+# without the tests' dev-dependencies (num-traits/std, service-kit/testing, …) and rebuilds ~60
+# crates for each phase: three minutes of a cold run. POSTBRIDGE_PREBUILT_BINS tells the phases'
+# scripts that target/debug already holds current binaries.
+phase "build the tests and binaries" cargo build --workspace --tests --bins
+export POSTBRIDGE_PREBUILT_BINS=1
 phase "waiting for the ops tools" await ops-tools
 phase "cargo nextest run --workspace" cargo nextest run --workspace --profile ci
 phase "waiting for the other test tools" await installs

@@ -31,8 +31,12 @@ log "rendering deploy/k8s/overlays/production"
 "$KUBECTL" kustomize deploy/k8s/overlays/production |
     "$PY" -c 'import json, sys, yaml; json.dump([d for d in yaml.safe_load_all(sys.stdin) if d], sys.stdout)' \
         >"$OUT/production.json"
-log "building the $PROFILE binaries (a no-op when cargo nextest has just built them)"
-cargo build -q "${CARGO_PROFILE[@]}" --bins -p auth-gateway -p account-registry -p token-refresher -p publisher
+if [[ $PROFILE == debug && -n ${POSTBRIDGE_PREBUILT_BINS:-} ]]; then
+    log "using the debug binaries make test built"
+else
+    log "building the $PROFILE binaries"
+    cargo build -q "${CARGO_PROFILE[@]}" --bins -p auth-gateway -p account-registry -p token-refresher -p publisher
+fi
 POSTBRIDGE_RENDERED_PRODUCTION=$OUT/production.json \
     POSTBRIDGE_BINARY_DIR=$ROOT/target/$PROFILE \
     cargo nextest run -p ops-tests --profile ci --run-ignored only -E 'binary(production_start)'

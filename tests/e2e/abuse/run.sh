@@ -27,6 +27,10 @@ fi
 [[ ${1:-} == --install-only ]] && exit 0
 command -v psql >/dev/null || { log "psql is missing: run make infra-up first"; exit 1; }
 
-log "building auth-gateway and platform-sim"
-cargo build -q -p auth-gateway -p platform-sim --bins
+if [[ -n ${POSTBRIDGE_PREBUILT_BINS:-} ]]; then
+    log "using the binaries make test built"
+else
+    log "building auth-gateway and platform-sim"
+    cargo build -q -p auth-gateway -p platform-sim --bins
+fi
 exec "$VENV/bin/python" "$ROOT/tests/e2e/abuse/abuse.py" "$@"
