@@ -229,6 +229,28 @@ fn lags(conn: &mut PgConnection) -> Vec<f64> {
     .collect()
 }
 
+/// `(due time − first due time, lag)` in ms of each target published over 50 ms late.
+fn late_posts(conn: &mut PgConnection, first_due: DateTime<Utc>) -> Vec<(i64, i64)> {
+    #[derive(diesel::QueryableByName)]
+    struct Late {
+        #[diesel(sql_type = sql_types::BigInt)]
+        due: i64,
+        #[diesel(sql_type = sql_types::BigInt)]
+        lag: i64,
+    }
+    diesel::sql_query(
+        "SELECT (EXTRACT(EPOCH FROM (due_at - $1)) * 1000)::int8 AS due, \
+                (EXTRACT(EPOCH FROM (published_at - due_at)) * 1000)::int8 AS lag \
+         FROM post_targets WHERE published_at - due_at > interval '50 ms' ORDER BY 1",
+    )
+    .bind::<sql_types::Timestamptz, _>(first_due)
+    .load::<Late>(conn)
+    .unwrap()
+    .into_iter()
+    .map(|l| (l.due, l.lag))
+    .collect()
+}
+
 pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -349,6 +371,12 @@ async fn lag(posts: usize) {
     let _ = child.kill();
     let _ = child.wait();
     let lags = lags(&mut conn);
+    eprintln!(
+        "[bench] publish_lag: the five latest posts (ms after their due time): {:?}",
+        &lags[lags.len().saturating_sub(5)..]
+    );
+    let late = late_posts(&mut conn, start);
+    eprintln!("[bench] publish_lag: posts over 50 ms late (ms after the first due time, lag ms): {late:?}");
     println!(
         "bench publish_lag posts={posts} lag_p50_ms={:.0} lag_p99_ms={:.0}",
         percentile(&lags, 50.0),
