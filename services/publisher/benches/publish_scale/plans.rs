@@ -11,7 +11,7 @@ use db::{
         self,
         sql_types::{Array, BigInt, Text, Timestamptz, Uuid},
     },
-    domain::{AccountId, AccountStatus, OwnerId, Platform, PostId, PostTargetId, TargetStatus},
+    domain::{AccountId, AccountStatus, OwnerId, Platform, PostId, PostTargetId},
     post_metrics::MetricsSchedule,
     posts::{Post, PostAttempt, PostFilter, PostTarget},
     PgConnection,
@@ -74,34 +74,13 @@ fn dispatcher(conn: &mut PgConnection, note: &str, accounts: &[AccountId]) {
             .bind::<BigInt, _>(DISPATCH_BATCH)
             .bind::<Uuid, _>(claim),
     );
-    let ids: Vec<PostTargetId> = claimed.iter().map(|c| c.target.id).collect();
-    show(
-        conn,
-        &format!("dispatcher claim: the claimed rows{note}"),
-        &recorded[1],
-        diesel::sql_query(sql_of(&recorded[1])).bind::<Array<Uuid>, _>(&ids),
-    );
+    // The claim returns its rows (`RETURNING t.*`): no second statement reads them.
     let (_, recorded) = statements(conn, PostTarget::next_due);
     show(
         conn,
-        &format!("dispatcher sleep: PostTarget::next_due{note}"),
+        &format!("dispatcher sleep: PostTarget::next_due (ORDER BY next_attempt_at LIMIT 1){note}"),
         &recorded[0],
-        diesel::sql_query(sql_of(&recorded[0]))
-            .bind::<Array<Text>, _>(vec![TargetStatus::Scheduled, TargetStatus::Unknown])
-            .bind::<BigInt, _>(1_i64),
-    );
-    // Not the code's statement: the same question asked as the first row of the dispatch
-    // index (`ORDER BY … LIMIT 1`) rather than `min()` over an anti-join, which PostgreSQL
-    // answers by reading every waiting target. For the record beside the one above.
-    let proposed = "SELECT next_attempt_at FROM post_targets \
-        WHERE status IN ('scheduled', 'unknown') AND NOT EXISTS (SELECT 1 FROM social_accounts a \
-            WHERE a.id = post_targets.account_id AND a.paused_at IS NOT NULL) \
-        ORDER BY next_attempt_at LIMIT 1";
-    show(
-        conn,
-        &format!("dispatcher sleep, proposed (ORDER BY next_attempt_at LIMIT 1){note}"),
-        &format!("{proposed} -- binds: []"),
-        diesel::sql_query(proposed),
+        diesel::sql_query(sql_of(&recorded[0])),
     );
 }
 
