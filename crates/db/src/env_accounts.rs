@@ -72,16 +72,7 @@ impl Account {
     pub fn is_env(&self) -> bool {
         self.owner_id.as_str() == ENV_OWNER
     }
-}
 
-impl AccountListing {
-    /// Whether this is an env account (see [`Account::is_env`]).
-    pub fn is_env(&self) -> bool {
-        self.owner_id.as_str() == ENV_OWNER
-    }
-}
-
-impl Account {
     /// The filter "visible to `owner`": theirs, or a live env account of a platform they have
     /// no live account on. One statement (a correlated `NOT EXISTS` on the
     /// `(owner_id, platform, …)` unique index), so listing accounts costs no extra round trip.
@@ -164,6 +155,13 @@ impl Account {
             )
             .select(Account::as_select())
             .load(conn)
+    }
+}
+
+impl AccountListing {
+    /// Whether this is an env account (see [`Account::is_env`]).
+    pub fn is_env(&self) -> bool {
+        self.owner_id.as_str() == ENV_OWNER
     }
 }
 
